@@ -1,0 +1,136 @@
+//! Authentication of bearer tokens, behind one trait.
+//!
+//! The broker's handlers only see [`Authenticator`]; static hashed tokens (agents, and
+//! approvers in tests) and OIDC JWT validation are implementations of it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::protocol::ErrorCode;
+use crate::protocol::messages::Identity;
+
+pub mod static_tokens;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What kind of caller a token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    /// A human approver (console).
+    Approver,
+    /// An agent or pipeline submitting actions.
+    Agent,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub identity: Identity,
+}
+
+impl Principal {
+    pub fn subject(&self) -> &str {
+        &self.identity.subject
+    }
+
+    pub fn in_any_group(&self, groups: &[String]) -> bool {
+        self.identity.groups.iter().any(|g| groups.contains(g))
+    }
+}
+
+/// Why a token was refused. Messages never contain the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("token is not recognised")]
+    UnknownToken,
+    #[error("token is malformed: {0}")]
+    Malformed(String),
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet (nbf in the future)")]
+    NotYetValid,
+    #[error("token audience does not include {expected:?}")]
+    WrongAudience { expected: String },
+    #[error("token issuer {got:?} is not {expected:?}")]
+    WrongIssuer { got: String, expected: String },
+    #[error("token algorithm {0} is not allowed")]
+    AlgorithmNotAllowed(String),
+    #[error("token signing key {0:?} is not in the issuer's key set")]
+    UnknownKeyId(String),
+    #[error("token signature does not verify")]
+    BadSignature,
+    #[error("token has no {0:?} claim")]
+    MissingClaim(String),
+    #[error("identity provider unavailable: {0}")]
+    Unavailable(String),
+    #[error("this endpoint is for {expected:?} tokens")]
+    WrongKind { expected: PrincipalKind },
+}
+
+impl AuthError {
+    /// A stable machine-readable reason, for logs, metrics and tests.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing",
+            AuthError::UnknownToken => "unknown_token",
+            AuthError::Malformed(_) => "malformed",
+            AuthError::Expired => "expired",
+            AuthError::NotYetValid => "not_yet_valid",
+            AuthError::WrongAudience { .. } => "wrong_audience",
+            AuthError::WrongIssuer { .. } => "wrong_issuer",
+            AuthError::AlgorithmNotAllowed(_) => "algorithm_not_allowed",
+            AuthError::UnknownKeyId(_) => "unknown_kid",
+            AuthError::BadSignature => "bad_signature",
+            AuthError::MissingClaim(_) => "missing_claim",
+            AuthError::Unavailable(_) => "unavailable",
+            AuthError::WrongKind { .. } => "wrong_kind",
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AuthError::WrongKind { .. } => ErrorCode::Forbidden,
+            AuthError::Unavailable(_) => ErrorCode::Internal,
+            _ => ErrorCode::Unauthorized,
+        }
+    }
+}
+
+/// Turns a bearer token into a [`Principal`].
+pub trait Authenticator: Send + Sync + 'static {
+    fn authenticate<'a>(&'a self, bearer: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>>;
+}
+
+/// Tries each authenticator in turn; the first that recognises the token wins.
+/// An `UnknownToken` from one moves on to the next; any other error is final.
+pub struct Chain(pub Vec<Arc<dyn Authenticator>>);
+
+impl Authenticator for Chain {
+    fn authenticate<'a>(&'a self, bearer: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        Box::pin(async move {
+            let mut last = AuthError::UnknownToken;
+            for a in &self.0 {
+                match a.authenticate(bearer).await {
+                    Ok(p) => return Ok(p),
+                    Err(AuthError::UnknownToken) => last = AuthError::UnknownToken,
+                    Err(AuthError::Malformed(m)) => last = AuthError::Malformed(m),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(last)
+        })
+    }
+}
+
+/// SHA-256 of a token, hex: how static tokens are stored in config files.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

@@ -1,0 +1,6 @@
+//! signoff: action-level approvals. The approver's console, the reference broker and the
+//! agent side share the protocol module.
+
+pub mod auth;
+pub mod protocol;
+pub mod text;

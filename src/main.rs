@@ -1,0 +1,62 @@
+//! The `signoff` binary: one handler per subcommand.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use signoff::protocol::Action;
+
+#[derive(Parser)]
+#[command(
+    name = "signoff",
+    version,
+    about = "Action-level approvals for AI agents and pipelines"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the SHA-256 digest of an action's canonical form (RFC 8785), as approvers sign it.
+    Digest {
+        /// A JSON file holding one action; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Digest { file } => digest(file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("signoff: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn digest(file: Option<PathBuf>) -> Result<ExitCode, String> {
+    let text = match file.as_deref() {
+        None => read_stdin()?,
+        Some(p) if p.as_os_str() == "-" => read_stdin()?,
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+    };
+    let action: Action = serde_json::from_str(&text).map_err(|e| format!("not an action: {e}"))?;
+    println!("{}", action.digest());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_stdin() -> Result<String, String> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("reading stdin: {e}"))?;
+    Ok(s)
+}

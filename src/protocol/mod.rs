@@ -1,0 +1,44 @@
+//! The wire protocol v1: the action model, every websocket message, the canonical form and
+//! digest, and signed decisions. No I/O lives here, so every rule can be tested directly.
+
+pub mod action;
+pub mod canonical;
+pub mod decision;
+pub mod error;
+pub mod history;
+pub mod messages;
+pub mod time;
+pub mod validate;
+
+pub use action::*;
+pub use canonical::{Digest, canonical_json, digest_of};
+pub use decision::{Decision, DecisionId, KeyId, SignedDecision, Verdict, VerifyError};
+pub use error::{ErrorCode, ProtocolError};
+pub use history::{HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord};
+pub use messages::{ClientMsg, ServerMsg, decode_client, decode_server, encode};
+pub use time::Timestamp;
+
+/// The protocol version spoken by this build. A hello with any other version is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Size limits, checked before anything is parsed.
+pub mod limits {
+    /// Largest websocket frame a client may send (a decision or a history query).
+    pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
+    /// Largest websocket frame the server sends (a snapshot of many actions).
+    pub const MAX_SERVER_FRAME: usize = 64 * 1024 * 1024;
+    /// Largest action request body accepted over HTTP.
+    pub const MAX_ACTION_BYTES: usize = 2 * 1024 * 1024;
+    /// Largest unified diff, or before/after document, in an action.
+    pub const MAX_DIFF_BYTES: usize = 1024 * 1024;
+    /// Largest short field (kind, summary, names, target parts).
+    pub const MAX_SHORT_FIELD: usize = 512;
+    /// Largest long text field (justification, a context value, a reason).
+    pub const MAX_TEXT_FIELD: usize = 16 * 1024;
+    /// Largest command (text, or all argv elements together).
+    pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+    /// Most context entries in one action.
+    pub const MAX_CONTEXT_ENTRIES: usize = 64;
+    /// Most argv elements in one command.
+    pub const MAX_ARGV: usize = 4096;
+}
