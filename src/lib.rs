@@ -2,5 +2,9 @@
 //! agent side share the protocol module.
 
 pub mod auth;
+pub mod broker;
+pub mod client;
+pub mod console;
+pub mod identity;
 pub mod protocol;
 pub mod text;

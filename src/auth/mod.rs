@@ -13,6 +13,7 @@ use sha2::{Digest as _, Sha256};
 use crate::protocol::ErrorCode;
 use crate::protocol::messages::Identity;
 
+pub mod jwt;
 pub mod static_tokens;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -1,0 +1,1 @@
+//! The approver console (ratatui).
