@@ -2,6 +2,7 @@
 //! digest, and signed decisions. No I/O lives here, so every rule can be tested directly.
 
 pub mod action;
+pub mod api;
 pub mod canonical;
 pub mod decision;
 pub mod error;
