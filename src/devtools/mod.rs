@@ -1,0 +1,3 @@
+//! Developer tools: screenshots rendered from the real views, store seeding.
+
+pub mod svg;
