@@ -185,12 +185,8 @@ pub struct Feed {
 pub const WAIT: Duration = Duration::from_secs(20);
 
 impl Feed {
-    /// Connects and sends `hello`; returns the feed and the `welcome`.
-    pub async fn connect(
-        b: &RunningBroker,
-        token: &str,
-        resume_after: Option<u64>,
-    ) -> (Self, ServerMsg) {
+    /// Connects without sending anything.
+    pub async fn raw(b: &RunningBroker, token: &str) -> Self {
         let mut req = b.feed_url().into_client_request().expect("request");
         req.headers_mut().insert(
             "authorization",
@@ -199,7 +195,16 @@ impl Feed {
         let (ws, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("websocket");
-        let mut f = Self { ws };
+        Self { ws }
+    }
+
+    /// Connects and sends `hello`; returns the feed and the `welcome`.
+    pub async fn connect(
+        b: &RunningBroker,
+        token: &str,
+        resume_after: Option<u64>,
+    ) -> (Self, ServerMsg) {
+        let mut f = Self::raw(b, token).await;
         f.send(&ClientMsg::hello("test/0", resume_after)).await;
         let w = f.next().await;
         assert!(matches!(w, ServerMsg::Welcome { .. }), "{w:?}");
