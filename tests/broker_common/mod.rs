@@ -57,6 +57,26 @@ pub fn tokens() -> Vec<StaticToken> {
     ]
 }
 
+/// A config file for the `signoff broker` binary with the same tokens.
+pub fn config_toml() -> String {
+    let mut out = String::new();
+    for t in tokens() {
+        out.push_str(&format!(
+            "[[tokens]]\ntoken_sha256 = {:?}\nkind = {:?}\nsubject = {:?}\ngroups = [\"sre\"]\n",
+            t.token_sha256,
+            match t.kind {
+                PrincipalKind::Agent => "agent",
+                PrincipalKind::Approver => "approver",
+            },
+            t.subject
+        ));
+        if let Some(e) = t.email {
+            out.push_str(&format!("email = {e:?}\n"));
+        }
+    }
+    out
+}
+
 pub fn settings(dir: &Path, tunables: Tunables) -> Settings {
     let mut s = Settings::new(
         Arc::new(StaticTokens::new(tokens())),
@@ -100,9 +120,16 @@ pub struct Http {
 
 impl Http {
     pub fn new(b: &RunningBroker) -> Self {
+        Self::at(&b.url())
+    }
+
+    pub fn at(base: &str) -> Self {
         Self {
-            base: b.url(),
-            client: reqwest::Client::new(),
+            base: base.to_string(),
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .expect("http client"),
         }
     }
 
@@ -187,7 +214,12 @@ pub const WAIT: Duration = Duration::from_secs(20);
 impl Feed {
     /// Connects without sending anything.
     pub async fn raw(b: &RunningBroker, token: &str) -> Self {
-        let mut req = b.feed_url().into_client_request().expect("request");
+        Self::raw_url(&b.feed_url(), token).await
+    }
+
+    /// Connects to a feed URL without sending anything.
+    pub async fn raw_url(url: &str, token: &str) -> Self {
+        let mut req = url.into_client_request().expect("request");
         req.headers_mut().insert(
             "authorization",
             format!("Bearer {token}").parse().expect("header"),
@@ -204,7 +236,16 @@ impl Feed {
         token: &str,
         resume_after: Option<u64>,
     ) -> (Self, ServerMsg) {
-        let mut f = Self::raw(b, token).await;
+        Self::connect_url(&b.feed_url(), token, resume_after).await
+    }
+
+    /// Connects to a feed URL and sends `hello`.
+    pub async fn connect_url(
+        url: &str,
+        token: &str,
+        resume_after: Option<u64>,
+    ) -> (Self, ServerMsg) {
+        let mut f = Self::raw_url(url, token).await;
         f.send(&ClientMsg::hello("test/0", resume_after)).await;
         let w = f.next().await;
         assert!(matches!(w, ServerMsg::Welcome { .. }), "{w:?}");
@@ -227,8 +268,9 @@ impl Feed {
 
     /// The next server message (skipping pings), or a panic after [`WAIT`].
     pub async fn next(&mut self) -> ServerMsg {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let m = tokio::time::timeout(WAIT, self.ws.next())
+            let m = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("a message within the wait")
                 .expect("socket open")
