@@ -17,26 +17,38 @@ async fn resume_gets_exactly_the_missed_events_or_a_snapshot() {
         resume_window: 3,
         ..Tunables::default()
     };
-    let broker = signoff::broker::spawn(settings(dir.path(), tunables)).await.unwrap();
+    let broker = signoff::broker::spawn(settings(dir.path(), tunables))
+        .await
+        .unwrap();
     let http = Http::new(&broker);
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(http.submit(AGENT, &request(&format!("action {i}"))).await.id);
+        ids.push(
+            http.submit(AGENT, &request(&format!("action {i}")))
+                .await
+                .id,
+        );
     }
     // Events 1..=5 exist; the window holds 3..=5.
     let (mut f, welcome) = Feed::connect(&broker, BOB, Some(3)).await;
     assert!(matches!(welcome, ServerMsg::Welcome { head_seq: 5, .. }));
     for (seq, id) in [(4, ids[3]), (5, ids[4])] {
-        let ServerMsg::Pending { seq: s, action } = f.next().await else { panic!() };
+        let ServerMsg::Pending { seq: s, action } = f.next().await else {
+            panic!()
+        };
         assert_eq!((s, action.id), (seq, id));
     }
     // Live events follow the replay directly.
     let later = http.submit(AGENT, &request("later")).await.id;
-    let ServerMsg::Pending { seq, action } = f.next().await else { panic!() };
+    let ServerMsg::Pending { seq, action } = f.next().await else {
+        panic!()
+    };
     assert_eq!((seq, action.id), (6, later));
 
     let (mut old, _) = Feed::connect(&broker, BOB, Some(1)).await;
-    let ServerMsg::Snapshot { seq, actions } = old.next().await else { panic!("snapshot") };
+    let ServerMsg::Snapshot { seq, actions } = old.next().await else {
+        panic!("snapshot")
+    };
     assert_eq!((seq, actions.len()), (6, 6));
     broker.shutdown().await.unwrap();
 }
@@ -49,7 +61,9 @@ async fn a_consumer_that_stops_reading_is_closed_as_slow_and_others_keep_up() {
         send_timeout: Duration::from_secs(30),
         ..Tunables::default()
     };
-    let broker = signoff::broker::spawn(settings(dir.path(), tunables)).await.unwrap();
+    let broker = signoff::broker::spawn(settings(dir.path(), tunables))
+        .await
+        .unwrap();
     let http = Http::new(&broker);
     let (mut stalled, _) = Feed::connect(&broker, BOB, None).await;
     let _ = stalled.next().await;
@@ -71,7 +85,11 @@ async fn a_consumer_that_stops_reading_is_closed_as_slow_and_others_keep_up() {
         r["change"] = json!({"type": "unified_diff", "diff": "+x\n".repeat(300_000)});
         http.submit(AGENT, &r).await;
     }
-    assert_eq!(reader.await.unwrap(), 40, "the healthy console saw every event");
+    assert_eq!(
+        reader.await.unwrap(),
+        40,
+        "the healthy console saw every event"
+    );
 
     let code = loop {
         if let ServerMsg::Error { code, .. } = stalled.next().await {
@@ -81,6 +99,10 @@ async fn a_consumer_that_stops_reading_is_closed_as_slow_and_others_keep_up() {
     assert_eq!(code, ErrorCode::SlowConsumer);
     assert!(stalled.closed().await.starts_with("slow_consumer"));
     let (_, m) = http.send(reqwest::Method::GET, "/metrics", BOB, None).await;
-    assert!(m.as_str().unwrap_or_default().contains("signoff_feed_slow_consumers_total 1"));
+    assert!(
+        m.as_str()
+            .unwrap_or_default()
+            .contains("signoff_feed_slow_consumers_total 1")
+    );
     broker.shutdown().await.unwrap();
 }
