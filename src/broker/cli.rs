@@ -42,7 +42,8 @@ pub struct BrokerArgs {
 /// `signoff audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain and every vote signature; exit 1 naming the first bad entry.
+    /// Recompute the hash chain and every vote signature; exit 1 naming the first bad entry
+    /// (2 when there is no database to check).
     Verify {
         /// Data directory holding signoff.db [default: the platform data directory].
         #[arg(long, value_name = "DIR")]
@@ -260,6 +261,13 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
     match cmd {
         AuditCommand::Verify { data } => {
             let dir = data.unwrap_or_else(default_data_dir);
+            if !dir.join(DB_FILE).exists() {
+                eprintln!(
+                    "signoff audit verify: no broker database at {}",
+                    dir.display()
+                );
+                return ExitCode::from(2);
+            }
             match verify(&dir) {
                 Ok(summary) => {
                     println!("{summary}");
