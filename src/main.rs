@@ -26,12 +26,19 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Run the broker: agent API, approver feed, policy, decisions, audit log.
+    Broker(signoff::broker::cli::BrokerArgs),
+    /// Check or export the broker's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(signoff::broker::cli::AuditCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Digest { file } => digest(file),
+        Command::Broker(args) => return signoff::broker::cli::run_broker(args),
+        Command::Audit(cmd) => return signoff::broker::cli::run_audit(cmd),
     };
     match result {
         Ok(code) => code,

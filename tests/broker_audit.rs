@@ -1,0 +1,119 @@
+//! `signoff audit verify` and `export` on a real data directory, including a tampered one.
+
+mod broker_common;
+
+use std::path::Path;
+use std::process::Command;
+
+use broker_common::*;
+use signoff::protocol::{ServerMsg, Verdict};
+
+fn audit(args: &[&str], dir: &Path) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .arg("audit")
+        .args(args)
+        .arg("--data")
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// key_registered(1), action_created(2), vote(3), outcome(4).
+async fn decided(dir: &Path) {
+    let broker = start(dir).await;
+    let http = Http::new(&broker);
+    http.register(BOB, &key(1)).await;
+    let (mut feed, _) = Feed::connect(&broker, BOB, None).await;
+    let created = http.submit(AGENT, &request("export for audit")).await;
+    let a = http.view(BOB, &created.id.to_string(), 0).await.action;
+    let d = sign(&key(1), "bob", &a, Verdict::Approve, "ticket OPS-77");
+    assert!(matches!(feed.decide(d).await, ServerMsg::Ack { .. }));
+    drop(feed);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn verify_and_export_a_clean_log() {
+    let dir = tempfile::tempdir().unwrap();
+    decided(dir.path()).await;
+    let (ok, out, err) = audit(&["verify"], dir.path());
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("4 entries, 1 vote signatures verified"),
+        "{out}"
+    );
+
+    let (ok, out, err) = audit(&["export"], dir.path());
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    let types: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["entry"]["type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        ["key_registered", "action_created", "vote", "outcome"]
+    );
+    assert_eq!(lines[3]["prev_hash"], lines[2]["hash"]);
+    assert!(lines[2]["entry"]["payload"]["decision"]["signature"].is_string());
+
+    let (ok, out, _) = audit(&["export", "--since", "2999-01-01T00:00:00Z"], dir.path());
+    assert!(ok && out.is_empty());
+    let (ok, _, err) = audit(&["export", "--since", "yesterday"], dir.path());
+    assert!(!ok && err.contains("RFC 3339"), "{err}");
+}
+
+#[tokio::test]
+async fn editing_one_audit_row_fails_verify_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    decided(dir.path()).await;
+    let db = rusqlite::Connection::open(dir.path().join(signoff::broker::store::DB_FILE)).unwrap();
+    let n = db
+        .execute(
+            "UPDATE audit SET entry = replace(entry, 'OPS-77', 'OPS-78') WHERE seq = 3",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(db);
+    let (ok, _, err) = audit(&["verify"], dir.path());
+    assert!(!ok);
+    assert!(err.contains("audit entry 3:"), "{err}");
+}
+
+#[tokio::test]
+async fn a_rehashed_edit_is_caught_by_the_next_link() {
+    let dir = tempfile::tempdir().unwrap();
+    decided(dir.path()).await;
+    let db = rusqlite::Connection::open(dir.path().join(signoff::broker::store::DB_FILE)).unwrap();
+    let (prev, entry): (String, String) = db
+        .query_row(
+            "SELECT prev_hash, entry FROM audit WHERE seq = 2",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let forged = entry.replace("export for audit", "something harmless");
+    let hash = signoff::broker::store::audit::chain_hash(&prev, forged.as_bytes());
+    db.execute(
+        "UPDATE audit SET entry = ?1, hash = ?2 WHERE seq = 2",
+        rusqlite::params![forged, hash],
+    )
+    .unwrap();
+    drop(db);
+    let (ok, _, err) = audit(&["verify"], dir.path());
+    assert!(!ok);
+    assert!(
+        err.contains("audit entry 3:") && err.contains("prev_hash"),
+        "{err}"
+    );
+}
