@@ -1,0 +1,1 @@
+//! Loads `examples/policy.toml` and checks requests end to end.
