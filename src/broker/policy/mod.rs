@@ -20,6 +20,8 @@ pub mod score;
 mod values;
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 mod example_tests;
 
 /// Facts about the world the engine cannot know by itself.
