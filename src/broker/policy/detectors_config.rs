@@ -5,9 +5,10 @@ use serde::Deserialize;
 use toml::Value;
 
 use super::PolicyError;
-use super::config::{bulk, detector_names, off_hours};
-use super::detect::normalise;
+use super::detect::bulk::BulkConfig;
+use super::detect::off_hours::{OffHours, parse_day, parse_hhmm, parse_zone};
 use super::detect::set::Detectors;
+use super::detect::{BUILTIN_TAGS, normalise};
 use super::glob::Patterns;
 
 #[derive(Deserialize)]
@@ -193,4 +194,65 @@ pub fn apply(v: &Value, d: &mut Detectors) -> Result<(), PolicyError> {
         }
     }
     Ok(())
+}
+
+/// Every detector section name, which is its tag id.
+fn detector_names() -> Vec<&'static str> {
+    BUILTIN_TAGS.iter().map(|(id, _)| *id).collect()
+}
+
+/// Parses `[detectors.off-hours]` settings into working hours.
+fn off_hours(
+    timezone: Option<&str>,
+    start: Option<&str>,
+    end: Option<&str>,
+    days: Option<&[String]>,
+) -> Result<OffHours, String> {
+    let mut cfg = OffHours::default();
+    if let Some(tz) = timezone {
+        cfg.zone = parse_zone(tz).map_err(|e| format!("timezone: {e}"))?;
+        cfg.zone_name = tz.trim().to_string();
+    }
+    if let Some(s) = start {
+        cfg.start = parse_hhmm(s).map_err(|e| format!("start: {e}"))?;
+    }
+    if let Some(e) = end {
+        cfg.end = parse_hhmm(e).map_err(|e| format!("end: {e}"))?;
+    }
+    if cfg.start == cfg.end {
+        return Err("start and end are equal: working hours would be empty".into());
+    }
+    if let Some(days) = days {
+        cfg.days = days
+            .iter()
+            .map(|d| parse_day(d).map_err(|e| format!("days: {e}")))
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(cfg)
+}
+
+/// Bulk thresholds with extra context keys.
+fn bulk(
+    rows: Option<u64>,
+    resources: Option<u64>,
+    diff_lines: Option<u64>,
+    extra_row_keys: Vec<String>,
+    extra_resource_keys: Vec<String>,
+) -> Result<BulkConfig, String> {
+    let mut cfg = BulkConfig::default();
+    for (name, v, slot) in [
+        ("rows", rows, &mut cfg.rows),
+        ("resources", resources, &mut cfg.resources),
+        ("diff_lines", diff_lines, &mut cfg.diff_lines),
+    ] {
+        if let Some(v) = v {
+            if v == 0 {
+                return Err(format!("{name}: a threshold of 0 would tag every request"));
+            }
+            *slot = v;
+        }
+    }
+    cfg.row_keys.extend(normalise(extra_row_keys));
+    cfg.resource_keys.extend(normalise(extra_resource_keys));
+    Ok(cfg)
 }

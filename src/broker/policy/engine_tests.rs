@@ -233,3 +233,44 @@ fn from_file_reads_and_names_the_path() {
         "{msg}"
     );
 }
+
+/// The largest request validation lets through (1 MiB diff, 64 KiB command, 64 context
+/// entries) is evaluated, with every scanning detector doing real work on it.
+#[test]
+fn largest_valid_request_is_evaluated() {
+    use crate::protocol::limits::{MAX_COMMAND_BYTES, MAX_DIFF_BYTES};
+    use crate::protocol::{Change, Command, ContextEntry};
+
+    let mut r = req("db.migrate", "production", None);
+    let mut diff = String::from("--- a/schema.sql\n+++ b/schema.sql\n");
+    let mut i = 0;
+    while diff.len() < MAX_DIFF_BYTES - 64 {
+        diff.push_str(&format!(
+            "+ALTER TABLE t{i} ADD COLUMN email_{i} text; -- deleted_at\n"
+        ));
+        i += 1;
+    }
+    let mut cmd = String::new();
+    while cmd.len() < MAX_COMMAND_BYTES - 64 {
+        cmd.push_str("SELECT deleted_at, created_at FROM orders; ");
+    }
+    r.change = Some(Change::UnifiedDiff { diff });
+    r.command = Some(Command::Text { text: cmd });
+    r.context = (0..64)
+        .map(|i| ContextEntry {
+            key: format!("k{i}"),
+            value: "x".repeat(1000),
+        })
+        .collect();
+    assert!(crate::protocol::validate::validate_request(&r).is_ok());
+    let started = std::time::Instant::now();
+    let ev = Engine::builtin().evaluate(&r, &facts());
+    eprintln!("largest request evaluated in {:?}", started.elapsed());
+    let ids: Vec<&str> = ev.risk.tags.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["production", "pii", "bulk"]);
+    assert!(
+        ev.risk.tags[1].reason.contains("and 12 more"),
+        "{}",
+        ev.risk.tags[1].reason
+    );
+}
