@@ -81,7 +81,7 @@ pub fn action() -> Action {
                 RiskTag {
                     id: "destructive".into(),
                     label: "destructive".into(),
-                    reason: "command contains \"kubectl delete\"".into(),
+                    reason: "kind contains \"delete\"; command contains \"kubectl delete\"".into(),
                 },
             ],
         },
