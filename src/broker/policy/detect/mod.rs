@@ -110,8 +110,9 @@ pub fn find_word(lower: &str, needle: &str) -> Option<usize> {
         if starts_clean && ends_clean {
             return Some(pos);
         }
-        // Step past this occurrence's first character (a char boundary: `needle` is ASCII).
-        from = pos + 1;
+        // Step past this occurrence's first character, which may be more than one byte
+        // when a policy's own pattern starts with a non-ASCII letter.
+        from = pos + needle.chars().next().map_or(1, char::len_utf8);
     }
     None
 }
@@ -188,6 +189,8 @@ mod tests {
         assert_eq!(find_word("farm -rf", "rm -rf"), None);
         assert_eq!(find_word("é delete", "delete"), Some(3));
         assert_eq!(find_word("anything", ""), None);
+        // A non-ASCII pattern that first occurs inside a word must not split a character.
+        assert_eq!(find_word("éab éa", "éa"), Some(5));
     }
 
     #[test]
