@@ -274,3 +274,22 @@ fn largest_valid_request_is_evaluated() {
         ev.risk.tags[1].reason
     );
 }
+
+/// The broker shares one engine between request handlers.
+#[test]
+fn engine_is_shareable_across_threads() {
+    fn shareable<T: Send + Sync + 'static>(_: &T) -> bool {
+        true
+    }
+    let e = std::sync::Arc::new(Engine::builtin());
+    assert!(shareable(&e));
+    let e2 = std::sync::Arc::clone(&e);
+    let level = std::thread::spawn(move || {
+        e2.evaluate(&req("k8s.delete", "prod", None), &facts())
+            .risk
+            .level
+    })
+    .join()
+    .unwrap_or_else(|_| panic!("evaluation thread panicked"));
+    assert_eq!(level, RiskLevel::High);
+}
