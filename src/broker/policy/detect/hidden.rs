@@ -1,0 +1,200 @@
+//! Hidden characters anywhere in the request: escape sequences, controls, bidi overrides
+//! and zero-width characters that could make the approver read something other than
+//! what will run. The reason names the field and the code point, never the raw character.
+
+use super::{join_findings, tag};
+use crate::protocol::{ActionRequest, Change, Command, RiskTag};
+use crate::text::{HiddenClass, hidden_chars};
+
+/// Every string an agent supplied, with the path of the field it came from (the same
+/// paths validation errors use: `context[2].value`, `command.argv[1]`).
+pub fn request_texts(req: &ActionRequest) -> Vec<(String, &str)> {
+    let mut out: Vec<(String, &str)> = vec![
+        ("kind".into(), &req.kind),
+        ("summary".into(), &req.summary),
+        ("requester.id".into(), &req.requester.id),
+        ("requester.display_name".into(), &req.requester.display_name),
+        ("target.system".into(), &req.target.system),
+        ("target.resource".into(), &req.target.resource),
+        ("target.environment".into(), &req.target.environment),
+        ("justification".into(), &req.justification),
+    ];
+    if let Some(m) = &req.requester.model {
+        out.push(("requester.model".into(), m));
+    }
+    if let Some(o) = &req.requester.on_behalf_of {
+        out.push(("requester.on_behalf_of".into(), o));
+    }
+    for (i, c) in req.context.iter().enumerate() {
+        out.push((format!("context[{i}].key"), &c.key));
+        out.push((format!("context[{i}].value"), &c.value));
+    }
+    match &req.command {
+        Some(Command::Argv { argv }) => {
+            for (i, a) in argv.iter().enumerate() {
+                out.push((format!("command.argv[{i}]"), a));
+            }
+        }
+        Some(Command::Text { text }) => out.push(("command.text".into(), text)),
+        None => {}
+    }
+    match &req.change {
+        Some(Change::UnifiedDiff { diff }) => out.push(("change.diff".into(), diff)),
+        Some(Change::BeforeAfter {
+            path,
+            before,
+            after,
+        }) => {
+            if let Some(p) = path {
+                out.push(("change.path".into(), p));
+            }
+            out.push(("change.before".into(), before));
+            out.push(("change.after".into(), after));
+        }
+        None => {}
+    }
+    out
+}
+
+/// One finding per field: each distinct hidden character as `U+202E (bidi override)`,
+/// with a count when it occurs more than once.
+fn describe(field: &str, found: &[(usize, char, HiddenClass)]) -> String {
+    let mut distinct: Vec<(char, HiddenClass, usize)> = Vec::new();
+    for &(_, c, class) in found {
+        match distinct.iter_mut().find(|(d, _, _)| *d == c) {
+            Some(entry) => entry.2 += 1,
+            None => distinct.push((c, class, 1)),
+        }
+    }
+    let chars: Vec<String> = distinct
+        .iter()
+        .take(4)
+        .map(|(c, class, n)| {
+            let times = if *n > 1 {
+                format!(" ×{n}")
+            } else {
+                String::new()
+            };
+            format!("U+{:04X} ({}){times}", u32::from(*c), class.label())
+        })
+        .collect();
+    let more = match distinct.len().saturating_sub(4) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    format!("{field} has {}{more}", chars.join(", "))
+}
+
+/// Tags the request when any field holds a hidden character.
+pub fn hidden(req: &ActionRequest) -> Option<RiskTag> {
+    let findings: Vec<String> = request_texts(req)
+        .iter()
+        .filter_map(|(field, text)| {
+            let found = hidden_chars(text);
+            (!found.is_empty()).then(|| describe(field, &found))
+        })
+        .collect();
+    (!findings.is_empty()).then(|| tag("hidden-characters", join_findings(&findings, 4)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ContextEntry;
+
+    fn req() -> ActionRequest {
+        serde_json::from_value(serde_json::json!({
+            "kind": "k8s.exec",
+            "summary": "Restart payments",
+            "requester": {"kind": "agent", "id": "a", "display_name": "A"},
+            "target": {"system": "k8s", "resource": "payments", "environment": "prod"},
+            "command": {"type": "argv", "argv": ["kubectl", "rollout", "restart"]},
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn clean_request_is_not_tagged() {
+        let mut r = req();
+        r.justification = "tabs\tand\nnewlines are fine, é and 😀 too".into();
+        assert_eq!(hidden(&r), None);
+    }
+
+    #[test]
+    fn names_field_and_code_point_never_the_raw_char() {
+        let mut r = req();
+        r.summary = "Restart \u{202e}gnp.exe".into();
+        r.context.push(ContextEntry {
+            key: "note".into(),
+            value: "\u{1b}[2J\u{1b}[Hok\u{200b}".into(),
+        });
+        r.command = Some(Command::Argv {
+            argv: vec!["kubectl".into(), "delete\u{200b}".into()],
+        });
+        let t = hidden(&r).unwrap_or_else(|| panic!("no tag"));
+        assert_eq!(t.id, "hidden-characters");
+        assert_eq!(
+            t.reason,
+            "summary has U+202E (bidi override); \
+             context[0].value has U+001B (escape sequence) ×2, U+200B (zero-width character); \
+             command.argv[1] has U+200B (zero-width character)"
+        );
+        assert!(
+            !t.reason
+                .chars()
+                .any(|c| crate::text::hidden_class(c).is_some())
+        );
+    }
+
+    #[test]
+    fn every_field_is_scanned() {
+        let base = req();
+        type Edit = Box<dyn Fn(&mut ActionRequest)>;
+        let edits: Vec<Edit> = vec![
+            Box::new(|r| r.kind.push('\u{7}')),
+            Box::new(|r| r.requester.id.push('\u{7}')),
+            Box::new(|r| r.requester.display_name.push('\u{7}')),
+            Box::new(|r| r.requester.model = Some("\u{7}".into())),
+            Box::new(|r| r.requester.on_behalf_of = Some("\u{7}".into())),
+            Box::new(|r| r.target.system.push('\u{7}')),
+            Box::new(|r| r.target.resource.push('\u{7}')),
+            Box::new(|r| r.target.environment.push('\u{7}')),
+            Box::new(|r| r.justification.push('\u{7}')),
+            Box::new(|r| {
+                r.context.push(ContextEntry {
+                    key: "\u{7}".into(),
+                    value: String::new(),
+                })
+            }),
+            Box::new(|r| {
+                r.command = Some(Command::Text {
+                    text: "\u{7}".into(),
+                })
+            }),
+            Box::new(|r| {
+                r.change = Some(Change::UnifiedDiff {
+                    diff: "\u{7}".into(),
+                })
+            }),
+            Box::new(|r| {
+                r.change = Some(Change::BeforeAfter {
+                    path: Some("\u{7}".into()),
+                    before: String::new(),
+                    after: String::new(),
+                })
+            }),
+            Box::new(|r| {
+                r.change = Some(Change::BeforeAfter {
+                    path: None,
+                    before: String::new(),
+                    after: "\u{7}".into(),
+                })
+            }),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut r = base.clone();
+            edit(&mut r);
+            assert!(hidden(&r).is_some(), "edit {i} not detected");
+        }
+    }
+}
