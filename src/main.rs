@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use signoff::identity::cli as identity;
 use signoff::protocol::Action;
 
 #[derive(Parser)]
@@ -26,12 +27,24 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Sign in with the OIDC device flow and register this device's signing key.
+    Login(identity::LoginArgs),
+    /// Sign out: revoke the tokens at the issuer and delete the session.
+    Logout(identity::LogoutArgs),
+    /// Show who you are signed in as, and until when.
+    Whoami(identity::WhoamiArgs),
+    /// List, register, rotate or revoke your device signing keys.
+    Keys(identity::KeysArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Digest { file } => digest(file),
+        Command::Login(a) => identity::login_cmd(a),
+        Command::Logout(a) => identity::logout_cmd(a),
+        Command::Whoami(a) => identity::whoami_cmd(a),
+        Command::Keys(a) => identity::keys_cmd(a),
     };
     match result {
         Ok(code) => code,

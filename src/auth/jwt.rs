@@ -175,7 +175,7 @@ impl JwtAuthenticator {
         now: Timestamp,
     ) -> Result<Principal, AuthError> {
         let aud = jose::string_list(claims.get("aud"));
-        if !aud.iter().any(|a| *a == self.cfg.audience) {
+        if !aud.contains(&self.cfg.audience) {
             return Err(AuthError::WrongAudience {
                 expected: self.cfg.audience.clone(),
             });

@@ -10,13 +10,14 @@
 use crate::auth::BoxFuture;
 
 pub mod broker_keys;
-// pub mod cli;
-// pub mod dev_issuer;
+pub mod cli;
+pub mod dev_issuer;
 pub mod device_flow;
 pub mod device_key;
 pub mod files;
 pub mod jose;
 pub mod jwks;
+pub mod login;
 pub mod oidc;
 pub mod qr;
 pub mod session;

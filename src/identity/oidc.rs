@@ -156,11 +156,8 @@ pub async fn discover(cfg: &IssuerConfig, http: &reqwest::Client) -> Result<Meta
         })
 }
 
-/// A client for the discovered issuer (token endpoint from discovery).
-pub fn client(
-    cfg: &IssuerConfig,
-    meta: Metadata,
-) -> openidconnect::Client<
+/// The openidconnect client type with the endpoints discovery sets.
+pub type OidcClient = openidconnect::Client<
     openidconnect::EmptyAdditionalClaims,
     openidconnect::core::CoreAuthDisplay,
     openidconnect::core::CoreGenderClaim,
@@ -178,7 +175,10 @@ pub fn client(
     openidconnect::EndpointNotSet,
     openidconnect::EndpointMaybeSet,
     openidconnect::EndpointMaybeSet,
-> {
+>;
+
+/// A client for the discovered issuer (token endpoint from discovery).
+pub fn client(cfg: &IssuerConfig, meta: Metadata) -> OidcClient {
     CoreClient::from_provider_metadata(
         meta,
         ClientId::new(cfg.client_id.clone()),

@@ -67,7 +67,7 @@ mod tests {
             for x in 0..w {
                 let (row, col) = ((y + QUIET) / 2, x + QUIET);
                 let ch = lines[row].chars().nth(col).unwrap();
-                let upper = (y + QUIET) % 2 == 0;
+                let upper = (y + QUIET).is_multiple_of(2);
                 let lit = match ch {
                     '█' => true,
                     ' ' => false,
