@@ -12,7 +12,9 @@ use harness::{Options, Provider, confirm_user_code};
 use signoff::auth::jwt::{JwtAuthenticator, JwtConfig};
 use signoff::auth::{AuthError, PrincipalKind};
 use signoff::identity::login::{complete_login, logout};
-use signoff::identity::{DeviceFlowError, IssuerConfig, SessionStore, TokenSource, start_device_flow};
+use signoff::identity::{
+    DeviceFlowError, IssuerConfig, SessionStore, TokenSource, start_device_flow,
+};
 
 const RESOURCE: &str = "urn:signoff:broker";
 
@@ -35,8 +37,17 @@ async fn sleep(d: Duration) {
 /// Signs `login` in through the device flow, confirming like a phone would.
 async fn device_login(p: &Provider, login: &str) -> signoff::identity::Session {
     let auth = start_device_flow(&console(p)).await.unwrap();
-    assert_eq!(auth.interval, Duration::from_secs(1), "interval from the success hook");
-    assert!(auth.verification_uri_complete.as_deref().unwrap().contains(&auth.user_code));
+    assert_eq!(
+        auth.interval,
+        Duration::from_secs(1),
+        "interval from the success hook"
+    );
+    assert!(
+        auth.verification_uri_complete
+            .as_deref()
+            .unwrap()
+            .contains(&auth.user_code)
+    );
     let (issuer, code, who) = (p.issuer.clone(), auth.user_code.clone(), login.to_string());
     let phone = tokio::spawn(async move { confirm_user_code(&issuer, &code, &who, false).await });
     let session = auth.poll(sleep).await.unwrap();
@@ -51,9 +62,15 @@ async fn device_login_end_to_end() {
     let session = device_login(&p, "alice").await;
     eprintln!("device login took {:?}", started.elapsed());
     assert_eq!(session.identity.subject, "alice");
-    assert_eq!(session.identity.email.as_deref(), Some("alice@example.test"));
+    assert_eq!(
+        session.identity.email.as_deref(),
+        Some("alice@example.test")
+    );
     assert_eq!(session.identity.groups, ["sre", "security"]);
-    assert!(session.refresh_token.is_some(), "offline_access gives a refresh token");
+    assert!(
+        session.refresh_token.is_some(),
+        "offline_access gives a refresh token"
+    );
     assert!(!format!("{session:?}").contains(&session.access_token));
 
     let dir = tempfile::tempdir().unwrap();
@@ -77,7 +94,10 @@ async fn device_login_end_to_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_after_access_token_expiry() {
-    let p = Provider::start(Options { access_ttl_secs: Some(2), ..Options::default() });
+    let p = Provider::start(Options {
+        access_ttl_secs: Some(2),
+        ..Options::default()
+    });
     let session = device_login(&p, "bob").await;
     let dir = tempfile::tempdir().unwrap();
     let store = SessionStore::new(dir.path()).with_refresh_margin(Duration::ZERO);
@@ -102,8 +122,14 @@ async fn refresh_after_access_token_expiry() {
     assert_eq!(principal.identity.subject, "bob");
     let stored = store.load().unwrap().unwrap();
     assert_eq!(stored.access_token, fresh);
-    assert_eq!(stored.identity, session.identity, "identity kept across refresh");
-    assert_ne!(stored.refresh_token, session.refresh_token, "refresh token rotated");
+    assert_eq!(
+        stored.identity, session.identity,
+        "identity kept across refresh"
+    );
+    assert_ne!(
+        stored.refresh_token, session.refresh_token,
+        "refresh token rotated"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,17 +140,26 @@ async fn access_denied_has_its_message() {
     let err = auth.poll(sleep).await.unwrap_err();
     assert_eq!(err, DeviceFlowError::AccessDenied);
     let msg = err.to_string();
-    assert!(msg.contains("declined") && msg.contains("access_denied"), "{msg}");
+    assert!(
+        msg.contains("declined") && msg.contains("access_denied"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_token_has_its_message() {
-    let p = Provider::start(Options { device_ttl_secs: Some(2), ..Options::default() });
+    let p = Provider::start(Options {
+        device_ttl_secs: Some(2),
+        ..Options::default()
+    });
     let auth = start_device_flow(&console(&p)).await.unwrap();
     let err = auth.poll(sleep).await.unwrap_err();
     assert_eq!(err, DeviceFlowError::Expired);
     let msg = err.to_string();
-    assert!(msg.contains("expired") && msg.contains("expired_token"), "{msg}");
+    assert!(
+        msg.contains("expired") && msg.contains("expired_token"),
+        "{msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,7 +193,10 @@ async fn logout_revokes_and_deletes() {
     assert!(out.revoked.contains(&"refresh token"), "{out:?}");
     assert!(out.session_deleted);
     assert!(!store.session_path().exists());
-    assert!(store.device_key_path().exists(), "the device key stays without --forget-key");
+    assert!(
+        store.device_key_path().exists(),
+        "the device key stays without --forget-key"
+    );
     // The revoked refresh token no longer works.
     let err = store.refresh(&session).await.unwrap_err();
     assert!(err.to_string().contains("sign"), "{err}");

@@ -105,7 +105,10 @@ pub async fn logout(store: &SessionStore, forget_key: bool) -> Result<LogoutOutc
     if let Some(s) = &session {
         out.subject = Some(s.identity.subject.clone());
         match revoke_tokens(s).await {
-            Ok(revoked) => out.revoked = revoked,
+            Ok((revoked, note)) => {
+                out.revoked = revoked;
+                out.revocation_note = note;
+            }
             Err(e) => out.revocation_note = Some(e.to_string()),
         }
         if out.revoked.is_empty() && out.revocation_note.is_none() {
@@ -119,33 +122,57 @@ pub async fn logout(store: &SessionStore, forget_key: bool) -> Result<LogoutOutc
     Ok(out)
 }
 
-async fn revoke_tokens(s: &Session) -> Result<Vec<&'static str>, IssuerError> {
-    use openidconnect::core::CoreRevocableToken;
-    use openidconnect::{AccessToken, RefreshToken};
-
+/// Revokes the refresh token (what matters: it mints new access tokens) and the access
+/// token. Issuers often cannot revoke JWT access tokens; that is a note, not a failure.
+async fn revoke_tokens(s: &Session) -> Result<(Vec<&'static str>, Option<String>), IssuerError> {
     let http = oidc::http_client();
     let meta = oidc::discover(&s.issuer, &http).await?;
     let Some(url) = meta.additional_metadata().revocation_endpoint.clone() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     };
-    let client = oidc::client(&s.issuer, meta).set_revocation_url(url);
-    let mut tokens: Vec<(&'static str, CoreRevocableToken)> = Vec::new();
+    let url = url.url().clone();
+    // Tokens travel only over TLS, except to a loopback issuer (development, tests).
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(IssuerError::BadTokenResponse(format!(
+            "revocation endpoint {url} is not https"
+        )));
+    }
+    let mut tokens: Vec<(&'static str, &str, &str)> = Vec::new();
     if let Some(rt) = &s.refresh_token {
-        tokens.push(("refresh token", RefreshToken::new(rt.clone()).into()));
+        tokens.push(("refresh token", "refresh_token", rt));
     }
-    tokens.push((
-        "access token",
-        AccessToken::new(s.access_token.clone()).into(),
-    ));
+    tokens.push(("access token", "access_token", &s.access_token));
     let mut done = Vec::new();
-    for (name, t) in tokens {
-        let req = client
-            .revoke_token(t)
-            .map_err(|e| IssuerError::BadTokenResponse(e.to_string()))?;
-        req.request_async(&http).await.map_err(|e| {
-            IssuerError::Unreachable(format!("revoking the {name}: {}", oidc::error_chain(&e)))
+    for (name, hint, token) in tokens {
+        // RFC 7009: the client authenticates as at the token endpoint.
+        let mut req = http.post(url.clone());
+        let mut form = vec![("token", token), ("token_type_hint", hint)];
+        match &s.issuer.client_secret {
+            Some(secret) => req = req.basic_auth(&s.issuer.client_id, Some(secret)),
+            None => form.push(("client_id", &s.issuer.client_id)),
+        }
+        let resp = req.form(&form).send().await.map_err(|e| {
+            IssuerError::Unreachable(format!(
+                "revoking the {name}: {}",
+                oidc::error_chain(&e.without_url())
+            ))
         })?;
-        done.push(name);
+        if resp.status().is_success() {
+            done.push(name);
+        } else if hint == "access_token" {
+            let note = format!(
+                "the issuer would not revoke the access token (HTTP {}); it expires at {}",
+                resp.status().as_u16(),
+                s.expires_at
+            );
+            return Ok((done, Some(note)));
+        } else {
+            return Err(IssuerError::BadTokenResponse(format!(
+                "revoking the {name}: HTTP {}",
+                resp.status()
+            )));
+        }
     }
-    Ok(done)
+    Ok((done, None))
 }

@@ -57,7 +57,8 @@ impl Provider {
     pub fn start(opts: Options) -> Provider {
         ensure_installed();
         let mut cmd = Command::new("node");
-        cmd.arg(oidc_dir().join("provider.js")).args(["--port", "0"]);
+        cmd.arg(oidc_dir().join("provider.js"))
+            .args(["--port", "0"]);
         if let Some(t) = opts.access_ttl_secs {
             cmd.args(["--access-ttl", &t.to_string()]);
         }
@@ -109,19 +110,29 @@ impl Jar {
     fn take(&mut self, resp: &reqwest::Response) {
         for h in resp.headers().get_all("set-cookie") {
             let Ok(s) = h.to_str() else { continue };
-            let Some((name, rest)) = s.split_once('=') else { continue };
+            let Some((name, rest)) = s.split_once('=') else {
+                continue;
+            };
             let value = rest.split(';').next().unwrap_or_default();
             self.0.insert(name.to_string(), value.to_string());
         }
     }
     fn header(&self) -> String {
-        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
 fn xsrf(html: &str) -> String {
     let start = html.find(r#"name="xsrf" value=""#).expect("xsrf field") + 19;
-    html[start..].split('"').next().expect("xsrf value").to_string()
+    html[start..]
+        .split('"')
+        .next()
+        .expect("xsrf value")
+        .to_string()
 }
 
 fn absolute(issuer: &str, location: &str) -> String {
@@ -150,7 +161,11 @@ pub async fn confirm_user_code(issuer: &str, user_code: &str, login: &str, abort
     let r = http
         .post(format!("{issuer}/device"))
         .header("cookie", jar.header())
-        .form(&[("xsrf", token.as_str()), ("user_code", user_code), (decision, "yes")])
+        .form(&[
+            ("xsrf", token.as_str()),
+            ("user_code", user_code),
+            (decision, "yes"),
+        ])
         .send()
         .await
         .expect("confirm");
@@ -160,13 +175,21 @@ pub async fn confirm_user_code(issuer: &str, user_code: &str, login: &str, abort
         return;
     }
     // Follow redirects, answering the login prompt on the way.
-    let mut next = r.headers().get("location").map(|l| l.to_str().unwrap_or_default().to_string());
+    let mut next = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap_or_default().to_string());
     for _ in 0..10 {
         let Some(loc) = next.take() else { break };
         let url = absolute(issuer, &loc);
         let r = if url.contains("/interaction/") && !url.ends_with("/abort") {
             // GET it first (sets the interaction cookie), then submit the login.
-            let g = http.get(&url).header("cookie", jar.header()).send().await.expect("interaction");
+            let g = http
+                .get(&url)
+                .header("cookie", jar.header())
+                .send()
+                .await
+                .expect("interaction");
             jar.take(&g);
             let r = http
                 .post(&url)
@@ -178,16 +201,30 @@ pub async fn confirm_user_code(issuer: &str, user_code: &str, login: &str, abort
             jar.take(&r);
             r
         } else {
-            let r = http.get(&url).header("cookie", jar.header()).send().await.expect("follow");
+            let r = http
+                .get(&url)
+                .header("cookie", jar.header())
+                .send()
+                .await
+                .expect("follow");
             jar.take(&r);
             r
         };
-        next = r.headers().get("location").map(|l| l.to_str().unwrap_or_default().to_string());
+        next = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap_or_default().to_string());
         if next.is_none() {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();
-            assert!(status.is_success(), "confirmation ended with {status}: {body}");
-            assert!(body.contains("Sign-in Success") || body.contains("success"), "{body}");
+            assert!(
+                status.is_success(),
+                "confirmation ended with {status}: {body}"
+            );
+            assert!(
+                body.contains("Sign-in Success") || body.contains("success"),
+                "{body}"
+            );
         }
     }
 }
