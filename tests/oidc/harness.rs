@@ -26,18 +26,30 @@ pub fn ensure_installed() {
     if marker.exists() {
         return;
     }
-    let lock = std::fs::File::create(std::env::temp_dir().join("signoff-oidc-npm.lock"))
-        .expect("lock file");
-    lock.lock().expect("taking the npm install lock");
-    if !marker.exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .status()
-            .expect("npm is required to install the test OpenID provider");
-        assert!(status.success(), "npm ci --prefix tests/oidc failed");
+    // A lock directory (mkdir is atomic): one test binary installs, the others wait for
+    // the marker file to appear.
+    let lock = std::env::temp_dir().join("signoff-oidc-npm.lock.d");
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        match std::fs::create_dir(&lock) {
+            Ok(()) => break,
+            Err(_) if marker.exists() => return,
+            Err(_) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "npm install lock held too long"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
     }
-    lock.unlock().ok();
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir)
+        .status();
+    let _ = std::fs::remove_dir(&lock);
+    let status = status.expect("npm is required to install the test OpenID provider");
+    assert!(status.success(), "npm ci --prefix tests/oidc failed");
 }
 
 /// A running provider; killed on drop.
