@@ -22,7 +22,9 @@ pub fn oidc_dir() -> PathBuf {
 /// Runs `npm ci` once when the provider is not installed yet.
 pub fn ensure_installed() {
     let dir = oidc_dir();
-    let marker = dir.join("node_modules/oidc-provider/package.json");
+    // Written by this harness once `npm ci` has finished: npm creates package files long
+    // before the install is complete, so they cannot tell a finished install.
+    let marker = dir.join("node_modules/.signoff-ready");
     if marker.exists() {
         return;
     }
@@ -43,6 +45,10 @@ pub fn ensure_installed() {
             }
         }
     }
+    if marker.exists() {
+        let _ = std::fs::remove_dir(&lock);
+        return;
+    }
     let status = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund", "--prefix"])
         .arg(&dir)
@@ -50,6 +56,7 @@ pub fn ensure_installed() {
     let _ = std::fs::remove_dir(&lock);
     let status = status.expect("npm is required to install the test OpenID provider");
     assert!(status.success(), "npm ci --prefix tests/oidc failed");
+    std::fs::write(&marker, b"").expect("install marker");
 }
 
 /// A running provider; killed on drop.
@@ -95,10 +102,10 @@ impl Provider {
         });
         let line = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(l) => l,
-            Err(_) => {
+            Err(e) => {
                 let _ = child.kill();
-                let _ = child.wait();
-                panic!("the OpenID provider did not start within 60 s");
+                let status = child.wait();
+                panic!("the OpenID provider did not start ({e}; exit {status:?})");
             }
         };
         let v: serde_json::Value = serde_json::from_str(&line).expect("provider start line");
