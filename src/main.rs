@@ -35,6 +35,11 @@ enum Command {
     Whoami(identity::WhoamiArgs),
     /// List, register, rotate or revoke your device signing keys.
     Keys(identity::KeysArgs),
+    /// Run the broker: agent API, approver feed, policy, decisions, audit log.
+    Broker(signoff::broker::cli::BrokerArgs),
+    /// Check or export the broker's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(signoff::broker::cli::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,8 @@ fn main() -> ExitCode {
         Command::Logout(a) => identity::logout_cmd(a),
         Command::Whoami(a) => identity::whoami_cmd(a),
         Command::Keys(a) => identity::keys_cmd(a),
+        Command::Broker(args) => return signoff::broker::cli::run_broker(args),
+        Command::Audit(cmd) => return signoff::broker::cli::run_audit(cmd),
     };
     match result {
         Ok(code) => code,
