@@ -299,3 +299,20 @@ async fn unknown_kids_refetch_at_most_once_per_interval() {
     assert_eq!(auth.jwks_fetch_count(), 1);
     assert_eq!(i.jwks.hits.load(Ordering::SeqCst), 1);
 }
+
+/// Validation cost once the key set is cached (printed; the assertion is that every
+/// token passes and the JWKS was fetched once).
+#[tokio::test]
+async fn cached_validation_throughput() {
+    let i = issuer().await;
+    let auth = i.authenticator();
+    let token = i.sign(&i.claims());
+    let n = 2000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        auth.authenticate(&token).await.unwrap();
+    }
+    let per = start.elapsed() / n;
+    eprintln!("EdDSA JWT validation with cached JWKS: {per:?} per token");
+    assert_eq!(auth.jwks_fetch_count(), 1);
+}
