@@ -215,3 +215,22 @@ async fn a_session_file_others_can_read_is_refused() {
     assert_eq!(store.bearer().await.unwrap(), session.access_token);
     issuer.shutdown().await;
 }
+
+#[tokio::test]
+async fn dev_issuer_codes_expire_and_strangers_are_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cfg = DevIssuerConfig {
+        confirm_delay: Duration::from_secs(3600),
+        device_code_ttl: Duration::from_secs(1),
+        ..DevIssuerConfig::default()
+    };
+    let issuer = dev_issuer::start(listener, cfg).await.unwrap();
+    let auth = start_device_flow(&issuer.issuer_config()).await.unwrap();
+    let e = auth.poll(|d| tokio::time::sleep(d)).await.unwrap_err();
+    assert_eq!(e, signoff::identity::DeviceFlowError::Expired);
+
+    let stranger = IssuerConfig::new(issuer.issuer_url.clone(), "not-the-console");
+    let e = start_device_flow(&stranger).await.unwrap_err();
+    assert!(e.to_string().contains("invalid_client"), "{e}");
+    issuer.shutdown().await;
+}

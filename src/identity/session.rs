@@ -185,7 +185,16 @@ impl SessionStore {
         if !self.needs_refresh(&session) {
             return Ok(session);
         }
-        self.refresh(&session).await
+        match self.refresh(&session).await {
+            Ok(fresh) => Ok(fresh),
+            // The issuer is down but the token still works: keep using it until it expires
+            // (the next call tries again).
+            Err(SessionError::Issuer(e)) if Timestamp::now() < session.expires_at => {
+                tracing::warn!(error = %e, "refresh failed; using the current token until it expires");
+                Ok(session)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn needs_refresh(&self, s: &Session) -> bool {
@@ -278,6 +287,22 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(store.bearer().await.unwrap(), "AT-SECRET");
+    }
+
+    #[tokio::test]
+    async fn unreachable_issuer_keeps_a_still_valid_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::new(dir.path()).with_refresh_margin(Duration::from_secs(7200));
+        let mut s = session();
+        // A port nothing listens on: discovery fails at once.
+        s.issuer = IssuerConfig::new("http://127.0.0.1:9", "console");
+        store.save(&s).unwrap();
+        assert_eq!(store.bearer().await.unwrap(), "AT-SECRET");
+        s.expires_at = Timestamp::now().plus_secs(-1);
+        store.save(&s).unwrap();
+        let e = store.bearer().await.unwrap_err();
+        assert!(matches!(e, TokenError::Unreachable(_)), "{e}");
+        assert!(!e.to_string().contains("SECRET"));
     }
 
     #[tokio::test]

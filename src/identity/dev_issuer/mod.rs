@@ -180,5 +180,9 @@ impl Drop for DevIssuer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // Dropped without `shutdown().await`: do not wait for idle keep-alive connections.
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
     }
 }
