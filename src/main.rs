@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use signoff::identity::cli as identity;
 use signoff::protocol::Action;
 
 #[derive(Parser)]
@@ -26,6 +27,14 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Sign in with the OIDC device flow and register this device's signing key.
+    Login(identity::LoginArgs),
+    /// Sign out: revoke the tokens at the issuer and delete the session.
+    Logout(identity::LogoutArgs),
+    /// Show who you are signed in as, and until when.
+    Whoami(identity::WhoamiArgs),
+    /// List, register, rotate or revoke your device signing keys.
+    Keys(identity::KeysArgs),
     /// Run the broker: agent API, approver feed, policy, decisions, audit log.
     Broker(signoff::broker::cli::BrokerArgs),
     /// Check or export the broker's hash-chained audit log.
@@ -37,6 +46,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Digest { file } => digest(file),
+        Command::Login(a) => identity::login_cmd(a),
+        Command::Logout(a) => identity::logout_cmd(a),
+        Command::Whoami(a) => identity::whoami_cmd(a),
+        Command::Keys(a) => identity::keys_cmd(a),
         Command::Broker(args) => return signoff::broker::cli::run_broker(args),
         Command::Audit(cmd) => return signoff::broker::cli::run_audit(cmd),
     };

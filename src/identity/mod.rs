@@ -1,7 +1,33 @@
 //! The approver's identity: OIDC device-flow sign-in, the session store with silent
 //! refresh, and the device signing key.
+//!
+//! The console drives sign-in as steps ([`start_device_flow`], then
+//! [`DeviceAuthorization::poll`]) and draws [`qr_lines`]; the CLI's `login`, `logout`,
+//! `whoami` and `keys` handlers live in [`cli`]. The broker's side of identity (JWT
+//! validation against the issuer's JWKS) is [`crate::auth::jwt::JwtAuthenticator`], which
+//! uses [`jwks`] from here; [`dev_issuer`] is the loopback-only issuer for local use.
 
 use crate::auth::BoxFuture;
+
+pub mod broker_keys;
+pub mod cli;
+pub mod dev_issuer;
+pub mod device_flow;
+pub mod device_key;
+pub mod files;
+pub mod jose;
+pub mod jwks;
+pub mod login;
+pub mod oidc;
+pub mod qr;
+pub mod session;
+
+pub use broker_keys::{BrokerKeys, KeysError};
+pub use device_flow::{DeviceAuthorization, DeviceFlowError, start_device_flow};
+pub use device_key::{DeviceKey, KeyError};
+pub use oidc::{IssuerConfig, IssuerError};
+pub use qr::qr_lines;
+pub use session::{Session, SessionError, SessionStore, default_data_dir};
 
 /// Where the console and the agent side get a bearer token from. The identity module's
 /// session store implements it with silent refresh; tests use [`FixedToken`].
@@ -27,5 +53,31 @@ impl TokenSource for FixedToken {
     fn bearer(&self) -> BoxFuture<'_, Result<String, TokenError>> {
         let t = self.0.clone();
         Box::pin(async move { Ok(t) })
+    }
+}
+
+/// Text from an issuer or broker made safe to print: hidden and control characters are
+/// shown as `⟨U+XXXX⟩` instead of being interpreted by the terminal.
+pub fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\n' || c == '\t' || crate::text::hidden_class(c).is_some() {
+            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn visible_shows_escapes() {
+        assert_eq!(
+            super::visible("a\u{1b}[2Jb\u{202e}"),
+            "a⟨U+001B⟩[2Jb⟨U+202E⟩"
+        );
+        assert_eq!(super::visible("plain"), "plain");
     }
 }
