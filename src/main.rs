@@ -26,12 +26,18 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Ask the broker for approval of an action; with --wait, exit with its outcome.
+    Request(signoff::agent::RequestArgs),
+    /// Run a command only once it is approved: signoff gate [flags] -- COMMAND ARGS...
+    Gate(signoff::agent::GateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Digest { file } => digest(file),
+        Command::Request(args) => return signoff::agent::request_command(args),
+        Command::Gate(args) => return signoff::agent::gate_command(args),
     };
     match result {
         Ok(code) => code,
