@@ -26,6 +26,11 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Run the broker: agent API, approver feed, policy, decisions, audit log.
+    Broker(signoff::broker::cli::BrokerArgs),
+    /// Check or export the broker's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(signoff::broker::cli::AuditCommand),
     /// Ask the broker for approval of an action; with --wait, exit with its outcome.
     Request(signoff::agent::RequestArgs),
     /// Run a command only once it is approved: signoff gate [flags] -- COMMAND ARGS...
@@ -36,6 +41,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Digest { file } => digest(file),
+        Command::Broker(args) => return signoff::broker::cli::run_broker(args),
+        Command::Audit(cmd) => return signoff::broker::cli::run_audit(cmd),
         Command::Request(args) => return signoff::agent::request_command(args),
         Command::Gate(args) => return signoff::agent::gate_command(args),
     };
