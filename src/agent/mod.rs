@@ -15,6 +15,7 @@ pub mod client;
 pub mod duration;
 pub mod gate;
 pub mod outcome;
+pub mod peer;
 pub mod request;
 pub mod samples;
 mod samples_text;
