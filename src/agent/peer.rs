@@ -236,12 +236,14 @@ impl FeedApprover {
     }
 }
 
-/// Approves about one in `one_in` pending actions it sees, with a short human-like delay,
-/// until `shutdown` completes. Reconnects after a feed error. Returns how many it approved.
+/// Approves about one in `one_in` pending actions it sees, after a human-like pause of up
+/// to `think` (at least a third of it), until `shutdown` completes. Never approves an
+/// action on its own behalf; reconnects after a feed error. Returns how many it approved.
 pub async fn run_peer_approver(
     broker: String,
     token: String,
     one_in: u64,
+    think: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) -> u64 {
     tokio::pin!(shutdown);
@@ -264,7 +266,9 @@ pub async fn run_peer_approver(
                 seen.insert(a.id);
                 let pick = rand_below(one_in.max(1)) == 0;
                 if pick && a.requester.on_behalf_of.as_deref() != Some(peer.subject()) {
-                    tokio::time::sleep(Duration::from_millis(1500 + rand_below(4000))).await;
+                    let ms = think.as_millis() as u64;
+                    tokio::time::sleep(Duration::from_millis(ms / 3 + rand_below(ms * 2 / 3 + 1)))
+                        .await;
                     match peer.decide(&a, Verdict::Approve, "looks fine to me").await {
                         Ok(_) => approved += 1,
                         Err(PeerError::Rejected { code, message }) => {
