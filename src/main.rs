@@ -38,7 +38,15 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `request` and `gate` document exit 2 as "denied": their usage errors exit 1.
+        Err(e) if e.use_stderr() && signoff::agent::is_agent_command(std::env::args_os()) => {
+            let _ = e.print();
+            return ExitCode::from(signoff::agent::EXIT_ERROR);
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Digest { file } => digest(file),
         Command::Broker(args) => return signoff::broker::cli::run_broker(args),

@@ -111,3 +111,15 @@ async fn usage_and_connection_errors_exit_1_with_a_clear_message() {
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot reach the broker"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_exit_1_not_the_denied_code() {
+    let env = start().await;
+    let (code, _, stderr) = finish(env.spawn(&["request", "--no-such-flag"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    let (code, _, stderr) = finish(env.spawn(&["gate", "--env", "staging"])).await;
+    assert_eq!(code, 1, "a gate needs a command: {stderr}");
+    let (code, stdout, _) = finish(env.spawn(&["request", "--help"])).await;
+    assert_eq!(code, 0);
+    assert!(stdout.contains("3  expired or withdrawn"), "{stdout}");
+}

@@ -138,12 +138,14 @@ pub struct GateArgs {
 
 const GATE_HELP: &str = "\
 Exit codes:
-  N  approved: the command ran and this is its exit code (128+signal when killed)
-  1  usage, configuration or connection error; nothing ran
-  2  denied (who and why are printed); nothing ran
-  3  expired or withdrawn (Ctrl-C while waiting withdraws the request); nothing ran
-  4  still pending when --timeout ended (the request is withdrawn); nothing ran
-  127 approved, but the command could not be started";
+  N    approved: the command ran and N is its exit code (128+signal when killed)
+  1    usage, configuration or connection error; nothing ran
+  2    denied (who and why are printed); nothing ran
+  3    expired or withdrawn (Ctrl-C while waiting withdraws the request); nothing ran
+  4    still pending when --timeout ended (the request is withdrawn); nothing ran
+  126  approved, but the command could not be executed
+  127  approved, but the command was not found
+While the command runs, SIGINT and SIGTERM are forwarded to it.";
 
 /// Parses `key=value` (split at the first `=`; the key may not be empty).
 pub fn parse_key_value(s: &str) -> Result<(String, String), String> {

@@ -67,6 +67,14 @@ fn run(fut: impl std::future::Future<Output = Result<u8, AgentError>>) -> ExitCo
     }
 }
 
+/// True when the command line runs `request` or `gate`, whose usage errors must exit 1
+/// (clap's default 2 means "denied" for them).
+pub fn is_agent_command(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .nth(1)
+        .is_some_and(|a| a == "request" || a == "gate")
+}
+
 /// `signoff request`: the binary's handler.
 pub fn request_command(args: RequestArgs) -> ExitCode {
     run(request::run(args))
