@@ -15,9 +15,12 @@ async fn approved_exits_0_and_prints_the_final_action_as_json() {
         &["--wait", "--json"],
     ));
     let action = pending(&mut alice, "restart web (approve)").await;
+    let acked = std::time::Instant::now();
     let status = alice.decide(&action, Verdict::Approve, "go").await.unwrap();
     assert_eq!(status, Status::Approved);
     let (code, stdout, stderr) = finish(child).await;
+    // The long poll wakes on the change: the agent learns of the approval at once.
+    eprintln!("approval to agent exit: {:?}", acked.elapsed());
     assert_eq!(code, 0, "{stderr}");
     let view: ActionView = serde_json::from_str(&stdout).unwrap();
     assert_eq!(view.action.status, Status::Approved);
@@ -122,4 +125,61 @@ async fn bad_flags_exit_1_not_the_denied_code() {
     let (code, stdout, _) = finish(env.spawn(&["request", "--help"])).await;
     assert_eq!(code, 0);
     assert!(stdout.contains("3  expired or withdrawn"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_flag_reaches_the_approver() {
+    let env = start().await;
+    let before = env.dir.path().join("before.yaml");
+    let after = env.dir.path().join("after.yaml");
+    std::fs::write(&before, "replicas: 2\n").unwrap();
+    std::fs::write(&after, "replicas: 4\n").unwrap();
+    let (b, a) = (before.to_string_lossy(), after.to_string_lossy());
+    let mut alice = env.approver(ALICE_TOKEN, 1).await;
+    let flags = request_flags(
+        "scale web",
+        &[
+            "--justification",
+            "traffic spike",
+            "--before",
+            &b,
+            "--after",
+            &a,
+            "--context",
+            "ticket=OPS-42",
+            "--context",
+            "q=a=b",
+            "--on-behalf-of",
+            "dave",
+            "--model",
+            "claude-opus-4",
+            "--requester-name",
+            "Scaler",
+            "--ttl",
+            "20m",
+            "--command",
+            "kubectl scale deploy/web --replicas=4",
+        ],
+    );
+    let (code, _, stderr) = finish(env.spawn(&flags)).await;
+    assert_eq!(code, 0, "{stderr}");
+    let got = pending(&mut alice, "scale web").await;
+    assert_eq!(got.justification, "traffic spike");
+    assert_eq!(got.requester.display_name, "Scaler");
+    assert_eq!(got.requester.on_behalf_of.as_deref(), Some("dave"));
+    assert_eq!(got.requester.model.as_deref(), Some("claude-opus-4"));
+    let ctx: Vec<(&str, &str)> = got
+        .context
+        .iter()
+        .map(|c| (c.key.as_str(), c.value.as_str()))
+        .collect();
+    assert_eq!(ctx, [("ticket", "OPS-42"), ("q", "a=b")]);
+    assert!(matches!(
+        &got.change,
+        Some(signoff::protocol::Change::BeforeAfter { before, after, .. })
+            if before == "replicas: 2\n" && after == "replicas: 4\n"
+    ));
+    let ttl_ms = got.created_at.millis_until(got.expires_at);
+    // The policy may shorten the requested TTL, never lengthen it.
+    assert!(ttl_ms > 0 && ttl_ms <= 20 * 60 * 1000, "{ttl_ms}");
 }

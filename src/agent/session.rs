@@ -35,9 +35,14 @@ pub fn connect(args: &ConnectArgs) -> Result<AgentClient, AgentError> {
 
 /// Loads the change files and builds the request from flags and the process environment.
 pub fn prepare(args: &ActionArgs, command: Option<Command>) -> Result<ActionRequest, AgentError> {
+    // Read at most one byte past the limit, so an endless pipe cannot exhaust memory.
     let mut stdin = || {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map(|_| s)
+        let bound = crate::protocol::limits::MAX_DIFF_BYTES as u64 + 1;
+        std::io::stdin()
+            .take(bound)
+            .read_to_string(&mut s)
+            .map(|_| s)
     };
     let change = load_change(args, &mut stdin)?;
     let env: EnvLookup<'_> = &|k| std::env::var(k).ok().filter(|v| !v.is_empty());
