@@ -4,7 +4,9 @@
 //! costly Ed25519 check never runs on the writer; the writer runs [`check_vote`] (state:
 //! digest, pending, expiry, self-approval, group, replay, one vote per approver) against the
 //! action as it stands inside the batch being committed. [`check`] composes both, in the
-//! order the codes are listed in [`ErrorCode`].
+//! order the codes are listed in [`ErrorCode`], except that a replayed decision id is
+//! reported first among the state checks (a replay of the vote that resolved an action
+//! is a replay, not merely "not pending").
 
 use ed25519_dalek::VerifyingKey;
 
@@ -113,6 +115,13 @@ pub fn check_vote(
     seen: SeenFacts,
 ) -> Result<Outcome, Rejection> {
     let d = &signed.decision;
+    // A replay is named as such even when its action has moved on since.
+    if seen.decision_seen {
+        return Err((
+            ErrorCode::ReplayedDecision,
+            format!("decision {} was already recorded", d.decision_id),
+        ));
+    }
     let Some(action) = action else {
         return Err((
             ErrorCode::UnknownAction,
@@ -155,12 +164,6 @@ pub fn check_vote(
                 "deciding needs one of the groups {:?}",
                 action.policy.approver_groups
             ),
-        ));
-    }
-    if seen.decision_seen {
-        return Err((
-            ErrorCode::ReplayedDecision,
-            format!("decision {} was already recorded", d.decision_id),
         ));
     }
     if action.votes.iter().any(|v| v.approver == d.approver) {
