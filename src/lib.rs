@@ -1,6 +1,7 @@
 //! signoff: action-level approvals. The approver's console, the reference broker and the
 //! agent side share the protocol module.
 
+pub mod agent;
 pub mod auth;
 pub mod broker;
 pub mod client;

@@ -40,10 +40,22 @@ enum Command {
     /// Check or export the broker's hash-chained audit log.
     #[command(subcommand)]
     Audit(signoff::broker::cli::AuditCommand),
+    /// Ask the broker for approval of an action; with --wait, exit with its outcome.
+    Request(signoff::agent::RequestArgs),
+    /// Run a command only once it is approved: signoff gate [flags] -- COMMAND ARGS...
+    Gate(signoff::agent::GateArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `request` and `gate` document exit 2 as "denied": their usage errors exit 1.
+        Err(e) if e.use_stderr() && signoff::agent::is_agent_command(std::env::args_os()) => {
+            let _ = e.print();
+            return ExitCode::from(signoff::agent::EXIT_ERROR);
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Digest { file } => digest(file),
         Command::Login(a) => identity::login_cmd(a),
@@ -52,6 +64,8 @@ fn main() -> ExitCode {
         Command::Keys(a) => identity::keys_cmd(a),
         Command::Broker(args) => return signoff::broker::cli::run_broker(args),
         Command::Audit(cmd) => return signoff::broker::cli::run_audit(cmd),
+        Command::Request(args) => return signoff::agent::request_command(args),
+        Command::Gate(args) => return signoff::agent::gate_command(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,252 @@
+//! The agent's HTTP client for the broker's `/v1/actions` API.
+//!
+//! Thin: one method per endpoint, bodies from `protocol::api`, and one error type that
+//! says whether a retry could help ([`ClientError::is_transient`]), because the wait loop
+//! retries through a broker restart but never through a refusal.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::protocol::api::{ActionCreated, ActionView, ApiError, ApiErrorBody, ResultReport};
+use crate::protocol::{ActionId, ActionRequest, ErrorCode};
+
+/// How long a request other than a long poll may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Extra time allowed beyond a long poll's `wait` before the request is abandoned.
+const LONG_POLL_MARGIN: Duration = Duration::from_secs(20);
+/// The longest `wait` the broker honours.
+pub const MAX_WAIT_SECS: u64 = 300;
+
+/// Why a call to the broker failed. Messages never contain the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("broker URL {url:?} is not usable: {message}")]
+    BadUrl { url: String, message: String },
+    #[error("cannot reach the broker at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("broker refused the request ({status}, {}): {}", .error.code, .error.message)]
+    Api { status: u16, error: ApiErrorBody },
+    #[error("broker answered {status} with an unexpected body: {message}")]
+    Protocol { status: u16, message: String },
+}
+
+impl ClientError {
+    /// True when trying again later could succeed: the broker was unreachable, overloaded
+    /// or failed internally. Refusals (4xx) are final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } => true,
+            ClientError::Api { status, .. } | ClientError::Protocol { status, .. } => {
+                *status >= 500 || *status == 429
+            }
+            ClientError::BadUrl { .. } => false,
+        }
+    }
+
+    /// The broker's error code, when it answered with an [`ApiError`].
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api { error, .. } => Some(error.code),
+            _ => None,
+        }
+    }
+}
+
+/// A client for one broker and one agent token.
+#[derive(Clone)]
+pub struct AgentClient {
+    http: reqwest::Client,
+    base: Url,
+    token: String,
+}
+
+impl std::fmt::Debug for AgentClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentClient {
+    /// A client for the broker at `base` (http or https), authenticating with `token`.
+    pub fn new(base: &str, token: impl Into<String>) -> Result<Self, ClientError> {
+        let bad = |message: String| ClientError::BadUrl {
+            url: base.to_string(),
+            message,
+        };
+        let mut base_url = Url::parse(base.trim()).map_err(|e| bad(e.to_string()))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(bad("the scheme must be http or https".into()));
+        }
+        if !base_url.path().ends_with('/') {
+            let path = format!("{}/", base_url.path());
+            base_url.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("signoff/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(Self {
+            http,
+            base: base_url,
+            token: token.into(),
+        })
+    }
+
+    /// The broker's base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `POST /v1/actions`.
+    pub async fn create(&self, req: &ActionRequest) -> Result<ActionCreated, ClientError> {
+        self.call(Method::POST, "v1/actions", Some(req), REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// `GET /v1/actions/{id}`, long-polling up to `wait_secs` (capped at 300) while pending.
+    pub async fn get(&self, id: ActionId, wait_secs: u64) -> Result<ActionView, ClientError> {
+        let wait = wait_secs.min(MAX_WAIT_SECS);
+        let path = if wait == 0 {
+            format!("v1/actions/{id}")
+        } else {
+            format!("v1/actions/{id}?wait={wait}")
+        };
+        let timeout = Duration::from_secs(wait) + LONG_POLL_MARGIN;
+        self.call::<(), _>(Method::GET, &path, None, timeout).await
+    }
+
+    /// `DELETE /v1/actions/{id}`: withdraw a pending request.
+    pub async fn withdraw(&self, id: ActionId) -> Result<ActionView, ClientError> {
+        let path = format!("v1/actions/{id}");
+        self.call::<(), _>(Method::DELETE, &path, None, REQUEST_TIMEOUT)
+            .await
+    }
+
+    /// `POST /v1/actions/{id}/result`: report how the approved command ended.
+    pub async fn report_result(
+        &self,
+        id: ActionId,
+        report: &ResultReport,
+    ) -> Result<ActionView, ClientError> {
+        let path = format!("v1/actions/{id}/result");
+        self.call(Method::POST, &path, Some(report), REQUEST_TIMEOUT)
+            .await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<T, ClientError> {
+        let url = self.base.join(path).map_err(|e| ClientError::BadUrl {
+            url: self.base.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut rb = self
+            .http
+            .request(method, url.clone())
+            .bearer_auth(&self.token)
+            .timeout(timeout);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
+            url: url.to_string(),
+            message: error_chain(&e),
+        };
+        let resp = rb.send().await.map_err(unreachable)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(unreachable)?;
+        decode(status, &bytes)
+    }
+}
+
+/// Turns a response into the expected body or a typed error.
+fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T, ClientError> {
+    if status.is_success() {
+        return serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol {
+            status: status.as_u16(),
+            message: e.to_string(),
+        });
+    }
+    match serde_json::from_slice::<ApiError>(bytes) {
+        Ok(api) => Err(ClientError::Api {
+            status: status.as_u16(),
+            error: api.error,
+        }),
+        Err(_) => Err(ClientError::Protocol {
+            status: status.as_u16(),
+            message: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+        }),
+    }
+}
+
+/// The error and its causes on one line ("error sending request: connection refused").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_normalised() {
+        let c = AgentClient::new("http://127.0.0.1:7300/signoff", "t").unwrap();
+        assert_eq!(c.base().as_str(), "http://127.0.0.1:7300/signoff/");
+        assert!(matches!(
+            AgentClient::new("ftp://x", "t"),
+            Err(ClientError::BadUrl { .. })
+        ));
+        assert!(matches!(
+            AgentClient::new("not a url", "t"),
+            Err(ClientError::BadUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn api_errors_are_typed_and_classified() {
+        let body = br#"{"error":{"code":"conflict","message":"not pending"}}"#;
+        let e = decode::<ActionView>(StatusCode::CONFLICT, body).unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::Conflict));
+        assert!(!e.is_transient());
+        let e =
+            decode::<ActionView>(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>").unwrap_err();
+        assert!(matches!(e, ClientError::Protocol { status: 502, .. }));
+        assert!(e.is_transient());
+        let e = decode::<ActionView>(StatusCode::OK, b"{}").unwrap_err();
+        assert!(matches!(e, ClientError::Protocol { status: 200, .. }));
+    }
+
+    #[tokio::test]
+    async fn unreachable_broker_is_transient_and_never_shows_the_token() {
+        // Bind then drop a listener: the port is (almost certainly) closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let c = AgentClient::new(&format!("http://127.0.0.1:{port}"), "sekrit-token").unwrap();
+        let e = c.get(ActionId::new(), 0).await.unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        assert!(!e.to_string().contains("sekrit"));
+        assert!(!format!("{c:?}").contains("sekrit"));
+    }
+}

@@ -1,0 +1,62 @@
+//! `signoff request`: submit one action; with `--wait`, wait and exit with its outcome.
+
+use super::args::RequestArgs;
+use super::outcome::{EXIT_APPROVED, EXIT_ERROR, EXIT_PENDING, describe, exit_code_for};
+use super::session::{Waited, after_interrupt, connect, prepare, submit, wait_or_withdraw};
+use super::signals::Interrupts;
+use super::{AgentError, say};
+use crate::protocol::{Command, Timestamp};
+
+/// Runs `signoff request`; returns the exit code.
+pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
+    let client = connect(&args.connect)?;
+    let command = args.command.clone().map(|text| Command::Text { text });
+    let req = prepare(&args.action, command)?;
+    // Installed before submitting, so a Ctrl-C during submission still withdraws.
+    let mut interrupts = if args.wait {
+        Some(Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?)
+    } else {
+        None
+    };
+    let created = submit(&client, &req).await?;
+    let Some(interrupts) = interrupts.as_mut() else {
+        if args.json {
+            println!("{}", to_json(&created)?);
+        } else {
+            println!("{}", created.id);
+        }
+        return Ok(EXIT_APPROVED);
+    };
+    say(&format!("waiting for the decision on {}", created.id));
+    let (code, view) = match wait_or_withdraw(&client, &created, args.timeout, interrupts).await {
+        Waited::Final(v) => {
+            say(&describe(&v.action, Timestamp::now()));
+            (exit_code_for(v.action.status), Some(v))
+        }
+        Waited::TimedOut(v) => {
+            say(&format!(
+                "timed out waiting; {}",
+                describe(&v.action, Timestamp::now())
+            ));
+            (EXIT_PENDING, Some(v))
+        }
+        Waited::Interrupted(sig, result) => {
+            let view = result.as_ref().ok().cloned();
+            (after_interrupt(sig, result), view)
+        }
+        Waited::Failed(e) => {
+            say(&format!("gave up waiting for {}: {e}", created.id));
+            (EXIT_ERROR, None)
+        }
+    };
+    if args.json
+        && let Some(v) = view
+    {
+        println!("{}", to_json(&v)?);
+    }
+    Ok(code)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, AgentError> {
+    serde_json::to_string_pretty(v).map_err(|e| AgentError::Io(format!("encoding JSON: {e}")))
+}

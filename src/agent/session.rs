@@ -1,0 +1,176 @@
+//! What `request --wait` and `gate` share: connect, submit, then wait for the outcome while
+//! listening for Ctrl-C, which withdraws the request.
+
+use std::io::Read as _;
+use std::time::{Duration, Instant};
+
+use super::args::{ActionArgs, ConnectArgs};
+use super::build::{EnvLookup, build_request, load_change};
+use super::client::{AgentClient, ClientError};
+use super::outcome::{describe, visible};
+use super::signals::{Interrupt, Interrupts};
+use super::wait::{WaitEnd, WaitEvent, deadline, expires_in, wait_for_outcome};
+use super::{AgentError, say};
+use crate::protocol::api::{ActionCreated, ActionView};
+use crate::protocol::{ActionRequest, Command, ErrorCode, Status, Timestamp};
+
+/// Builds the client from `--broker` and `--token` (or their environment variables).
+pub fn connect(args: &ConnectArgs) -> Result<AgentClient, AgentError> {
+    let broker = args
+        .broker
+        .as_deref()
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| {
+            AgentError::Usage("no broker: pass --broker URL or set SIGNOFF_BROKER".into())
+        })?;
+    let token = args
+        .token
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            AgentError::Usage("no agent token: set SIGNOFF_AGENT_TOKEN (or pass --token)".into())
+        })?;
+    Ok(AgentClient::new(broker, token.trim())?)
+}
+
+/// Loads the change files and builds the request from flags and the process environment.
+pub fn prepare(args: &ActionArgs, command: Option<Command>) -> Result<ActionRequest, AgentError> {
+    // Read at most one byte past the limit, so an endless pipe cannot exhaust memory.
+    let mut stdin = || {
+        let mut s = String::new();
+        let bound = crate::protocol::limits::MAX_DIFF_BYTES as u64 + 1;
+        std::io::stdin()
+            .take(bound)
+            .read_to_string(&mut s)
+            .map(|_| s)
+    };
+    let change = load_change(args, &mut stdin)?;
+    let env: EnvLookup<'_> = &|k| std::env::var(k).ok().filter(|v| !v.is_empty());
+    Ok(build_request(args, command, change, env)?)
+}
+
+/// Submits the request and says what the broker made of it.
+pub async fn submit(
+    client: &AgentClient,
+    req: &ActionRequest,
+) -> Result<ActionCreated, AgentError> {
+    let created = client.create(req).await.map_err(|e| match e {
+        ClientError::Api { error, .. } if error.code == ErrorCode::Forbidden => {
+            AgentError::Usage(format!(
+                "the broker refused the request: {} (is --requester-id / SIGNOFF_AGENT_ID \
+                 the agent token's subject?)",
+                visible(&error.message)
+            ))
+        }
+        other => other.into(),
+    })?;
+    let p = &created.policy;
+    say(&format!(
+        "submitted {}: {} risk, needs {} approval{}, expires at {}",
+        created.id,
+        created.risk.level,
+        p.approvals_required,
+        if p.approvals_required == 1 { "" } else { "s" },
+        created.expires_at
+    ));
+    Ok(created)
+}
+
+/// How waiting ended, from the caller's point of view.
+#[derive(Debug)]
+pub enum Waited {
+    /// The action reached a final status on its own.
+    Final(ActionView),
+    /// `--timeout` ended first; the action is still pending.
+    TimedOut(ActionView),
+    /// A signal arrived; the request was withdrawn (or, if it was decided in the meantime,
+    /// its final state is returned).
+    Interrupted(Interrupt, Result<ActionView, AgentError>),
+    /// The outcome is unknown.
+    Failed(AgentError),
+}
+
+/// Waits for the outcome of `created`, withdrawing it on SIGINT or SIGTERM.
+pub async fn wait_or_withdraw(
+    client: &AgentClient,
+    created: &ActionCreated,
+    timeout: Option<Duration>,
+    interrupts: &mut Interrupts,
+) -> Waited {
+    let until = deadline(
+        Instant::now(),
+        timeout,
+        expires_in(Timestamp::now(), created.expires_at),
+    );
+    let mut on_event = |e: &WaitEvent| match e {
+        WaitEvent::Changed(v) => say(&describe(&v.action, Timestamp::now())),
+        WaitEvent::Retrying {
+            error,
+            attempt,
+            delay,
+        } => say(&format!(
+            "broker unreachable (attempt {attempt}), retrying in {:.1}s: {error}",
+            delay.as_secs_f64()
+        )),
+        WaitEvent::Reconnected => say("broker reachable again"),
+    };
+    let end = tokio::select! {
+        end = wait_for_outcome(client, created.id, until, &mut on_event) => end,
+        sig = interrupts.recv() => {
+            say(&format!("{} received: withdrawing {}", sig.name(), created.id));
+            return Waited::Interrupted(sig, withdraw(client, created).await);
+        }
+    };
+    match end {
+        WaitEnd::Final(v) => Waited::Final(v),
+        WaitEnd::TimedOut(v) => Waited::TimedOut(v),
+        WaitEnd::Failed { error, .. } => Waited::Failed(error.into()),
+    }
+}
+
+/// Withdraws the request; when it is no longer pending (decided meanwhile), returns its
+/// final state instead.
+pub async fn withdraw(
+    client: &AgentClient,
+    created: &ActionCreated,
+) -> Result<ActionView, AgentError> {
+    match client.withdraw(created.id).await {
+        Ok(v) => Ok(v),
+        Err(e) if e.code() == Some(ErrorCode::Conflict) => Ok(client.get(created.id, 0).await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The exit code and message after an interrupt.
+pub fn after_interrupt(sig: Interrupt, result: Result<ActionView, AgentError>) -> u8 {
+    use super::outcome::{EXIT_CLOSED, EXIT_ERROR, exit_code_for};
+    match result {
+        Ok(v) if v.action.status == Status::Withdrawn => {
+            say(&format!(
+                "withdrawn {} ({}); nothing ran",
+                v.action.id,
+                sig.name()
+            ));
+            EXIT_CLOSED
+        }
+        Ok(v) if v.action.status == Status::Approved => {
+            say(&format!(
+                "interrupted ({}) after {} was approved; nothing ran",
+                sig.name(),
+                v.action.id
+            ));
+            EXIT_CLOSED
+        }
+        Ok(v) => {
+            say(&describe(&v.action, Timestamp::now()));
+            exit_code_for(v.action.status)
+        }
+        Err(e) => {
+            say(&format!(
+                "interrupted ({}), and withdrawing failed: {e}",
+                sig.name()
+            ));
+            EXIT_ERROR
+        }
+    }
+}
