@@ -1,1 +1,3 @@
 //! The approver console (ratatui).
+
+pub mod sanitize;
