@@ -61,7 +61,7 @@ pub enum FeedEvent {
     /// The websocket is open and `hello` was sent.
     Connected,
     /// A message from the broker.
-    Server(ServerMsg),
+    Server(Box<ServerMsg>),
     /// The connection dropped or could not be made.
     Disconnected { reason: String },
     /// The next attempt starts after `delay`.
@@ -80,7 +80,7 @@ pub enum FeedEvent {
 pub enum FeedCommand {
     /// Send a message now; dropped when not connected (the console re-sends after
     /// reconnect if it still should).
-    Send(ClientMsg),
+    Send(Box<ClientMsg>),
     /// Try to connect now (after a sign-in, or to skip the backoff wait).
     Reconnect,
 }
@@ -95,7 +95,7 @@ pub struct FeedHandle {
 impl FeedHandle {
     pub fn send(&self, msg: ClientMsg) {
         // The task lives as long as the handle; a send after it ended has nowhere to go.
-        let _ = self.commands.send(FeedCommand::Send(msg));
+        let _ = self.commands.send(FeedCommand::Send(Box::new(msg)));
     }
 
     pub fn reconnect(&self) {
@@ -311,7 +311,7 @@ impl Task {
                                         }
                                         _ => None,
                                     };
-                                    if !self.emit(FeedEvent::Server(msg)).await {
+                                    if !self.emit(FeedEvent::Server(Box::new(msg))).await {
                                         return Ended::Closed;
                                     }
                                     if let Some(reason) = fatal {
@@ -346,7 +346,7 @@ impl Task {
                         return Ended::Retry("reconnect requested".into());
                     }
                     Some(FeedCommand::Send(msg)) => {
-                        if let Err(e) = ws.send(Message::text(encode(&msg))).await {
+                        if let Err(e) = ws.send(Message::text(encode(&*msg))).await {
                             return Ended::Retry(describe(&e));
                         }
                     }

@@ -1,3 +1,22 @@
-//! The approver console (ratatui).
+//! The approver console (ratatui): live queue, context / diff / risk panes, keyboard
+//! approve and deny with signed decisions.
+//!
+//! Shape: [`msg`] (what happens), [`keymap`] (keys → actions), [`update`] (the only
+//! state change, pure), [`ui`] (views of `&App` + `&Theme`), and the runtime at the edge.
 
+pub mod app;
+pub mod diff;
+pub mod input;
+pub mod keymap;
+pub mod login;
+pub mod msg;
+pub mod queue;
 pub mod sanitize;
+pub mod theme;
+pub mod ui;
+pub mod update;
+pub mod view_model;
+
+pub use app::App;
+pub use msg::{Action, Effect, Msg};
+pub use update::update;

@@ -71,6 +71,16 @@ impl SafeText {
         Self::line(s.as_ref())
     }
 
+    /// Concatenates texts that are already display-safe, keeping their markers.
+    pub fn join(parts: &[&SafeText]) -> Self {
+        Self {
+            pieces: parts
+                .iter()
+                .flat_map(|p| p.pieces.iter().cloned())
+                .collect(),
+        }
+    }
+
     pub fn pieces(&self) -> &[Piece] {
         &self.pieces
     }

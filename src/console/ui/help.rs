@@ -1,0 +1,66 @@
+//! The `?` overlay: every binding as currently configured.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
+
+use super::centered;
+use crate::console::app::App;
+use crate::console::msg::Action;
+use crate::console::theme::Theme;
+
+pub struct HelpView<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+    pub scroll: u16,
+}
+
+impl Widget for HelpView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let km = &self.app.settings.keymap;
+        let mut lines = Vec::new();
+        for (action, _name, help) in Action::BINDABLE {
+            let keys: Vec<String> = km.keys_for(*action).iter().map(|k| k.label()).collect();
+            let keys = if keys.is_empty() {
+                "-".into()
+            } else {
+                keys.join(" ")
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {keys:<16}"), theme.key_hint()),
+                Span::styled(help.to_string(), theme.text()),
+            ]));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            " In dialogs: Enter confirm · Esc cancel · Tab next field",
+            theme.muted(),
+        ));
+        lines.push(Line::styled(
+            " Mouse: click to select or focus, wheel to scroll",
+            theme.muted(),
+        ));
+        lines.push(Line::styled(
+            " Rebind keys in config.toml [keys] by action name",
+            theme.muted(),
+        ));
+        let h = lines.len() as u16 + 2;
+        let r = centered(area, 64, h);
+        Clear.render(r, buf);
+        Paragraph::new(lines)
+            .block(
+                Block::bordered()
+                    .border_type(BorderType::Rounded)
+                    .border_style(theme.border(true))
+                    .title(Span::styled(
+                        " Keys — ? or Esc to close ",
+                        theme.title(true),
+                    ))
+                    .style(theme.base()),
+            )
+            .scroll((self.scroll, 0))
+            .render(r, buf);
+    }
+}
