@@ -79,7 +79,7 @@ impl DiffModel {
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
             .collect();
         let raw = match raw.split_last() {
-            Some((last, rest)) if last.is_empty() => rest,
+            Some((&"", rest)) => rest,
             _ => &raw[..],
         };
         let mut i = 0;

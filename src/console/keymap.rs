@@ -295,7 +295,7 @@ mod tests {
         );
         let ctrl_a = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL);
         assert_eq!(m.action(Mode::Normal, &ctrl_a), Some(Action::Approve));
-        assert_eq!(m.hint(Action::Approve), "C-a");
+        assert_eq!(m.hint(Action::Approve), "y");
     }
 
     #[test]

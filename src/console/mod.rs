@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod diff;
+pub mod fixtures;
 pub mod input;
 pub mod keymap;
 pub mod login;

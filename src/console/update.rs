@@ -468,3 +468,7 @@ fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
     }
     queue::rebuild(app);
 }
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

@@ -21,6 +21,14 @@ pub struct DialogView<'a> {
 
 const LABEL: usize = 13;
 
+/// A centred modal box.
+struct Popup {
+    width: u16,
+    title: String,
+    lines: Vec<Line<'static>>,
+    danger: bool,
+}
+
 fn input_line(label: &str, input: &TextInput, active: bool, theme: &Theme) -> Line<'static> {
     let value = SafeText::line(&input.value);
     let mut s = vec![Span::styled(format!("{label:<LABEL$}"), theme.muted())];
@@ -39,19 +47,10 @@ fn input_line(label: &str, input: &TextInput, active: bool, theme: &Theme) -> Li
 }
 
 impl DialogView<'_> {
-    fn frame(
-        &self,
-        area: Rect,
-        buf: &mut Buffer,
-        w: u16,
-        h: u16,
-        title: &str,
-        lines: Vec<Line<'static>>,
-        danger: bool,
-    ) {
-        let r = centered(area, w, h);
+    fn frame(&self, area: Rect, buf: &mut Buffer, popup: Popup) {
+        let r = centered(area, popup.width, popup.lines.len() as u16 + 2);
         Clear.render(r, buf);
-        let style = if danger {
+        let style = if popup.danger {
             self.theme.level(Level::Error)
         } else {
             self.theme.title(true)
@@ -59,9 +58,9 @@ impl DialogView<'_> {
         let block = Block::bordered()
             .border_type(BorderType::Double)
             .border_style(style)
-            .title(Span::styled(format!(" {title} "), style))
+            .title(Span::styled(format!(" {} ", popup.title), style))
             .style(self.theme.base());
-        Paragraph::new(lines)
+        Paragraph::new(popup.lines)
             .block(block)
             .wrap(Wrap { trim: false })
             .render(r, buf);
@@ -185,11 +184,19 @@ impl DialogView<'_> {
         hints.push(Span::styled("Esc", theme.key_hint()));
         hints.push(Span::styled(" cancel", theme.muted()));
         lines.push(Line::from(hints));
-        let h = lines.len() as u16 + 2;
         let danger = v.risk >= RiskLevel::High || d.verdict == Verdict::Deny;
         let mut title_text = SafeText::join(&[&SafeText::trusted(format!("{verb}: ")), &v.summary]);
         title_text = title_text.truncate(60);
-        self.frame(area, buf, 76, h, &title_text.plain(), lines, danger);
+        self.frame(
+            area,
+            buf,
+            Popup {
+                width: 76,
+                title: title_text.plain(),
+                lines,
+                danger,
+            },
+        );
     }
 }
 
@@ -209,7 +216,16 @@ impl Widget for DialogView<'_> {
                         Span::styled(" cancel", theme.muted()),
                     ]),
                 ];
-                self.frame(area, buf, 70, 5, "Reason", lines, false);
+                self.frame(
+                    area,
+                    buf,
+                    Popup {
+                        width: 70,
+                        title: "Reason".into(),
+                        lines,
+                        danger: false,
+                    },
+                );
             }
             Dialog::Search => {
                 let r = Rect::new(
@@ -257,8 +273,16 @@ impl Widget for DialogView<'_> {
                     Span::styled("Esc", theme.key_hint()),
                     Span::styled(" close", theme.muted()),
                 ]));
-                let h = lines.len() as u16 + 2;
-                self.frame(area, buf, 44, h, "Filter", lines, false);
+                self.frame(
+                    area,
+                    buf,
+                    Popup {
+                        width: 44,
+                        title: "Filter".into(),
+                        lines,
+                        danger: false,
+                    },
+                );
             }
             Dialog::Help { .. } | Dialog::Login(_) => {}
         }
