@@ -16,11 +16,13 @@ use signoff::protocol::Action;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The approver console (the default when no subcommand is given).
+    Console(signoff::console::cli::ConsoleArgs),
     /// Print the SHA-256 digest of an action's canonical form (RFC 8785), as approvers sign it.
     Digest {
         /// A JSON file holding one action; `-` or nothing reads standard input.
@@ -31,7 +33,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Digest { file } => digest(file),
+        None => signoff::console::cli::main(Default::default()),
+        Some(Command::Console(args)) => signoff::console::cli::main(args),
+        Some(Command::Digest { file }) => digest(file),
     };
     match result {
         Ok(code) => code,

@@ -5,14 +5,19 @@
 //! state change, pure), [`ui`] (views of `&App` + `&Theme`), and the runtime at the edge.
 
 pub mod app;
+pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod fixtures;
 pub mod input;
 pub mod keymap;
 pub mod login;
 pub mod msg;
+pub mod notify;
 pub mod queue;
+pub mod runtime;
 pub mod sanitize;
+pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod update;

@@ -9,6 +9,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::client::FeedEvent;
 use crate::protocol::{ClientMsg, Decision, Timestamp};
 
+use super::app::Level;
 use super::login::DeviceAuthorization;
 
 /// Something happened.
@@ -29,9 +30,11 @@ pub enum Msg {
     LoginStarted(DeviceAuthorization),
     /// The sign-in finished: `Err` carries the reason to show.
     LoginFinished(Result<(), String>),
-    /// A decision could not be signed or queued (for example, the key is unreadable).
-    SendFailed {
-        reason: String,
+    /// Something the approver should know, from a background task (for example, the
+    /// device key could not be registered).
+    Notice {
+        level: Level,
+        text: String,
     },
 }
 

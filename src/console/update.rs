@@ -50,10 +50,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dialog = Some(Dialog::Login(LoginState::Failed { reason }));
             app.dirty = true;
         }
-        Msg::SendFailed { reason } => {
-            app.inflight.clear();
-            notice(app, Level::Error, &format!("decision not sent: {reason}"));
-        }
+        Msg::Notice { level, text } => notice(app, level, &text),
     }
     fx
 }
