@@ -59,10 +59,11 @@ impl ContextView<'_> {
             format!(", {})", v.requester_kind),
             theme.muted(),
         ));
-        out.push(self.field("Requester", req));
         if let Some(m) = &v.model {
-            out.push(self.field("Model", self.safe(m, text)));
+            req.push(Span::styled(" · model ", theme.muted()));
+            req.extend(self.safe(m, text));
         }
+        out.push(self.field("Requester", req));
         if let Some(o) = &v.on_behalf_of {
             out.push(self.field("On behalf of", self.safe(o, text)));
         }
@@ -74,33 +75,6 @@ impl ContextView<'_> {
         ));
         out.push(self.field("Target", target));
         out.push(self.field("Environment", self.safe(&v.environment, theme.risk(v.risk))));
-        if let Some(cmd) = &v.command {
-            for (i, l) in cmd.iter().enumerate() {
-                let label = if i == 0 { "Command" } else { "" };
-                let mut s = vec![Span::styled(
-                    if i == 0 { "$ " } else { "  " },
-                    theme.muted(),
-                )];
-                s.extend(self.safe(l, text));
-                out.push(self.field(label, s));
-            }
-        }
-        for (i, l) in v.justification.iter().enumerate() {
-            out.push(self.field(if i == 0 { "Why" } else { "" }, self.safe(l, text)));
-        }
-        for (ci, (k, vals)) in v.context.iter().enumerate() {
-            for (i, l) in vals.iter().enumerate() {
-                let mut s = Vec::new();
-                if i == 0 {
-                    s.extend(self.safe(k, theme.muted()));
-                    s.push(Span::styled(": ", theme.muted()));
-                } else {
-                    s.push(Span::raw("  "));
-                }
-                s.extend(self.safe(l, theme.title(false)));
-                out.push(self.field(if i == 0 && ci == 0 { "Context" } else { "" }, s));
-            }
-        }
         let groups: Vec<String> = v.groups.iter().map(SafeText::plain).collect();
         let mut policy = vec![Span::styled(
             format!(
@@ -164,6 +138,33 @@ impl ContextView<'_> {
                 Span::styled("… (sha256, what you sign)", theme.muted()),
             ],
         ));
+        if let Some(cmd) = &v.command {
+            for (i, l) in cmd.iter().enumerate() {
+                let label = if i == 0 { "Command" } else { "" };
+                let mut s = vec![Span::styled(
+                    if i == 0 { "$ " } else { "  " },
+                    theme.muted(),
+                )];
+                s.extend(self.safe(l, text));
+                out.push(self.field(label, s));
+            }
+        }
+        for (i, l) in v.justification.iter().enumerate() {
+            out.push(self.field(if i == 0 { "Why" } else { "" }, self.safe(l, text)));
+        }
+        for (ci, (k, vals)) in v.context.iter().enumerate() {
+            for (i, l) in vals.iter().enumerate() {
+                let mut s = Vec::new();
+                if i == 0 {
+                    s.extend(self.safe(k, theme.muted()));
+                    s.push(Span::styled(": ", theme.muted()));
+                } else {
+                    s.push(Span::raw("  "));
+                }
+                s.extend(self.safe(l, theme.title(false)));
+                out.push(self.field(if i == 0 && ci == 0 { "Context" } else { "" }, s));
+            }
+        }
         if let Some(draft) = app.drafts.get(&v.id) {
             out.push(self.field(
                 "Your reason",

@@ -66,7 +66,7 @@ pub fn areas(width: u16, height: u16, detail: Pane) -> Areas {
         Layout::vertical([Constraint::Min(1), Constraint::Length(STATUS_ROWS)]).areas(full);
     if width >= WIDE_WIDTH && height >= WIDE_HEIGHT {
         let [queue, right] =
-            Layout::horizontal([Constraint::Percentage(40), Constraint::Min(40)]).areas(main);
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Min(40)]).areas(main);
         let [context, lower] =
             Layout::vertical([Constraint::Percentage(40), Constraint::Min(6)]).areas(right);
         let [diff, risk] = Layout::default()

@@ -117,7 +117,7 @@ impl Widget for StatusBar<'_> {
         let mut s = Vec::new();
         for (a, word) in hints {
             s.push(Span::styled(format!(" {}", km.hint(a)), theme.key_hint()));
-            s.push(Span::styled(format!(" {word} "), theme.muted()));
+            s.push(Span::styled(format!(" {word}"), theme.muted()));
         }
         Line::from(s).render(bottom, buf);
     }
