@@ -200,7 +200,7 @@ mod tests {
     fn durations_read_naturally() {
         assert_eq!(duration(4_000), "4s");
         assert_eq!(duration(725_000), "12m05s");
-        assert_eq!(duration(3 * 3600_000 + 7 * 60_000), "3h07m");
+        assert_eq!(duration(3 * 3_600_000 + 7 * 60_000), "3h07m");
         assert_eq!(duration(-5), "0s");
         assert_eq!(short_duration(2 * 86_400_000), "2d");
     }
