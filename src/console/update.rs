@@ -244,6 +244,12 @@ fn arrived(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     if app.voted.contains(&id) || action.status != Status::Pending {
         return;
     }
+    if let Some(e) = app.entries.remove(&id) {
+        // Replayed after a resume: refresh it, but do not ring again.
+        app.entries.insert(id, e.updated(action));
+        queue::rebuild(app);
+        return;
+    }
     let entry = Entry::new(action, app.now);
     let level = entry.view.risk;
     let label = entry.view.label();

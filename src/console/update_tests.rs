@@ -529,3 +529,73 @@ fn hostile_text_is_sanitized_in_the_view_model() {
     assert!(!e.view.summary.plain().contains('\u{1b}'));
     assert!(e.view.justification[0].plain().contains("⟨U+202E⟩"));
 }
+
+#[test]
+fn a_replayed_arrival_does_not_ring_twice() {
+    let mut app = live_app(vec![], (80, 24));
+    let c = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            action: c.clone(),
+        }),
+    );
+    assert_eq!(fx.len(), 1);
+    let fx = update(&mut app, server(ServerMsg::Pending { seq: 11, action: c }));
+    assert!(fx.is_empty());
+    assert_eq!(app.entries.len(), 1);
+}
+
+#[test]
+fn mouse_selects_rows_focuses_panes_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    let at = |kind, column, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // Queue rows start at y = 2 (border, header); the third row is index 2.
+    update(&mut app, at(MouseEventKind::Down(MouseButton::Left), 10, 4));
+    assert_eq!(app.selected, Some(app.order[2]));
+    // Wheel over the queue moves the selection one row.
+    update(&mut app, at(MouseEventKind::ScrollDown, 10, 4));
+    assert_eq!(app.selected, Some(app.order[3]));
+    // Click in the detail body focuses it; the wheel scrolls it.
+    update(
+        &mut app,
+        at(MouseEventKind::Down(MouseButton::Left), 10, 15),
+    );
+    assert_eq!(app.focus, Pane::Context);
+    update(&mut app, at(MouseEventKind::ScrollDown, 10, 15));
+    assert_eq!(app.pane_scroll(Pane::Context), 3);
+}
+
+#[test]
+fn resize_switches_between_layouts_and_redraws() {
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    app.dirty = false;
+    update(&mut app, Msg::Resize(160, 48));
+    assert_eq!(app.size, (160, 48));
+    assert!(app.dirty);
+}
+
+#[test]
+fn ticks_redraw_only_when_the_second_changes() {
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    app.dirty = false;
+    update(&mut app, Msg::Tick(now().plus_secs(0)));
+    assert!(!app.dirty, "same second, nothing in flight: no redraw");
+    update(&mut app, Msg::Tick(now().plus_secs(1)));
+    assert!(app.dirty);
+}
