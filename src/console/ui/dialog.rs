@@ -48,7 +48,18 @@ fn input_line(label: &str, input: &TextInput, active: bool, theme: &Theme) -> Li
 
 impl DialogView<'_> {
     fn frame(&self, area: Rect, buf: &mut Buffer, popup: Popup) {
-        let r = centered(area, popup.width, popup.lines.len() as u16 + 2);
+        // Height after wrapping, so the last line (the key hints) is never cut off.
+        let inner_w = usize::from(popup.width.min(area.width).saturating_sub(2)).max(1);
+        let rows: usize = popup
+            .lines
+            .iter()
+            .map(|l| match l.width() {
+                // Word wrapping can need one row more than the raw division.
+                w if w > inner_w => w.div_ceil(inner_w) + 1,
+                _ => 1,
+            })
+            .sum();
+        let r = centered(area, popup.width, rows as u16 + 2);
         Clear.render(r, buf);
         let style = if popup.danger {
             self.theme.level(Level::Error)
@@ -152,10 +163,7 @@ impl DialogView<'_> {
         ));
         if let Some(typed) = &d.typed {
             lines.push(Line::raw(""));
-            let mut s = vec![Span::styled(
-                "CRITICAL: type the resource name ",
-                theme.level(Level::Error),
-            )];
+            let mut s = vec![Span::styled("CRITICAL — type ", theme.level(Level::Error))];
             s.extend(safe_spans(&v.resource, theme.key_hint(), theme));
             s.push(Span::styled(
                 " (or the environment) to confirm:",

@@ -9,7 +9,7 @@ use crate::console::app::Pane;
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
 /// From this width (and [`WIDE_HEIGHT`] rows) every pane shows at once.
-pub const WIDE_WIDTH: u16 = 120;
+pub const WIDE_WIDTH: u16 = 140;
 pub const WIDE_HEIGHT: u16 = 30;
 /// Rows of the status bar.
 pub const STATUS_ROWS: u16 = 2;

@@ -36,14 +36,27 @@ impl Cols {
     fn for_width(w: usize) -> Self {
         let fixed = MARK + BADGE + AGE + LEFT + QUORUM + 8;
         let flex = w.saturating_sub(fixed);
-        let kind = flex * 3 / 12;
-        let target = flex * 4 / 12;
-        let env = flex * 2 / 12;
+        // Narrow queues drop the requester (it is in the context pane) before cutting
+        // kind, resource and environment further.
+        let share = if flex < 48 { 9 } else { 12 };
+        let kind = flex * 3 / share;
+        let target = flex * 4 / share;
+        let env = flex * 2 / share;
+        let requester = if share == 9 {
+            0
+        } else {
+            flex.saturating_sub(kind + target + env)
+        };
         Self {
             kind,
-            target,
+            target: target
+                + if share == 9 {
+                    flex - kind - target - env
+                } else {
+                    0
+                },
             env,
-            requester: flex.saturating_sub(kind + target + env),
+            requester,
         }
     }
 }
@@ -87,15 +100,16 @@ impl QueueView<'_> {
         let mut spans = vec![mark, Span::styled(badge(v.risk), theme.risk_badge(v.risk))];
         spans.push(Span::raw(" "));
         spans.extend(cell(&v.kind, cols.kind, text, theme));
-        let target = SafeText::join(&[&v.system, &SafeText::trusted("/"), &v.resource]);
-        spans.extend(cell(&target, cols.target, text, theme));
+        spans.extend(cell(&v.resource, cols.target, text, theme));
         spans.extend(cell(&v.environment, cols.env, theme.risk(v.risk), theme));
-        spans.extend(cell(
-            &v.requester_name,
-            cols.requester,
-            theme.muted(),
-            theme,
-        ));
+        if cols.requester > 0 {
+            spans.extend(cell(
+                &v.requester_name,
+                cols.requester,
+                theme.muted(),
+                theme,
+            ));
+        }
         spans.push(plain(
             &short_duration(v.created_at.millis_until(app.now)),
             AGE,
@@ -147,22 +161,26 @@ impl Widget for QueueView<'_> {
             return;
         }
         let cols = Cols::for_width(usize::from(inner.width));
-        let header = format!(
-            "  {:<BADGE$} {:<k$} {:<t$} {:<e$} {:<r$} {:>AGE$} {:>LEFT$} {:>q$}",
+        let mut header = format!(
+            "  {:<BADGE$} {:<k$} {:<t$} {:<e$} ",
             "risk",
             "kind",
-            "target",
+            "resource",
             "env",
-            "requester",
-            "age",
-            "left",
-            "ok",
             k = cols.kind,
             t = cols.target,
             e = cols.env,
-            r = cols.requester,
-            q = QUORUM - 1,
         );
+        if cols.requester > 0 {
+            header.push_str(&format!("{:<r$} ", "requester", r = cols.requester));
+        }
+        header.push_str(&format!(
+            "{:>AGE$} {:>LEFT$} {:>q$}",
+            "age",
+            "left",
+            "ok",
+            q = QUORUM - 1
+        ));
         Line::styled(header, theme.muted()).render(Rect { height: 1, ..inner }, buf);
         let rows = usize::from(inner.height.saturating_sub(1));
         if app.order.is_empty() {
