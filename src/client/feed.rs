@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use super::backoff::{Backoff, BackoffConfig, random_jitter};
 use super::{feed_url, token_expiry};
 use crate::identity::{TokenError, TokenSource};
+use crate::protocol::ErrorCode;
 use crate::protocol::limits::MAX_SERVER_FRAME;
 use crate::protocol::messages::{ClientMsg, ServerMsg, decode_server, encode};
 use crate::protocol::time::Timestamp;
@@ -307,15 +308,18 @@ impl Task {
                                     }
                                     let fatal = match &msg {
                                         ServerMsg::Error { code, message } => {
-                                            Some(format!("{code}: {message}"))
+                                            Some((*code, format!("{code}: {message}")))
                                         }
                                         _ => None,
                                     };
                                     if !self.emit(FeedEvent::Server(Box::new(msg))).await {
                                         return Ended::Closed;
                                     }
-                                    if let Some(reason) = fatal {
+                                    if let Some((code, reason)) = fatal {
                                         let _ = ws.close(None).await;
+                                        if code == ErrorCode::Unauthorized {
+                                            return Ended::SignedOut(reason);
+                                        }
                                         return Ended::Retry(reason);
                                     }
                                 }

@@ -293,19 +293,28 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
         app.dialog = None;
     }
     if let Some(did) = mine {
-        // Our own vote may have been the deciding one: the ack will say; if someone else
-        // decided first, the broker will reject ours, and this notice explains why.
-        if !decided_by
+        let by_me = decided_by
             .iter()
-            .any(|d| Some(d) == app.me.as_ref().map(|m| &m.subject))
-        {
+            .any(|d| Some(d) == app.me.as_ref().map(|m| &m.subject));
+        let sent = app.inflight.get(&did).is_some_and(|f| f.sent);
+        if !by_me {
+            // Someone else decided first; the broker will refuse ours, and this says why.
             app.inflight.remove(&did);
             notice(
                 app,
                 Level::Warn,
                 &format!("{label} was {status} by {who} before your decision landed"),
             );
+        } else if !sent {
+            // Replayed after a reconnect: our vote landed, only the ack was lost.
+            app.inflight.remove(&did);
+            notice(
+                app,
+                Level::Success,
+                &format!("{label} {status}: your decision was recorded before the reconnect"),
+            );
         }
+        // Otherwise the ack for our decision follows and reports it.
     } else if dialog_open {
         notice(
             app,
@@ -462,7 +471,7 @@ fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
                     app,
                     Level::Warn,
                     &format!(
-                        "{} was decided elsewhere while disconnected; your {} was not sent",
+                        "{} is no longer pending (decided while disconnected); your {} was not re-sent — check history",
                         f.label, f.decision.verdict
                     ),
                 );

@@ -344,6 +344,49 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
     assert!(signed(&fx).is_none());
     assert!(app.inflight.is_empty());
     assert!(last_notice(&app).contains("carol"), "{}", last_notice(&app));
+
+    // Gone from a fresh snapshot: not re-sent, and the approver is told to check.
+    let (mut app, _) = in_flight_then_drop(&a);
+    welcome(&mut app, 11);
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Snapshot {
+            seq: 11,
+            actions: vec![],
+        }),
+    );
+    assert!(signed(&fx).is_none());
+    assert!(app.inflight.is_empty());
+    assert!(
+        last_notice(&app).contains("no longer pending"),
+        "{}",
+        last_notice(&app)
+    );
+}
+
+#[test]
+fn a_replayed_resolution_by_me_means_my_vote_landed() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let (mut app, _) = in_flight_then_drop(&a);
+    welcome(&mut app, 11);
+    let mut done = a.clone();
+    done.status = Status::Approved;
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 11,
+            action: done,
+            decided_by: vec!["bob".into()],
+            reason: "ok".into(),
+        }),
+    );
+    assert!(signed(&fx).is_none(), "not re-sent");
+    assert!(app.inflight.is_empty());
+    assert!(
+        last_notice(&app).contains("recorded before the reconnect"),
+        "{}",
+        last_notice(&app)
+    );
 }
 
 #[test]
