@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod decisions;
 pub mod diff;
 pub mod fixtures;
 pub mod input;

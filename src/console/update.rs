@@ -5,9 +5,10 @@
 
 use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
-use crate::protocol::{Action, ActionId, DecisionId, ErrorCode, Status, Timestamp, Verdict};
+use crate::protocol::{Action, ActionId, Status, Timestamp};
 
 use super::app::{App, Conn, Dialog, Level, Notice};
+use super::decisions;
 use super::input;
 use super::login::LoginState;
 use super::msg::{Effect, Msg};
@@ -225,18 +226,18 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             action_id,
             status,
             audit_hash,
-        } => acked(app, decision_id, action_id, status, audit_hash.prefix(8)),
+        } => decisions::acked(app, decision_id, action_id, status, audit_hash.prefix(8)),
         ServerMsg::Rejected {
             decision_id,
             code,
             message,
-        } => rejected(app, decision_id, code, &message),
+        } => decisions::rejected(app, decision_id, code, &message),
         ServerMsg::HistoryPage { .. } | ServerMsg::QueryFailed { .. } => {}
         ServerMsg::Error { code, message } => {
             notice(app, Level::Error, &format!("broker: {code}: {message}"));
         }
     }
-    catch_up_done(app, fx);
+    decisions::catch_up_done(app, fx);
 }
 
 fn arrived(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
@@ -344,143 +345,10 @@ fn changed_under_dialog(app: &mut App, id: ActionId) {
     }
 }
 
-fn acked(app: &mut App, did: DecisionId, id: ActionId, status: Status, audit: &str) {
-    let Some(f) = app.inflight.remove(&did) else {
-        return;
-    };
-    let verdict = f.decision.verdict;
-    app.entries.remove(&id);
-    app.drafts.remove(&id);
-    let text = match status {
-        Status::Pending => {
-            app.voted.insert(id);
-            format!(
-                "approval of {} recorded; waiting for more approvers (audit {audit})",
-                f.label
-            )
-        }
-        s => format!("{} {s} (audit {audit})", f.label),
-    };
-    let level = if verdict == Verdict::Approve {
-        Level::Success
-    } else {
-        Level::Info
-    };
-    notice(app, level, &text);
-    queue::rebuild(app);
-}
-
-fn rejected(app: &mut App, did: DecisionId, code: ErrorCode, message: &str) {
-    let Some(f) = app.inflight.remove(&did) else {
-        return;
-    };
-    if f.resent && matches!(code, ErrorCode::ReplayedDecision | ErrorCode::AlreadyVoted) {
-        // The first send landed before the connection dropped; only the ack was lost.
-        app.voted.insert(f.decision.action_id);
-        app.entries.remove(&f.decision.action_id);
-        notice(
-            app,
-            Level::Success,
-            &format!("{} was already recorded before the reconnect", f.label),
-        );
-    } else {
-        notice(
-            app,
-            Level::Error,
-            &format!(
-                "{} {} refused: {code}: {message}",
-                f.decision.verdict, f.label
-            ),
-        );
-    }
-    queue::rebuild(app);
-}
-
-/// After a reconnect, once the feed has caught up: re-send decisions that were in flight
-/// when the connection dropped, but only where the action is still pending with the
-/// digest that was signed; otherwise tell the approver what happened instead.
-fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(head) = app.catching_up_to else {
-        return;
-    };
-    if app.last_seq.unwrap_or(0) < head {
-        return;
-    }
-    app.catching_up_to = None;
-    let waiting: Vec<DecisionId> = app
-        .inflight
-        .iter()
-        .filter(|(_, f)| !f.sent)
-        .map(|(id, _)| *id)
-        .collect();
-    for did in waiting {
-        let Some(f) = app.inflight.get(&did).cloned() else {
-            continue;
-        };
-        let aid = f.decision.action_id;
-        let entry = app.entries.get(&aid);
-        let recorded = entry.is_some_and(|e| e.action.votes.iter().any(|v| v.decision_id == did));
-        match entry {
-            _ if recorded => {
-                app.inflight.remove(&did);
-                app.entries.remove(&aid);
-                app.voted.insert(aid);
-                notice(
-                    app,
-                    Level::Success,
-                    &format!("{} was recorded before the reconnect", f.label),
-                );
-            }
-            Some(e) if e.digest() == &f.decision.action_digest && !e.is_expired_at(app.now) => {
-                if let Some(slot) = app.inflight.get_mut(&did) {
-                    slot.sent = true;
-                    slot.resent = true;
-                }
-                fx.push(Effect::SignAndSend(f.decision.clone()));
-                notice(
-                    app,
-                    Level::Info,
-                    &format!("re-sent your {} of {}", f.decision.verdict, f.label),
-                );
-            }
-            Some(e) if e.is_expired_at(app.now) => {
-                app.inflight.remove(&did);
-                notice(
-                    app,
-                    Level::Warn,
-                    &format!(
-                        "{} expired while disconnected; your {} was not sent",
-                        f.label, f.decision.verdict
-                    ),
-                );
-            }
-            Some(_) => {
-                app.inflight.remove(&did);
-                notice(
-                    app,
-                    Level::Warn,
-                    &format!(
-                        "{} changed while disconnected; your {} was not sent — review it again",
-                        f.label, f.decision.verdict
-                    ),
-                );
-            }
-            None => {
-                app.inflight.remove(&did);
-                notice(
-                    app,
-                    Level::Warn,
-                    &format!(
-                        "{} is no longer pending (decided while disconnected); your {} was not re-sent — check history",
-                        f.label, f.decision.verdict
-                    ),
-                );
-            }
-        }
-    }
-    queue::rebuild(app);
-}
-
 #[cfg(test)]
 #[path = "update_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "update_reconnect_tests.rs"]
+mod reconnect_tests;
