@@ -3,10 +3,11 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::{pane_block, safe_spans, title};
+use super::{pane_block, safe_spans, title, wrap_styled};
 use crate::console::app::{App, Pane};
 use crate::console::diff::{DiffLine, LineKind};
 use crate::console::sanitize::SafeText;
@@ -25,40 +26,55 @@ fn num(n: Option<u32>) -> String {
 }
 
 impl DiffView<'_> {
-    fn line(&self, l: &DiffLine, width: usize) -> Line<'static> {
+    /// The screen rows for one diff line: long lines wrap (an agent could hide text past
+    /// the right edge), continuation rows marked `↪` in the gutter.
+    fn rows(&self, l: &DiffLine, width: usize) -> Vec<Line<'static>> {
         let theme = self.theme;
-        let mut spans = vec![
-            Span::styled(num(l.old_no), theme.line_number()),
-            Span::styled(format!("{} ", num(l.new_no)), theme.line_number()),
-        ];
         let sign = match l.kind {
             LineKind::Added => "+",
             LineKind::Removed => "-",
             LineKind::Context => " ",
             _ => "",
         };
-        spans.push(Span::styled(sign, theme.diff(l.kind)));
-        let mut room = width.saturating_sub(12 + sign.len());
-        for seg in &l.segments {
-            if room == 0 {
-                break;
-            }
-            let t = if seg.text.width() > room {
-                seg.text.truncate(room)
-            } else {
-                seg.text.clone()
-            };
-            room = room.saturating_sub(t.width());
-            let style = if seg.emph {
-                theme.diff_emph(l.kind)
-            } else {
-                theme.diff(l.kind)
-            };
-            spans.extend(safe_spans(&t, style, theme));
-        }
-        Line::from(spans)
+        let room = width.saturating_sub(GUTTER + sign.len()).max(1);
+        let parts: Vec<(&SafeText, Style)> = l
+            .segments
+            .iter()
+            .map(|seg| {
+                let style = if seg.emph {
+                    theme.diff_emph(l.kind)
+                } else {
+                    theme.diff(l.kind)
+                };
+                (&seg.text, style)
+            })
+            .collect();
+        let wrapped = wrap_styled(&parts, room, theme);
+        wrapped
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let mut spans = if i == 0 {
+                    vec![
+                        Span::styled(num(l.old_no), theme.line_number()),
+                        Span::styled(format!("{} ", num(l.new_no)), theme.line_number()),
+                        Span::styled(sign, theme.diff(l.kind)),
+                    ]
+                } else {
+                    vec![Span::styled(
+                        format!("{:>w$}", "↪ ", w = GUTTER + sign.len()),
+                        theme.line_number(),
+                    )]
+                };
+                spans.extend(body);
+                Line::from(spans)
+            })
+            .collect()
     }
 }
+
+/// Columns taken by the two line numbers.
+const GUTTER: usize = 12;
 
 impl Widget for DiffView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -94,15 +110,16 @@ impl Widget for DiffView<'_> {
         };
         let first = scroll.min(m.lines.len().saturating_sub(1));
         let width = usize::from(inner.width);
-        for (i, l) in m
-            .lines
-            .iter()
-            .skip(first)
-            .take(usize::from(inner.height))
-            .enumerate()
-        {
-            let r = Rect::new(inner.x, inner.y + i as u16, inner.width, 1);
-            self.line(l, width).render(r, buf);
+        // Only the lines that reach the screen are wrapped and styled.
+        let mut y = 0u16;
+        'lines: for l in m.lines.iter().skip(first) {
+            for row in self.rows(l, width) {
+                if y >= inner.height {
+                    break 'lines;
+                }
+                row.render(Rect::new(inner.x, inner.y + y, inner.width, 1), buf);
+                y += 1;
+            }
         }
         if m.lines.is_empty() {
             Line::from(safe_spans(

@@ -135,6 +135,46 @@ pub fn safe_spans(t: &SafeText, style: Style, theme: &Theme) -> Vec<Span<'static
         .collect()
 }
 
+/// Display-safe texts with their styles, hard-wrapped into rows of at most `cols`
+/// columns; markers keep the `hidden` style.
+pub fn wrap_styled(
+    parts: &[(&SafeText, Style)],
+    cols: usize,
+    theme: &Theme,
+) -> Vec<Vec<Span<'static>>> {
+    let cols = cols.max(1);
+    let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0;
+    for (text, style) in parts {
+        for piece in text.pieces() {
+            let style = if piece.marker { theme.hidden() } else { *style };
+            let mut run = String::new();
+            for c in piece.text.chars() {
+                let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                if used + w > cols && used > 0 {
+                    if !run.is_empty() {
+                        push_span(&mut rows, std::mem::take(&mut run), style);
+                    }
+                    rows.push(Vec::new());
+                    used = 0;
+                }
+                run.push(c);
+                used += w;
+            }
+            if !run.is_empty() {
+                push_span(&mut rows, run, style);
+            }
+        }
+    }
+    rows
+}
+
+fn push_span(rows: &mut [Vec<Span<'static>>], text: String, style: Style) {
+    if let Some(row) = rows.last_mut() {
+        row.push(Span::styled(text, style));
+    }
+}
+
 /// A bordered block with the focus-aware title and border.
 pub fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
     Block::bordered()
@@ -195,6 +235,21 @@ pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦"
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrap_styled_keeps_styles_and_breaks_by_columns() {
+        let theme = Theme::dark();
+        let a = SafeText::line("abcdef");
+        let b = SafeText::line("gh\u{202e}");
+        let rows = wrap_styled(&[(&a, Style::new()), (&b, theme.muted())], 4, &theme);
+        let text: Vec<String> = rows
+            .iter()
+            .map(|r| r.iter().map(|s| s.content.to_string()).collect())
+            .collect();
+        assert_eq!(text, ["abcd", "efgh", "⟨U+2", "02E⟩"]);
+        assert_eq!(rows[1][1].style, theme.muted());
+        assert_eq!(rows[2][0].style, theme.hidden());
+    }
 
     #[test]
     fn durations_read_naturally() {
