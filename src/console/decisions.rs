@@ -84,7 +84,7 @@ pub(super) fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
         };
         let aid = f.decision.action_id;
         let entry = app.entries.get(&aid);
-        let recorded = entry.is_some_and(|e| e.action.votes.iter().any(|v| v.decision_id == did));
+        let recorded = entry.is_some_and(|e| e.has_decision(did));
         match entry {
             _ if recorded => {
                 app.inflight.remove(&did);

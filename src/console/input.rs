@@ -315,9 +315,7 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
         return Err("a reason is required to deny".into());
     }
     if let Some(typed) = &d.typed {
-        let t = typed.value.trim();
-        let action = &entry.action;
-        if t.is_empty() || (t != action.target.resource && t != action.target.environment) {
+        if !entry.confirms(&typed.value) {
             return Err(
                 "type the resource name (or environment) exactly to approve a critical action"
                     .into(),
@@ -325,10 +323,11 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
         }
     }
     let me = app.me.as_ref().ok_or("not connected to the broker")?;
+    let (action_id, action_digest) = entry.signing_basis();
     Ok(Decision {
         decision_id: DecisionId::new(),
-        action_id: entry.action.id,
-        action_digest: entry.action.digest(),
+        action_id,
+        action_digest,
         verdict: d.verdict,
         reason: reason.to_string(),
         approver: me.subject.clone(),

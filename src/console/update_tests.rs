@@ -465,3 +465,20 @@ fn ticks_redraw_only_when_the_second_changes() {
     update(&mut app, Msg::Tick(now().plus_secs(1)));
     assert!(app.dirty);
 }
+
+#[test]
+fn a_hidden_character_resource_can_be_confirmed_as_displayed() {
+    let mut a = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    a.target.resource = "ro\u{200b}le".into();
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    typ(&mut app, "ro⟨U+200B⟩le");
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned();
+    assert_eq!(d.map(|d| d.action_digest), Some(a.digest()));
+}

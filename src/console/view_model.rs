@@ -151,8 +151,9 @@ impl SafeAction {
 /// One pending action in the queue.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The raw action, kept only to build decisions; never rendered.
-    pub(crate) action: Action,
+    /// The raw action, private to this module: views reach only [`SafeAction`], and the
+    /// decision path only the narrow methods below.
+    action: Action,
     pub view: SafeAction,
     /// Parsed once per digest; `None` when the action carries no change.
     pub diff: Option<Arc<DiffModel>>,
@@ -198,6 +199,28 @@ impl Entry {
 
     pub fn is_expired_at(&self, now: Timestamp) -> bool {
         self.action.is_expired_at(now)
+    }
+
+    /// What a decision names: the action id and the digest this console computed from
+    /// the action it displayed (never one received from the broker).
+    pub fn signing_basis(&self) -> (ActionId, Digest) {
+        (self.action.id, self.action.digest())
+    }
+
+    /// True when `typed` is the resource or environment name, as sent or as displayed
+    /// (a name with hidden characters can be typed as shown, markers included).
+    pub fn confirms(&self, typed: &str) -> bool {
+        let t = typed.trim();
+        !t.is_empty()
+            && (t == self.action.target.resource
+                || t == self.action.target.environment
+                || t == self.view.resource.plain()
+                || t == self.view.environment.plain())
+    }
+
+    /// True when the broker already recorded this decision on the action.
+    pub fn has_decision(&self, id: crate::protocol::DecisionId) -> bool {
+        self.action.votes.iter().any(|v| v.decision_id == id)
     }
 
     /// True when `subject` has already voted on it.
