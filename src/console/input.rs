@@ -314,13 +314,12 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
     if d.verdict == Verdict::Deny && reason.is_empty() {
         return Err("a reason is required to deny".into());
     }
-    if let Some(typed) = &d.typed {
-        if !entry.confirms(&typed.value) {
-            return Err(
-                "type the resource name (or environment) exactly to approve a critical action"
-                    .into(),
-            );
-        }
+    if let Some(typed) = &d.typed
+        && !entry.confirms(&typed.value)
+    {
+        return Err(
+            "type the resource name (or environment) exactly to approve a critical action".into(),
+        );
     }
     let me = app.me.as_ref().ok_or("not connected to the broker")?;
     let (action_id, action_digest) = entry.signing_basis();
