@@ -21,6 +21,7 @@ use signoff::protocol::{RiskLevel, Timestamp, Verdict};
 /// A running `signoff` in a pty.
 struct Pty {
     screen: Arc<Mutex<vt100::Parser>>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
     writer: Box<dyn std::io::Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     _dir: tempfile::TempDir,
@@ -59,7 +60,6 @@ impl Pty {
         )));
         let s = screen.clone();
         std::thread::spawn(move || {
-            let _master = pair.master; // keep the pty open while reading
             let mut buf = [0u8; 8192];
             loop {
                 match reader.read(&mut buf) {
@@ -70,10 +70,37 @@ impl Pty {
         });
         Self {
             screen,
+            master: pair.master,
             writer,
             child,
             _dir: dir,
         }
+    }
+
+    /// Resizes the pty (the child gets SIGWINCH) and the emulator.
+    fn resize(&self, cols: u16, rows: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        self.screen.lock().unwrap().screen_mut().set_size(
+            NonZeroU16::new(rows).unwrap(),
+            NonZeroU16::new(cols).unwrap(),
+        );
+    }
+
+    /// True once the terminal is back to what a shell expects: main screen, cursor
+    /// shown, no mouse reporting.
+    fn restored(&self) -> bool {
+        let p = self.screen.lock().unwrap();
+        let s = p.screen();
+        !s.alternate_screen()
+            && !s.hide_cursor()
+            && s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
     }
 
     fn contents(&self) -> String {
@@ -242,12 +269,17 @@ fn hostile_text_is_visible_on_a_real_terminal() {
     );
     pty.wait_for("⟨CSI 2J⟩", 30);
     let screen = pty.contents();
+    assert!(
+        !pty.restored(),
+        "runs on the alternate screen with mouse reporting"
+    );
     assert!(screen.contains("⟨U+202E⟩"), "{screen}");
     assert!(screen.contains("ops-bot⟨OSC 0;pwned⟩"), "{screen}");
     // The screen was not cleared by the agent's ESC[2J: the queue is still there.
     assert!(screen.contains("Queue 1 pending"), "{screen}");
     pty.press("q");
     assert!(pty.wait_exit(10).success());
+    assert!(pty.restored(), "terminal restored after quit");
 }
 
 #[test]
@@ -277,6 +309,43 @@ fn an_unreachable_broker_shows_the_reconnect_state() {
     pty.wait_gone("Keys — ? or Esc to close", 5);
     pty.press("q");
     assert!(pty.wait_exit(10).success());
+}
+
+#[test]
+fn resizing_relayouts_and_a_tiny_window_says_so() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let a = fresh(action(
+        1,
+        "db.export",
+        "customers",
+        "production",
+        RiskLevel::High,
+    ));
+    let broker = rt.block_on(FakeBroker::start("t", "bob", vec![a]));
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "t".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 9).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("Tab switches", 30);
+    pty.resize(160, 48);
+    pty.wait_for("┌ Risk", 10);
+    pty.wait_gone("Tab switches", 10);
+    pty.resize(50, 10);
+    pty.wait_for("Window too small: 50x10", 10);
+    pty.resize(80, 24);
+    pty.wait_for("Tab switches", 10);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+    assert!(pty.restored());
 }
 
 #[test]
