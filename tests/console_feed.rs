@@ -146,3 +146,23 @@ async fn device_key_registration_over_http() {
         .unwrap_err();
     assert!(e.to_string().contains("401"), "{e}");
 }
+
+#[tokio::test]
+async fn resync_reconnects_without_resume_for_a_fresh_snapshot() {
+    let mut broker = FakeBroker::start("tok", "bob", sample_queue()).await;
+    let mut h = feed::spawn(config(&broker.url), Arc::new(FixedToken("tok".into())));
+    broker.next_msg(10).await;
+    until(&mut h, |e| {
+        is_server(e, |m| matches!(m, ServerMsg::Snapshot { .. }))
+    })
+    .await;
+    h.resync();
+    match broker.next_msg(10).await {
+        ClientMsg::Hello { resume_after, .. } => assert_eq!(resume_after, None),
+        other => panic!("expected hello, got {other:?}"),
+    }
+    until(&mut h, |e| {
+        is_server(e, |m| matches!(m, ServerMsg::Snapshot { .. }))
+    })
+    .await;
+}

@@ -84,6 +84,9 @@ pub enum FeedCommand {
     Send(Box<ClientMsg>),
     /// Try to connect now (after a sign-in, or to skip the backoff wait).
     Reconnect,
+    /// Reconnect without `resume_after`, so the broker sends a fresh snapshot (the
+    /// console noticed a gap in the event numbers).
+    Resync,
 }
 
 /// The console's end of the feed.
@@ -101,6 +104,10 @@ impl FeedHandle {
 
     pub fn reconnect(&self) {
         let _ = self.commands.send(FeedCommand::Reconnect);
+    }
+
+    pub fn resync(&self) {
+        let _ = self.commands.send(FeedCommand::Resync);
     }
 
     /// A sender usable from other tasks.
@@ -217,6 +224,10 @@ impl Task {
             match cmd {
                 None => return false,
                 Some(FeedCommand::Reconnect) => return true,
+                Some(FeedCommand::Resync) => {
+                    self.last_seq = None;
+                    return true;
+                }
                 Some(FeedCommand::Send(msg)) => {
                     tracing::warn!(?msg, "not connected: message dropped");
                 }
@@ -348,6 +359,11 @@ impl Task {
                     Some(FeedCommand::Reconnect) => {
                         let _ = ws.close(None).await;
                         return Ended::Retry("reconnect requested".into());
+                    }
+                    Some(FeedCommand::Resync) => {
+                        self.last_seq = None;
+                        let _ = ws.close(None).await;
+                        return Ended::Retry("resynchronising: fetching a fresh snapshot".into());
                     }
                     Some(FeedCommand::Send(msg)) => {
                         if let Err(e) = ws.send(Message::text(encode(&*msg))).await {

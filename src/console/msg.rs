@@ -141,6 +141,8 @@ pub enum Effect {
     },
     /// Ask the feed to reconnect now.
     Reconnect,
+    /// Ask the feed for a fresh snapshot (events were missed).
+    Resync,
     /// Start the device-flow sign-in (the session is dead).
     StartLogin,
     Quit,

@@ -140,6 +140,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                     }
                 }
                 Effect::Reconnect => feed.reconnect(),
+                Effect::Resync => feed.resync(),
                 Effect::StartLogin => start_login(opts.login.clone(), results_tx.clone()),
                 Effect::Quit => app.should_quit = true,
             }

@@ -153,7 +153,25 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
 }
 
 fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
+    let snapshot = matches!(msg, ServerMsg::Snapshot { .. });
     if let Some(seq) = msg.seq() {
+        match app.last_seq {
+            // A replay overlapping what we already applied: skip it.
+            Some(last) if !snapshot && seq <= last => return,
+            // A gap: events were lost; ask for a fresh snapshot rather than guess.
+            Some(last) if !snapshot && seq > last + 1 => {
+                tracing::warn!(last, seq, "gap in feed events; resynchronising");
+                notice(
+                    app,
+                    Level::Warn,
+                    &format!("missed events {}–{}; resynchronising", last + 1, seq - 1),
+                );
+                app.catching_up_to = None;
+                fx.push(Effect::Resync);
+                return;
+            }
+            _ => {}
+        }
         app.last_seq = Some(seq);
         app.last_event_at = Some(app.now);
     }

@@ -183,3 +183,47 @@ fn a_resent_decision_that_had_landed_counts_as_recorded() {
     assert!(!app.entries.contains_key(&a.id));
     assert!(last_notice(&app).contains("already recorded"));
 }
+
+#[test]
+fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Low);
+    // seq 10 again (a replay overlap): ignored.
+    let mut done = a.clone();
+    done.status = Status::Approved;
+    update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 10,
+            action: done,
+            decided_by: vec!["carol".into()],
+            reason: String::new(),
+        }),
+    );
+    assert!(
+        app.entries.contains_key(&a.id),
+        "a duplicate is not applied"
+    );
+    // seq 12 after 10: 11 was lost.
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 12,
+            action: b.clone(),
+        }),
+    );
+    assert_eq!(fx, vec![Effect::Resync]);
+    assert!(!app.entries.contains_key(&b.id));
+    assert_eq!(app.last_seq, Some(10));
+    // The fresh snapshot is accepted whatever its number.
+    update(
+        &mut app,
+        server(ServerMsg::Snapshot {
+            seq: 12,
+            actions: vec![a.clone(), b.clone()],
+        }),
+    );
+    assert_eq!(app.entries.len(), 2);
+    assert_eq!(app.last_seq, Some(12));
+}
