@@ -150,17 +150,13 @@ impl DialogView<'_> {
             )],
         ));
         lines.push(Line::raw(""));
-        let reason_label = if d.verdict == Verdict::Deny {
-            "Reason (req.)"
-        } else {
-            "Reason"
+        let mut reason = input_line("Reason", &d.reason, d.field == Field::Reason, theme);
+        let hint = match d.verdict {
+            Verdict::Deny => " required",
+            Verdict::Approve => " optional",
         };
-        lines.push(input_line(
-            reason_label,
-            &d.reason,
-            d.field == Field::Reason,
-            theme,
-        ));
+        reason.spans.push(Span::styled(hint, theme.muted()));
+        lines.push(reason);
         if let Some(typed) = &d.typed {
             lines.push(Line::raw(""));
             let mut s = vec![Span::styled("CRITICAL — type ", theme.level(Level::Error))];

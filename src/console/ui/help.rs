@@ -47,6 +47,11 @@ impl Widget for HelpView<'_> {
             theme.muted(),
         ));
         let h = lines.len() as u16 + 2;
+        let title = if h > area.height {
+            " Keys — j/k scroll · ? or Esc to close "
+        } else {
+            " Keys — ? or Esc to close "
+        };
         let r = centered(area, 64, h);
         Clear.render(r, buf);
         Paragraph::new(lines)
@@ -54,10 +59,7 @@ impl Widget for HelpView<'_> {
                 Block::bordered()
                     .border_type(BorderType::Rounded)
                     .border_style(theme.border(true))
-                    .title(Span::styled(
-                        " Keys — ? or Esc to close ",
-                        theme.title(true),
-                    ))
+                    .title(Span::styled(title, theme.title(true)))
                     .style(theme.base()),
             )
             .scroll((self.scroll, 0))
