@@ -94,13 +94,14 @@ impl Pty {
     }
 
     /// True once the terminal is back to what a shell expects: main screen, cursor
-    /// shown, no mouse reporting.
+    /// shown, no mouse reporting, no bracketed paste.
     fn restored(&self) -> bool {
         let p = self.screen.lock().unwrap();
         let s = p.screen();
         !s.alternate_screen()
             && !s.hide_cursor()
             && s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+            && !s.bracketed_paste()
     }
 
     fn contents(&self) -> String {

@@ -100,6 +100,30 @@ fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, v: T) {
     }
 }
 
+/// Pasted text goes into the focused text field, line breaks as spaces; never a key.
+pub fn paste(app: &mut App, text: &str) {
+    let input = match app.dialog.as_mut() {
+        Some(Dialog::Decide(d)) => match (d.field, d.typed.as_mut()) {
+            (Field::TypedConfirm, Some(t)) => t,
+            _ => &mut d.reason,
+        },
+        Some(Dialog::Reason { input, .. }) => input,
+        Some(Dialog::Search) => &mut app.search,
+        _ => return,
+    };
+    for c in text.chars() {
+        input.insert(if c == '\n' || c == '\r' || c == '\t' {
+            ' '
+        } else {
+            c
+        });
+    }
+    if matches!(app.dialog, Some(Dialog::Search)) {
+        queue::rebuild(app);
+    }
+    app.dirty = true;
+}
+
 fn edit(input: &mut TextInput, action: Action) {
     match action {
         Action::Insert(c) => input.insert(c),

@@ -18,6 +18,9 @@ pub enum Msg {
     /// A key press; the keymap turns it into an [`Action`] for the current mode.
     Key(KeyEvent),
     Mouse(MouseEvent),
+    /// Pasted text (bracketed paste): inserted into the focused field as text only, so
+    /// a pasted newline can never confirm a dialog.
+    Paste(String),
     /// The terminal is now this many columns and rows.
     Resize(u16, u16),
     /// The clock moved (1 s ticks, faster while a spinner shows).

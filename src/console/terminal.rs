@@ -1,11 +1,13 @@
-//! Terminal hygiene: one guard that enters raw mode, the alternate screen and mouse
-//! capture, and restores all of it on drop, plus a panic hook that restores first so a
+//! Terminal hygiene: one guard that enters raw mode, the alternate screen, mouse
+//! capture and bracketed paste (so a pasted newline never confirms a dialog), and restores all of it on drop, plus a panic hook that restores first so a
 //! panic message is readable and the shell is usable afterwards.
 
 use std::io::{self, Stdout, Write as _};
 use std::sync::Once;
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -33,7 +35,13 @@ impl TerminalGuard {
         });
         enable_raw_mode()?;
         let mut out = io::stdout();
-        if let Err(e) = execute!(out, EnterAlternateScreen, EnableMouseCapture, cursor::Hide) {
+        if let Err(e) = execute!(
+            out,
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste,
+            cursor::Hide
+        ) {
             restore();
             return Err(e);
         }
@@ -67,6 +75,7 @@ pub fn restore() {
     let _ = execute!(
         io::stdout(),
         DisableMouseCapture,
+        DisableBracketedPaste,
         LeaveAlternateScreen,
         cursor::Show
     );

@@ -29,6 +29,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Mouse(m) => input::mouse(app, m),
+        Msg::Paste(text) => input::paste(app, &text),
         Msg::Do(action) => input::act(app, action, &mut fx),
         Msg::Resize(w, h) => {
             app.size = (w, h);

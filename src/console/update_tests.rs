@@ -482,3 +482,22 @@ fn a_hidden_character_resource_can_be_confirmed_as_displayed() {
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned();
     assert_eq!(d.map(|d| d.action_digest), Some(a.digest()));
 }
+
+#[test]
+fn a_pasted_newline_never_confirms() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a], (80, 24));
+    key(&mut app, 'a');
+    let fx = update(&mut app, Msg::Paste("ticket 1\r\nticket 2\n".into()));
+    assert!(fx.is_empty());
+    let Some(Dialog::Decide(d)) = &app.dialog else {
+        panic!("the dialog must stay open")
+    };
+    assert_eq!(d.reason.value, "ticket 1  ticket 2 ");
+    // Pasted control characters are dropped, not inserted.
+    update(&mut app, Msg::Paste("\u{1b}[2J".into()));
+    let Some(Dialog::Decide(d)) = &app.dialog else {
+        panic!()
+    };
+    assert!(!d.reason.value.contains('\u{1b}'));
+}
