@@ -222,7 +222,17 @@ fn approve_with_the_keyboard_signs_the_displayed_digest() {
     pty.press("a");
     pty.wait_for("Approve: db.export on customers", 10);
     pty.wait_for("your approval completes the quorum", 5);
-    pty.press("ticket DATA-1234");
+    // A bracketed paste ending in a newline must not confirm.
+    pty.press("\x1b[200~ticket DATA-1234\x1b[201~");
+    pty.wait_for("[ticket DATA-1234", 5);
+    pty.press("\x1b[200~\r\x1b[201~");
+    pty.wait_for("[ticket DATA-1234 ", 5);
+    assert!(
+        pty.contents().contains("Approve: db.export"),
+        "still open after a pasted newline"
+    );
+    pty.press("\x7f"); // backspace the pasted space
+    pty.wait_for("[ticket DATA-1234▏]", 5);
     pty.press("\r");
     let decision = rt.block_on(async {
         loop {
