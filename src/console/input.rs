@@ -227,9 +227,31 @@ fn scroll_or_move(app: &mut App, delta: i32) {
         queue::keep_visible(app, a.queue_rows());
     } else {
         let cur = i32::from(app.pane_scroll(app.focus));
-        let next = (cur.saturating_add(delta)).clamp(0, i32::from(u16::MAX)) as u16;
+        let max = i32::from(max_scroll(app, app.focus));
+        let next = (cur.saturating_add(delta)).clamp(0, max) as u16;
         app.scroll.insert(app.focus, next);
     }
+}
+
+/// The furthest a detail pane scrolls: its last line stays at the top at most, so the
+/// approver can never scroll into emptiness and lose their place.
+fn max_scroll(app: &App, pane: Pane) -> u16 {
+    let Some(e) = app.selected_entry() else {
+        return 0;
+    };
+    let v = &e.view;
+    let rows = match pane {
+        Pane::Queue => 0,
+        Pane::Diff => e.diff.as_ref().map_or(0, |d| d.lines.len()),
+        Pane::Risk => 1 + v.tags.iter().map(|t| 1 + t.reason.len()).sum::<usize>(),
+        Pane::Context => {
+            16 + v.justification.len()
+                + v.context.iter().map(|(_, l)| l.len()).sum::<usize>()
+                + v.command.as_ref().map_or(0, Vec::len)
+                + v.votes.len()
+        }
+    };
+    u16::try_from(rows.saturating_sub(1)).unwrap_or(u16::MAX)
 }
 
 /// `a` / `d`: opens the dialog, unless the action cannot be decided now.

@@ -501,3 +501,19 @@ fn a_pasted_newline_never_confirms() {
     };
     assert!(!d.reason.value.contains('\u{1b}'));
 }
+
+#[test]
+fn detail_panes_do_not_scroll_past_their_content() {
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    app.focus = Pane::Diff;
+    for _ in 0..100 {
+        key(&mut app, 'j');
+    }
+    let lines = app
+        .selected_entry()
+        .and_then(|e| e.diff.as_ref())
+        .map(|d| d.lines.len());
+    assert_eq!(Some(usize::from(app.pane_scroll(Pane::Diff)) + 1), lines);
+    key(&mut app, 'g');
+    assert_eq!(app.pane_scroll(Pane::Diff), 0);
+}
