@@ -12,11 +12,15 @@ use signoff::protocol::Action;
 #[command(
     name = "signoff",
     version,
-    about = "Action-level approvals for AI agents and pipelines"
+    about = "Action-level approvals for AI agents and pipelines",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no subcommand, `signoff` runs the console and takes its flags.
+    #[command(flatten)]
+    console: signoff::console::cli::ConsoleArgs,
 }
 
 #[derive(Subcommand)]
@@ -33,7 +37,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => signoff::console::cli::main(Default::default()),
+        None => signoff::console::cli::main(cli.console),
         Some(Command::Console(args)) => signoff::console::cli::main(args),
         Some(Command::Digest { file }) => digest(file),
     };
