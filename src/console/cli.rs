@@ -13,8 +13,8 @@ use super::runtime::{RunOptions, run};
 use super::theme::Theme;
 use crate::identity::{FixedToken, TokenSource};
 
-/// Flags of `signoff console`.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// Flags of `signoff console`. (No `Debug`: it would print the token.)
+#[derive(Clone, Default, clap::Args)]
 pub struct ConsoleArgs {
     /// Broker base URL, e.g. https://signoff.example.com [env: SIGNOFF_BROKER_URL]
     #[arg(long = "broker", value_name = "URL")]

@@ -69,7 +69,7 @@ pub struct ConfigFile {
 }
 
 /// Values given on the command line (all optional).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Flags {
     pub broker_url: Option<String>,
     pub issuer: Option<String>,
@@ -80,8 +80,8 @@ pub struct Flags {
     pub notifications: Option<NotifyMode>,
 }
 
-/// The resolved configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The resolved configuration. `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     pub broker_url: String,
     pub issuer: Option<String>,
@@ -95,6 +95,31 @@ pub struct Config {
     pub alert_level: RiskLevel,
     /// `NO_COLOR` was set (to anything non-empty).
     pub no_color: bool,
+}
+
+impl std::fmt::Debug for Flags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flags")
+            .field("broker_url", &self.broker_url)
+            .field("theme", &self.theme)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("broker_url", &self.broker_url)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("theme", &self.theme)
+            .field("key_file", &self.key_file)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("notify", &self.notify)
+            .field("alert_level", &self.alert_level)
+            .finish_non_exhaustive()
+    }
 }
 
 pub const DEFAULT_BROKER_URL: &str = "http://127.0.0.1:7300";
@@ -248,6 +273,18 @@ mod tests {
         assert_eq!(c.notify, NotifyMode::Osc777);
         assert_eq!(c.alert_level, RiskLevel::Critical);
         assert!(!c.no_color);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let flags = Flags {
+            token: Some("s3cr3t-bearer".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{flags:?}").contains("s3cr3t"));
+        let c = resolve(ConfigFile::default(), &env_of(&[]), flags).unwrap();
+        assert_eq!(c.token.as_deref(), Some("s3cr3t-bearer"));
+        assert!(!format!("{c:?}").contains("s3cr3t"));
     }
 
     #[test]
