@@ -311,3 +311,33 @@ fn approving_your_own_request_is_flagged_before_sending() {
     assert!(screen.contains("will refuse self-approval"), "{screen}");
     insta::assert_snapshot!("self_request_80x24", screen);
 }
+
+#[test]
+fn a_decision_waiting_for_reconnect_is_shown() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a], (160, 48));
+    chars(&mut app, "a");
+    key(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::Disconnected {
+            reason: "network: reset".into(),
+        }),
+    );
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::Retrying {
+            attempt: 1,
+            delay: std::time::Duration::from_secs(1),
+        }),
+    );
+    let screen = render(&app, 160, 48);
+    assert!(
+        screen.contains("1 decision(s) waiting for reconnect"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("reconnecting (attempt 1, next in 1s)"),
+        "{screen}"
+    );
+}

@@ -79,6 +79,14 @@ impl Widget for StatusBar<'_> {
             None => "no events yet".into(),
         };
         top.push(Span::styled(last, theme.muted()));
+        let queued = app.inflight.values().filter(|f| !f.sent).count();
+        if queued > 0 {
+            top.push(sep());
+            top.push(Span::styled(
+                format!("{queued} decision(s) waiting for reconnect"),
+                theme.level(Level::Warn),
+            ));
+        }
         let sending = app.inflight.values().filter(|f| f.sent).count();
         if sending > 0 {
             top.push(sep());
