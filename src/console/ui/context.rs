@@ -5,9 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
-use super::{duration, pane_block, safe_spans, title};
+use super::{duration, pane_block, safe_spans, title, wrap_spans};
 use crate::console::app::{App, Level, Pane};
 use crate::console::sanitize::SafeText;
 use crate::console::theme::Theme;
@@ -39,9 +39,12 @@ impl ContextView<'_> {
         let text = theme.text();
         let mut out = Vec::new();
         if v.hidden_chars {
-            out.push(Line::styled(
-                "⚠ This action contains hidden characters; they are shown as ⟨…⟩ markers.",
-                theme.level(Level::Warn),
+            out.push(self.field(
+                "⚠ Hidden",
+                vec![Span::styled(
+                    "this action contains hidden characters, shown as ⟨…⟩ markers",
+                    theme.level(Level::Warn),
+                )],
             ));
         }
         out.push(self.field(
@@ -192,11 +195,36 @@ impl Widget for ContextView<'_> {
             .render(area, buf);
             return;
         };
-        let scroll = self.app.pane_scroll(Pane::Context);
-        Paragraph::new(self.lines(e))
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0))
-            .render(area, buf);
+        let scroll = usize::from(self.app.pane_scroll(Pane::Context));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        // Hanging indent: a long value wraps under itself, not under its label. Only the
+        // rows that reach the screen are rendered.
+        let width = usize::from(inner.width);
+        let value_cols = width.saturating_sub(LABEL).max(1);
+        let mut y = 0usize;
+        let height = usize::from(inner.height);
+        'lines: for line in self.lines(e) {
+            let (label, value) = match line.spans.split_first() {
+                Some((l, rest)) => (l.clone(), rest.to_vec()),
+                None => continue,
+            };
+            for (i, row) in wrap_spans(&value, value_cols).into_iter().enumerate() {
+                if y >= scroll + height {
+                    break 'lines;
+                }
+                if y >= scroll {
+                    let mut spans = vec![if i == 0 {
+                        label.clone()
+                    } else {
+                        Span::raw(" ".repeat(LABEL))
+                    }];
+                    spans.extend(row);
+                    let r = Rect::new(inner.x, inner.y + (y - scroll) as u16, inner.width, 1);
+                    Line::from(spans).render(r, buf);
+                }
+                y += 1;
+            }
+        }
     }
 }

@@ -142,28 +142,36 @@ pub fn wrap_styled(
     cols: usize,
     theme: &Theme,
 ) -> Vec<Vec<Span<'static>>> {
+    let spans: Vec<Span<'static>> = parts
+        .iter()
+        .flat_map(|(t, style)| safe_spans(t, *style, theme))
+        .collect();
+    wrap_spans(&spans, cols)
+}
+
+/// Spans (already display-safe) hard-wrapped into rows of at most `cols` columns,
+/// styles kept. Always at least one row.
+pub fn wrap_spans(spans: &[Span<'static>], cols: usize) -> Vec<Vec<Span<'static>>> {
     let cols = cols.max(1);
     let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
     let mut used = 0;
-    for (text, style) in parts {
-        for piece in text.pieces() {
-            let style = if piece.marker { theme.hidden() } else { *style };
-            let mut run = String::new();
-            for c in piece.text.chars() {
-                let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-                if used + w > cols && used > 0 {
-                    if !run.is_empty() {
-                        push_span(&mut rows, std::mem::take(&mut run), style);
-                    }
-                    rows.push(Vec::new());
-                    used = 0;
+    for span in spans {
+        let style = span.style;
+        let mut run = String::new();
+        for c in span.content.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > cols && used > 0 {
+                if !run.is_empty() {
+                    push_span(&mut rows, std::mem::take(&mut run), style);
                 }
-                run.push(c);
-                used += w;
+                rows.push(Vec::new());
+                used = 0;
             }
-            if !run.is_empty() {
-                push_span(&mut rows, run, style);
-            }
+            run.push(c);
+            used += w;
+        }
+        if !run.is_empty() {
+            push_span(&mut rows, run, style);
         }
     }
     rows
