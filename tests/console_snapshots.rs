@@ -341,3 +341,18 @@ fn a_decision_waiting_for_reconnect_is_shown() {
         "{screen}"
     );
 }
+
+#[test]
+fn the_end_of_a_very_long_justification_is_reachable() {
+    let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    a.justification = format!("{} THE END", "padding ".repeat(1500));
+    let mut app = live_app(vec![a], (80, 24));
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Context);
+    chars(&mut app, "G");
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("THE END"), "{screen}");
+    // And not beyond: the last row is still on screen, not scrolled into emptiness.
+    chars(&mut app, "jjjj");
+    assert!(render(&app, 80, 24).contains("THE END"));
+}

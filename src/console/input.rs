@@ -233,25 +233,33 @@ fn scroll_or_move(app: &mut App, delta: i32) {
     }
 }
 
-/// The furthest a detail pane scrolls: its last line stays at the top at most, so the
-/// approver can never scroll into emptiness and lose their place.
+/// The furthest a detail pane scrolls: to its last page (the diff: its last line), so
+/// everything is reachable and the approver never scrolls into emptiness.
 fn max_scroll(app: &App, pane: Pane) -> u16 {
     let Some(e) = app.selected_entry() else {
         return 0;
     };
-    let v = &e.view;
-    let rows = match pane {
+    let a = layout::areas(app.size.0, app.size.1, app.detail);
+    // Inside the pane's border; a narrow window shows the pane in the detail slot.
+    let rect = a.rect(pane).or(a.context.or(a.diff).or(a.risk));
+    let width = rect.map_or(1, |r| usize::from(r.width.saturating_sub(2)));
+    let height = rect.map_or(1, |r| usize::from(r.height.saturating_sub(2)));
+    let max = match pane {
         Pane::Queue => 0,
-        Pane::Diff => e.diff.as_ref().map_or(0, |d| d.lines.len()),
-        Pane::Risk => 1 + v.tags.iter().map(|t| 1 + t.reason.len()).sum::<usize>(),
+        // Diff lines may wrap, so the last line may need to reach the top.
+        Pane::Diff => e
+            .diff
+            .as_ref()
+            .map_or(0, |d| d.lines.len().saturating_sub(1)),
+        // Wrapped rows are known exactly: stop when the last page is full.
+        Pane::Risk => super::ui::risk::risk_rows(e, &super::theme::Theme::monochrome(), width)
+            .len()
+            .saturating_sub(height),
         Pane::Context => {
-            16 + v.justification.len()
-                + v.context.iter().map(|(_, l)| l.len()).sum::<usize>()
-                + v.command.as_ref().map_or(0, Vec::len)
-                + v.votes.len()
+            super::ui::context::context_row_count(app, e, width).saturating_sub(height)
         }
     };
-    u16::try_from(rows.saturating_sub(1)).unwrap_or(u16::MAX)
+    u16::try_from(max).unwrap_or(u16::MAX)
 }
 
 /// `a` / `d`: opens the dialog, unless the action cannot be decided now.

@@ -12,7 +12,8 @@
 //!   (the 8-bit C1 introducers U+009B/U+009D/U+0090 are treated the same way);
 //! - any other control, bidi or zero-width character as its code point, `⟨U+202E⟩`;
 //! - tabs expand to the next multiple of [`TAB_WIDTH`] columns;
-//! - a line longer than [`MAX_LINE_CHARS`] is cut with a `…` marker.
+//! - a line longer than [`MAX_LINE_CHARS`] is cut with a `…` marker; narrow cells use
+//!   [`SafeText::truncate`] (also `…`), panes wrap.
 //!
 //! Markers are flagged as such so the theme can show them in a warning style.
 
@@ -22,8 +23,10 @@ use crate::text::{HiddenClass, hidden_class};
 
 /// Columns per tab stop.
 pub const TAB_WIDTH: usize = 4;
-/// Characters kept per line; the rest is replaced by `…`.
-pub const MAX_LINE_CHARS: usize = 4096;
+/// Characters kept per line; the rest is replaced by `…`. As large as the largest text
+/// the protocol admits (a 1 MiB diff), so nothing an approver signs is ever cut: long
+/// lines wrap in the detail panes and are cut with `…` only in narrow cells (the queue).
+pub const MAX_LINE_CHARS: usize = crate::protocol::limits::MAX_DIFF_BYTES;
 /// Characters of an escape sequence's parameters shown inside its marker.
 const MAX_SEQ_SHOWN: usize = 48;
 

@@ -23,6 +23,28 @@ pub struct ContextView<'a> {
 const LABEL: usize = 13;
 
 impl ContextView<'_> {
+    /// Every row at `width` columns. Hanging indent: a long value wraps under itself,
+    /// not under its label.
+    fn rows(&self, e: &Entry, width: usize) -> Vec<Line<'static>> {
+        let value_cols = width.saturating_sub(LABEL).max(1);
+        let mut out = Vec::new();
+        for line in self.lines(e) {
+            let Some((label, value)) = line.spans.split_first() else {
+                continue;
+            };
+            for (i, row) in wrap_spans(value, value_cols).into_iter().enumerate() {
+                let mut spans = vec![if i == 0 {
+                    label.clone()
+                } else {
+                    Span::raw(" ".repeat(LABEL))
+                }];
+                spans.extend(row);
+                out.push(Line::from(spans));
+            }
+        }
+        out
+    }
+
     fn field(&self, label: &str, value: Vec<Span<'static>>) -> Line<'static> {
         let mut spans = vec![Span::styled(format!("{label:<LABEL$}"), self.theme.muted())];
         spans.extend(value);
@@ -198,33 +220,26 @@ impl Widget for ContextView<'_> {
         let scroll = usize::from(self.app.pane_scroll(Pane::Context));
         let inner = block.inner(area);
         block.render(area, buf);
-        // Hanging indent: a long value wraps under itself, not under its label. Only the
-        // rows that reach the screen are rendered.
-        let width = usize::from(inner.width);
-        let value_cols = width.saturating_sub(LABEL).max(1);
-        let mut y = 0usize;
-        let height = usize::from(inner.height);
-        'lines: for line in self.lines(e) {
-            let (label, value) = match line.spans.split_first() {
-                Some((l, rest)) => (l.clone(), rest.to_vec()),
-                None => continue,
-            };
-            for (i, row) in wrap_spans(&value, value_cols).into_iter().enumerate() {
-                if y >= scroll + height {
-                    break 'lines;
-                }
-                if y >= scroll {
-                    let mut spans = vec![if i == 0 {
-                        label.clone()
-                    } else {
-                        Span::raw(" ".repeat(LABEL))
-                    }];
-                    spans.extend(row);
-                    let r = Rect::new(inner.x, inner.y + (y - scroll) as u16, inner.width, 1);
-                    Line::from(spans).render(r, buf);
-                }
-                y += 1;
-            }
+        let rows = self.rows(e, usize::from(inner.width));
+        for (i, row) in rows
+            .into_iter()
+            .skip(scroll)
+            .take(usize::from(inner.height))
+            .enumerate()
+        {
+            row.render(Rect::new(inner.x, inner.y + i as u16, inner.width, 1), buf);
         }
     }
+}
+
+/// The number of rows the context pane needs at `width` columns (for scroll limits).
+pub fn context_row_count(app: &App, e: &Entry, width: usize) -> usize {
+    let theme = Theme::monochrome();
+    ContextView {
+        app,
+        theme: &theme,
+        entry: Some(e),
+    }
+    .rows(e, width)
+    .len()
 }
