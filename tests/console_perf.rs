@@ -105,3 +105,19 @@ fn a_five_thousand_action_queue_stays_interactive() {
     assert_eq!(app.order.len(), 5000);
     assert!(worst < Duration::from_millis(500), "key+draw {worst:?}");
 }
+
+#[test]
+fn a_single_mebibyte_line_still_draws_quickly() {
+    let mut a = action(1, "db.migrate", "schema", "production", RiskLevel::High);
+    let line = "x".repeat(1024 * 1024 - 64);
+    a.change = Some(Change::UnifiedDiff {
+        diff: format!("@@ -1 +1 @@\n-a\n+{line}\n"),
+    });
+    let mut app = live_app(vec![a], (160, 48));
+    app.focus = Pane::Diff;
+    let theme = Theme::dark();
+    let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let took = draw(&app, &theme, &mut t);
+    println!("1 MiB single line: draw {took:?}");
+    assert!(took < Duration::from_secs(2), "draw {took:?}");
+}

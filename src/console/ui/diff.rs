@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::{pane_block, safe_spans, title, wrap_styled};
+use super::{pane_block, safe_spans, title, wrap_styled_rows};
 use crate::console::app::{App, Pane};
 use crate::console::diff::{DiffLine, LineKind};
 use crate::console::sanitize::SafeText;
@@ -28,7 +28,7 @@ fn num(n: Option<u32>) -> String {
 impl DiffView<'_> {
     /// The screen rows for one diff line: long lines wrap (an agent could hide text past
     /// the right edge), continuation rows marked `↪` in the gutter.
-    fn rows(&self, l: &DiffLine, width: usize) -> Vec<Line<'static>> {
+    fn rows(&self, l: &DiffLine, width: usize, max_rows: usize) -> Vec<Line<'static>> {
         let theme = self.theme;
         let sign = match l.kind {
             LineKind::Added => "+",
@@ -49,7 +49,7 @@ impl DiffView<'_> {
                 (&seg.text, style)
             })
             .collect();
-        let wrapped = wrap_styled(&parts, room, theme);
+        let wrapped = wrap_styled_rows(&parts, room, max_rows, theme);
         wrapped
             .into_iter()
             .enumerate()
@@ -113,7 +113,7 @@ impl Widget for DiffView<'_> {
         // Only the lines that reach the screen are wrapped and styled.
         let mut y = 0u16;
         'lines: for l in m.lines.iter().skip(first) {
-            for row in self.rows(l, width) {
+            for row in self.rows(l, width, usize::from(inner.height.saturating_sub(y))) {
                 if y >= inner.height {
                     break 'lines;
                 }

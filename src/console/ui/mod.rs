@@ -142,17 +142,37 @@ pub fn wrap_styled(
     cols: usize,
     theme: &Theme,
 ) -> Vec<Vec<Span<'static>>> {
+    wrap_styled_rows(parts, cols, usize::MAX, theme)
+}
+
+/// [`wrap_styled`], stopping after `max_rows` rows (a view needs only what fits).
+pub fn wrap_styled_rows(
+    parts: &[(&SafeText, Style)],
+    cols: usize,
+    max_rows: usize,
+    theme: &Theme,
+) -> Vec<Vec<Span<'static>>> {
     let spans: Vec<Span<'static>> = parts
         .iter()
         .flat_map(|(t, style)| safe_spans(t, *style, theme))
         .collect();
-    wrap_spans(&spans, cols)
+    wrap_spans_rows(&spans, cols, max_rows)
 }
 
 /// Spans (already display-safe) hard-wrapped into rows of at most `cols` columns,
 /// styles kept. Always at least one row.
 pub fn wrap_spans(spans: &[Span<'static>], cols: usize) -> Vec<Vec<Span<'static>>> {
+    wrap_spans_rows(spans, cols, usize::MAX)
+}
+
+/// [`wrap_spans`], stopping after `max_rows` rows.
+pub fn wrap_spans_rows(
+    spans: &[Span<'static>],
+    cols: usize,
+    max_rows: usize,
+) -> Vec<Vec<Span<'static>>> {
     let cols = cols.max(1);
+    let max_rows = max_rows.max(1);
     let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
     let mut used = 0;
     for span in spans {
@@ -163,6 +183,9 @@ pub fn wrap_spans(spans: &[Span<'static>], cols: usize) -> Vec<Vec<Span<'static>
             if used + w > cols && used > 0 {
                 if !run.is_empty() {
                     push_span(&mut rows, std::mem::take(&mut run), style);
+                }
+                if rows.len() >= max_rows {
+                    return rows;
                 }
                 rows.push(Vec::new());
                 used = 0;
