@@ -179,6 +179,12 @@ impl DialogView<'_> {
                 theme,
             ));
         }
+        if !matches!(app.conn, crate::console::app::Conn::Live) {
+            lines.push(Line::styled(
+                "Offline: sent after reconnect, only if the action is unchanged.",
+                theme.level(Level::Warn),
+            ));
+        }
         if let Some(err) = &d.error {
             lines.push(Line::styled(format!("✕ {err}"), theme.level(Level::Error)));
         }

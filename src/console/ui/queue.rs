@@ -145,6 +145,10 @@ impl Widget for QueueView<'_> {
         let focused = app.focus == Pane::Queue;
         let mut detail = format!("{} pending · sort {}", app.order.len(), app.sort.as_str());
         let hidden = app.entries.len().saturating_sub(app.order.len());
+        if !matches!(app.conn, crate::console::app::Conn::Live) && app.last_seq.is_some() {
+            // The console never guesses: say the list may be stale.
+            detail.push_str(" · offline, as last seen");
+        }
         if hidden > 0 {
             detail.push_str(&format!(" · {hidden} filtered out"));
         }
