@@ -88,7 +88,16 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 }));
                 fx.push(Effect::StartLogin);
             }
-            (Action::Cancel, _) => fx.push(Effect::Quit),
+            (Action::Cancel, _) => {
+                // Closing the dialog keeps the (stale) queue readable; nothing can be
+                // decided while signed out, and the status bar says so.
+                let retry = app.settings.keymap.hint(Action::Reconnect);
+                notice(
+                    app,
+                    Level::Warn,
+                    &format!("signed out: decisions are disabled; press {retry} to try again"),
+                );
+            }
             _ => app.dialog = Some(Dialog::Login(state)),
         },
     }
@@ -274,6 +283,8 @@ fn open_decide(app: &mut App, verdict: Verdict) {
         Some("it has expired and can no longer be decided".to_string())
     } else if app.inflight_for(id).is_some() {
         Some("a decision for it is already in flight".into())
+    } else if matches!(app.conn, super::app::Conn::SignedOut { .. }) {
+        Some("signed out; sign in again first".into())
     } else if app.me.is_none() {
         Some("not connected to the broker yet".into())
     } else {

@@ -341,6 +341,29 @@ fn dead_session_opens_the_login_dialog() {
 }
 
 #[test]
+fn closing_the_login_dialog_keeps_the_queue_but_blocks_decisions() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a], (80, 24));
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::SignedOut {
+            reason: "revoked".into(),
+        }),
+    );
+    assert!(code(&mut app, KeyCode::Esc).is_empty(), "Esc does not quit");
+    assert!(app.dialog.is_none());
+    assert_eq!(app.entries.len(), 1);
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none());
+    assert!(
+        last_notice(&app).contains("signed out"),
+        "{}",
+        last_notice(&app)
+    );
+    assert_eq!(key(&mut app, 'R'), vec![Effect::Reconnect]);
+}
+
+#[test]
 fn search_filter_and_sort_keep_the_selection() {
     let mut app = live_app(fixtures::sample_queue(), (80, 24));
     key(&mut app, '/');

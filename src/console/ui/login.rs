@@ -68,7 +68,7 @@ impl Widget for LoginView<'_> {
                     Span::styled("Enter", theme.key_hint()),
                     Span::styled(" try again  ", theme.muted()),
                     Span::styled("Esc", theme.key_hint()),
-                    Span::styled(" quit", theme.muted()),
+                    Span::styled(" close", theme.muted()),
                 ]));
             }
         }
