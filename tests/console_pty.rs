@@ -360,6 +360,73 @@ fn resizing_relayouts_and_a_tiny_window_says_so() {
 }
 
 #[test]
+fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let a = fresh(action(
+        1,
+        "db.export",
+        "customers",
+        "production",
+        RiskLevel::High,
+    ));
+    let mut broker = rt.block_on(FakeBroker::start("t", "bob", vec![a.clone()]));
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "t".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 10).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("● live", 30);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while broker.shared.keys.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "key never registered");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    match rt.block_on(broker.next_msg(10)) {
+        ClientMsg::Hello { resume_after, .. } => assert_eq!(resume_after, None),
+        other => panic!("expected the first hello, got {other:?}"),
+    }
+    {
+        let _rt = rt.enter();
+        broker.stop();
+    }
+    pty.wait_for("reconnecting (attempt", 10);
+    pty.wait_for("offline, as last seen", 5);
+    pty.press("a");
+    pty.wait_for("Offline: sent after reconnect", 5);
+    pty.press("\r");
+    pty.wait_for("1 decision(s) queued", 5);
+    rt.block_on(broker.restart());
+    // The console resumes from its last event number and then re-sends the decision.
+    let hello = rt.block_on(async {
+        loop {
+            if let ClientMsg::Hello { resume_after, .. } = broker.next_msg(30).await {
+                return resume_after;
+            }
+        }
+    });
+    assert_eq!(hello, Some(5), "resumes after the last event it saw");
+    let decision = rt.block_on(async {
+        loop {
+            if let ClientMsg::Decide { decision } = broker.next_msg(10).await {
+                return decision;
+            }
+        }
+    });
+    assert_eq!(decision.decision.action_digest, a.digest());
+    pty.wait_for("db.export postgres/customers approved (audit", 10);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+}
+
+#[test]
 fn a_clear_error_without_a_token() {
     let keys = tempfile::tempdir().unwrap();
     let mut pty = Pty::spawn(

@@ -332,10 +332,7 @@ fn a_decision_waiting_for_reconnect_is_shown() {
         }),
     );
     let screen = render(&app, 160, 48);
-    assert!(
-        screen.contains("1 decision(s) waiting for reconnect"),
-        "{screen}"
-    );
+    assert!(screen.contains("1 decision(s) queued"), "{screen}");
     assert!(
         screen.contains("reconnecting (attempt 1, next in 1s)"),
         "{screen}"

@@ -38,6 +38,7 @@ pub struct FakeBroker {
     pub url: String,
     pub shared: Arc<Shared>,
     pub received: mpsc::UnboundedReceiver<ClientMsg>,
+    addr: std::net::SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -61,21 +62,28 @@ impl FakeBroker {
             kick: Notify::new(),
             events,
         });
-        let app = Router::new()
-            .route("/v1/feed", get(feed))
-            .route("/v1/keys", post(keys))
-            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let task = serve(listener, shared.clone());
         Self {
             url: format!("http://{addr}"),
             shared,
             received: rx,
+            addr,
             task,
         }
+    }
+
+    /// Goes down like a crashed broker: stops listening and drops every connection.
+    pub fn stop(&mut self) {
+        self.task.abort();
+        self.shared.kick.notify_waiters();
+    }
+
+    /// Comes back on the same address with the same state (keys, actions, numbers).
+    pub async fn restart(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.task = serve(listener, self.shared.clone());
     }
 
     /// The next client message, or a panic after `secs`.
@@ -95,6 +103,16 @@ impl FakeBroker {
         };
         let _ = self.shared.events.send(make(seq));
     }
+}
+
+fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
+    let app = Router::new()
+        .route("/v1/feed", get(feed))
+        .route("/v1/keys", post(keys))
+        .with_state(shared);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
 }
 
 fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {

@@ -87,7 +87,10 @@ impl QueueView<'_> {
         let (app, theme) = (self.app, self.theme);
         let v = &e.view;
         let text = theme.text();
-        let mark = if app.inflight_for(v.id).is_some() {
+        let queued = app.inflight_for(v.id).is_some_and(|f| !f.sent);
+        let mark = if queued {
+            Span::styled("‖ ", theme.level(crate::console::app::Level::Warn))
+        } else if app.inflight_for(v.id).is_some() {
             Span::styled(
                 format!("{} ", SPINNER[app.spinner % SPINNER.len()]),
                 theme.key_hint(),

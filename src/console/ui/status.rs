@@ -49,6 +49,14 @@ impl Widget for StatusBar<'_> {
         let (conn, level) = conn_text(app);
         let sep = || Span::styled(" │ ", theme.muted());
         let mut top = vec![Span::styled(conn, theme.level(level))];
+        // Next to the connection state: what is waiting on it.
+        let queued = app.inflight.values().filter(|f| !f.sent).count();
+        if queued > 0 {
+            top.push(Span::styled(
+                format!(" · {queued} decision(s) queued"),
+                theme.level(Level::Warn),
+            ));
+        }
         top.push(sep());
         match &app.me {
             Some(me) => {
@@ -79,14 +87,6 @@ impl Widget for StatusBar<'_> {
             None => "no events yet".into(),
         };
         top.push(Span::styled(last, theme.muted()));
-        let queued = app.inflight.values().filter(|f| !f.sent).count();
-        if queued > 0 {
-            top.push(sep());
-            top.push(Span::styled(
-                format!("{queued} decision(s) waiting for reconnect"),
-                theme.level(Level::Warn),
-            ));
-        }
         let sending = app.inflight.values().filter(|f| f.sent).count();
         if sending > 0 {
             top.push(sep());
