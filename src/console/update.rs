@@ -192,7 +192,9 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
                     let kept = e.clone().updated(a);
                     app.entries.insert(id, kept);
                 } else {
-                    app.entries.insert(id, Entry::new(a, app.now));
+                    // Not "new" just because we (re)connected: new means recently created.
+                    let seen = a.created_at.min(app.now);
+                    app.entries.insert(id, Entry::new(a, seen));
                 }
             }
             app.entries.retain(|id, e| {
