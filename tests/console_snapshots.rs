@@ -353,3 +353,13 @@ fn the_end_of_a_very_long_justification_is_reachable() {
     chars(&mut app, "jjjj");
     assert!(render(&app, 80, 24).contains("THE END"));
 }
+
+#[test]
+fn help_lists_recent_notices() {
+    let mut app = live_app(fixtures::sample_queue(), (160, 48));
+    chars(&mut app, "s"); // a notice: "sorted by expiry"
+    chars(&mut app, "?");
+    let screen = render(&app, 160, 48);
+    assert!(screen.contains("Recent notices"), "{screen}");
+    assert!(screen.contains("sorted by expiry"), "{screen}");
+}

@@ -46,13 +46,24 @@ impl Widget for HelpView<'_> {
             " Rebind keys in config.toml [keys] by action name",
             theme.muted(),
         ));
+        // Notices fade from the status bar after a few seconds; the last ones stay here.
+        if !self.app.notices.is_empty() {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(" Recent notices", theme.title(false)));
+            for n in self.app.notices.iter().rev().take(8) {
+                let ago = super::short_duration(n.at.millis_until(self.app.now));
+                let mut spans = vec![Span::styled(format!(" {ago:>4} ago  "), theme.muted())];
+                spans.extend(super::safe_spans(&n.text, theme.level(n.level), theme));
+                lines.push(Line::from(spans));
+            }
+        }
         let h = lines.len() as u16 + 2;
         let title = if h > area.height {
             " Keys — j/k scroll · ? or Esc to close "
         } else {
             " Keys — ? or Esc to close "
         };
-        let r = centered(area, 64, h);
+        let r = centered(area, 76, h);
         Clear.render(r, buf);
         Paragraph::new(lines)
             .block(
