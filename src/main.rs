@@ -32,6 +32,11 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Run the broker: agent API, approver feed, policy, decisions, audit log.
+    Broker(signoff::broker::cli::BrokerArgs),
+    /// Check or export the broker's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(signoff::broker::cli::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +45,8 @@ fn main() -> ExitCode {
         None => signoff::console::cli::main(cli.console),
         Some(Command::Console(args)) => signoff::console::cli::main(args),
         Some(Command::Digest { file }) => digest(file),
+        Some(Command::Broker(args)) => return signoff::broker::cli::run_broker(args),
+        Some(Command::Audit(cmd)) => return signoff::broker::cli::run_audit(cmd),
     };
     match result {
         Ok(code) => code,
