@@ -441,32 +441,54 @@ fn a_clear_error_without_a_token() {
     assert!(!pty.wait_exit(10).success());
 }
 
-/// End to end against the real broker: an agent submits, the approver approves in the
-/// console, the agent's long poll returns approved, and the audit log verifies.
-///
-/// Until the broker's `spawn(settings) -> RunningBroker` is merged this test runs against
-/// an externally started broker given by `SIGNOFF_E2E_BROKER_URL`,
-/// `SIGNOFF_E2E_AGENT_TOKEN` (agent id `agent-7`) and `SIGNOFF_E2E_APPROVER_TOKEN`.
-/// At merge: replace the env lookups with `signoff::broker::spawn` on 127.0.0.1:0 with a
-/// temp SQLite file and those two static tokens, and add the audit check
-/// (`signoff audit verify --db <file>` or the store's verify function) at the end.
+/// Static tokens for the real broker: an agent (`agent-7`) and an approver (`bob`, sre).
+fn broker_auth() -> Arc<dyn signoff::auth::Authenticator> {
+    use signoff::auth::static_tokens::{StaticToken, StaticTokens};
+    use signoff::auth::{PrincipalKind, hash_token};
+    Arc::new(StaticTokens::new([
+        StaticToken {
+            token_sha256: hash_token("agent-secret"),
+            kind: PrincipalKind::Agent,
+            subject: "agent-7".into(),
+            email: None,
+            name: None,
+            groups: vec![],
+        },
+        StaticToken {
+            token_sha256: hash_token("bob-secret"),
+            kind: PrincipalKind::Approver,
+            subject: "bob".into(),
+            email: Some("bob@example.com".into()),
+            name: Some("Bob".into()),
+            groups: vec!["sre".into()],
+        },
+    ]))
+}
+
+/// End to end against the real broker on 127.0.0.1 with a real SQLite file: an agent
+/// submits, the approver approves with the keyboard in the real binary, the agent's long
+/// poll returns approved, and the audit log verifies (chain and every vote signature).
 #[test]
-#[ignore = "needs broker: lead enables at merge"]
 fn real_broker_approve_end_to_end() {
-    let url = std::env::var("SIGNOFF_E2E_BROKER_URL").expect("SIGNOFF_E2E_BROKER_URL");
-    let agent = std::env::var("SIGNOFF_E2E_AGENT_TOKEN").expect("SIGNOFF_E2E_AGENT_TOKEN");
-    let approver = std::env::var("SIGNOFF_E2E_APPROVER_TOKEN").expect("SIGNOFF_E2E_APPROVER_TOKEN");
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let settings = signoff::broker::Settings::new(
+        broker_auth(),
+        signoff::broker::policy::Engine::default(),
+        data.path(),
+    );
+    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let url = broker.url();
     let http = reqwest::Client::new();
-    let mut req = signoff::protocol::ActionRequest {
+    let req = signoff::protocol::ActionRequest {
         kind: "db.export".into(),
-        summary: "Export the e2e table".into(),
+        summary: "Export the e2e table to S3".into(),
         requester: signoff::protocol::Requester {
             kind: signoff::protocol::RequesterKind::Agent,
             id: "agent-7".into(),
             display_name: "E2E agent".into(),
-            model: None,
-            on_behalf_of: None,
+            model: Some("claude-opus-4".into()),
+            on_behalf_of: Some("alice@example.com".into()),
         },
         target: signoff::protocol::Target {
             system: "postgres".into(),
@@ -476,36 +498,33 @@ fn real_broker_approve_end_to_end() {
         justification: "pty end-to-end test".into(),
         context: vec![],
         command: None,
-        change: None,
+        change: Some(signoff::protocol::Change::UnifiedDiff {
+            diff: "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n".into(),
+        }),
         ttl_secs: Some(300),
     };
-    req.summary.push_str(&format!(" {}", std::process::id()));
     let created: signoff::protocol::api::ActionCreated = rt.block_on(async {
-        http.post(format!("{url}/v1/actions"))
-            .bearer_auth(&agent)
+        let resp = http
+            .post(format!("{url}/v1/actions"))
+            .bearer_auth("agent-secret")
             .json(&req)
             .send()
             .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
+        resp.json().await.unwrap()
     });
     let poll = {
-        let (http, url, agent, id) = (http.clone(), url.clone(), agent.clone(), created.id);
+        let (http, url, id) = (http.clone(), url.clone(), created.id);
         rt.spawn(async move {
-            let view: signoff::protocol::api::ActionView = http
-                .get(format!("{url}/v1/actions/{id}?wait=120"))
-                .bearer_auth(agent)
+            http.get(format!("{url}/v1/actions/{id}?wait=120"))
+                .bearer_auth("agent-secret")
                 .send()
                 .await
                 .unwrap()
-                .json()
+                .json::<signoff::protocol::api::ActionView>()
                 .await
-                .unwrap();
-            view
+                .unwrap()
         })
     };
     let keys = tempfile::tempdir().unwrap();
@@ -514,22 +533,50 @@ fn real_broker_approve_end_to_end() {
         30,
         &[
             ("SIGNOFF_BROKER_URL", url.clone()),
-            ("SIGNOFF_TOKEN", approver),
+            ("SIGNOFF_TOKEN", "bob-secret".into()),
             (
                 "SIGNOFF_KEY_FILE",
                 key_file(keys.path(), 8).display().to_string(),
             ),
         ],
     );
-    pty.wait_for(&req.summary, 30);
-    pty.press("/");
-    pty.press(&std::process::id().to_string());
-    pty.press("\r");
+    pty.wait_for("Export the e2e table to S3", 30);
+    pty.wait_for("● live", 10);
+    // The device key is registered at start; wait for it before deciding.
+    let key_id = signoff::protocol::KeyId::of(
+        &ed25519_dalek::SigningKey::from_bytes(&[8; 32]).verifying_key(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed: signoff::protocol::api::KeyList = rt.block_on(async {
+            http.get(format!("{url}/v1/keys"))
+                .bearer_auth("bob-secret")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        if listed.keys.iter().any(|k| k.key_id == key_id) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "device key never registered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     pty.press("a");
-    pty.wait_for("Approve:", 10);
+    pty.wait_for("Approve: Export the e2e table to S3", 10);
+    pty.press("e2e ok");
     pty.press("\r");
     let view = rt.block_on(poll).unwrap();
     assert_eq!(view.action.status, signoff::protocol::Status::Approved);
+    assert_eq!(view.action.votes.len(), 1);
+    assert_eq!(view.action.votes[0].approver, "bob");
+    assert_eq!(view.action.votes[0].reason, "e2e ok");
+    pty.wait_for("approved (audit", 10);
     pty.press("q");
     assert!(pty.wait_exit(10).success());
+    rt.block_on(broker.shutdown()).unwrap();
+    let summary = signoff::broker::cli::verify(data.path()).expect("audit log verifies");
+    assert!(summary.contains("1 vote signatures verified"), "{summary}");
 }
