@@ -174,7 +174,14 @@ impl ContextView<'_> {
                 out.push(self.field(label, s));
             }
         }
-        for (i, l) in v.justification.iter().enumerate() {
+        let has_why = v.justification.iter().any(|l| !l.is_empty());
+        if !has_why {
+            out.push(self.field(
+                "Why",
+                vec![Span::styled("(no justification given)", theme.muted())],
+            ));
+        }
+        for (i, l) in v.justification.iter().enumerate().filter(|_| has_why) {
             out.push(self.field(if i == 0 { "Why" } else { "" }, self.safe(l, text)));
         }
         for (ci, (k, vals)) in v.context.iter().enumerate() {

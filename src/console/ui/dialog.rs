@@ -115,15 +115,19 @@ impl DialogView<'_> {
                         theme.risk_badge(v.risk),
                     ),
                     Span::styled(
-                        format!(
-                            " score {} · {}",
-                            v.score,
-                            v.tags
-                                .iter()
-                                .map(|t| t.label.plain())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
+                        if v.tags.is_empty() {
+                            format!(" score {} · no tags", v.score)
+                        } else {
+                            format!(
+                                " score {} · {}",
+                                v.score,
+                                v.tags
+                                    .iter()
+                                    .map(|t| t.label.plain())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        },
                         text,
                     ),
                 ],
