@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
