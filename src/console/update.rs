@@ -373,3 +373,7 @@ mod tests;
 #[cfg(test)]
 #[path = "update_reconnect_tests.rs"]
 mod reconnect_tests;
+
+#[cfg(test)]
+#[path = "update_nav_tests.rs"]
+mod nav_tests;
