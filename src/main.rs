@@ -13,15 +13,21 @@ use signoff::protocol::Action;
 #[command(
     name = "signoff",
     version,
-    about = "Action-level approvals for AI agents and pipelines"
+    about = "Action-level approvals for AI agents and pipelines",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// With no subcommand, `signoff` runs the console and takes its flags.
+    #[command(flatten)]
+    console: signoff::console::cli::ConsoleArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// The approver console (the default when no subcommand is given).
+    Console(signoff::console::cli::ConsoleArgs),
     /// Print the SHA-256 digest of an action's canonical form (RFC 8785), as approvers sign it.
     Digest {
         /// A JSON file holding one action; `-` or nothing reads standard input.
@@ -57,15 +63,17 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match cli.command {
-        Command::Digest { file } => digest(file),
-        Command::Login(a) => identity::login_cmd(a),
-        Command::Logout(a) => identity::logout_cmd(a),
-        Command::Whoami(a) => identity::whoami_cmd(a),
-        Command::Keys(a) => identity::keys_cmd(a),
-        Command::Broker(args) => return signoff::broker::cli::run_broker(args),
-        Command::Audit(cmd) => return signoff::broker::cli::run_audit(cmd),
-        Command::Request(args) => return signoff::agent::request_command(args),
-        Command::Gate(args) => return signoff::agent::gate_command(args),
+        None => signoff::console::cli::main(cli.console),
+        Some(Command::Console(args)) => signoff::console::cli::main(args),
+        Some(Command::Digest { file }) => digest(file),
+        Some(Command::Login(a)) => identity::login_cmd(a),
+        Some(Command::Logout(a)) => identity::logout_cmd(a),
+        Some(Command::Whoami(a)) => identity::whoami_cmd(a),
+        Some(Command::Keys(a)) => identity::keys_cmd(a),
+        Some(Command::Broker(args)) => return signoff::broker::cli::run_broker(args),
+        Some(Command::Audit(cmd)) => return signoff::broker::cli::run_audit(cmd),
+        Some(Command::Request(args)) => return signoff::agent::request_command(args),
+        Some(Command::Gate(args)) => return signoff::agent::gate_command(args),
     };
     match result {
         Ok(code) => code,

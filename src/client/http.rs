@@ -1,0 +1,181 @@
+//! HTTP calls to the broker: device-key registration, one action, a history page.
+//!
+//! Every call takes a fresh bearer from the [`TokenSource`] (which refreshes silently)
+//! and turns any non-2xx answer into [`ClientError::Api`] with the broker's own code and
+//! message, so the console can show exactly why.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use serde::de::DeserializeOwned;
+
+use super::ClientError;
+use crate::identity::TokenSource;
+use crate::protocol::api::{ActionView, ApiError, KeyInfo, KeyList, KeyRegistration};
+use crate::protocol::decision::encode_public_key;
+use crate::protocol::{ActionId, HistoryPage, HistoryQuery};
+
+/// A broker's HTTP API, as the console uses it.
+#[derive(Clone)]
+pub struct BrokerHttp {
+    base: String,
+    http: reqwest::Client,
+    tokens: Arc<dyn TokenSource>,
+}
+
+impl BrokerHttp {
+    pub fn new(broker_url: &str, tokens: Arc<dyn TokenSource>) -> Result<Self, ClientError> {
+        let base = broker_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::BadUrl {
+                url: broker_url.into(),
+                why: "must start with http:// or https://".into(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(330))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        Ok(Self { base, http, tokens })
+    }
+
+    /// Registers the device key under the caller's subject (idempotent).
+    pub async fn register_key(
+        &self,
+        key: &VerifyingKey,
+        label: &str,
+    ) -> Result<KeyInfo, ClientError> {
+        let body = KeyRegistration {
+            public_key: encode_public_key(key),
+            label: label.into(),
+        };
+        let req = self.http.post(format!("{}/v1/keys", self.base)).json(&body);
+        self.call(req).await
+    }
+
+    /// The caller's registered keys.
+    pub async fn keys(&self) -> Result<KeyList, ClientError> {
+        self.call(self.http.get(format!("{}/v1/keys", self.base)))
+            .await
+    }
+
+    /// One action; with `wait`, long-polls until it is decided or the wait ends.
+    pub async fn action(&self, id: ActionId, wait: Option<u32>) -> Result<ActionView, ClientError> {
+        let mut req = self.http.get(format!("{}/v1/actions/{id}", self.base));
+        if let Some(w) = wait {
+            req = req.query(&[("wait", w.min(300).to_string())]);
+        }
+        self.call(req).await
+    }
+
+    /// One page of decided actions, newest first.
+    pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, ClientError> {
+        let req = self
+            .http
+            .get(format!("{}/v1/history", self.base))
+            .query(&history_params(query));
+        self.call(req).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let bearer = self.tokens.bearer().await?;
+        let resp = req
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+                status,
+                detail: e.to_string(),
+            });
+        }
+        match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(e) => Err(ClientError::Api {
+                status,
+                code: e.error.code,
+                message: e.error.message,
+            }),
+            Err(_) => Err(ClientError::Unexpected {
+                status,
+                detail: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            }),
+        }
+    }
+}
+
+/// A history query as `GET /v1/history` parameters (lists comma-joined).
+pub fn history_params(q: &HistoryQuery) -> Vec<(&'static str, String)> {
+    fn join<T: ToString>(v: &[T]) -> String {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    let mut p = Vec::new();
+    if !q.outcome.is_empty() {
+        p.push(("outcome", join(&q.outcome)));
+    }
+    if !q.risk.is_empty() {
+        p.push(("risk", join(&q.risk)));
+    }
+    if !q.kind.is_empty() {
+        p.push(("kind", q.kind.join(",")));
+    }
+    if !q.environment.is_empty() {
+        p.push(("env", q.environment.join(",")));
+    }
+    let singles = [
+        ("requester", q.requester.clone()),
+        ("approver", q.approver.clone()),
+        ("executed", q.executed.map(|b| b.to_string())),
+        ("since", q.since.map(|t| t.to_string())),
+        ("until", q.until.map(|t| t.to_string())),
+        ("q", q.text.clone()),
+        ("cursor", q.cursor.as_ref().map(|c| c.0.clone())),
+        ("limit", q.limit.map(|l| l.to_string())),
+    ];
+    p.extend(singles.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{RiskLevel, Status};
+
+    #[test]
+    fn history_params_follow_the_api() {
+        let q = HistoryQuery {
+            outcome: vec![Status::Approved, Status::Denied],
+            risk: vec![RiskLevel::High],
+            environment: vec!["production".into()],
+            text: Some("customers".into()),
+            limit: Some(50),
+            ..Default::default()
+        };
+        let p = history_params(&q);
+        assert_eq!(
+            p,
+            vec![
+                ("outcome", "approved,denied".to_string()),
+                ("risk", "high".into()),
+                ("env", "production".into()),
+                ("q", "customers".into()),
+                ("limit", "50".into()),
+            ]
+        );
+        assert!(history_params(&HistoryQuery::default()).is_empty());
+    }
+}

@@ -1,0 +1,317 @@
+//! The console's whole state. Views read it; only [`super::update::update`] changes it.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use crate::protocol::messages::Identity;
+use crate::protocol::{ActionId, Decision, DecisionId, KeyId, RiskLevel, Timestamp, Verdict};
+
+use super::keymap::{Keymap, Mode};
+use super::login::LoginState;
+use super::sanitize::SafeText;
+use super::view_model::Entry;
+
+/// Which screen fills the window. History (issue 6) plugs in here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Queue,
+    History,
+}
+
+/// A pane of the queue screen, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Queue,
+    Context,
+    Diff,
+    Risk,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 4] = [Pane::Queue, Pane::Context, Pane::Diff, Pane::Risk];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Queue => "Queue",
+            Pane::Context => "Context",
+            Pane::Diff => "Diff",
+            Pane::Risk => "Risk",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Highest risk first, then soonest expiry.
+    Risk,
+    /// Soonest expiry first.
+    Expiry,
+    /// Oldest first.
+    Age,
+}
+
+impl SortKey {
+    pub fn next(self) -> Self {
+        match self {
+            SortKey::Risk => SortKey::Expiry,
+            SortKey::Expiry => SortKey::Age,
+            SortKey::Age => SortKey::Risk,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Risk => "risk",
+            SortKey::Expiry => "expiry",
+            SortKey::Age => "age",
+        }
+    }
+}
+
+/// The feed connection, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    Connecting {
+        attempt: u32,
+    },
+    /// Socket open, waiting for `welcome`.
+    Handshake,
+    Live,
+    Reconnecting {
+        attempt: u32,
+        retry_at: Timestamp,
+        reason: String,
+    },
+    SignedOut {
+        reason: String,
+    },
+}
+
+/// A single-line text field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextInput {
+    pub value: String,
+}
+
+impl TextInput {
+    /// Longest text accepted in a field (a reason is bounded by the protocol anyway).
+    pub const MAX: usize = 2000;
+
+    pub fn insert(&mut self, c: char) {
+        if !c.is_control() && self.value.chars().count() < Self::MAX {
+            self.value.push(c);
+        }
+    }
+
+    pub fn backspace(&mut self) {
+        self.value.pop();
+    }
+}
+
+/// Which field of the decision dialog has the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Reason,
+    TypedConfirm,
+}
+
+/// The approve/deny dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecideDialog {
+    pub action_id: ActionId,
+    pub verdict: Verdict,
+    pub reason: TextInput,
+    /// For critical approvals: the approver types the resource (or environment) name.
+    pub typed: Option<TextInput>,
+    pub field: Field,
+    pub error: Option<String>,
+}
+
+/// An overlay or prompt on top of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    Decide(DecideDialog),
+    /// `r`: a reason to use for the selected action's next decision.
+    Reason {
+        action_id: ActionId,
+        input: TextInput,
+    },
+    /// `/`: the queue search (applies while typing).
+    Search,
+    /// `f`: risk-level and environment toggles.
+    Filter {
+        cursor: usize,
+    },
+    Help {
+        scroll: u16,
+    },
+    Login(LoginState),
+}
+
+/// Queue filters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Filter {
+    /// Risk levels hidden from the queue.
+    pub hidden_risks: BTreeSet<RiskLevel>,
+    /// Environments hidden from the queue.
+    pub hidden_envs: BTreeSet<String>,
+}
+
+/// A decision sent (or waiting to be re-sent) and not yet answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub decision: Decision,
+    /// `kind system/resource`, display-safe, for notices.
+    pub label: String,
+    /// False while the connection is down: re-sent after reconnect if still valid.
+    pub sent: bool,
+    pub resent: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Success,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub at: Timestamp,
+    pub level: Level,
+    pub text: SafeText,
+}
+
+/// What the console was told at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub keymap: Keymap,
+    pub key_id: KeyId,
+    /// Alerts ring for new actions at or above this level.
+    pub alert_level: RiskLevel,
+    /// Shown in the status bar until the broker says who we are.
+    pub broker_url: String,
+}
+
+/// The console state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub settings: Settings,
+    pub now: Timestamp,
+    pub size: (u16, u16),
+    pub screen: Screen,
+    pub focus: Pane,
+    /// The detail pane shown when the window is too narrow for all three.
+    pub detail: Pane,
+    pub dialog: Option<Dialog>,
+    pub conn: Conn,
+    pub me: Option<Identity>,
+    pub token_expires_at: Option<Timestamp>,
+    /// Pending actions by id.
+    pub entries: HashMap<ActionId, Entry>,
+    /// The visible queue order (after filter, search and sort).
+    pub order: Vec<ActionId>,
+    pub selected: Option<ActionId>,
+    /// First visible queue row.
+    pub queue_offset: usize,
+    pub sort: SortKey,
+    pub filter: Filter,
+    pub search: TextInput,
+    pub drafts: HashMap<ActionId, String>,
+    pub inflight: HashMap<DecisionId, InFlight>,
+    /// Actions this approver has voted on: kept out of the queue.
+    pub voted: HashSet<ActionId>,
+    pub notices: VecDeque<Notice>,
+    pub last_seq: Option<u64>,
+    pub last_event_at: Option<Timestamp>,
+    /// After a welcome: the broker's head; catch-up is done once `last_seq` reaches it.
+    pub catching_up_to: Option<u64>,
+    pub scroll: HashMap<Pane, u16>,
+    pub spinner: usize,
+    pub quit_armed: bool,
+    pub should_quit: bool,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(settings: Settings, now: Timestamp) -> Self {
+        Self {
+            settings,
+            now,
+            size: (80, 24),
+            screen: Screen::Queue,
+            focus: Pane::Queue,
+            detail: Pane::Context,
+            dialog: None,
+            conn: Conn::Connecting { attempt: 0 },
+            me: None,
+            token_expires_at: None,
+            entries: HashMap::new(),
+            order: Vec::new(),
+            selected: None,
+            queue_offset: 0,
+            sort: SortKey::Risk,
+            filter: Filter::default(),
+            search: TextInput::default(),
+            drafts: HashMap::new(),
+            inflight: HashMap::new(),
+            voted: HashSet::new(),
+            notices: VecDeque::new(),
+            last_seq: None,
+            last_event_at: None,
+            catching_up_to: None,
+            scroll: HashMap::new(),
+            spinner: 0,
+            quit_armed: false,
+            should_quit: false,
+            dirty: true,
+        }
+    }
+
+    /// The key table that applies now.
+    pub fn mode(&self) -> Mode {
+        match &self.dialog {
+            None => Mode::Normal,
+            Some(Dialog::Decide(_) | Dialog::Reason { .. } | Dialog::Search) => Mode::Input,
+            Some(Dialog::Filter { .. }) => Mode::Toggles,
+            Some(Dialog::Help { .. }) => Mode::Help,
+            Some(Dialog::Login(_)) => Mode::Login,
+        }
+    }
+
+    pub fn selected_entry(&self) -> Option<&Entry> {
+        self.selected.and_then(|id| self.entries.get(&id))
+    }
+
+    /// The in-flight decision for an action, if any.
+    pub fn inflight_for(&self, id: ActionId) -> Option<&InFlight> {
+        self.inflight.values().find(|f| f.decision.action_id == id)
+    }
+
+    /// The newest notice still worth showing (10 s).
+    pub fn current_notice(&self) -> Option<&Notice> {
+        self.notices
+            .back()
+            .filter(|n| n.at.millis_until(self.now) < 10_000)
+    }
+
+    /// True while a spinner is showing (the runtime ticks faster).
+    pub fn busy(&self) -> bool {
+        self.inflight.values().any(|f| f.sent)
+    }
+
+    pub fn pane_scroll(&self, pane: Pane) -> u16 {
+        self.scroll.get(&pane).copied().unwrap_or(0)
+    }
+
+    /// Environments present in the queue, for the filter dialog.
+    pub fn environments(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .entries
+            .values()
+            .map(|e| e.view.environment.plain())
+            .collect();
+        set.into_iter().collect()
+    }
+}

@@ -1,0 +1,446 @@
+//! Approver intents: navigation, dialogs, and building the decision to sign.
+
+use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+
+use crate::protocol::{Decision, DecisionId, RiskLevel, Verdict};
+
+use super::app::{App, DecideDialog, Dialog, Field, InFlight, Level, Pane, Screen, TextInput};
+use super::login::LoginState;
+use super::msg::{Action, Effect};
+use super::queue;
+use super::ui::layout;
+use super::update::notice;
+
+/// Rows moved by page up / down in the detail panes.
+const PAGE: i32 = 10;
+
+pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    app.dirty = true;
+    if action != Action::Quit {
+        app.quit_armed = false;
+    }
+    match app.dialog.take() {
+        None => normal(app, action, fx),
+        Some(Dialog::Decide(d)) => decide_dialog(app, d, action, fx),
+        Some(Dialog::Reason {
+            action_id,
+            mut input,
+        }) => match action {
+            Action::Cancel => {}
+            Action::Submit => {
+                let text = input.value.trim().to_string();
+                if text.is_empty() {
+                    app.drafts.remove(&action_id);
+                } else {
+                    app.drafts.insert(action_id, text);
+                    notice(app, Level::Info, "reason saved for this action");
+                }
+            }
+            other => {
+                edit(&mut input, other);
+                app.dialog = Some(Dialog::Reason { action_id, input });
+            }
+        },
+        Some(Dialog::Search) => match action {
+            Action::Cancel => {
+                app.search = TextInput::default();
+                queue::rebuild(app);
+            }
+            Action::Submit => {}
+            other => {
+                edit(&mut app.search, other);
+                app.dialog = Some(Dialog::Search);
+                queue::rebuild(app);
+            }
+        },
+        Some(Dialog::Filter { mut cursor }) => {
+            let envs = app.environments();
+            let n = RiskLevel::ALL.len() + envs.len();
+            match action {
+                Action::Cancel => return,
+                Action::Down => cursor = (cursor + 1).min(n.saturating_sub(1)),
+                Action::Up => cursor = cursor.saturating_sub(1),
+                Action::Toggle => {
+                    if let Some(level) = RiskLevel::ALL.get(cursor) {
+                        toggle(&mut app.filter.hidden_risks, *level);
+                    } else if let Some(env) = envs.get(cursor - RiskLevel::ALL.len()) {
+                        toggle(&mut app.filter.hidden_envs, env.clone());
+                    }
+                    queue::rebuild(app);
+                }
+                _ => {}
+            }
+            app.dialog = Some(Dialog::Filter { cursor });
+        }
+        Some(Dialog::Help { scroll }) => {
+            let scroll = match action {
+                Action::Cancel => return,
+                Action::Down => scroll.saturating_add(1),
+                Action::Up => scroll.saturating_sub(1),
+                _ => scroll,
+            };
+            app.dialog = Some(Dialog::Help { scroll });
+        }
+        Some(Dialog::Login(state)) => match (action, &state) {
+            (Action::Submit, LoginState::Failed { reason }) => {
+                app.dialog = Some(Dialog::Login(LoginState::Starting {
+                    reason: reason.clone(),
+                }));
+                fx.push(Effect::StartLogin);
+            }
+            (Action::Cancel, _) => {
+                // Closing the dialog keeps the (stale) queue readable; nothing can be
+                // decided while signed out, and the status bar says so.
+                let retry = app.settings.keymap.hint(Action::Reconnect);
+                notice(
+                    app,
+                    Level::Warn,
+                    &format!("signed out: decisions are disabled; press {retry} to try again"),
+                );
+            }
+            _ => app.dialog = Some(Dialog::Login(state)),
+        },
+    }
+}
+
+fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, v: T) {
+    if !set.remove(&v) {
+        set.insert(v);
+    }
+}
+
+/// Pasted text goes into the focused text field, line breaks as spaces; never a key.
+pub fn paste(app: &mut App, text: &str) {
+    let input = match app.dialog.as_mut() {
+        Some(Dialog::Decide(d)) => match (d.field, d.typed.as_mut()) {
+            (Field::TypedConfirm, Some(t)) => t,
+            _ => &mut d.reason,
+        },
+        Some(Dialog::Reason { input, .. }) => input,
+        Some(Dialog::Search) => &mut app.search,
+        _ => return,
+    };
+    for c in text.chars() {
+        input.insert(if c == '\n' || c == '\r' || c == '\t' {
+            ' '
+        } else {
+            c
+        });
+    }
+    if matches!(app.dialog, Some(Dialog::Search)) {
+        queue::rebuild(app);
+    }
+    app.dirty = true;
+}
+
+fn edit(input: &mut TextInput, action: Action) {
+    match action {
+        Action::Insert(c) => input.insert(c),
+        Action::Backspace => input.backspace(),
+        Action::ClearInput => input.value.clear(),
+        _ => {}
+    }
+}
+
+fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Down => scroll_or_move(app, 1),
+        Action::Up => scroll_or_move(app, -1),
+        Action::PageDown => scroll_or_move(app, PAGE),
+        Action::PageUp => scroll_or_move(app, -PAGE),
+        Action::Top => scroll_or_move(app, i32::MIN / 2),
+        Action::Bottom => scroll_or_move(app, i32::MAX / 2),
+        Action::NextPane => cycle_pane(app, 1),
+        Action::PrevPane => cycle_pane(app, -1),
+        Action::FocusDetail => {
+            if app.focus == Pane::Queue {
+                app.focus = app.detail;
+            }
+        }
+        Action::Cancel => {
+            app.focus = Pane::Queue;
+            if app.screen == Screen::History {
+                app.screen = Screen::Queue;
+            }
+        }
+        Action::Approve => open_decide(app, Verdict::Approve),
+        Action::Deny => open_decide(app, Verdict::Deny),
+        Action::Reason => {
+            if let Some(id) = app.selected {
+                let value = app.drafts.get(&id).cloned().unwrap_or_default();
+                app.dialog = Some(Dialog::Reason {
+                    action_id: id,
+                    input: TextInput { value },
+                });
+            }
+        }
+        Action::Search => app.dialog = Some(Dialog::Search),
+        Action::Filter => app.dialog = Some(Dialog::Filter { cursor: 0 }),
+        Action::Sort => {
+            app.sort = app.sort.next();
+            queue::rebuild(app);
+            notice(
+                app,
+                Level::Info,
+                &format!("sorted by {}", app.sort.as_str()),
+            );
+        }
+        Action::History => {
+            app.screen = match app.screen {
+                Screen::Queue => Screen::History,
+                Screen::History => Screen::Queue,
+            };
+        }
+        Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
+        Action::Reconnect => fx.push(Effect::Reconnect),
+        Action::Quit => {
+            let sending = app.inflight.len();
+            if sending > 0 && !app.quit_armed {
+                app.quit_armed = true;
+                notice(
+                    app,
+                    Level::Warn,
+                    &format!(
+                        "{sending} decision(s) still in flight; press quit again to leave anyway"
+                    ),
+                );
+            } else {
+                app.should_quit = true;
+                fx.push(Effect::Quit);
+            }
+        }
+        Action::Submit
+        | Action::NextField
+        | Action::Toggle
+        | Action::Backspace
+        | Action::ClearInput
+        | Action::Insert(_) => {}
+    }
+}
+
+fn cycle_pane(app: &mut App, step: isize) {
+    let order = Pane::ORDER;
+    let i = order.iter().position(|p| *p == app.focus).unwrap_or(0) as isize;
+    let j = (i + step).rem_euclid(order.len() as isize) as usize;
+    app.focus = order[j];
+    if app.focus != Pane::Queue {
+        app.detail = app.focus;
+    }
+}
+
+fn scroll_or_move(app: &mut App, delta: i32) {
+    if app.focus == Pane::Queue {
+        let d = delta.clamp(-100_000, 100_000) as isize;
+        queue::move_selection(app, d);
+        let a = layout::areas(app.size.0, app.size.1, app.detail);
+        queue::keep_visible(app, a.queue_rows());
+    } else {
+        let cur = i32::from(app.pane_scroll(app.focus));
+        let max = i32::from(max_scroll(app, app.focus));
+        let next = (cur.saturating_add(delta)).clamp(0, max) as u16;
+        app.scroll.insert(app.focus, next);
+    }
+}
+
+/// The furthest a detail pane scrolls: to its last page (the diff: its last line), so
+/// everything is reachable and the approver never scrolls into emptiness.
+fn max_scroll(app: &App, pane: Pane) -> u16 {
+    let Some(e) = app.selected_entry() else {
+        return 0;
+    };
+    let a = layout::areas(app.size.0, app.size.1, app.detail);
+    // Inside the pane's border; a narrow window shows the pane in the detail slot.
+    let rect = a.rect(pane).or(a.context.or(a.diff).or(a.risk));
+    let width = rect.map_or(1, |r| usize::from(r.width.saturating_sub(2)));
+    let height = rect.map_or(1, |r| usize::from(r.height.saturating_sub(2)));
+    let max = match pane {
+        Pane::Queue => 0,
+        // Diff lines may wrap, so the last line may need to reach the top.
+        Pane::Diff => e
+            .diff
+            .as_ref()
+            .map_or(0, |d| d.lines.len().saturating_sub(1)),
+        // Wrapped rows are known exactly: stop when the last page is full.
+        Pane::Risk => super::ui::risk::risk_rows(e, &super::theme::Theme::monochrome(), width)
+            .len()
+            .saturating_sub(height),
+        Pane::Context => {
+            super::ui::context::context_row_count(app, e, width).saturating_sub(height)
+        }
+    };
+    u16::try_from(max).unwrap_or(u16::MAX)
+}
+
+/// `a` / `d`: opens the dialog, unless the action cannot be decided now.
+fn open_decide(app: &mut App, verdict: Verdict) {
+    let Some(entry) = app.selected_entry() else {
+        notice(app, Level::Info, "nothing selected");
+        return;
+    };
+    let id = entry.view.id;
+    let critical = entry.view.risk == RiskLevel::Critical;
+    let why_not = if entry.is_expired_at(app.now) {
+        Some("it has expired and can no longer be decided".to_string())
+    } else if app.inflight_for(id).is_some() {
+        Some("a decision for it is already in flight".into())
+    } else if matches!(app.conn, super::app::Conn::SignedOut { .. }) {
+        Some("signed out; sign in again first".into())
+    } else if app.me.is_none() {
+        Some("not connected to the broker yet".into())
+    } else {
+        None
+    };
+    if let Some(why) = why_not {
+        notice(app, Level::Warn, &format!("cannot {verdict}: {why}"));
+        return;
+    }
+    let typed = (verdict == Verdict::Approve && critical).then(TextInput::default);
+    let field = if typed.is_some() {
+        Field::TypedConfirm
+    } else {
+        Field::Reason
+    };
+    app.dialog = Some(Dialog::Decide(DecideDialog {
+        action_id: id,
+        verdict,
+        reason: TextInput {
+            value: app.drafts.get(&id).cloned().unwrap_or_default(),
+        },
+        typed,
+        field,
+        error: None,
+    }));
+}
+
+fn decide_dialog(app: &mut App, mut d: DecideDialog, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Cancel => return,
+        Action::NextField => {
+            if d.typed.is_some() {
+                d.field = match d.field {
+                    Field::Reason => Field::TypedConfirm,
+                    Field::TypedConfirm => Field::Reason,
+                };
+            }
+        }
+        Action::Submit => match submit(app, &d) {
+            Ok(decision) => {
+                let label = app
+                    .entries
+                    .get(&d.action_id)
+                    .map(|e| e.view.label())
+                    .unwrap_or_default();
+                let live = matches!(app.conn, super::app::Conn::Live);
+                app.inflight.insert(
+                    decision.decision_id,
+                    InFlight {
+                        decision: decision.clone(),
+                        label,
+                        sent: live,
+                        resent: false,
+                    },
+                );
+                if live {
+                    fx.push(Effect::SignAndSend(decision));
+                } else {
+                    notice(
+                        app,
+                        Level::Warn,
+                        "offline: the decision will be sent after reconnect if the action is unchanged",
+                    );
+                }
+                return;
+            }
+            Err(e) => d.error = Some(e),
+        },
+        other => {
+            let input = match (d.field, d.typed.as_mut()) {
+                (Field::TypedConfirm, Some(t)) => t,
+                _ => &mut d.reason,
+            };
+            edit(input, other);
+            d.error = None;
+        }
+    }
+    app.dialog = Some(Dialog::Decide(d));
+}
+
+/// Checks the dialog and builds the decision over the digest the console computed from
+/// the action it displayed.
+fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
+    let entry = app
+        .entries
+        .get(&d.action_id)
+        .ok_or("the action is no longer pending")?;
+    if entry.is_expired_at(app.now) {
+        return Err("the action has expired".into());
+    }
+    let reason = d.reason.value.trim();
+    if d.verdict == Verdict::Deny && reason.is_empty() {
+        return Err("a reason is required to deny".into());
+    }
+    if let Some(typed) = &d.typed
+        && !entry.confirms(&typed.value)
+    {
+        return Err(
+            "type the resource name (or environment) exactly to approve a critical action".into(),
+        );
+    }
+    let me = app.me.as_ref().ok_or("not connected to the broker")?;
+    let (action_id, action_digest) = entry.signing_basis();
+    Ok(Decision {
+        decision_id: DecisionId::new(),
+        action_id,
+        action_digest,
+        verdict: d.verdict,
+        reason: reason.to_string(),
+        approver: me.subject.clone(),
+        key_id: app.settings.key_id.clone(),
+        issued_at: app.now,
+    })
+}
+
+pub fn mouse(app: &mut App, m: MouseEvent) {
+    if app.dialog.is_some() || app.screen != Screen::Queue {
+        return;
+    }
+    let a = layout::areas(app.size.0, app.size.1, app.detail);
+    let Some(pane) = a.pane_at(m.column, m.row) else {
+        return;
+    };
+    let before = app.focus;
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            app.focus = pane;
+            if pane != Pane::Queue {
+                app.detail = pane;
+            } else {
+                // Rows start under the border and the header row.
+                let row = m.row.saturating_sub(a.queue.y + 2) as usize;
+                if m.row >= a.queue.y + 2 {
+                    queue::select_index(app, app.queue_offset + row);
+                }
+            }
+            app.dirty = true;
+        }
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+            let delta: i32 = if m.kind == MouseEventKind::ScrollDown {
+                3
+            } else {
+                -3
+            };
+            app.focus = pane;
+            scroll_or_move(
+                app,
+                if pane == Pane::Queue {
+                    delta.signum()
+                } else {
+                    delta
+                },
+            );
+            app.focus = before;
+            app.dirty = true;
+        }
+        _ => {}
+    }
+}

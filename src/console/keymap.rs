@@ -1,0 +1,346 @@
+//! Keys to actions, per mode: pure, and overridable from the config by action name.
+//!
+//! Normal-mode keys are a table the config can rebind (`[keys] approve = ["a", "y"]`);
+//! inside text prompts every printable key is text, so only Esc, Enter, Tab, Backspace
+//! and Ctrl-U have meaning there and they are fixed.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::msg::Action;
+
+/// Which key table applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The queue and panes.
+    Normal,
+    /// A text prompt or dialog with text fields.
+    Input,
+    /// A list of toggles (the filter dialog).
+    Toggles,
+    /// The help overlay.
+    Help,
+    /// The sign-in dialog.
+    Login,
+}
+
+/// A key with its modifiers, as written in the config: `a`, `A`, `ctrl-c`, `enter`,
+/// `tab`, `shift-tab`, `up`, `pgdn`, `?`, `f1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+impl Key {
+    pub fn char(c: char) -> Self {
+        Self {
+            code: KeyCode::Char(c),
+            ctrl: false,
+        }
+    }
+
+    fn of(ev: &KeyEvent) -> Self {
+        Self {
+            code: match ev.code {
+                // Shift-Tab arrives as BackTab on most terminals.
+                KeyCode::BackTab => KeyCode::BackTab,
+                c => c,
+            },
+            ctrl: ev.modifiers.contains(KeyModifiers::CONTROL),
+        }
+    }
+
+    /// Parses a config key name.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (ctrl, rest) = match s.strip_prefix("ctrl-").or_else(|| s.strip_prefix("C-")) {
+            Some(r) => (true, r),
+            None => (false, s),
+        };
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "shift-tab" | "backtab" => KeyCode::BackTab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "backspace" => KeyCode::Backspace,
+            "delete" | "del" => KeyCode::Delete,
+            f if f.len() >= 2 && f.starts_with('f') && f[1..].parse::<u8>().is_ok() => {
+                KeyCode::F(f[1..].parse().map_err(|_| format!("bad key {s:?}"))?)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => KeyCode::Char(c),
+                    _ => return Err(format!("unknown key {s:?}")),
+                }
+            }
+        };
+        Ok(Self { code, ctrl })
+    }
+
+    /// The key as shown in help and hints.
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Enter => "Enter".to_string(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "S-Tab".into(),
+            KeyCode::Char(' ') => "Space".into(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Backspace => "Bksp".into(),
+            KeyCode::Delete => "Del".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            KeyCode::Char(c) => c.to_string(),
+            _ => "?".into(),
+        };
+        if self.ctrl { format!("C-{base}") } else { base }
+    }
+}
+
+/// The normal-mode key table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    /// In definition order, so help lists keys the way the defaults read.
+    bindings: Vec<(Key, Action)>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use Action::*;
+        let table: &[(&str, Action)] = &[
+            ("j", Down),
+            ("down", Down),
+            ("k", Up),
+            ("up", Up),
+            ("g", Top),
+            ("home", Top),
+            ("G", Bottom),
+            ("end", Bottom),
+            ("pgdn", PageDown),
+            ("ctrl-d", PageDown),
+            ("pgup", PageUp),
+            ("ctrl-u", PageUp),
+            ("tab", NextPane),
+            ("shift-tab", PrevPane),
+            ("enter", FocusDetail),
+            ("a", Approve),
+            ("d", Deny),
+            ("r", Reason),
+            ("/", Search),
+            ("f", Filter),
+            ("s", Sort),
+            ("H", History),
+            ("?", Help),
+            ("R", Reconnect),
+            ("q", Quit),
+            ("ctrl-c", Quit),
+            ("esc", Cancel),
+        ];
+        let bindings = table
+            .iter()
+            .filter_map(|(k, a)| Key::parse(k).ok().map(|k| (k, *a)))
+            .collect();
+        Self { bindings }
+    }
+}
+
+impl Keymap {
+    /// The defaults with the config's `[keys]` overrides: each named action gets exactly
+    /// the keys listed (its default keys are dropped), and a key taken by an override
+    /// leaves whatever action it had.
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Self, String> {
+        let mut map = Self::default();
+        for (name, keys) in overrides {
+            let action = Action::from_name(name).ok_or_else(|| {
+                let known: Vec<_> = Action::BINDABLE.iter().map(|(_, n, _)| *n).collect();
+                format!("[keys] {name:?} is not an action ({})", known.join(", "))
+            })?;
+            map.bindings.retain(|(_, a)| *a != action);
+            for k in keys {
+                let key = Key::parse(k).map_err(|e| format!("[keys] {name}: {e}"))?;
+                map.bindings.retain(|(b, _)| *b != key);
+                map.bindings.push((key, action));
+            }
+        }
+        Ok(map)
+    }
+
+    /// The keys bound to `action`, for help and hints.
+    pub fn keys_for(&self, action: Action) -> Vec<Key> {
+        self.bindings
+            .iter()
+            .filter(|(_, a)| *a == action)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// The first key label for `action`, or `-` when unbound.
+    pub fn hint(&self, action: Action) -> String {
+        self.keys_for(action)
+            .first()
+            .map(Key::label)
+            .unwrap_or_else(|| "-".into())
+    }
+
+    /// The action for a key press in `mode`, if any. Key releases are ignored.
+    pub fn action(&self, mode: Mode, ev: &KeyEvent) -> Option<Action> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && ev.code == KeyCode::Char('c') {
+            return Some(match mode {
+                Mode::Normal => Action::Quit,
+                _ => Action::Cancel,
+            });
+        }
+        match mode {
+            Mode::Normal => {
+                let key = Key::of(ev);
+                self.bindings
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, a)| *a)
+            }
+            Mode::Input | Mode::Login => match ev.code {
+                KeyCode::Esc => Some(Action::Cancel),
+                KeyCode::Enter => Some(Action::Submit),
+                KeyCode::Tab | KeyCode::BackTab => Some(Action::NextField),
+                KeyCode::Backspace => Some(Action::Backspace),
+                KeyCode::Char('u') if ctrl => Some(Action::ClearInput),
+                KeyCode::Char(c) if !ctrl && mode == Mode::Input => Some(Action::Insert(c)),
+                _ => None,
+            },
+            Mode::Toggles => match ev.code {
+                KeyCode::Esc | KeyCode::Enter => Some(Action::Cancel),
+                KeyCode::Char(' ') | KeyCode::Char('x') => Some(Action::Toggle),
+                KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
+                KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+                _ => None,
+            },
+            Mode::Help => match ev.code {
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Some(Action::Cancel),
+                KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
+                KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+                _ => None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn defaults_cover_the_issue_keys() {
+        let m = Keymap::default();
+        let cases = [
+            (KeyCode::Char('j'), Action::Down),
+            (KeyCode::Down, Action::Down),
+            (KeyCode::Char('k'), Action::Up),
+            (KeyCode::Char('g'), Action::Top),
+            (KeyCode::Char('G'), Action::Bottom),
+            (KeyCode::Tab, Action::NextPane),
+            (KeyCode::Enter, Action::FocusDetail),
+            (KeyCode::Char('a'), Action::Approve),
+            (KeyCode::Char('d'), Action::Deny),
+            (KeyCode::Char('r'), Action::Reason),
+            (KeyCode::Char('/'), Action::Search),
+            (KeyCode::Char('f'), Action::Filter),
+            (KeyCode::Char('s'), Action::Sort),
+            (KeyCode::Char('H'), Action::History),
+            (KeyCode::Char('?'), Action::Help),
+            (KeyCode::Char('q'), Action::Quit),
+        ];
+        for (code, want) in cases {
+            assert_eq!(m.action(Mode::Normal, &key(code)), Some(want), "{code:?}");
+        }
+        assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('z'))), None);
+    }
+
+    #[test]
+    fn overrides_replace_an_actions_keys() {
+        let mut o = BTreeMap::new();
+        o.insert(
+            "approve".to_string(),
+            vec!["y".to_string(), "ctrl-a".to_string()],
+        );
+        let m = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('a'))), None);
+        assert_eq!(
+            m.action(Mode::Normal, &key(KeyCode::Char('y'))),
+            Some(Action::Approve)
+        );
+        let ctrl_a = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL);
+        assert_eq!(m.action(Mode::Normal, &ctrl_a), Some(Action::Approve));
+        assert_eq!(m.hint(Action::Approve), "y");
+    }
+
+    #[test]
+    fn bad_overrides_are_named() {
+        let mut o = BTreeMap::new();
+        o.insert("aprove".to_string(), vec!["y".to_string()]);
+        assert!(Keymap::with_overrides(&o).unwrap_err().contains("aprove"));
+        let mut o = BTreeMap::new();
+        o.insert("approve".to_string(), vec!["hyper-q".to_string()]);
+        assert!(Keymap::with_overrides(&o).unwrap_err().contains("hyper-q"));
+    }
+
+    #[test]
+    fn text_prompts_take_every_printable_key() {
+        let m = Keymap::default();
+        assert_eq!(
+            m.action(Mode::Input, &key(KeyCode::Char('q'))),
+            Some(Action::Insert('q'))
+        );
+        assert_eq!(
+            m.action(Mode::Input, &key(KeyCode::Char('a'))),
+            Some(Action::Insert('a'))
+        );
+        assert_eq!(
+            m.action(Mode::Input, &key(KeyCode::Enter)),
+            Some(Action::Submit)
+        );
+        assert_eq!(
+            m.action(Mode::Input, &key(KeyCode::Esc)),
+            Some(Action::Cancel)
+        );
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(m.action(Mode::Input, &ctrl_c), Some(Action::Cancel));
+        assert_eq!(m.action(Mode::Normal, &ctrl_c), Some(Action::Quit));
+    }
+
+    #[test]
+    fn key_names_round_trip_through_labels() {
+        for (s, label) in [
+            ("ctrl-c", "C-c"),
+            ("pgdn", "PgDn"),
+            ("?", "?"),
+            ("f5", "F5"),
+        ] {
+            assert_eq!(Key::parse(s).unwrap().label(), label);
+        }
+    }
+}

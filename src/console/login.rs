@@ -1,0 +1,67 @@
+//! The sign-in dialog's state: what the approver needs to finish an OIDC device-flow
+//! sign-in on another device (RFC 8628), and how it ended.
+//!
+//! The identity module runs the flow; the console only shows it. This struct is the
+//! console's view of a device authorization response, so the dialog is testable without
+//! an identity provider.
+
+use crate::protocol::Timestamp;
+
+/// The parts of a device authorization response the approver needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuthorization {
+    /// Where to go, e.g. `https://idp.example/device`.
+    pub verification_uri: String,
+    /// The same with the code filled in, when the issuer offers it (shown as a QR code).
+    pub verification_uri_complete: Option<String>,
+    /// The code to type there, e.g. `WDJB-MJHT`.
+    pub user_code: String,
+    pub expires_at: Timestamp,
+    /// Optional QR rendering of the complete URI, one string per row (from identity's
+    /// `qr_lines`).
+    pub qr: Vec<String>,
+}
+
+/// Where the sign-in stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginState {
+    /// Asking the issuer for a code.
+    Starting { reason: String },
+    /// Waiting for the approver to confirm on another device.
+    Waiting(DeviceAuthorization),
+    /// The flow failed; Enter retries.
+    Failed { reason: String },
+}
+
+impl LoginState {
+    /// Seconds left to enter the code, at `now`.
+    pub fn secs_left(&self, now: Timestamp) -> Option<i64> {
+        match self {
+            LoginState::Waiting(d) => Some((now.millis_until(d.expires_at) / 1000).max(0)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdown_never_goes_negative() {
+        let now = Timestamp::from_unix_millis(1_000_000);
+        let s = LoginState::Waiting(DeviceAuthorization {
+            verification_uri: "https://idp/device".into(),
+            verification_uri_complete: None,
+            user_code: "ABCD-EFGH".into(),
+            expires_at: now.plus_secs(90),
+            qr: vec![],
+        });
+        assert_eq!(s.secs_left(now), Some(90));
+        assert_eq!(s.secs_left(now.plus_secs(100)), Some(0));
+        assert_eq!(
+            LoginState::Failed { reason: "x".into() }.secs_left(now),
+            None
+        );
+    }
+}

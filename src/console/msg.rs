@@ -1,0 +1,152 @@
+//! The console's vocabulary: what can happen ([`Msg`]), what the approver can ask for
+//! ([`Action`]) and what the runtime must do as a result ([`Effect`]).
+//!
+//! `update(&mut App, Msg) -> Vec<Effect>` is the only way state changes, so every
+//! behaviour is a test over these enums with no terminal and no network.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::client::FeedEvent;
+use crate::protocol::{ClientMsg, Decision, Timestamp};
+
+use super::app::Level;
+use super::login::DeviceAuthorization;
+
+/// Something happened.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// A key press; the keymap turns it into an [`Action`] for the current mode.
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// Pasted text (bracketed paste): inserted into the focused field as text only, so
+    /// a pasted newline can never confirm a dialog.
+    Paste(String),
+    /// The terminal is now this many columns and rows.
+    Resize(u16, u16),
+    /// The clock moved (1 s ticks, faster while a spinner shows).
+    Tick(Timestamp),
+    /// The broker feed reported something.
+    Feed(FeedEvent),
+    /// An approver intent, already resolved from a key (or sent directly by tests).
+    Do(Action),
+    /// The device-flow sign-in started: show the code to the approver.
+    LoginStarted(DeviceAuthorization),
+    /// The sign-in finished: `Err` carries the reason to show.
+    LoginFinished(Result<(), String>),
+    /// Something the approver should know, from a background task (for example, the
+    /// device key could not be registered).
+    Notice {
+        level: Level,
+        text: String,
+    },
+}
+
+/// What the approver asks for. Names are the snake_case ones used in the config file's
+/// `[keys]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    NextPane,
+    PrevPane,
+    FocusDetail,
+    Approve,
+    Deny,
+    Reason,
+    Search,
+    Filter,
+    Sort,
+    History,
+    Help,
+    Reconnect,
+    Quit,
+    // Inside dialogs and prompts (not rebindable).
+    Cancel,
+    Submit,
+    NextField,
+    Toggle,
+    Backspace,
+    ClearInput,
+    Insert(char),
+}
+
+impl Action {
+    /// Every rebindable action with its config name and help text, in help order.
+    pub const BINDABLE: &'static [(Action, &'static str, &'static str)] = &[
+        (Action::Down, "down", "next action / scroll down"),
+        (Action::Up, "up", "previous action / scroll up"),
+        (Action::Top, "top", "first action / top"),
+        (Action::Bottom, "bottom", "last action / bottom"),
+        (Action::PageDown, "page_down", "page down"),
+        (Action::PageUp, "page_up", "page up"),
+        (Action::NextPane, "next_pane", "next pane"),
+        (Action::PrevPane, "prev_pane", "previous pane"),
+        (
+            Action::FocusDetail,
+            "focus_detail",
+            "focus the detail panes",
+        ),
+        (
+            Action::Approve,
+            "approve",
+            "approve (confirm dialog, then sign)",
+        ),
+        (Action::Deny, "deny", "deny (a reason is required)"),
+        (
+            Action::Reason,
+            "reason",
+            "write a reason for the selected action",
+        ),
+        (Action::Search, "search", "search the queue"),
+        (Action::Filter, "filter", "filter by risk and environment"),
+        (Action::Sort, "sort", "sort by risk, expiry or age"),
+        (Action::History, "history", "decision history"),
+        (Action::Help, "help", "this help"),
+        (
+            Action::Reconnect,
+            "reconnect",
+            "reconnect to the broker now",
+        ),
+        (Action::Quit, "quit", "quit"),
+    ];
+
+    /// The action a config name stands for.
+    pub fn from_name(name: &str) -> Option<Action> {
+        Self::BINDABLE
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(a, _, _)| *a)
+    }
+
+    pub fn name(self) -> Option<&'static str> {
+        Self::BINDABLE
+            .iter()
+            .find(|(a, _, _)| *a == self)
+            .map(|(_, n, _)| *n)
+    }
+}
+
+/// What the runtime must do. Results come back as [`Msg`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Sign this decision with the device key and send it as `decide`.
+    SignAndSend(Decision),
+    /// Send a message as is (hello is the feed's job; this is for queries).
+    Send(ClientMsg),
+    /// Ring the bell and/or post a desktop notification, per the config.
+    Alert {
+        title: String,
+        body: String,
+    },
+    /// Ask the feed to reconnect now.
+    Reconnect,
+    /// Ask the feed for a fresh snapshot (events were missed).
+    Resync,
+    /// Start the device-flow sign-in (the session is dead).
+    StartLogin,
+    Quit,
+}

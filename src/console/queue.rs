@@ -1,0 +1,100 @@
+//! Queue order: filter, search and sort, keeping the selection on the same action.
+
+use std::cmp::Reverse;
+
+use crate::protocol::ActionId;
+
+use super::app::{App, SortKey};
+use super::view_model::Entry;
+
+/// True when the entry passes the filter and the search text.
+pub fn visible(app: &App, e: &Entry) -> bool {
+    let v = &e.view;
+    if app.filter.hidden_risks.contains(&v.risk) {
+        return false;
+    }
+    if app.filter.hidden_envs.contains(&v.environment.plain()) {
+        return false;
+    }
+    let q = app.search.value.trim().to_lowercase();
+    if q.is_empty() {
+        return true;
+    }
+    [
+        &v.kind,
+        &v.summary,
+        &v.system,
+        &v.resource,
+        &v.environment,
+        &v.requester_id,
+        &v.requester_name,
+    ]
+    .iter()
+    .any(|t| t.plain().to_lowercase().contains(&q))
+}
+
+/// Recomputes `app.order` and keeps the selection: on the same action when it is still
+/// visible, else on the row where it was, else nothing.
+pub fn rebuild(app: &mut App) {
+    let old_index = app
+        .selected
+        .and_then(|id| app.order.iter().position(|x| *x == id));
+    let mut ids: Vec<&Entry> = app.entries.values().filter(|e| visible(app, e)).collect();
+    match app.sort {
+        SortKey::Risk => ids.sort_by_key(|e| (Reverse(e.view.risk), e.view.expires_at, e.view.id)),
+        SortKey::Expiry => ids.sort_by_key(|e| (e.view.expires_at, e.view.id)),
+        SortKey::Age => ids.sort_by_key(|e| (e.view.created_at, e.view.id)),
+    }
+    let order: Vec<ActionId> = ids.iter().map(|e| e.view.id).collect();
+    app.order = order;
+    let keep = app.selected.filter(|id| app.order.contains(id));
+    app.selected = keep.or_else(|| {
+        if app.order.is_empty() {
+            None
+        } else {
+            let i = old_index.unwrap_or(0).min(app.order.len() - 1);
+            Some(app.order[i])
+        }
+    });
+    app.dirty = true;
+}
+
+/// Index of the selection in the visible order.
+pub fn selected_index(app: &App) -> Option<usize> {
+    app.selected
+        .and_then(|id| app.order.iter().position(|x| *x == id))
+}
+
+/// Moves the selection by `delta` rows (clamped).
+pub fn move_selection(app: &mut App, delta: isize) {
+    if app.order.is_empty() {
+        return;
+    }
+    let i = selected_index(app).unwrap_or(0) as isize;
+    let j = (i + delta).clamp(0, app.order.len() as isize - 1) as usize;
+    select_index(app, j);
+}
+
+pub fn select_index(app: &mut App, i: usize) {
+    if let Some(id) = app.order.get(i).copied()
+        && app.selected != Some(id)
+    {
+        app.selected = Some(id);
+        app.scroll.clear();
+        app.dirty = true;
+    }
+}
+
+/// Keeps the selected row inside a window of `rows` rows starting at `queue_offset`.
+pub fn keep_visible(app: &mut App, rows: usize) {
+    let rows = rows.max(1);
+    if let Some(i) = selected_index(app) {
+        if i < app.queue_offset {
+            app.queue_offset = i;
+        } else if i >= app.queue_offset + rows {
+            app.queue_offset = i + 1 - rows;
+        }
+    }
+    let max_offset = app.order.len().saturating_sub(rows);
+    app.queue_offset = app.queue_offset.min(max_offset);
+}

@@ -1,0 +1,176 @@
+//! The edge: one `tokio::select!` over terminal input, the broker feed, effect results
+//! and the clock; performs effects; draws only when the state changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use ed25519_dalek::SigningKey;
+use futures_util::StreamExt as _;
+use tokio::sync::mpsc;
+
+use super::app::{App, Level, Settings};
+use super::config::Config;
+use super::keymap::Keymap;
+use super::login::DeviceAuthorization;
+use super::msg::{Effect, Msg};
+use super::notify::alert_bytes;
+use super::terminal::TerminalGuard;
+use super::theme::Theme;
+use super::ui::Root;
+use super::update::update;
+use crate::auth::BoxFuture;
+use crate::client::{BrokerHttp, FeedConfig, feed};
+use crate::identity::TokenSource;
+use crate::protocol::{ClientMsg, KeyId, Timestamp};
+
+/// The device-flow sign-in, as the console drives it. The identity module implements it.
+pub trait LoginFlow: Send + Sync + 'static {
+    /// Asks the issuer for a device code.
+    fn start(&self) -> BoxFuture<'_, Result<DeviceAuthorization, String>>;
+    /// Waits until the approver confirmed (or the code expired) and stores the session.
+    fn finish(&self, auth: DeviceAuthorization) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// Everything the console needs to run.
+pub struct RunOptions {
+    pub config: Config,
+    pub theme: Theme,
+    pub tokens: Arc<dyn TokenSource>,
+    pub key: SigningKey,
+    pub login: Option<Arc<dyn LoginFlow>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error("config: {0}")]
+    Config(String),
+}
+
+/// Runs the console until the approver quits.
+pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
+    let keymap = Keymap::with_overrides(&opts.config.keys).map_err(ConsoleError::Config)?;
+    let http = BrokerHttp::new(&opts.config.broker_url, opts.tokens.clone())
+        .map_err(|e| ConsoleError::Config(e.to_string()))?;
+    let settings = Settings {
+        keymap,
+        key_id: KeyId::of(&opts.key.verifying_key()),
+        alert_level: opts.config.alert_level,
+        broker_url: opts.config.broker_url.clone(),
+    };
+    let mut app = App::new(settings, Timestamp::now());
+    let mut feed = feed::spawn(
+        FeedConfig::new(&opts.config.broker_url),
+        opts.tokens.clone(),
+    );
+    let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
+
+    // Register the device key (idempotent) so the broker accepts our signatures.
+    {
+        let http = http.clone();
+        let key = opts.key.verifying_key();
+        let tx = results_tx.clone();
+        tokio::spawn(async move {
+            let label = std::env::var("HOSTNAME").unwrap_or_else(|_| "signoff console".into());
+            if let Err(e) = http.register_key(&key, &label).await {
+                tracing::warn!(error = %e, "device key registration failed");
+                let _ = tx.send(Msg::Notice {
+                    level: Level::Error,
+                    text: format!("device key not registered: {e}"),
+                });
+            }
+        });
+    }
+
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    update(&mut app, Msg::Resize(size.width, size.height));
+    let mut input = EventStream::new();
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    let mut spin = tokio::time::interval(Duration::from_millis(120));
+    second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    loop {
+        if app.dirty {
+            guard.terminal.draw(|f| {
+                f.render_widget(
+                    Root {
+                        app: &app,
+                        theme: &opts.theme,
+                    },
+                    f.area(),
+                )
+            })?;
+            app.dirty = false;
+        }
+        let busy = app.busy();
+        let msg = tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(Event::Paste(text))) => Msg::Paste(text),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            Some(ev) = feed.events.recv() => Msg::Feed(ev),
+            Some(m) = results.recv() => m,
+            _ = second.tick() => Msg::Tick(Timestamp::now()),
+            _ = spin.tick(), if busy => Msg::Tick(Timestamp::now()),
+        };
+        let log_msg = !matches!(msg, Msg::Tick(_));
+        if log_msg {
+            tracing::debug!(?msg, "msg");
+        }
+        for effect in update(&mut app, msg) {
+            match effect {
+                Effect::SignAndSend(decision) => {
+                    tracing::info!(decision = %decision.decision_id, action = %decision.action_id, verdict = %decision.verdict, "sending decision");
+                    let signed = decision.sign(&opts.key);
+                    feed.send(ClientMsg::Decide { decision: signed });
+                }
+                Effect::Send(m) => feed.send(m),
+                Effect::Alert { title, body } => {
+                    let bytes = alert_bytes(opts.config.notify, &title, &body);
+                    if !bytes.is_empty() {
+                        guard.write_raw(&bytes)?;
+                    }
+                }
+                Effect::Reconnect => feed.reconnect(),
+                Effect::Resync => feed.resync(),
+                Effect::StartLogin => start_login(opts.login.clone(), results_tx.clone()),
+                Effect::Quit => app.should_quit = true,
+            }
+        }
+        if app.should_quit {
+            break;
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+fn start_login(login: Option<Arc<dyn LoginFlow>>, tx: mpsc::UnboundedSender<Msg>) {
+    let Some(flow) = login else {
+        let _ = tx.send(Msg::LoginFinished(Err(
+            "no sign-in is configured for this console: restart it with a fresh --token (or SIGNOFF_TOKEN)".into(),
+        )));
+        return;
+    };
+    tokio::spawn(async move {
+        match flow.start().await {
+            Ok(auth) => {
+                let _ = tx.send(Msg::LoginStarted(auth.clone()));
+                let done = flow.finish(auth).await;
+                let _ = tx.send(Msg::LoginFinished(done));
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::LoginFinished(Err(e)));
+            }
+        }
+    });
+}

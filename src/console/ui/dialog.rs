@@ -1,0 +1,328 @@
+//! Dialogs over the queue: approve/deny confirmation, the reason prompt, the search
+//! prompt and the filter toggles.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
+
+use super::{centered, safe_spans};
+use crate::console::app::{App, DecideDialog, Dialog, Field, Level, TextInput};
+use crate::console::sanitize::SafeText;
+use crate::console::theme::Theme;
+use crate::protocol::{RiskLevel, Verdict};
+
+pub struct DialogView<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+    pub dialog: &'a Dialog,
+}
+
+const LABEL: usize = 13;
+
+/// A centred modal box.
+struct Popup {
+    width: u16,
+    title: String,
+    lines: Vec<Line<'static>>,
+    danger: bool,
+}
+
+fn input_line(label: &str, input: &TextInput, active: bool, theme: &Theme) -> Line<'static> {
+    let value = SafeText::line(&input.value);
+    let mut s = vec![Span::styled(format!("{label:<LABEL$}"), theme.muted())];
+    let style = if active {
+        theme.text().add_modifier(Modifier::UNDERLINED)
+    } else {
+        theme.text()
+    };
+    s.push(Span::styled("[", theme.muted()));
+    s.extend(safe_spans(&value, style, theme));
+    if active {
+        s.push(Span::styled("▏", theme.key_hint()));
+    }
+    s.push(Span::styled("]", theme.muted()));
+    Line::from(s)
+}
+
+impl DialogView<'_> {
+    fn frame(&self, area: Rect, buf: &mut Buffer, popup: Popup) {
+        // Height after wrapping, so the last line (the key hints) is never cut off.
+        let inner_w = usize::from(popup.width.min(area.width).saturating_sub(2)).max(1);
+        let rows: usize = popup
+            .lines
+            .iter()
+            .map(|l| match l.width() {
+                // Word wrapping can need one row more than the raw division.
+                w if w > inner_w => w.div_ceil(inner_w) + 1,
+                _ => 1,
+            })
+            .sum();
+        let r = centered(area, popup.width, rows as u16 + 2);
+        Clear.render(r, buf);
+        let style = if popup.danger {
+            self.theme.level(Level::Error)
+        } else {
+            self.theme.title(true)
+        };
+        let block = Block::bordered()
+            .border_type(BorderType::Double)
+            .border_style(style)
+            .title(Span::styled(format!(" {} ", popup.title), style))
+            .style(self.theme.base());
+        Paragraph::new(popup.lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .render(r, buf);
+    }
+
+    fn decide(&self, d: &DecideDialog, area: Rect, buf: &mut Buffer) {
+        let (app, theme) = (self.app, self.theme);
+        let Some(e) = app.entries.get(&d.action_id) else {
+            return;
+        };
+        let v = &e.view;
+        let field = |label: &str, spans: Vec<Span<'static>>| {
+            let mut s = vec![Span::styled(format!("{label:<LABEL$}"), theme.muted())];
+            s.extend(spans);
+            Line::from(s)
+        };
+        let text = theme.text();
+        let verb = match d.verdict {
+            Verdict::Approve => "Approve",
+            Verdict::Deny => "Deny",
+        };
+        let mut lines = vec![
+            field("Kind", safe_spans(&v.kind, text, theme)),
+            field(
+                "Target",
+                safe_spans(
+                    &SafeText::join(&[&v.system, &SafeText::trusted(" / "), &v.resource]),
+                    text.add_modifier(Modifier::BOLD),
+                    theme,
+                ),
+            ),
+            field(
+                "Environment",
+                safe_spans(&v.environment, theme.risk(v.risk), theme),
+            ),
+            field(
+                "Risk",
+                vec![
+                    Span::styled(
+                        format!(" {} ", v.risk.as_str().to_uppercase()),
+                        theme.risk_badge(v.risk),
+                    ),
+                    Span::styled(
+                        if v.tags.is_empty() {
+                            format!(" score {} · no tags", v.score)
+                        } else {
+                            format!(
+                                " score {} · {}",
+                                v.score,
+                                v.tags
+                                    .iter()
+                                    .map(|t| t.label.plain())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        },
+                        text,
+                    ),
+                ],
+            ),
+        ];
+        let after = v.approvals + u32::from(d.verdict == Verdict::Approve);
+        let quorum = match d.verdict {
+            Verdict::Approve if after >= v.required => format!(
+                "{}/{} · your approval completes the quorum",
+                v.approvals, v.required
+            ),
+            Verdict::Approve => format!(
+                "{}/{} · your approval makes {after}/{}; more approvers needed",
+                v.approvals, v.required, v.required
+            ),
+            Verdict::Deny => format!("{}/{} · one deny is final", v.approvals, v.required),
+        };
+        lines.push(field("Quorum", vec![Span::styled(quorum, text)]));
+        if d.verdict == Verdict::Approve && self_request(app, v) {
+            lines.push(Line::styled(
+                "⚠ Requested by you or for you: the broker will refuse self-approval.",
+                theme.level(Level::Warn),
+            ));
+        }
+        lines.push(field(
+            "Signs digest",
+            vec![Span::styled(
+                format!("{}…", v.digest.prefix(16)),
+                theme.key_hint(),
+            )],
+        ));
+        lines.push(Line::raw(""));
+        let mut reason = input_line("Reason", &d.reason, d.field == Field::Reason, theme);
+        let hint = match d.verdict {
+            Verdict::Deny => " required",
+            Verdict::Approve => " optional",
+        };
+        reason.spans.push(Span::styled(hint, theme.muted()));
+        lines.push(reason);
+        if let Some(typed) = &d.typed {
+            lines.push(Line::raw(""));
+            let mut s = vec![Span::styled("CRITICAL — type ", theme.level(Level::Error))];
+            s.extend(safe_spans(&v.resource, theme.key_hint(), theme));
+            s.push(Span::styled(
+                " (or the environment) to confirm:",
+                theme.level(Level::Error),
+            ));
+            lines.push(Line::from(s));
+            lines.push(input_line(
+                "Confirm",
+                typed,
+                d.field == Field::TypedConfirm,
+                theme,
+            ));
+        }
+        if !matches!(app.conn, crate::console::app::Conn::Live) {
+            lines.push(Line::styled(
+                "Offline: sent after reconnect, only if the action is unchanged.",
+                theme.level(Level::Warn),
+            ));
+        }
+        if let Some(err) = &d.error {
+            lines.push(Line::styled(format!("✕ {err}"), theme.level(Level::Error)));
+        }
+        lines.push(Line::raw(""));
+        let mut hints = vec![
+            Span::styled("Enter", theme.key_hint()),
+            Span::styled(" sign & send  ", theme.muted()),
+        ];
+        if d.typed.is_some() {
+            hints.push(Span::styled("Tab", theme.key_hint()));
+            hints.push(Span::styled(" next field  ", theme.muted()));
+        }
+        hints.push(Span::styled("Esc", theme.key_hint()));
+        hints.push(Span::styled(" cancel", theme.muted()));
+        lines.push(Line::from(hints));
+        let danger = v.risk >= RiskLevel::High || d.verdict == Verdict::Deny;
+        let mut title_text = SafeText::join(&[&SafeText::trusted(format!("{verb}: ")), &v.summary]);
+        title_text = title_text.truncate(60);
+        self.frame(
+            area,
+            buf,
+            Popup {
+                width: 76,
+                title: title_text.plain(),
+                lines,
+                danger,
+            },
+        );
+    }
+}
+
+impl Widget for DialogView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        match self.dialog {
+            Dialog::Decide(d) => self.decide(d, area, buf),
+            Dialog::Reason { input, .. } => {
+                let lines = vec![
+                    Line::styled("Used when you approve or deny this action.", theme.muted()),
+                    input_line("Reason", input, true, theme),
+                    Line::from(vec![
+                        Span::styled("Enter", theme.key_hint()),
+                        Span::styled(" save  ", theme.muted()),
+                        Span::styled("Esc", theme.key_hint()),
+                        Span::styled(" cancel", theme.muted()),
+                    ]),
+                ];
+                self.frame(
+                    area,
+                    buf,
+                    Popup {
+                        width: 70,
+                        title: "Reason".into(),
+                        lines,
+                        danger: false,
+                    },
+                );
+            }
+            Dialog::Search => {
+                let r = Rect::new(
+                    area.x,
+                    area.y + area.height.saturating_sub(3),
+                    area.width,
+                    1,
+                );
+                Clear.render(r, buf);
+                let mut s = vec![Span::styled(" / ", theme.key_hint())];
+                s.extend(safe_spans(
+                    &SafeText::line(&self.app.search.value),
+                    theme.text(),
+                    theme,
+                ));
+                s.push(Span::styled("▏", theme.key_hint()));
+                s.push(Span::styled("   Enter keep · Esc clear", theme.muted()));
+                Line::from(s).render(r, buf);
+            }
+            Dialog::Filter { cursor } => {
+                let f = &self.app.filter;
+                let mut lines = vec![Line::styled("Risk levels", theme.muted())];
+                let mut i = 0;
+                for level in RiskLevel::ALL {
+                    let on = !f.hidden_risks.contains(&level);
+                    lines.push(toggle_line(level.as_str(), on, *cursor == i, theme));
+                    i += 1;
+                }
+                lines.push(Line::styled("Environments", theme.muted()));
+                for env in self.app.environments() {
+                    let on = !f.hidden_envs.contains(&env);
+                    lines.push(toggle_line(
+                        &SafeText::line(&env).plain(),
+                        on,
+                        *cursor == i,
+                        theme,
+                    ));
+                    i += 1;
+                }
+                lines.push(Line::from(vec![
+                    Span::styled("Space", theme.key_hint()),
+                    Span::styled(" toggle  ", theme.muted()),
+                    Span::styled("j/k", theme.key_hint()),
+                    Span::styled(" move  ", theme.muted()),
+                    Span::styled("Esc", theme.key_hint()),
+                    Span::styled(" close", theme.muted()),
+                ]));
+                self.frame(
+                    area,
+                    buf,
+                    Popup {
+                        width: 44,
+                        title: "Filter".into(),
+                        lines,
+                        danger: false,
+                    },
+                );
+            }
+            Dialog::Help { .. } | Dialog::Login(_) => {}
+        }
+    }
+}
+
+/// True when the signed-in approver is the requester or the person it acts for.
+fn self_request(app: &App, v: &crate::console::view_model::SafeAction) -> bool {
+    let Some(me) = &app.me else {
+        return false;
+    };
+    let mine = |t: &SafeText| {
+        let t = t.plain();
+        t == me.subject || me.email.as_deref() == Some(t.as_str())
+    };
+    mine(&v.requester_id) || v.on_behalf_of.as_ref().is_some_and(mine)
+}
+
+fn toggle_line(name: &str, on: bool, at: bool, theme: &Theme) -> Line<'static> {
+    let mark = if on { "[x] " } else { "[ ] " };
+    let style = if at { theme.selection() } else { theme.text() };
+    Line::styled(format!(" {mark}{name}"), style)
+}

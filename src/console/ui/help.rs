@@ -1,0 +1,79 @@
+//! The `?` overlay: every binding as currently configured.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
+
+use super::centered;
+use crate::console::app::App;
+use crate::console::msg::Action;
+use crate::console::theme::Theme;
+
+pub struct HelpView<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+    pub scroll: u16,
+}
+
+impl Widget for HelpView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let km = &self.app.settings.keymap;
+        let mut lines = Vec::new();
+        for (action, _name, help) in Action::BINDABLE {
+            let keys: Vec<String> = km.keys_for(*action).iter().map(|k| k.label()).collect();
+            let keys = if keys.is_empty() {
+                "-".into()
+            } else {
+                keys.join(" ")
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {keys:<16}"), theme.key_hint()),
+                Span::styled(help.to_string(), theme.text()),
+            ]));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            " In dialogs: Enter confirm · Esc cancel · Tab next field",
+            theme.muted(),
+        ));
+        lines.push(Line::styled(
+            " Mouse: click to select or focus, wheel to scroll",
+            theme.muted(),
+        ));
+        lines.push(Line::styled(
+            " Rebind keys in config.toml [keys] by action name",
+            theme.muted(),
+        ));
+        // Notices fade from the status bar after a few seconds; the last ones stay here.
+        if !self.app.notices.is_empty() {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(" Recent notices", theme.title(false)));
+            for n in self.app.notices.iter().rev().take(8) {
+                let ago = super::short_duration(n.at.millis_until(self.app.now));
+                let mut spans = vec![Span::styled(format!(" {ago:>4} ago  "), theme.muted())];
+                spans.extend(super::safe_spans(&n.text, theme.level(n.level), theme));
+                lines.push(Line::from(spans));
+            }
+        }
+        let h = lines.len() as u16 + 2;
+        let title = if h > area.height {
+            " Keys — j/k scroll · ? or Esc to close "
+        } else {
+            " Keys — ? or Esc to close "
+        };
+        let r = centered(area, 76, h);
+        Clear.render(r, buf);
+        Paragraph::new(lines)
+            .block(
+                Block::bordered()
+                    .border_type(BorderType::Rounded)
+                    .border_style(theme.border(true))
+                    .title(Span::styled(title, theme.title(true)))
+                    .style(theme.base()),
+            )
+            .scroll((self.scroll, 0))
+            .render(r, buf);
+    }
+}

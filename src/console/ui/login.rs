@@ -1,0 +1,89 @@
+//! The sign-in dialog: the device-flow code and where to enter it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
+
+use super::{centered, duration};
+use crate::console::app::{App, Level};
+use crate::console::login::LoginState;
+use crate::console::sanitize::SafeText;
+use crate::console::theme::Theme;
+
+pub struct LoginView<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+    pub state: &'a LoginState,
+}
+
+impl Widget for LoginView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        // The issuer's strings are untrusted too.
+        let safe = |s: &str| SafeText::line(s).plain();
+        let mut lines = Vec::new();
+        match self.state {
+            LoginState::Starting { reason } => {
+                lines.push(Line::styled(
+                    format!("Session ended: {}", safe(reason)),
+                    theme.level(Level::Warn),
+                ));
+                lines.push(Line::styled(
+                    "Asking the identity provider for a sign-in code…",
+                    theme.muted(),
+                ));
+            }
+            LoginState::Waiting(d) => {
+                lines.push(Line::styled("Sign in to keep approving.", theme.text()));
+                lines.push(Line::raw(""));
+                lines.push(Line::from(vec![
+                    Span::styled("Open    ", theme.muted()),
+                    Span::styled(safe(&d.verification_uri), theme.title(false)),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("Code    ", theme.muted()),
+                    Span::styled(safe(&d.user_code), theme.key_hint()),
+                ]));
+                if let Some(left) = self.state.secs_left(self.app.now) {
+                    lines.push(Line::styled(
+                        format!("Expires in {}", duration(left * 1000)),
+                        theme.muted(),
+                    ));
+                }
+                if !d.qr.is_empty() {
+                    lines.push(Line::raw(""));
+                    for row in &d.qr {
+                        lines.push(Line::styled(safe(row), theme.text()));
+                    }
+                }
+            }
+            LoginState::Failed { reason } => {
+                lines.push(Line::styled(
+                    format!("Sign-in failed: {}", safe(reason)),
+                    theme.level(Level::Error),
+                ));
+                lines.push(Line::raw(""));
+                lines.push(Line::from(vec![
+                    Span::styled("Enter", theme.key_hint()),
+                    Span::styled(" try again  ", theme.muted()),
+                    Span::styled("Esc", theme.key_hint()),
+                    Span::styled(" close", theme.muted()),
+                ]));
+            }
+        }
+        let h = lines.len() as u16 + 2;
+        let r = centered(area, 72, h);
+        Clear.render(r, buf);
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::bordered()
+                    .border_type(BorderType::Double)
+                    .border_style(theme.border(true))
+                    .title(Span::styled(" Sign in ", theme.title(true)))
+                    .style(theme.base()),
+            )
+            .render(r, buf);
+    }
+}

@@ -1,0 +1,293 @@
+//! Views: pure functions of `&App` and `&Theme`, one small widget per pane.
+//!
+//! Every agent string arrives here as [`SafeText`]; [`safe_spans`] is the only bridge
+//! from text to spans, and it styles the made-visible markers so they stand out.
+
+pub mod context;
+pub mod dialog;
+pub mod diff;
+pub mod help;
+pub mod history;
+pub mod layout;
+pub mod login;
+pub mod queue;
+pub mod risk;
+pub mod status;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
+
+use super::app::{App, Dialog, Pane, Screen};
+use super::sanitize::SafeText;
+use super::theme::Theme;
+
+/// The whole screen.
+pub struct Root<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+}
+
+impl Widget for Root<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let (app, theme) = (self.app, self.theme);
+        buf.set_style(area, theme.base());
+        if layout::too_small(area.width, area.height) {
+            let msg = format!(
+                "Window too small: {}x{}. signoff needs at least {}x{}.",
+                area.width,
+                area.height,
+                layout::MIN_WIDTH,
+                layout::MIN_HEIGHT
+            );
+            Paragraph::new(msg)
+                .style(theme.level(super::app::Level::Warn))
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(area, buf);
+            return;
+        }
+        let a = layout::areas(area.width, area.height, app.detail);
+        match app.screen {
+            Screen::Queue => {
+                queue::QueueView { app, theme }.render(a.queue, buf);
+                if let Some(tabs) = a.tabs {
+                    Tabs { app, theme }.render(tabs, buf);
+                }
+                let entry = app.selected_entry();
+                if let Some(r) = a.context {
+                    context::ContextView { app, theme, entry }.render(r, buf);
+                }
+                if let Some(r) = a.diff {
+                    diff::DiffView { app, theme, entry }.render(r, buf);
+                }
+                if let Some(r) = a.risk {
+                    risk::RiskView { app, theme, entry }.render(r, buf);
+                }
+            }
+            Screen::History => {
+                let main = Rect {
+                    height: area.height.saturating_sub(layout::STATUS_ROWS),
+                    ..area
+                };
+                history::HistoryView { app, theme }.render(main, buf);
+            }
+        }
+        status::StatusBar { app, theme }.render(a.status, buf);
+        match &app.dialog {
+            None => {}
+            Some(Dialog::Help { scroll }) => help::HelpView {
+                app,
+                theme,
+                scroll: *scroll,
+            }
+            .render(area, buf),
+            Some(Dialog::Login(state)) => login::LoginView { app, theme, state }.render(area, buf),
+            Some(d) => dialog::DialogView {
+                app,
+                theme,
+                dialog: d,
+            }
+            .render(area, buf),
+        }
+    }
+}
+
+/// The tab bar over the single detail pane of a narrow window.
+struct Tabs<'a> {
+    app: &'a App,
+    theme: &'a Theme,
+}
+
+impl Widget for Tabs<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let mut spans = vec![Span::raw(" ")];
+        for p in [Pane::Context, Pane::Diff, Pane::Risk] {
+            let shown = self.app.detail == p;
+            let focused = self.app.focus == p;
+            let style = if shown {
+                self.theme
+                    .title(focused)
+                    .add_modifier(ratatui::style::Modifier::REVERSED)
+            } else {
+                self.theme.muted()
+            };
+            spans.push(Span::styled(format!(" {} ", p.title()), style));
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled("Tab switches", self.theme.muted()));
+        Line::from(spans).render(area, buf);
+    }
+}
+
+/// Spans for display-safe text: markers in the theme's `hidden` style.
+pub fn safe_spans(t: &SafeText, style: Style, theme: &Theme) -> Vec<Span<'static>> {
+    t.pieces()
+        .iter()
+        .map(|p| {
+            if p.marker {
+                Span::styled(p.text.clone(), theme.hidden())
+            } else {
+                Span::styled(p.text.clone(), style)
+            }
+        })
+        .collect()
+}
+
+/// Display-safe texts with their styles, hard-wrapped into rows of at most `cols`
+/// columns; markers keep the `hidden` style.
+pub fn wrap_styled(
+    parts: &[(&SafeText, Style)],
+    cols: usize,
+    theme: &Theme,
+) -> Vec<Vec<Span<'static>>> {
+    wrap_styled_rows(parts, cols, usize::MAX, theme)
+}
+
+/// [`wrap_styled`], stopping after `max_rows` rows (a view needs only what fits).
+pub fn wrap_styled_rows(
+    parts: &[(&SafeText, Style)],
+    cols: usize,
+    max_rows: usize,
+    theme: &Theme,
+) -> Vec<Vec<Span<'static>>> {
+    let spans: Vec<Span<'static>> = parts
+        .iter()
+        .flat_map(|(t, style)| safe_spans(t, *style, theme))
+        .collect();
+    wrap_spans_rows(&spans, cols, max_rows)
+}
+
+/// Spans (already display-safe) hard-wrapped into rows of at most `cols` columns,
+/// styles kept. Always at least one row.
+pub fn wrap_spans(spans: &[Span<'static>], cols: usize) -> Vec<Vec<Span<'static>>> {
+    wrap_spans_rows(spans, cols, usize::MAX)
+}
+
+/// [`wrap_spans`], stopping after `max_rows` rows.
+pub fn wrap_spans_rows(
+    spans: &[Span<'static>],
+    cols: usize,
+    max_rows: usize,
+) -> Vec<Vec<Span<'static>>> {
+    let cols = cols.max(1);
+    let max_rows = max_rows.max(1);
+    let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
+    let mut used = 0;
+    for span in spans {
+        let style = span.style;
+        let mut run = String::new();
+        for c in span.content.chars() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > cols && used > 0 {
+                if !run.is_empty() {
+                    push_span(&mut rows, std::mem::take(&mut run), style);
+                }
+                if rows.len() >= max_rows {
+                    return rows;
+                }
+                rows.push(Vec::new());
+                used = 0;
+            }
+            run.push(c);
+            used += w;
+        }
+        if !run.is_empty() {
+            push_span(&mut rows, run, style);
+        }
+    }
+    rows
+}
+
+fn push_span(rows: &mut [Vec<Span<'static>>], text: String, style: Style) {
+    if let Some(row) = rows.last_mut() {
+        row.push(Span::styled(text, style));
+    }
+}
+
+/// A bordered block with the focus-aware title and border.
+pub fn pane_block<'a>(title: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(theme.border(focused))
+        .title(title)
+}
+
+/// A pane title: ` Name ` in the focus-aware style plus optional muted detail.
+pub fn title<'a>(name: &str, detail: &str, focused: bool, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::styled(format!(" {name} "), theme.title(focused))];
+    if !detail.is_empty() {
+        spans.push(Span::styled(format!("{detail} "), theme.muted()));
+    }
+    Line::from(spans)
+}
+
+/// `4s`, `12m05s`, `3h07m`, `2d04h`.
+pub fn duration(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// Compact age for narrow columns: `4s`, `12m`, `3h`, `2d`.
+pub fn short_duration(ms: i64) -> String {
+    let s = (ms / 1000).max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// A rectangle of at most `w`×`h` centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+pub const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_styled_keeps_styles_and_breaks_by_columns() {
+        let theme = Theme::dark();
+        let a = SafeText::line("abcdef");
+        let b = SafeText::line("gh\u{202e}");
+        let rows = wrap_styled(&[(&a, Style::new()), (&b, theme.muted())], 4, &theme);
+        let text: Vec<String> = rows
+            .iter()
+            .map(|r| r.iter().map(|s| s.content.to_string()).collect())
+            .collect();
+        assert_eq!(text, ["abcd", "efgh", "⟨U+2", "02E⟩"]);
+        assert_eq!(rows[1][1].style, theme.muted());
+        assert_eq!(rows[2][0].style, theme.hidden());
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(4_000), "4s");
+        assert_eq!(duration(725_000), "12m05s");
+        assert_eq!(duration(3 * 3_600_000 + 7 * 60_000), "3h07m");
+        assert_eq!(duration(-5), "0s");
+        assert_eq!(short_duration(2 * 86_400_000), "2d");
+    }
+}

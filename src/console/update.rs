@@ -1,0 +1,379 @@
+//! `update(&mut App, Msg) -> Vec<Effect>`: every state change, with no I/O.
+//!
+//! This file handles the feed, the clock and decisions in flight; keys, dialogs and the
+//! mouse are in [`super::input`].
+
+use crate::client::FeedEvent;
+use crate::protocol::messages::ServerMsg;
+use crate::protocol::{Action, ActionId, Status, Timestamp};
+
+use super::app::{App, Conn, Dialog, Level, Notice};
+use super::decisions;
+use super::input;
+use super::login::LoginState;
+use super::msg::{Effect, Msg};
+use super::queue;
+use super::sanitize::SafeText;
+use super::view_model::Entry;
+
+/// Notices kept for the log.
+const MAX_NOTICES: usize = 50;
+
+/// Applies one message. The returned effects are for the runtime to perform.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Key(k) => {
+            if let Some(action) = app.settings.keymap.action(app.mode(), &k) {
+                input::act(app, action, &mut fx);
+            }
+        }
+        Msg::Mouse(m) => input::mouse(app, m),
+        Msg::Paste(text) => input::paste(app, &text),
+        Msg::Do(action) => input::act(app, action, &mut fx),
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            app.dirty = true;
+        }
+        Msg::Tick(now) => tick(app, now),
+        Msg::Feed(ev) => feed(app, ev, &mut fx),
+        Msg::LoginStarted(auth) => {
+            app.dialog = Some(Dialog::Login(LoginState::Waiting(auth)));
+            app.dirty = true;
+        }
+        Msg::LoginFinished(Ok(())) => {
+            if matches!(app.dialog, Some(Dialog::Login(_))) {
+                app.dialog = None;
+            }
+            notice(app, Level::Success, "signed in");
+            fx.push(Effect::Reconnect);
+        }
+        Msg::LoginFinished(Err(reason)) => {
+            app.dialog = Some(Dialog::Login(LoginState::Failed { reason }));
+            app.dirty = true;
+        }
+        Msg::Notice { level, text } => notice(app, level, &text),
+    }
+    fx
+}
+
+/// Adds a notice for the status bar (and the log).
+pub fn notice(app: &mut App, level: Level, text: &str) {
+    app.notices.push_back(Notice {
+        at: app.now,
+        level,
+        text: SafeText::line(text),
+    });
+    while app.notices.len() > MAX_NOTICES {
+        app.notices.pop_front();
+    }
+    app.dirty = true;
+}
+
+fn tick(app: &mut App, now: Timestamp) {
+    // Countdowns change every second; the spinner every tick.
+    if now.unix_millis() / 1000 != app.now.unix_millis() / 1000 || app.busy() {
+        app.dirty = true;
+    }
+    app.now = now;
+    app.spinner = app.spinner.wrapping_add(1);
+    if let Some(Dialog::Decide(d)) = &app.dialog {
+        let id = d.action_id;
+        if app.entries.get(&id).is_some_and(|e| e.is_expired_at(now)) {
+            let label = app
+                .entries
+                .get(&id)
+                .map(|e| e.view.label())
+                .unwrap_or_default();
+            app.dialog = None;
+            notice(
+                app,
+                Level::Warn,
+                &format!("{label} expired while the dialog was open; it can no longer be decided"),
+            );
+        }
+    }
+}
+
+fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
+    app.dirty = true;
+    match ev {
+        FeedEvent::Connecting { attempt } => {
+            if !matches!(app.conn, Conn::SignedOut { .. }) {
+                app.conn = Conn::Connecting { attempt };
+            }
+        }
+        FeedEvent::Connected => app.conn = Conn::Handshake,
+        FeedEvent::Token { expires_at } => app.token_expires_at = expires_at,
+        FeedEvent::Disconnected { reason } => {
+            let attempt = match &app.conn {
+                Conn::Reconnecting { attempt, .. } | Conn::Connecting { attempt } => *attempt,
+                _ => 0,
+            };
+            app.conn = Conn::Reconnecting {
+                attempt,
+                retry_at: app.now,
+                reason,
+            };
+            app.catching_up_to = None;
+            for f in app.inflight.values_mut() {
+                f.sent = false;
+            }
+        }
+        FeedEvent::Retrying { attempt, delay } => {
+            let reason = match &app.conn {
+                Conn::Reconnecting { reason, .. } => reason.clone(),
+                _ => String::new(),
+            };
+            let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            app.conn = Conn::Reconnecting {
+                attempt,
+                retry_at: Timestamp::from_unix_millis(app.now.unix_millis().saturating_add(ms)),
+                reason,
+            };
+        }
+        FeedEvent::SignedOut { reason } => {
+            app.conn = Conn::SignedOut {
+                reason: reason.clone(),
+            };
+            for f in app.inflight.values_mut() {
+                f.sent = false;
+            }
+            app.dialog = Some(Dialog::Login(LoginState::Starting { reason }));
+            fx.push(Effect::StartLogin);
+        }
+        FeedEvent::Garbled { reason } => {
+            notice(
+                app,
+                Level::Warn,
+                &format!("ignored a garbled message: {reason}"),
+            );
+        }
+        FeedEvent::Server(msg) => server(app, *msg, fx),
+    }
+}
+
+fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
+    let snapshot = matches!(msg, ServerMsg::Snapshot { .. });
+    if let Some(seq) = msg.seq() {
+        match app.last_seq {
+            // A replay overlapping what we already applied: skip it.
+            Some(last) if !snapshot && seq <= last => return,
+            // A gap: events were lost; ask for a fresh snapshot rather than guess.
+            Some(last) if !snapshot && seq > last + 1 => {
+                tracing::warn!(last, seq, "gap in feed events; resynchronising");
+                notice(
+                    app,
+                    Level::Warn,
+                    &format!("missed events {}–{}; resynchronising", last + 1, seq - 1),
+                );
+                app.catching_up_to = None;
+                fx.push(Effect::Resync);
+                return;
+            }
+            _ => {}
+        }
+        app.last_seq = Some(seq);
+        app.last_event_at = Some(app.now);
+    }
+    match msg {
+        ServerMsg::Welcome {
+            identity, head_seq, ..
+        } => {
+            app.me = Some(identity);
+            app.conn = Conn::Live;
+            app.catching_up_to = Some(head_seq);
+        }
+        ServerMsg::Snapshot { actions, .. } => {
+            let old = std::mem::take(&mut app.entries);
+            for a in actions {
+                let id = a.id;
+                if let Some(e) = old.get(&id) {
+                    let kept = e.clone().updated(a);
+                    app.entries.insert(id, kept);
+                } else {
+                    // Not "new" just because we (re)connected: new means recently created.
+                    let seen = a.created_at.min(app.now);
+                    app.entries.insert(id, Entry::new(a, seen));
+                }
+            }
+            app.entries.retain(|id, e| {
+                let voted = app.me.as_ref().is_some_and(|me| e.voted_by(&me.subject));
+                !voted || app.inflight.values().any(|f| f.decision.action_id == *id)
+            });
+            // Decided elsewhere while we were away: say so rather than vanish silently.
+            let gone = old
+                .keys()
+                .filter(|id| !app.entries.contains_key(id))
+                .count();
+            if gone > 0 && app.last_event_at.is_some() {
+                notice(
+                    app,
+                    Level::Info,
+                    &format!("{gone} action(s) were decided while disconnected"),
+                );
+            }
+            queue::rebuild(app);
+        }
+        ServerMsg::Pending { action, .. } => arrived(app, action, fx),
+        ServerMsg::Updated { action, .. } => {
+            let id = action.id;
+            let mine = app
+                .me
+                .as_ref()
+                .is_some_and(|me| action.votes.iter().any(|v| v.approver == me.subject));
+            if mine && app.inflight_for(id).is_none() {
+                app.entries.remove(&id);
+                app.voted.insert(id);
+            } else if let Some(e) = app.entries.remove(&id) {
+                let changed = e.digest() != &action.digest();
+                app.entries.insert(id, e.updated(action));
+                if changed {
+                    changed_under_dialog(app, id);
+                }
+            } else if !app.voted.contains(&id) {
+                app.entries.insert(id, Entry::new(action, app.now));
+            }
+            queue::rebuild(app);
+        }
+        ServerMsg::Resolved {
+            action,
+            decided_by,
+            reason,
+            ..
+        } => resolved(app, action, &decided_by, &reason),
+        ServerMsg::Ack {
+            decision_id,
+            action_id,
+            status,
+            audit_hash,
+        } => decisions::acked(app, decision_id, action_id, status, audit_hash.prefix(8)),
+        ServerMsg::Rejected {
+            decision_id,
+            code,
+            message,
+        } => decisions::rejected(app, decision_id, code, &message),
+        ServerMsg::HistoryPage { .. } | ServerMsg::QueryFailed { .. } => {}
+        ServerMsg::Error { code, message } => {
+            notice(app, Level::Error, &format!("broker: {code}: {message}"));
+        }
+    }
+    decisions::catch_up_done(app, fx);
+}
+
+fn arrived(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    let id = action.id;
+    if app.voted.contains(&id) || action.status != Status::Pending {
+        return;
+    }
+    if let Some(e) = app.entries.remove(&id) {
+        // Replayed after a resume: refresh it, but do not ring again.
+        app.entries.insert(id, e.updated(action));
+        queue::rebuild(app);
+        return;
+    }
+    let entry = Entry::new(action, app.now);
+    let level = entry.view.risk;
+    let label = entry.view.label();
+    let env = entry.view.environment.plain();
+    let summary = entry.view.summary.plain();
+    app.entries.insert(id, entry);
+    queue::rebuild(app);
+    if level >= app.settings.alert_level {
+        fx.push(Effect::Alert {
+            title: format!("signoff: {level} risk approval"),
+            body: format!("{label} ({env}): {summary}"),
+        });
+    }
+}
+
+fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) {
+    let id = action.id;
+    let label = app
+        .entries
+        .get(&id)
+        .map(|e| e.view.label())
+        .unwrap_or_else(|| {
+            format!(
+                "{} {}/{}",
+                action.kind, action.target.system, action.target.resource
+            )
+        });
+    let was_listed = app.entries.remove(&id).is_some();
+    app.voted.remove(&id);
+    app.drafts.remove(&id);
+    let mine = app.inflight_for(id).map(|f| f.decision.decision_id);
+    let who = if decided_by.is_empty() {
+        "the broker".to_string()
+    } else {
+        decided_by.join(", ")
+    };
+    let status = action.status;
+    let dialog_open = matches!(&app.dialog, Some(Dialog::Decide(d)) if d.action_id == id)
+        || matches!(&app.dialog, Some(Dialog::Reason { action_id, .. }) if *action_id == id);
+    if dialog_open {
+        app.dialog = None;
+    }
+    if let Some(did) = mine {
+        let by_me = decided_by
+            .iter()
+            .any(|d| Some(d) == app.me.as_ref().map(|m| &m.subject));
+        let sent = app.inflight.get(&did).is_some_and(|f| f.sent);
+        if !by_me {
+            // Someone else decided first; the broker will refuse ours, and this says why.
+            app.inflight.remove(&did);
+            notice(
+                app,
+                Level::Warn,
+                &format!("{label} was {status} by {who} before your decision landed"),
+            );
+        } else if !sent {
+            // Replayed after a reconnect: our vote landed, only the ack was lost.
+            app.inflight.remove(&did);
+            notice(
+                app,
+                Level::Success,
+                &format!("{label} {status}: your decision was recorded before the reconnect"),
+            );
+        }
+        // Otherwise the ack for our decision follows and reports it.
+    } else if dialog_open {
+        notice(
+            app,
+            Level::Warn,
+            &format!("{label} was {status} by {who} while your dialog was open ({reason})"),
+        );
+    } else if was_listed {
+        let level = if status == Status::Expired {
+            Level::Warn
+        } else {
+            Level::Info
+        };
+        notice(app, level, &format!("{label} {status} by {who}"));
+    }
+    queue::rebuild(app);
+}
+
+/// The action under an open dialog changed content: the approver must look again.
+fn changed_under_dialog(app: &mut App, id: ActionId) {
+    if matches!(&app.dialog, Some(Dialog::Decide(d)) if d.action_id == id) {
+        app.dialog = None;
+        notice(
+            app,
+            Level::Warn,
+            "the action changed while the dialog was open; review it again",
+        );
+    }
+}
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+#[path = "update_reconnect_tests.rs"]
+mod reconnect_tests;
+
+#[cfg(test)]
+#[path = "update_nav_tests.rs"]
+mod nav_tests;

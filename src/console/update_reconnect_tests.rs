@@ -1,0 +1,229 @@
+//! `update` tests for reconnects: resume, and the re-send rule for decisions in flight.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+
+use super::tests::{code, key, last_notice, signed};
+use super::*;
+use crate::console::fixtures::{self, action, live_app, now, server, vote};
+use crate::protocol::{Decision, ErrorCode, PROTOCOL_VERSION, RiskLevel};
+
+fn in_flight_then_drop(a: &Action) -> (App, Decision) {
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::Disconnected {
+            reason: "network: reset".into(),
+        }),
+    );
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::Retrying {
+            attempt: 3,
+            delay: Duration::from_secs(4),
+        }),
+    );
+    (app, d)
+}
+
+fn welcome(app: &mut App, head: u64) -> Vec<Effect> {
+    update(app, Msg::Feed(FeedEvent::Connected));
+    update(
+        app,
+        server(ServerMsg::Welcome {
+            protocol: PROTOCOL_VERSION,
+            identity: fixtures::identity("bob"),
+            server_time: now(),
+            head_seq: head,
+        }),
+    )
+}
+
+#[test]
+fn reconnect_resumes_and_resends_the_same_decision() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let (mut app, d) = in_flight_then_drop(&a);
+    let (text, _) = crate::console::ui::status::conn_text(&app);
+    assert_eq!(text, "○ reconnecting (attempt 3, next in 4s)");
+    assert_eq!(app.last_seq, Some(10));
+    // Resume: the broker replays 11..=12 (another action arrives meanwhile).
+    assert!(
+        welcome(&mut app, 12).is_empty(),
+        "nothing re-sent before catch-up"
+    );
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Low);
+    update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            action: b.clone(),
+        }),
+    );
+    let mut voted = a.clone();
+    voted.votes.push(vote(&a, "carol"));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Updated {
+            seq: 12,
+            action: voted,
+        }),
+    );
+    let again = signed(&fx).expect("re-sent after catch-up");
+    assert_eq!(again.decision_id, d.decision_id, "same decision id");
+    assert_eq!(again, &d, "byte-identical decision");
+    assert_eq!(app.last_seq, Some(12));
+    assert!(app.entries.contains_key(&b.id));
+}
+
+#[test]
+fn reconnect_does_not_resend_when_the_action_changed_or_went() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    // Changed content: not re-sent, the approver is told.
+    let (mut app, _) = in_flight_then_drop(&a);
+    welcome(&mut app, 11);
+    let mut changed = a.clone();
+    changed.summary = "something else entirely".into();
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Snapshot {
+            seq: 11,
+            actions: vec![changed],
+        }),
+    );
+    assert!(signed(&fx).is_none());
+    assert!(app.inflight.is_empty());
+    assert!(
+        last_notice(&app).contains("changed while disconnected"),
+        "{}",
+        last_notice(&app)
+    );
+
+    // Decided elsewhere: not re-sent, the approver is told.
+    let (mut app, _) = in_flight_then_drop(&a);
+    welcome(&mut app, 11);
+    let mut done = a.clone();
+    done.status = Status::Denied;
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 11,
+            action: done,
+            decided_by: vec!["carol".into()],
+            reason: "no".into(),
+        }),
+    );
+    assert!(signed(&fx).is_none());
+    assert!(app.inflight.is_empty());
+    assert!(last_notice(&app).contains("carol"), "{}", last_notice(&app));
+
+    // Gone from a fresh snapshot: not re-sent, and the approver is told to check.
+    let (mut app, _) = in_flight_then_drop(&a);
+    welcome(&mut app, 11);
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Snapshot {
+            seq: 11,
+            actions: vec![],
+        }),
+    );
+    assert!(signed(&fx).is_none());
+    assert!(app.inflight.is_empty());
+    assert!(
+        last_notice(&app).contains("no longer pending"),
+        "{}",
+        last_notice(&app)
+    );
+}
+
+#[test]
+fn a_replayed_resolution_by_me_means_my_vote_landed() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let (mut app, _) = in_flight_then_drop(&a);
+    welcome(&mut app, 11);
+    let mut done = a.clone();
+    done.status = Status::Approved;
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 11,
+            action: done,
+            decided_by: vec!["bob".into()],
+            reason: "ok".into(),
+        }),
+    );
+    assert!(signed(&fx).is_none(), "not re-sent");
+    assert!(app.inflight.is_empty());
+    assert!(
+        last_notice(&app).contains("recorded before the reconnect"),
+        "{}",
+        last_notice(&app)
+    );
+}
+
+#[test]
+fn a_resent_decision_that_had_landed_counts_as_recorded() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let (mut app, d) = in_flight_then_drop(&a);
+    welcome(&mut app, 10);
+    let fx = update(&mut app, Msg::Tick(now()));
+    assert!(fx.is_empty());
+    // Already caught up at welcome (head == last seq): the re-send went out then.
+    assert!(app.inflight.get(&d.decision_id).is_some_and(|f| f.resent));
+    update(
+        &mut app,
+        server(ServerMsg::Rejected {
+            decision_id: d.decision_id,
+            code: ErrorCode::ReplayedDecision,
+            message: "seen".into(),
+        }),
+    );
+    assert!(!app.entries.contains_key(&a.id));
+    assert!(last_notice(&app).contains("already recorded"));
+}
+
+#[test]
+fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Low);
+    // seq 10 again (a replay overlap): ignored.
+    let mut done = a.clone();
+    done.status = Status::Approved;
+    update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 10,
+            action: done,
+            decided_by: vec!["carol".into()],
+            reason: String::new(),
+        }),
+    );
+    assert!(
+        app.entries.contains_key(&a.id),
+        "a duplicate is not applied"
+    );
+    // seq 12 after 10: 11 was lost.
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 12,
+            action: b.clone(),
+        }),
+    );
+    assert_eq!(fx, vec![Effect::Resync]);
+    assert!(!app.entries.contains_key(&b.id));
+    assert_eq!(app.last_seq, Some(10));
+    // The fresh snapshot is accepted whatever its number.
+    update(
+        &mut app,
+        server(ServerMsg::Snapshot {
+            seq: 12,
+            actions: vec![a.clone(), b.clone()],
+        }),
+    );
+    assert_eq!(app.entries.len(), 2);
+    assert_eq!(app.last_seq, Some(12));
+}

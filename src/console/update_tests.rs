@@ -1,0 +1,443 @@
+//! `update(state, msg)` tests: the behaviours the issue names, without a terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::console::app::Dialog;
+use crate::console::fixtures::{self, action, hostile_action, live_app, server, vote};
+use crate::protocol::{Decision, ErrorCode, RiskLevel, Verdict};
+
+pub(super) fn key(app: &mut App, c: char) -> Vec<Effect> {
+    update(
+        app,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
+}
+
+pub(super) fn code(app: &mut App, k: KeyCode) -> Vec<Effect> {
+    update(app, Msg::Key(KeyEvent::new(k, KeyModifiers::NONE)))
+}
+
+pub(super) fn typ(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, c);
+    }
+}
+
+pub(super) fn last_notice(app: &App) -> String {
+    app.notices
+        .back()
+        .map(|n| n.text.plain())
+        .unwrap_or_default()
+}
+
+pub(super) fn signed(fx: &[Effect]) -> Option<&Decision> {
+    fx.iter().find_map(|e| match e {
+        Effect::SignAndSend(d) => Some(d),
+        _ => None,
+    })
+}
+
+fn select(app: &mut App, id: ActionId) {
+    app.selected = Some(id);
+}
+
+fn ack(app: &mut App, d: &Decision, status: Status) -> Vec<Effect> {
+    update(
+        app,
+        server(ServerMsg::Ack {
+            decision_id: d.decision_id,
+            action_id: d.action_id,
+            status,
+            audit_hash: d.action_digest.clone(),
+        }),
+    )
+}
+
+#[test]
+fn approve_happy_path_signs_the_digest_the_console_computed() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    select(&mut app, a.id);
+    assert!(key(&mut app, 'a').is_empty());
+    assert!(matches!(app.dialog, Some(Dialog::Decide(_))));
+    typ(&mut app, "ticket ok");
+    let fx = code(&mut app, KeyCode::Enter);
+    let d = signed(&fx).expect("a decision to sign").clone();
+    assert_eq!(d.action_id, a.id);
+    assert_eq!(d.action_digest, a.digest());
+    assert_eq!(d.verdict, Verdict::Approve);
+    assert_eq!(d.reason, "ticket ok");
+    assert_eq!(d.approver, "bob");
+    assert_eq!(d.key_id, fixtures::settings().key_id);
+    assert!(app.dialog.is_none());
+    assert!(app.busy(), "spinner while waiting for the ack");
+    assert!(app.entries.contains_key(&a.id), "stays until the ack");
+    ack(&mut app, &d, Status::Approved);
+    assert!(
+        !app.entries.contains_key(&a.id),
+        "leaves the queue after the ack"
+    );
+    assert!(app.inflight.is_empty());
+    assert!(
+        last_notice(&app).contains("approved"),
+        "{}",
+        last_notice(&app)
+    );
+}
+
+#[test]
+fn the_broker_digest_is_never_trusted() {
+    // An Updated event whose content changed yields a new digest: the dialog closes, and
+    // a later approval signs the new content's digest, computed locally.
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    let mut changed = a.clone();
+    changed.target.resource = "all_tables".into();
+    update(
+        &mut app,
+        server(ServerMsg::Updated {
+            seq: 11,
+            action: changed.clone(),
+        }),
+    );
+    assert!(app.dialog.is_none());
+    assert!(last_notice(&app).contains("changed"));
+    key(&mut app, 'a');
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    assert_eq!(d.action_digest, changed.digest());
+}
+
+#[test]
+fn deny_without_reason_is_refused() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::Medium);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'd');
+    let fx = code(&mut app, KeyCode::Enter);
+    assert!(signed(&fx).is_none());
+    match &app.dialog {
+        Some(Dialog::Decide(d)) => {
+            assert!(
+                d.error
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("reason is required")
+            )
+        }
+        other => panic!("dialog should stay open: {other:?}"),
+    }
+    typ(&mut app, "   ");
+    assert!(
+        signed(&code(&mut app, KeyCode::Enter)).is_none(),
+        "blank is no reason"
+    );
+    typ(&mut app, "no ticket");
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.reason, "no ticket");
+}
+
+#[test]
+fn critical_approval_needs_the_resource_name_typed() {
+    let a = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    assert!(signed(&code(&mut app, KeyCode::Enter)).is_none());
+    typ(&mut app, "role/admn");
+    assert!(signed(&code(&mut app, KeyCode::Enter)).is_none());
+    let Some(Dialog::Decide(d)) = &app.dialog else {
+        panic!("dialog closed")
+    };
+    assert!(
+        d.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("type the resource")
+    );
+    code(&mut app, KeyCode::Backspace);
+    code(&mut app, KeyCode::Backspace);
+    typ(&mut app, "min");
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    assert_eq!(d.action_digest, a.digest());
+
+    // The environment name is accepted too; the reason field is reachable with Tab.
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    typ(&mut app, "production");
+    code(&mut app, KeyCode::Tab);
+    typ(&mut app, "INC-42");
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    assert_eq!(d.reason, "INC-42");
+}
+
+#[test]
+fn decided_elsewhere_while_the_dialog_is_open() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Medium);
+    let mut app = live_app(vec![a.clone(), b.clone()], (80, 24));
+    select(&mut app, a.id);
+    key(&mut app, 'a');
+    typ(&mut app, "half-typed");
+    let mut done = a.clone();
+    done.status = Status::Approved;
+    update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 11,
+            action: done,
+            decided_by: vec!["carol".into()],
+            reason: "fine".into(),
+        }),
+    );
+    assert!(app.dialog.is_none(), "the dialog closes");
+    assert!(!app.entries.contains_key(&a.id));
+    let n = last_notice(&app);
+    assert!(n.contains("carol") && n.contains("approved"), "{n}");
+    // Enter now does not approve anything else by accident.
+    let fx = code(&mut app, KeyCode::Enter);
+    assert!(signed(&fx).is_none());
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn expiry_while_the_dialog_is_open() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    update(&mut app, Msg::Tick(a.expires_at.plus_secs(1)));
+    assert!(app.dialog.is_none());
+    assert!(last_notice(&app).contains("expired"));
+    // And an expired action cannot be approved at all.
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none());
+    assert!(
+        last_notice(&app).contains("expired"),
+        "{}",
+        last_notice(&app)
+    );
+}
+
+#[test]
+fn expiry_between_open_and_enter_is_caught_at_submit() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    app.now = a.expires_at; // no tick yet
+    assert!(signed(&code(&mut app, KeyCode::Enter)).is_none());
+}
+
+#[test]
+fn a_rejection_shows_the_brokers_exact_reason() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    update(
+        &mut app,
+        server(ServerMsg::Rejected {
+            decision_id: d.decision_id,
+            code: ErrorCode::SelfApproval,
+            message: "you requested this action".into(),
+        }),
+    );
+    let n = last_notice(&app);
+    assert!(
+        n.contains("self_approval: you requested this action"),
+        "{n}"
+    );
+    assert!(app.entries.contains_key(&a.id), "still pending for others");
+    assert!(app.inflight.is_empty());
+}
+
+#[test]
+fn new_arrivals_do_not_move_the_selection_and_alert_when_risky() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::Medium);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    assert_eq!(app.selected, Some(a.id));
+    let c = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            action: c.clone(),
+        }),
+    );
+    assert_eq!(app.order[0], c.id, "sorted first by risk");
+    assert_eq!(
+        app.selected,
+        Some(a.id),
+        "selection stays on the same action"
+    );
+    assert!(matches!(fx.as_slice(), [Effect::Alert { .. }]));
+    let low = action(4, "x", "y", "dev", RiskLevel::Low);
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 12,
+            action: low,
+        }),
+    );
+    assert!(fx.is_empty(), "low risk does not ring");
+}
+
+#[test]
+fn quorum_vote_leaves_my_queue_and_stays_out() {
+    let a = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    typ(&mut app, "role/admin");
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    ack(&mut app, &d, Status::Pending);
+    assert!(!app.entries.contains_key(&a.id));
+    assert!(last_notice(&app).contains("waiting for more approvers"));
+    let mut voted = a.clone();
+    voted.votes.push(vote(&a, "bob"));
+    update(
+        &mut app,
+        server(ServerMsg::Updated {
+            seq: 11,
+            action: voted,
+        }),
+    );
+    assert!(
+        !app.entries.contains_key(&a.id),
+        "my own vote does not bring it back"
+    );
+}
+
+#[test]
+fn dead_session_opens_the_login_dialog() {
+    let mut app = live_app(vec![], (80, 24));
+    let fx = update(
+        &mut app,
+        Msg::Feed(FeedEvent::SignedOut {
+            reason: "refresh token revoked".into(),
+        }),
+    );
+    assert_eq!(fx, vec![Effect::StartLogin]);
+    assert!(matches!(app.dialog, Some(Dialog::Login(_))));
+    let fx = update(&mut app, Msg::LoginFinished(Ok(())));
+    assert_eq!(fx, vec![Effect::Reconnect]);
+    assert!(app.dialog.is_none());
+}
+
+#[test]
+fn closing_the_login_dialog_keeps_the_queue_but_blocks_decisions() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a], (80, 24));
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::SignedOut {
+            reason: "revoked".into(),
+        }),
+    );
+    assert!(code(&mut app, KeyCode::Esc).is_empty(), "Esc does not quit");
+    assert!(app.dialog.is_none());
+    assert_eq!(app.entries.len(), 1);
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none());
+    assert!(
+        last_notice(&app).contains("signed out"),
+        "{}",
+        last_notice(&app)
+    );
+    assert_eq!(key(&mut app, 'R'), vec![Effect::Reconnect]);
+}
+
+#[test]
+fn quitting_with_a_decision_in_flight_asks_twice() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a], (80, 24));
+    key(&mut app, 'a');
+    code(&mut app, KeyCode::Enter);
+    assert!(key(&mut app, 'q').is_empty());
+    assert_eq!(key(&mut app, 'q'), vec![Effect::Quit]);
+}
+
+#[test]
+fn hostile_text_is_sanitized_in_the_view_model() {
+    let app = live_app(vec![hostile_action(1)], (80, 24));
+    let e = app.selected_entry().unwrap();
+    assert!(e.view.hidden_chars);
+    assert!(e.view.summary.plain().contains("⟨CSI 2J⟩"));
+    assert!(!e.view.summary.plain().contains('\u{1b}'));
+    assert!(e.view.justification[0].plain().contains("⟨U+202E⟩"));
+}
+
+#[test]
+fn a_replayed_arrival_does_not_ring_twice() {
+    let mut app = live_app(vec![], (80, 24));
+    let c = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            action: c.clone(),
+        }),
+    );
+    assert_eq!(fx.len(), 1);
+    let fx = update(&mut app, server(ServerMsg::Pending { seq: 11, action: c }));
+    assert!(fx.is_empty());
+    assert_eq!(app.entries.len(), 1);
+}
+
+#[test]
+fn a_hidden_character_resource_can_be_confirmed_as_displayed() {
+    let mut a = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    a.target.resource = "ro\u{200b}le".into();
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    typ(&mut app, "ro⟨U+200B⟩le");
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned();
+    assert_eq!(d.map(|d| d.action_digest), Some(a.digest()));
+}
+
+#[test]
+fn a_pasted_newline_never_confirms() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a], (80, 24));
+    key(&mut app, 'a');
+    let fx = update(&mut app, Msg::Paste("ticket 1\r\nticket 2\n".into()));
+    assert!(fx.is_empty());
+    let Some(Dialog::Decide(d)) = &app.dialog else {
+        panic!("the dialog must stay open")
+    };
+    assert_eq!(d.reason.value, "ticket 1  ticket 2 ");
+    // Pasted control characters are dropped, not inserted.
+    update(&mut app, Msg::Paste("\u{1b}[2J".into()));
+    let Some(Dialog::Decide(d)) = &app.dialog else {
+        panic!()
+    };
+    assert!(!d.reason.value.contains('\u{1b}'));
+}

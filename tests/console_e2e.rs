@@ -1,0 +1,164 @@
+//! End to end against the real broker on 127.0.0.1 (real SQLite file, real audit log):
+//! the real `signoff` binary in a pty, keys pressed as an approver would.
+
+mod console_support;
+
+use console_support::pty::{Pty, broker_auth, key_file, wait_key_registered};
+
+/// End to end against the real broker on 127.0.0.1 with a real SQLite file: an agent
+/// submits, the approver approves with the keyboard in the real binary, the agent's long
+/// poll returns approved, and the audit log verifies (chain and every vote signature).
+#[test]
+fn real_broker_approve_end_to_end() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let settings = signoff::broker::Settings::new(
+        broker_auth(),
+        signoff::broker::policy::Engine::default(),
+        data.path(),
+    );
+    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let url = broker.url();
+    let http = reqwest::Client::new();
+    let req = signoff::protocol::ActionRequest {
+        kind: "db.export".into(),
+        summary: "Export the e2e table to S3".into(),
+        requester: signoff::protocol::Requester {
+            kind: signoff::protocol::RequesterKind::Agent,
+            id: "agent-7".into(),
+            display_name: "E2E agent".into(),
+            model: Some("claude-opus-4".into()),
+            on_behalf_of: Some("alice@example.com".into()),
+        },
+        target: signoff::protocol::Target {
+            system: "postgres".into(),
+            resource: "e2e".into(),
+            environment: "staging".into(),
+        },
+        justification: "pty end-to-end test".into(),
+        context: vec![],
+        command: None,
+        change: Some(signoff::protocol::Change::UnifiedDiff {
+            diff: "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n".into(),
+        }),
+        ttl_secs: Some(300),
+    };
+    let created: signoff::protocol::api::ActionCreated = rt.block_on(async {
+        let resp = http
+            .post(format!("{url}/v1/actions"))
+            .bearer_auth("agent-secret")
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
+        resp.json().await.unwrap()
+    });
+    let poll = {
+        let (http, url, id) = (http.clone(), url.clone(), created.id);
+        rt.spawn(async move {
+            http.get(format!("{url}/v1/actions/{id}?wait=120"))
+                .bearer_auth("agent-secret")
+                .send()
+                .await
+                .unwrap()
+                .json::<signoff::protocol::api::ActionView>()
+                .await
+                .unwrap()
+        })
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", url.clone()),
+            ("SIGNOFF_TOKEN", "bob-secret".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 8).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("Export the e2e table to S3", 30);
+    pty.wait_for("● live", 10);
+    wait_key_registered(&rt, &url, "bob-secret", 8);
+    pty.press("a");
+    pty.wait_for("Approve: Export the e2e table to S3", 10);
+    pty.press("e2e ok");
+    pty.press("\r");
+    let view = rt.block_on(poll).unwrap();
+    assert_eq!(view.action.status, signoff::protocol::Status::Approved);
+    assert_eq!(view.action.votes.len(), 1);
+    assert_eq!(view.action.votes[0].approver, "bob");
+    assert_eq!(view.action.votes[0].reason, "e2e ok");
+    pty.wait_for("approved (audit", 10);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+    rt.block_on(broker.shutdown()).unwrap();
+    let summary = signoff::broker::cli::verify(data.path()).expect("audit log verifies");
+    assert!(summary.contains("1 vote signatures verified"), "{summary}");
+}
+
+/// A refusal from the real broker reaches the approver word for word.
+#[test]
+fn real_broker_refusal_is_shown_exactly() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let settings = signoff::broker::Settings::new(
+        broker_auth(),
+        signoff::broker::policy::Engine::default(),
+        data.path(),
+    );
+    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let url = broker.url();
+    // The agent acts for bob, so bob may not approve it.
+    let body = serde_json::json!({
+        "kind": "db.export",
+        "summary": "Export for bob himself",
+        "requester": {"kind": "agent", "id": "agent-7", "display_name": "E2E agent",
+                      "on_behalf_of": "bob"},
+        "target": {"system": "postgres", "resource": "e2e", "environment": "staging"},
+        "ttl_secs": 300
+    });
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{url}/v1/actions"))
+            .bearer_auth("agent-secret")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+    });
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        120,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", url.clone()),
+            ("SIGNOFF_TOKEN", "bob-secret".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 11).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("Export for bob himself", 30);
+    pty.wait_for("● live", 10);
+    wait_key_registered(&rt, &url, "bob-secret", 11);
+    pty.press("a");
+    pty.wait_for("will refuse self-approval", 10);
+    pty.press("\r");
+    pty.wait_for(
+        "refused: self_approval: you are the requester, or the person the requester acts for",
+        20,
+    );
+    assert!(
+        pty.contents().contains("Export for bob himself"),
+        "still pending"
+    );
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+    rt.block_on(broker.shutdown()).unwrap();
+}

@@ -1,0 +1,269 @@
+//! The real `signoff` binary in a pseudo-terminal, its screen parsed with `vt100`:
+//! wait for text, press keys, read the screen, and check what reached the broker.
+//!
+//! Against the in-test stand-in broker from `console_support`; the same flows against the
+//! real broker are in `console_e2e.rs`.
+
+mod console_support;
+
+use std::time::{Duration, Instant};
+
+use console_support::FakeBroker;
+use console_support::pty::{Pty, fresh, key_file};
+use signoff::console::fixtures::{action, hostile_action};
+use signoff::protocol::messages::ClientMsg;
+use signoff::protocol::{RiskLevel, Verdict};
+
+#[test]
+fn approve_with_the_keyboard_signs_the_displayed_digest() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let a = fresh(action(
+        1,
+        "db.export",
+        "customers",
+        "production",
+        RiskLevel::High,
+    ));
+    let mut broker = rt.block_on(FakeBroker::start("tok-bob", "bob", vec![a.clone()]));
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "tok-bob".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 4).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("db.export on customers", 30);
+    pty.wait_for("● live", 10);
+    // The key registration must land before the decision, as with the real broker.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while broker.shared.keys.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "key never registered");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    pty.press("a");
+    pty.wait_for("Approve: db.export on customers", 10);
+    pty.wait_for("your approval completes the quorum", 5);
+    // A bracketed paste ending in a newline must not confirm.
+    pty.press("\x1b[200~ticket DATA-1234\x1b[201~");
+    pty.wait_for("[ticket DATA-1234", 5);
+    pty.press("\x1b[200~\r\x1b[201~");
+    pty.wait_for("[ticket DATA-1234 ", 5);
+    assert!(
+        pty.contents().contains("Approve: db.export"),
+        "still open after a pasted newline"
+    );
+    pty.press("\x7f"); // backspace the pasted space
+    pty.wait_for("[ticket DATA-1234▏]", 5);
+    pty.press("\r");
+    let decision = rt.block_on(async {
+        loop {
+            if let ClientMsg::Decide { decision } = broker.next_msg(10).await {
+                return decision;
+            }
+        }
+    });
+    assert_eq!(decision.decision.action_id, a.id);
+    assert_eq!(
+        decision.decision.action_digest,
+        a.digest(),
+        "signs what it showed"
+    );
+    assert_eq!(decision.decision.verdict, Verdict::Approve);
+    assert_eq!(decision.decision.reason, "ticket DATA-1234");
+    let vk = ed25519_dalek::SigningKey::from_bytes(&[4; 32]).verifying_key();
+    decision.verify(&vk).expect("signed by the device key");
+    pty.wait_for("db.export postgres/customers approved (audit", 10);
+    pty.wait_for("No pending actions", 5);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+}
+
+#[test]
+fn hostile_text_is_visible_on_a_real_terminal() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = rt.block_on(FakeBroker::start(
+        "t",
+        "bob",
+        vec![fresh(hostile_action(1))],
+    ));
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        160,
+        48,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "t".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 5).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("⟨CSI 2J⟩", 30);
+    let screen = pty.contents();
+    assert!(
+        !pty.restored(),
+        "runs on the alternate screen with mouse reporting"
+    );
+    assert!(screen.contains("⟨U+202E⟩"), "{screen}");
+    assert!(screen.contains("ops-bot⟨OSC 0;pwned⟩"), "{screen}");
+    // The screen was not cleared by the agent's ESC[2J: the queue is still there.
+    assert!(screen.contains("Queue 1 pending"), "{screen}");
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+    assert!(pty.restored(), "terminal restored after quit");
+}
+
+#[test]
+fn an_unreachable_broker_shows_the_reconnect_state() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        80,
+        24,
+        &[
+            ("SIGNOFF_BROKER_URL", format!("http://127.0.0.1:{port}")),
+            ("SIGNOFF_TOKEN", "t".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 6).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("reconnecting (attempt 2", 30);
+    pty.press("?");
+    pty.wait_for("? or Esc to close", 5);
+    // A lone Esc followed at once by `q` would read as Alt-q, as in any terminal app.
+    pty.press("\x1b");
+    pty.wait_gone("? or Esc to close", 5);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+}
+
+#[test]
+fn resizing_relayouts_and_a_tiny_window_says_so() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let a = fresh(action(
+        1,
+        "db.export",
+        "customers",
+        "production",
+        RiskLevel::High,
+    ));
+    let broker = rt.block_on(FakeBroker::start("t", "bob", vec![a]));
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "t".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 9).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("Tab switches", 30);
+    pty.resize(160, 48);
+    pty.wait_for("┌ Risk", 10);
+    pty.wait_gone("Tab switches", 10);
+    pty.resize(50, 10);
+    pty.wait_for("Window too small: 50x10", 10);
+    pty.resize(80, 24);
+    pty.wait_for("Tab switches", 10);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+    assert!(pty.restored());
+}
+
+#[test]
+fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let a = fresh(action(
+        1,
+        "db.export",
+        "customers",
+        "production",
+        RiskLevel::High,
+    ));
+    let mut broker = rt.block_on(FakeBroker::start("t", "bob", vec![a.clone()]));
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "t".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 10).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("● live", 30);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while broker.shared.keys.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "key never registered");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    match rt.block_on(broker.next_msg(10)) {
+        ClientMsg::Hello { resume_after, .. } => assert_eq!(resume_after, None),
+        other => panic!("expected the first hello, got {other:?}"),
+    }
+    {
+        let _rt = rt.enter();
+        broker.stop();
+    }
+    pty.wait_for("reconnecting (attempt", 10);
+    pty.wait_for("offline, as last seen", 5);
+    pty.press("a");
+    pty.wait_for("Offline: sent after reconnect", 5);
+    pty.press("\r");
+    pty.wait_for("1 decision(s) queued", 5);
+    rt.block_on(broker.restart());
+    // The console resumes from its last event number and then re-sends the decision.
+    let hello = rt.block_on(async {
+        loop {
+            if let ClientMsg::Hello { resume_after, .. } = broker.next_msg(30).await {
+                return resume_after;
+            }
+        }
+    });
+    assert_eq!(hello, Some(5), "resumes after the last event it saw");
+    let decision = rt.block_on(async {
+        loop {
+            if let ClientMsg::Decide { decision } = broker.next_msg(10).await {
+                return decision;
+            }
+        }
+    });
+    assert_eq!(decision.decision.action_digest, a.digest());
+    pty.wait_for("db.export postgres/customers approved (audit", 10);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+}
+
+#[test]
+fn a_clear_error_without_a_token() {
+    let keys = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        80,
+        24,
+        &[(
+            "SIGNOFF_KEY_FILE",
+            key_file(keys.path(), 7).display().to_string(),
+        )],
+    );
+    pty.wait_for("no session: pass --token or set SIGNOFF_TOKEN", 30);
+    assert!(!pty.wait_exit(10).success());
+}

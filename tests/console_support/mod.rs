@@ -1,0 +1,271 @@
+//! A small stand-in for the broker's approver side, on a real socket at 127.0.0.1:0:
+//! bearer check, `POST /v1/keys`, and `GET /v1/feed` speaking protocol v1 (hello →
+//! welcome → snapshot or resume, decide → signature and digest checks → ack + resolved).
+//! It lets the console and client be tested end to end before the real broker lands;
+//! the real-broker test in `console_pty.rs` is the one that matters at merge.
+
+#![allow(dead_code)]
+
+pub mod pty;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use signoff::protocol::api::{KeyInfo, KeyRegistration};
+use signoff::protocol::decision::decode_public_key;
+use signoff::protocol::messages::{ClientMsg, Identity, ServerMsg, decode_client, encode};
+use signoff::protocol::{Action, ErrorCode, KeyId, PROTOCOL_VERSION, Status, Timestamp};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+pub struct Shared {
+    pub token: String,
+    pub subject: String,
+    pub actions: Mutex<Vec<Action>>,
+    pub seq: Mutex<u64>,
+    pub keys: Mutex<Vec<ed25519_dalek::VerifyingKey>>,
+    /// Every client message received, in order.
+    pub received: mpsc::UnboundedSender<ClientMsg>,
+    /// Closes every open feed connection.
+    pub kick: Notify,
+    pub events: broadcast::Sender<ServerMsg>,
+}
+
+pub struct FakeBroker {
+    pub url: String,
+    pub shared: Arc<Shared>,
+    pub received: mpsc::UnboundedReceiver<ClientMsg>,
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeBroker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeBroker {
+    pub async fn start(token: &str, subject: &str, actions: Vec<Action>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(64);
+        let shared = Arc::new(Shared {
+            token: token.into(),
+            subject: subject.into(),
+            actions: Mutex::new(actions),
+            seq: Mutex::new(5),
+            keys: Mutex::new(Vec::new()),
+            received: tx,
+            kick: Notify::new(),
+            events,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = serve(listener, shared.clone());
+        Self {
+            url: format!("http://{addr}"),
+            shared,
+            received: rx,
+            addr,
+            task,
+        }
+    }
+
+    /// Goes down like a crashed broker: stops listening and drops every connection.
+    pub fn stop(&mut self) {
+        self.task.abort();
+        self.shared.kick.notify_waiters();
+    }
+
+    /// Comes back on the same address with the same state (keys, actions, numbers).
+    pub async fn restart(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.task = serve(listener, self.shared.clone());
+    }
+
+    /// The next client message, or a panic after `secs`.
+    pub async fn next_msg(&mut self, secs: u64) -> ClientMsg {
+        tokio::time::timeout(Duration::from_secs(secs), self.received.recv())
+            .await
+            .expect("timed out waiting for a client message")
+            .expect("channel closed")
+    }
+
+    /// Pushes a feed event to every connected console, numbering it.
+    pub fn push(&self, make: impl FnOnce(u64) -> ServerMsg) {
+        let seq = {
+            let mut s = self.shared.seq.lock().unwrap();
+            *s += 1;
+            *s
+        };
+        let _ = self.shared.events.send(make(seq));
+    }
+}
+
+fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) -> tokio::task::JoinHandle<()> {
+    let app = Router::new()
+        .route("/v1/feed", get(feed))
+        .route("/v1/keys", post(keys))
+        .with_state(shared);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {}", shared.token))
+}
+
+async fn keys(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Json(reg): Json<KeyRegistration>,
+) -> Response {
+    if !authorized(&shared, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let Ok(key) = decode_public_key(&reg.public_key) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    shared.keys.lock().unwrap().push(key);
+    let info = KeyInfo {
+        key_id: KeyId::of(&key),
+        subject: shared.subject.clone(),
+        public_key: reg.public_key,
+        label: reg.label,
+        created_at: Timestamp::now(),
+        revoked_at: None,
+    };
+    (StatusCode::CREATED, Json(info)).into_response()
+}
+
+async fn feed(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !authorized(&shared, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    ws.on_upgrade(move |socket| session(shared, socket))
+}
+
+async fn send(ws: &mut WebSocket, msg: &ServerMsg) -> bool {
+    ws.send(Message::Text(encode(msg).into())).await.is_ok()
+}
+
+async fn session(shared: Arc<Shared>, mut ws: WebSocket) {
+    let mut events = shared.events.subscribe();
+    let Some(Ok(Message::Text(t))) = ws.recv().await else {
+        return;
+    };
+    let Ok(hello) = decode_client(t.as_str()) else {
+        return;
+    };
+    let resume = match &hello {
+        ClientMsg::Hello { resume_after, .. } => *resume_after,
+        _ => return,
+    };
+    let _ = shared.received.send(hello);
+    let head = *shared.seq.lock().unwrap();
+    let welcome = ServerMsg::Welcome {
+        protocol: PROTOCOL_VERSION,
+        identity: Identity {
+            subject: shared.subject.clone(),
+            email: Some(format!("{}@example.com", shared.subject)),
+            name: None,
+            groups: vec!["sre".into()],
+        },
+        server_time: Timestamp::now(),
+        head_seq: head,
+    };
+    if !send(&mut ws, &welcome).await {
+        return;
+    }
+    if resume != Some(head) {
+        let actions = shared.actions.lock().unwrap().clone();
+        if !send(&mut ws, &ServerMsg::Snapshot { seq: head, actions }).await {
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            _ = shared.kick.notified() => {
+                let _ = ws.send(Message::Close(None)).await;
+                return;
+            }
+            ev = events.recv() => match ev {
+                Ok(m) => if !send(&mut ws, &m).await { return },
+                Err(_) => return,
+            },
+            frame = ws.recv() => match frame {
+                Some(Ok(Message::Text(t))) => {
+                    let Ok(msg) = decode_client(t.as_str()) else { return };
+                    let _ = shared.received.send(msg.clone());
+                    if let ClientMsg::Decide { decision } = msg {
+                        for reply in decide(&shared, &decision) {
+                            if !send(&mut ws, &reply).await { return }
+                        }
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    }
+}
+
+/// The broker's essential checks, in its order: key, signature, action, digest.
+fn decide(shared: &Shared, signed: &signoff::protocol::SignedDecision) -> Vec<ServerMsg> {
+    let d = &signed.decision;
+    let reject = |code: ErrorCode, message: &str| {
+        vec![ServerMsg::Rejected {
+            decision_id: d.decision_id,
+            code,
+            message: message.into(),
+        }]
+    };
+    let keys = shared.keys.lock().unwrap().clone();
+    let Some(key) = keys.iter().find(|k| KeyId::of(k) == d.key_id) else {
+        return reject(ErrorCode::UnknownKey, "key is not registered");
+    };
+    if signed.verify(key).is_err() {
+        return reject(ErrorCode::BadSignature, "signature does not verify");
+    }
+    let mut actions = shared.actions.lock().unwrap();
+    let Some(pos) = actions.iter().position(|a| a.id == d.action_id) else {
+        return reject(ErrorCode::UnknownAction, "no such action");
+    };
+    if actions[pos].digest() != d.action_digest {
+        return reject(ErrorCode::DigestMismatch, "the action changed");
+    }
+    let mut action = actions.remove(pos);
+    action.status = match d.verdict {
+        signoff::protocol::Verdict::Approve => Status::Approved,
+        signoff::protocol::Verdict::Deny => Status::Denied,
+    };
+    let mut seq = shared.seq.lock().unwrap();
+    *seq += 1;
+    vec![
+        ServerMsg::Ack {
+            decision_id: d.decision_id,
+            action_id: d.action_id,
+            status: action.status,
+            audit_hash: action.digest(),
+        },
+        ServerMsg::Resolved {
+            seq: *seq,
+            action,
+            decided_by: vec![shared.subject.clone()],
+            reason: d.reason.clone(),
+        },
+    ]
+}
