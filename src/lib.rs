@@ -5,6 +5,7 @@ pub mod auth;
 pub mod broker;
 pub mod client;
 pub mod console;
+pub mod history;
 pub mod identity;
 pub mod protocol;
 pub mod text;
