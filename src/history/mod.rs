@@ -9,16 +9,20 @@
 //!
 //! [`HistoryQuery`]: crate::protocol::HistoryQuery
 
+pub mod chips;
+pub mod display;
 pub mod fields;
 pub mod filter;
 pub mod fold;
 pub mod r#gen;
 pub mod index;
+pub mod local;
 pub mod search;
 pub mod terms;
 
 pub use fields::SearchField;
 pub use r#gen::{GenConfig, Generator};
 pub use index::HistoryIndex;
+pub use local::LocalHistory;
 pub use search::{FieldMatch, Search, match_ranges};
 pub use terms::Terms;
