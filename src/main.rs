@@ -26,12 +26,15 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Decided actions, newest first: filter, search, and print a table or JSON Lines.
+    History(Box<signoff::history::HistoryArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Digest { file } => digest(file),
+        Command::History(args) => return signoff::history::cli::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -122,6 +122,11 @@ impl HistoryIndex {
         self.records.is_empty()
     }
 
+    /// Bytes of folded haystack held (memory cost of the index, roughly).
+    pub fn haystack_bytes(&self) -> usize {
+        self.arena.len()
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation
     }

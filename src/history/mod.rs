@@ -9,7 +9,9 @@
 //!
 //! [`HistoryQuery`]: crate::protocol::HistoryQuery
 
+pub mod args;
 pub mod chips;
+pub mod cli;
 pub mod display;
 pub mod fields;
 pub mod filter;
@@ -17,9 +19,12 @@ pub mod fold;
 pub mod r#gen;
 pub mod index;
 pub mod local;
+pub mod params;
 pub mod search;
+pub mod table;
 pub mod terms;
 
+pub use args::HistoryArgs;
 pub use fields::SearchField;
 pub use r#gen::{GenConfig, Generator};
 pub use index::HistoryIndex;
