@@ -26,6 +26,11 @@ enum Command {
         /// A JSON file holding one action; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Run the broker: agent API, approver feed, policy, decisions, audit log.
+    Broker(signoff::broker::cli::BrokerArgs),
+    /// Check or export the broker's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(signoff::broker::cli::AuditCommand),
     /// Decided actions, newest first: filter, search, and print a table or JSON Lines.
     History(Box<signoff::history::HistoryArgs>),
 }
@@ -34,6 +39,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Digest { file } => digest(file),
+        Command::Broker(args) => return signoff::broker::cli::run_broker(args),
+        Command::Audit(cmd) => return signoff::broker::cli::run_audit(cmd),
         Command::History(args) => return signoff::history::cli::run(*args),
     };
     match result {

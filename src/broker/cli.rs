@@ -1,0 +1,282 @@
+//! The `signoff broker` and `signoff audit` subcommands.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use super::config::Config;
+use super::policy::Engine;
+use super::store::DB_FILE;
+use super::store::audit::Verifier;
+use super::store::{AuditEntry, SqliteStore, Store};
+use super::{Broker, BrokerError, Settings, TlsFiles};
+use crate::auth::static_tokens::StaticTokens;
+use crate::protocol::Timestamp;
+
+/// `signoff broker`
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// The broker's TOML config file (tokens, policy, TLS, feed tunables).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7700, or `listen` from the config].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Data directory holding signoff.db [default: the platform data directory].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// TLS certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM); needs --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+/// `signoff audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and every vote signature; exit 1 naming the first bad entry.
+    Verify {
+        /// Data directory holding signoff.db [default: the platform data directory].
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Write audit entries as JSON Lines (one entry per line) to standard output.
+    Export {
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Only entries at or after this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only entries before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+    },
+}
+
+/// The platform data directory, e.g. `~/.local/share/signoff`.
+pub fn default_data_dir() -> PathBuf {
+    directories::ProjectDirs::from("dev", "signoff", "signoff")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("signoff-data"))
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+/// Builds settings from the config file and flags (flags win).
+pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
+    let config = match &args.config {
+        Some(p) => Config::load(p).map_err(|e| BrokerError::Config(e.to_string()))?,
+        None => Config::default(),
+    };
+    let policy = match &config.policy {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| BrokerError::Config(format!("{}: {e}", p.display())))?;
+            Engine::from_toml_str(&text)
+                .map_err(|e| BrokerError::Config(format!("{}: {e}", p.display())))?
+        }
+        None => Engine::default(),
+    };
+    if config.oidc.is_some() {
+        tracing::warn!("[oidc] is parsed but JWT validation is not wired in this build");
+    }
+    let listen = args
+        .listen
+        .clone()
+        .or(config.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:7700".into());
+    let data_dir = args
+        .data
+        .clone()
+        .or(config.data_dir.clone())
+        .unwrap_or_else(default_data_dir);
+    let tls = match (&args.tls_cert, &args.tls_key, &config.tls) {
+        (Some(cert), Some(key), _) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (_, _, Some(t)) => Some(TlsFiles {
+            cert: t.cert.clone(),
+            key: t.key.clone(),
+        }),
+        _ => None,
+    };
+    let mut s = Settings::new(
+        Arc::new(StaticTokens::new(config.tokens.clone())),
+        policy,
+        data_dir,
+    );
+    s.tls = tls;
+    s.tunables = config.tunables();
+    Ok((s, listen))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Runs `signoff broker` until SIGINT or SIGTERM.
+pub fn run_broker(args: BrokerArgs) -> ExitCode {
+    init_logs(args.log_json);
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signoff broker: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = rt.block_on(async {
+        let (settings, listen) = settings(&args)?;
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let broker = Broker::open(settings).await?;
+        let listener = tokio::net::TcpListener::bind(&listen).await?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "listening");
+        println!("signoff broker listening on {scheme}://{addr}");
+        let _ = std::io::stdout().flush();
+        broker.serve(listener, shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("signoff broker: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open_existing(data: Option<PathBuf>) -> Result<SqliteStore, String> {
+    let dir = data.unwrap_or_else(default_data_dir);
+    if !dir.join(DB_FILE).exists() {
+        return Err(format!(
+            "no broker database at {}",
+            dir.join(DB_FILE).display()
+        ));
+    }
+    SqliteStore::open(&dir).map_err(|e| e.to_string())
+}
+
+/// Checks the whole chain; `Ok` holds the summary line, `Err` names the first bad entry.
+pub fn verify(dir: &Path) -> Result<String, String> {
+    let store = open_existing(Some(dir.to_path_buf()))?;
+    let mut v = Verifier::new();
+    let mut after = 0;
+    let mut head = super::store::audit::GENESIS.to_string();
+    loop {
+        let page = store
+            .audit_entries(after, 10_000)
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        head = last.hash.clone();
+        for e in &page {
+            v.push(e).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(format!(
+        "audit log OK: {} entries, {} vote signatures verified, head {}",
+        v.entries, v.votes, head
+    ))
+}
+
+fn export(
+    data: Option<PathBuf>,
+    since: Option<String>,
+    until: Option<String>,
+) -> Result<(), String> {
+    let since = since.map(|s| Timestamp::parse(&s)).transpose()?;
+    let until = until.map(|s| Timestamp::parse(&s)).transpose()?;
+    let store = open_existing(data)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut after = 0;
+    loop {
+        let page = store
+            .audit_entries(after, 10_000)
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            let entry: AuditEntry = serde_json::from_str(&e.canonical)
+                .map_err(|err| format!("audit entry {}: {err}", e.seq))?;
+            if since.is_some_and(|s| entry.at < s) || until.is_some_and(|u| entry.at >= u) {
+                continue;
+            }
+            writeln!(
+                out,
+                "{{\"seq\":{},\"prev_hash\":\"{}\",\"hash\":\"{}\",\"entry\":{}}}",
+                e.seq, e.prev_hash, e.hash, e.canonical
+            )
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    out.flush().map_err(|e| e.to_string())
+}
+
+/// Runs `signoff audit verify|export`.
+pub fn run_audit(cmd: AuditCommand) -> ExitCode {
+    match cmd {
+        AuditCommand::Verify { data } => {
+            let dir = data.unwrap_or_else(default_data_dir);
+            match verify(&dir) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("signoff audit verify: FAILED: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        AuditCommand::Export { data, since, until } => match export(data, since, until) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("signoff audit export: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

@@ -1,0 +1,145 @@
+//! The broker's TOML config file.
+//!
+//! ```toml
+//! listen = "127.0.0.1:7700"
+//! data_dir = "/var/lib/signoff"
+//! policy = "policy.toml"          # relative to this file
+//! [tls]
+//! cert = "cert.pem"
+//! key = "key.pem"
+//! [[tokens]]
+//! token_sha256 = "sha256:…"       # `signoff` never stores the token itself
+//! kind = "agent"
+//! subject = "ci-deploy"
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Tunables;
+use crate::auth::jwt::JwtConfig;
+use crate::auth::static_tokens::StaticToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// `[feed]`: websocket feed tunables.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub queue_depth: Option<usize>,
+    pub resume_window: Option<usize>,
+    pub ping_interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    /// The policy file.
+    pub policy: Option<PathBuf>,
+    pub tls: Option<TlsConfig>,
+    #[serde(default)]
+    pub tokens: Vec<StaticToken>,
+    /// OIDC JWT validation for approvers (and agents using client credentials).
+    pub oidc: Option<JwtConfig>,
+    #[serde(default)]
+    pub feed: FeedConfig,
+}
+
+impl Config {
+    pub fn from_toml_str(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Reads a config file; relative paths inside it are taken from the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut c = Self::from_toml_str(&text).map_err(|message| ConfigError::Parse {
+            path: path.display().to_string(),
+            message,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = c.policy.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = c.data_dir.as_mut() {
+            fix(p);
+        }
+        if let Some(t) = c.tls.as_mut() {
+            fix(&mut t.cert);
+            fix(&mut t.key);
+        }
+        Ok(c)
+    }
+
+    /// Default tunables, overridden by `[feed]`.
+    pub fn tunables(&self) -> Tunables {
+        let mut t = Tunables::default();
+        if let Some(d) = self.feed.queue_depth {
+            t.feed_queue_depth = d.max(1);
+        }
+        if let Some(w) = self.feed.resume_window {
+            t.resume_window = w;
+        }
+        if let Some(p) = self.feed.ping_interval_secs {
+            t.ping_interval = Duration::from_secs(p.max(1));
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::PrincipalKind;
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let c = Config::from_toml_str(include_str!("../../examples/broker.toml")).unwrap();
+        assert!(c.tokens.iter().any(|t| t.kind == PrincipalKind::Agent));
+        assert!(c.tokens.iter().any(|t| t.kind == PrincipalKind::Approver));
+        assert_eq!(c.listen.as_deref(), Some("127.0.0.1:7700"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = Config::from_toml_str("listen = \"x\"\nlisten_port = 1\n").unwrap_err();
+        assert!(e.contains("listen_port"), "{e}");
+    }
+
+    #[test]
+    fn oidc_section_is_the_jwt_config() {
+        let c = Config::from_toml_str(
+            "[oidc]\nissuer = \"https://id.example.com\"\naudience = \"signoff\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.oidc.unwrap().audience, "signoff");
+    }
+}

@@ -1,0 +1,207 @@
+//! `/v1/actions`: submit, read (with long poll), withdraw, report the result.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+
+use super::auth::{Agent, Anyone};
+use crate::auth::{Principal, PrincipalKind};
+use crate::broker::error::HttpError;
+use crate::broker::policy::Facts;
+use crate::broker::state::AppState;
+use crate::broker::writer::Op;
+use crate::protocol::api::{ActionCreated, ActionView, ResultReport};
+use crate::protocol::limits::{MAX_ACTION_BYTES, MAX_TEXT_FIELD};
+use crate::protocol::validate::validate_request;
+use crate::protocol::{Action, ActionId, ActionRequest, ErrorCode, Timestamp};
+
+/// The longest `?wait=` a long poll may ask for, in seconds.
+pub const MAX_WAIT_SECS: u64 = 300;
+
+fn view(a: &Action) -> ActionView {
+    ActionView {
+        action: a.clone(),
+        digest: a.digest(),
+    }
+}
+
+fn parse_id(raw: &str) -> Result<ActionId, HttpError> {
+    raw.parse()
+        .map_err(|_| HttpError::not_found(format!("no action {raw:?}")))
+}
+
+/// Reads a JSON body, refusing more than `limit` bytes (413) and invalid UTF-8 (400).
+pub async fn json_body<T: serde::de::DeserializeOwned>(
+    body: Body,
+    limit: usize,
+) -> Result<T, HttpError> {
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
+        HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidField,
+            format!("request body is over the {limit}-byte limit"),
+        )
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        HttpError::field(
+            "body",
+            format!("is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })?;
+    serde_json::from_str(text).map_err(|e| {
+        let msg = e.to_string();
+        match msg
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split_once('`'))
+        {
+            Some((field, _)) => HttpError::field(field, "is required"),
+            None => HttpError::field("body", msg),
+        }
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    body: Body,
+) -> Result<(StatusCode, Json<ActionCreated>), HttpError> {
+    let req: ActionRequest = json_body(body, MAX_ACTION_BYTES).await?;
+    validate_request(&req).map_err(HttpError::fields)?;
+    if req.requester.id != agent.subject() {
+        return Err(HttpError::forbidden(format!(
+            "requester.id {:?} is not your identity {:?}",
+            req.requester.id,
+            agent.subject()
+        )));
+    }
+    let (who, kind) = (req.requester.id.clone(), req.kind.clone());
+    let asked_before = state
+        .read(move |s| s.has_requested_kind(&who, &kind))
+        .await?;
+    let now = Timestamp::now();
+    let facts = Facts {
+        now,
+        first_time_for_kind: !asked_before,
+    };
+    let eval = state.policy.evaluate(&req, &facts);
+    let ttl = i64::try_from(eval.ttl_secs.max(1)).unwrap_or(i64::MAX);
+    let action = Action::from_request(req, eval.risk, eval.policy, now, now.plus_secs(ttl));
+    let a = state
+        .submit(|reply| Op::Create {
+            action: Box::new(action),
+            reply,
+        })
+        .await??;
+    tracing::info!(action = %a.id, kind = %a.kind, requester = %a.requester.id, risk = %a.risk.level, "action submitted");
+    Ok((
+        StatusCode::CREATED,
+        Json(ActionCreated {
+            id: a.id,
+            digest: a.digest(),
+            status: a.status,
+            risk: a.risk.clone(),
+            policy: a.policy.clone(),
+            created_at: a.created_at,
+            expires_at: a.expires_at,
+        }),
+    ))
+}
+
+fn visible(p: &Principal, a: &Action) -> bool {
+    p.kind == PrincipalKind::Approver || a.requester.id == p.subject()
+}
+
+async fn load(state: &AppState, id: ActionId, p: &Principal) -> Result<Action, HttpError> {
+    let a = match state.live.pending(&id) {
+        Some(a) => (*a).clone(),
+        None => state
+            .read(move |s| s.action(&id))
+            .await?
+            .ok_or_else(|| HttpError::not_found(format!("no action {id}")))?,
+    };
+    if !visible(p, &a) {
+        return Err(HttpError::not_found(format!("no action {id}")));
+    }
+    Ok(a)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Anyone(p): Anyone,
+    Path(raw): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<ActionView>, HttpError> {
+    let id = parse_id(&raw)?;
+    let wait = match q.get("wait") {
+        None => 0,
+        Some(w) => w
+            .parse::<u64>()
+            .map_err(|_| HttpError::field("wait", "must be a whole number of seconds"))?
+            .min(MAX_WAIT_SECS),
+    };
+    let a = load(&state, id, &p).await?;
+    if wait == 0 || a.status.is_final() {
+        return Ok(Json(view(&a)));
+    }
+    if let Some(mut rx) = state.live.watch(&id) {
+        let mut shutdown = state.shutdown.clone();
+        tokio::select! {
+            _ = tokio::time::timeout(Duration::from_secs(wait), rx.changed()) => {}
+            _ = crate::broker::state::stopping(&mut shutdown) => {}
+        }
+    }
+    load(&state, id, &p).await.map(|a| Json(view(&a)))
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    Path(raw): Path<String>,
+) -> Result<Json<ActionView>, HttpError> {
+    let id = parse_id(&raw)?;
+    let by = agent.subject().to_string();
+    let a = state
+        .submit(|reply| Op::Withdraw { id, by, reply })
+        .await??;
+    tracing::info!(action = %id, "action withdrawn");
+    Ok(Json(view(&a)))
+}
+
+pub async fn result(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    Path(raw): Path<String>,
+    body: Body,
+) -> Result<Json<ActionView>, HttpError> {
+    let id = parse_id(&raw)?;
+    let report: ResultReport = json_body(body, 2 * MAX_TEXT_FIELD).await?;
+    if report
+        .detail
+        .as_ref()
+        .is_some_and(|d| d.len() > MAX_TEXT_FIELD)
+    {
+        return Err(HttpError::field(
+            "detail",
+            format!("is over the {MAX_TEXT_FIELD}-byte limit"),
+        ));
+    }
+    let by = agent.subject().to_string();
+    let a = state
+        .submit(|reply| Op::Report {
+            id,
+            by,
+            report,
+            reply,
+        })
+        .await??;
+    tracing::info!(action = %id, exit_code = report_code(&a), "execution result recorded");
+    Ok(Json(view(&a)))
+}
+
+fn report_code(a: &Action) -> i32 {
+    a.execution.as_ref().map_or(0, |e| e.exit_code)
+}

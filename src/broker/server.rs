@@ -1,0 +1,235 @@
+//! Starting and stopping a broker: open the store, start the writer and expiry tasks,
+//! serve HTTP (optionally TLS) until the shutdown future completes, then drain.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+use super::keys::Keys;
+use super::live::Live;
+use super::metrics::Metrics;
+use super::state::{AppState, Inner};
+use super::store::{SqliteStore, Store, StoreError};
+use super::writer::{Op, Parts, Writer};
+use super::{Settings, expiry, tls};
+
+/// Why the broker could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("config: {0}")]
+    Config(String),
+}
+
+/// An opened broker: store recovered, writer running, not yet serving.
+pub struct Broker {
+    state: AppState,
+    settings: Settings,
+    writer: JoinHandle<()>,
+    shutdown_tx: watch::Sender<bool>,
+}
+
+/// All routes over a shared state.
+pub(crate) fn router(state: AppState) -> axum::Router {
+    super::http::router(state)
+}
+
+impl Broker {
+    /// Opens the data directory, recovers pending actions and sequence numbers, and starts
+    /// the writer thread.
+    pub async fn open(settings: Settings) -> Result<Self, BrokerError> {
+        let dir = settings.data_dir.clone();
+        let (store, rec) = tokio::task::spawn_blocking(move || {
+            let store = SqliteStore::open(&dir)?;
+            let rec = store.recover()?;
+            Ok::<_, StoreError>((store, rec))
+        })
+        .await
+        .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??;
+        tracing::info!(
+            data = %settings.data_dir.display(),
+            pending = rec.pending.len(),
+            head_seq = rec.head_seq,
+            audit_seq = rec.audit_seq,
+            "store recovered"
+        );
+        let store: Arc<dyn Store> = Arc::new(store);
+        let t = settings.tunables.clone();
+        let live = Arc::new(Live::new(
+            rec.pending,
+            rec.head_seq,
+            t.feed_queue_depth,
+            t.resume_window,
+        ));
+        let keys = Arc::new(Keys::new(rec.keys));
+        let metrics = Arc::new(Metrics::default());
+        let new_action = Arc::new(Notify::new());
+        let parts = Parts {
+            store: store.clone(),
+            live: live.clone(),
+            keys: keys.clone(),
+            metrics: metrics.clone(),
+            new_action: new_action.clone(),
+        };
+        let w = Writer::new(
+            parts,
+            rec.head_seq,
+            rec.audit_seq,
+            rec.audit_hash,
+            t.max_batch,
+        );
+        let (wtx, wrx) = mpsc::channel(t.max_batch.max(1024) * 4);
+        let writer = std::thread::Builder::new()
+            .name("signoff-writer".into())
+            .spawn(move || w.run(wrx))?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let state = AppState(Arc::new(Inner {
+            authenticator: settings.authenticator.clone(),
+            policy: settings.policy.clone(),
+            store,
+            live,
+            keys,
+            metrics,
+            writer: wtx,
+            new_action,
+            tunables: t,
+            shutdown: shutdown_rx,
+        }));
+        Ok(Self {
+            state,
+            settings,
+            writer,
+            shutdown_tx,
+        })
+    }
+
+    /// The broker's routes, for calling the router directly (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> axum::Router {
+        router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` completes; then closes feeds, drains the writer and returns.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), BrokerError> {
+        let Broker {
+            state,
+            settings,
+            writer,
+            shutdown_tx,
+        } = self;
+        let expiry = tokio::spawn(expiry::run(
+            state.live.clone(),
+            state.writer.clone(),
+            state.new_action.clone(),
+            state.shutdown.clone(),
+        ));
+        let app = router(state.clone());
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing feeds and long polls");
+            let _ = shutdown_tx.send(true);
+        };
+        let served = match &settings.tls {
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(signal)
+                    .await
+            }
+            Some(files) => {
+                let cfg = tls::server_config(&files.cert, &files.key).map_err(BrokerError::Tls)?;
+                let l = tls::TlsListener::new(listener, cfg)?;
+                axum::serve(l, app).with_graceful_shutdown(signal).await
+            }
+        };
+        expiry.abort();
+        let _ = state.writer.send(Op::Stop).await;
+        drop(state);
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        tracing::info!("broker stopped");
+        served.map_err(BrokerError::Io)
+    }
+}
+
+/// Opens the broker in `settings` and serves on `listener` until `shutdown` completes.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BrokerError> {
+    Broker::open(settings)
+        .await?
+        .serve(listener, shutdown)
+        .await
+}
+
+/// A broker running in this process (tests of every module start one with [`spawn`]).
+pub struct RunningBroker {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<Result<(), BrokerError>>>,
+}
+
+impl RunningBroker {
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT/v1/feed`
+    pub fn feed_url(&self) -> String {
+        format!("ws://{}/v1/feed", self.addr)
+    }
+
+    /// Stops gracefully and waits until the store is closed.
+    pub async fn shutdown(mut self) -> Result<(), BrokerError> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.handle.take() {
+            Some(h) => h
+                .await
+                .map_err(|e| BrokerError::Io(std::io::Error::other(e)))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningBroker {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Opens a broker and serves it on `127.0.0.1:0` in the background.
+pub async fn spawn(settings: Settings) -> Result<RunningBroker, BrokerError> {
+    let data_dir = settings.data_dir.clone();
+    let broker = Broker::open(settings).await?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(broker.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningBroker {
+        addr,
+        data_dir,
+        stop: Some(stop),
+        handle: Some(handle),
+    })
+}

@@ -1,0 +1,229 @@
+//! The hash-chained audit log: entries, their hashes, and verification of a whole chain.
+//!
+//! `hash = SHA-256(prev_hash ‖ canonical(entry))`, where `prev_hash` is the previous
+//! entry's hash as 64 lowercase hex ASCII bytes (64 zeros for the first entry) and
+//! `canonical(entry)` is the RFC 8785 form of [`AuditEntry`]. Pure: the store hands rows in.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::protocol::decision::decode_public_key;
+use crate::protocol::{ActionId, KeyId, SignedDecision, Timestamp, canonical_json};
+
+/// The `prev_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    ActionCreated,
+    Vote,
+    Outcome,
+    Withdrawal,
+    Execution,
+    KeyRegistered,
+    KeyRevoked,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::ActionCreated => "action_created",
+            AuditKind::Vote => "vote",
+            AuditKind::Outcome => "outcome",
+            AuditKind::Withdrawal => "withdrawal",
+            AuditKind::Execution => "execution",
+            AuditKind::KeyRegistered => "key_registered",
+            AuditKind::KeyRevoked => "key_revoked",
+        }
+    }
+}
+
+/// One audit entry, exactly as hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub at: Timestamp,
+    #[serde(rename = "type")]
+    pub kind: AuditKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<ActionId>,
+    /// Who caused it: an agent or approver subject, or `system`.
+    pub actor: String,
+    /// Type-specific content; a vote carries the full signed decision.
+    pub payload: serde_json::Value,
+}
+
+/// An entry as stored: the canonical bytes and the chain hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEntry {
+    pub seq: u64,
+    pub prev_hash: String,
+    pub hash: String,
+    /// RFC 8785 canonical JSON of the [`AuditEntry`].
+    pub canonical: String,
+}
+
+/// `SHA-256(prev_hash_hex ‖ canonical)`, hex.
+pub fn chain_hash(prev_hash: &str, canonical: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(canonical);
+    hex::encode(h.finalize())
+}
+
+/// Seals `entry` onto a chain whose last hash is `prev_hash`.
+pub fn seal(entry: &AuditEntry, prev_hash: &str) -> StoredEntry {
+    let canonical = canonical_json(entry);
+    StoredEntry {
+        seq: entry.seq,
+        prev_hash: prev_hash.to_string(),
+        hash: chain_hash(prev_hash, &canonical),
+        canonical: String::from_utf8_lossy(&canonical).into_owned(),
+    }
+}
+
+/// The first bad entry found by [`Verifier`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("audit entry {seq}: {what}")]
+pub struct ChainError {
+    pub seq: u64,
+    pub what: String,
+}
+
+#[derive(Debug, Clone)]
+struct KnownKey {
+    subject: String,
+    public_key: String,
+    revoked_at: Option<Timestamp>,
+}
+
+/// Checks a chain entry by entry, in order: sequence, link, hash, canonical form, and
+/// every vote's signature against the key as registered earlier in the same chain.
+#[derive(Debug, Default)]
+pub struct Verifier {
+    prev_seq: u64,
+    prev_hash: Option<String>,
+    keys: HashMap<String, KnownKey>,
+    pub entries: u64,
+    pub votes: u64,
+}
+
+impl Verifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks the next stored entry.
+    pub fn push(&mut self, e: &StoredEntry) -> Result<(), ChainError> {
+        let bad = |what: String| ChainError { seq: e.seq, what };
+        let expected_seq = self.prev_seq + 1;
+        if e.seq != expected_seq {
+            return Err(bad(format!("sequence gap: expected entry {expected_seq}")));
+        }
+        let expected_prev = self.prev_hash.as_deref().unwrap_or(GENESIS);
+        if e.prev_hash != expected_prev {
+            return Err(bad(format!(
+                "prev_hash {} does not link to the previous entry's hash {}",
+                short(&e.prev_hash),
+                short(expected_prev)
+            )));
+        }
+        let recomputed = chain_hash(&e.prev_hash, e.canonical.as_bytes());
+        if recomputed != e.hash {
+            return Err(bad(format!(
+                "content does not match its hash (stored {}, recomputed {})",
+                short(&e.hash),
+                short(&recomputed)
+            )));
+        }
+        let entry: AuditEntry = serde_json::from_str(&e.canonical)
+            .map_err(|err| bad(format!("content is not an audit entry: {err}")))?;
+        if entry.seq != e.seq {
+            return Err(bad(format!("content says seq {}", entry.seq)));
+        }
+        if canonical_json(&entry) != e.canonical.as_bytes() {
+            return Err(bad("content is not in canonical form".into()));
+        }
+        self.check_payload(&entry).map_err(bad)?;
+        self.prev_seq = e.seq;
+        self.prev_hash = Some(e.hash.clone());
+        self.entries += 1;
+        Ok(())
+    }
+
+    fn check_payload(&mut self, entry: &AuditEntry) -> Result<(), String> {
+        let p = &entry.payload;
+        let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        match entry.kind {
+            AuditKind::KeyRegistered => {
+                let (Some(id), Some(subject), Some(public_key)) =
+                    (text("key_id"), text("subject"), text("public_key"))
+                else {
+                    return Err("key_registered lacks key_id, subject or public_key".into());
+                };
+                let key = decode_public_key(&public_key).map_err(|e| e.to_string())?;
+                if KeyId::of(&key).0 != id {
+                    return Err(format!("key id {id} does not match its public key"));
+                }
+                self.keys.insert(
+                    id,
+                    KnownKey {
+                        subject,
+                        public_key,
+                        revoked_at: None,
+                    },
+                );
+            }
+            AuditKind::KeyRevoked => {
+                let id = text("key_id").ok_or("key_revoked lacks key_id")?;
+                let k = self
+                    .keys
+                    .get_mut(&id)
+                    .ok_or_else(|| format!("revokes key {id}, which was never registered"))?;
+                k.revoked_at = Some(entry.at);
+            }
+            AuditKind::Vote => {
+                let signed: SignedDecision = p
+                    .get("decision")
+                    .cloned()
+                    .ok_or("vote lacks its signed decision".to_string())
+                    .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))?;
+                let d = &signed.decision;
+                let k = self.keys.get(&d.key_id.0).ok_or_else(|| {
+                    format!("vote is signed with key {}, never registered", d.key_id)
+                })?;
+                if k.subject != d.approver {
+                    return Err(format!(
+                        "key {} belongs to {:?}, not to approver {:?}",
+                        d.key_id, k.subject, d.approver
+                    ));
+                }
+                if k.revoked_at.is_some_and(|r| r <= entry.at) {
+                    return Err(format!("vote uses key {}, revoked before it", d.key_id));
+                }
+                let key = decode_public_key(&k.public_key).map_err(|e| e.to_string())?;
+                signed
+                    .verify(&key)
+                    .map_err(|e| format!("vote signature: {e}"))?;
+                if entry.action_id != Some(d.action_id) {
+                    return Err("vote is filed under another action".into());
+                }
+                self.votes += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn short(h: &str) -> &str {
+    &h[..h.len().min(12)]
+}
+
+#[cfg(test)]
+#[path = "audit_tests.rs"]
+mod tests;

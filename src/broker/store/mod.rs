@@ -1,0 +1,101 @@
+//! Durable state behind one trait: actions, votes, keys, the audit chain and history.
+//!
+//! The broker's single writer turns each batch of accepted operations into a list of
+//! [`Mutation`]s and hands it to [`Store::commit`], which applies it in one transaction.
+//! SQLite ([`SqliteStore`]) is the embedded backend; a PostgreSQL one can implement the
+//! same trait.
+
+use std::sync::Arc;
+
+use crate::protocol::api::KeyInfo;
+use crate::protocol::{
+    Action, ActionId, DecisionId, Digest, HistoryPage, HistoryQuery, SignedDecision, Timestamp,
+};
+
+pub mod audit;
+mod history;
+mod schema;
+mod sqlite;
+
+pub use audit::{AuditEntry, AuditKind, StoredEntry};
+pub use sqlite::{DB_FILE, SqliteStore};
+
+/// Why the store failed. Messages are for logs; API callers only see `internal`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// One write, applied with the others of its batch in a single transaction.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    /// Insert or replace an action (its full current state).
+    PutAction(Arc<Action>),
+    /// An accepted vote, with the signed decision as received.
+    Vote {
+        signed: SignedDecision,
+        at: Timestamp,
+    },
+    /// An audit entry, already sealed onto the chain.
+    Audit {
+        entry: AuditEntry,
+        stored: StoredEntry,
+    },
+    /// Insert or replace a registered key.
+    PutKey(KeyInfo),
+    /// A decided action enters history.
+    History(HistoryRow),
+    /// An execution result arrived for a decided action.
+    MarkExecuted(ActionId),
+    /// The newest feed event sequence number.
+    HeadSeq(u64),
+}
+
+/// What history shows for one decided action.
+#[derive(Debug, Clone)]
+pub struct HistoryRow {
+    pub action: Arc<Action>,
+    pub decided_at: Timestamp,
+    pub decided_by: Vec<String>,
+    pub reason: String,
+    pub audit_hash: Digest,
+}
+
+/// Everything a starting broker needs from disk.
+#[derive(Debug, Clone, Default)]
+pub struct Recovered {
+    pub pending: Vec<Action>,
+    pub head_seq: u64,
+    pub audit_seq: u64,
+    /// The last audit hash (the genesis value for an empty log).
+    pub audit_hash: String,
+    pub keys: Vec<KeyInfo>,
+}
+
+/// The broker's durable state.
+pub trait Store: Send + Sync + 'static {
+    /// Pending actions, sequence numbers, the audit chain head and keys.
+    fn recover(&self) -> Result<Recovered, StoreError>;
+    /// Applies a batch atomically and durably; after `Ok` the batch survives a crash.
+    fn commit(&self, batch: &[Mutation]) -> Result<(), StoreError>;
+    /// Any action, in any state.
+    fn action(&self, id: &ActionId) -> Result<Option<Action>, StoreError>;
+    /// True when a vote with this decision id was ever recorded.
+    fn decision_seen(&self, id: &DecisionId) -> Result<bool, StoreError>;
+    /// True when `requester` asked for `kind` before.
+    fn has_requested_kind(&self, requester: &str, kind: &str) -> Result<bool, StoreError>;
+    /// One page of history, newest first. The query must be validated already.
+    fn history(&self, q: &HistoryQuery) -> Result<HistoryPage, StoreError>;
+    /// Audit entries with `seq > after`, in order, at most `limit`.
+    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError>;
+}

@@ -1,0 +1,275 @@
+//! The SQLite backend: one writer connection, a small pool of reader connections.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension as _, params};
+
+use super::audit::GENESIS;
+use super::schema::{PRAGMAS, SCHEMA};
+use super::{Mutation, Recovered, Store, StoreError};
+use crate::protocol::api::KeyInfo;
+use crate::protocol::{Action, ActionId, DecisionId, HistoryPage, HistoryQuery, KeyId, Timestamp};
+
+/// The file name of the database inside the data directory.
+pub const DB_FILE: &str = "signoff.db";
+
+/// SQLite in WAL mode with `synchronous=FULL`.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `DIR/signoff.db`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let conn = open_conn(&path)?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a pooled reader connection.
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut p) = self.readers.lock()
+            && p.len() < 8
+        {
+            p.push(conn);
+        }
+        out
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("writer connection lock poisoned".into()))
+    }
+}
+
+fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(PRAGMAS)?;
+    Ok(conn)
+}
+
+pub(super) fn parse_action(body: &str) -> Result<Action, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("action row: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    crate::protocol::encode(v)
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError> {
+    match m {
+        Mutation::PutAction(a) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO actions
+                 (id, status, requester_id, kind, created_at, expires_at, digest, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                a.id.to_string(),
+                a.status.as_str(),
+                a.requester.id,
+                a.kind,
+                a.created_at.unix_millis(),
+                a.expires_at.unix_millis(),
+                a.digest().as_str(),
+                to_json(a.as_ref()),
+            ])?;
+        }
+        Mutation::Vote { signed, at } => {
+            let d = &signed.decision;
+            tx.prepare_cached(
+                "INSERT INTO votes (decision_id, action_id, approver, at, signed)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                d.decision_id.to_string(),
+                d.action_id.to_string(),
+                d.approver,
+                at.unix_millis(),
+                to_json(signed),
+            ])?;
+        }
+        Mutation::Audit { entry, stored } => {
+            tx.prepare_cached(
+                "INSERT INTO audit (seq, at, type, action_id, prev_hash, hash, entry)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                stored.seq as i64,
+                entry.at.unix_millis(),
+                entry.kind.as_str(),
+                entry.action_id.map(|i| i.to_string()),
+                stored.prev_hash,
+                stored.hash,
+                stored.canonical,
+            ])?;
+        }
+        Mutation::PutKey(k) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO keys
+                 (key_id, subject, public_key, label, created_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                k.key_id.0,
+                k.subject,
+                k.public_key,
+                k.label,
+                k.created_at.unix_millis(),
+                k.revoked_at.map(Timestamp::unix_millis),
+            ])?;
+        }
+        Mutation::History(row) => super::history::insert(tx, row)?,
+        Mutation::MarkExecuted(id) => {
+            tx.prepare_cached("UPDATE history SET executed = 1 WHERE action_id = ?1")?
+                .execute(params![id.to_string()])?;
+        }
+        Mutation::HeadSeq(seq) => {
+            tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES ('head_seq', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![seq.to_string()])?;
+        }
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn recover(&self) -> Result<Recovered, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT body FROM actions WHERE status = 'pending'")?;
+            let pending = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .map(|b| parse_action(&b?))
+                .collect::<Result<Vec<_>, _>>()?;
+            let head_seq: Option<String> = c
+                .query_row("SELECT value FROM meta WHERE key = 'head_seq'", [], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let head_seq = head_seq.and_then(|s| s.parse().ok()).unwrap_or(0);
+            let (audit_seq, audit_hash) = c
+                .query_row(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+                )
+                .optional()?
+                .unwrap_or((0, GENESIS.to_string()));
+            let mut stmt = c.prepare(
+                "SELECT key_id, subject, public_key, label, created_at, revoked_at FROM keys",
+            )?;
+            let keys = stmt
+                .query_map([], |r| {
+                    Ok(KeyInfo {
+                        key_id: KeyId(r.get(0)?),
+                        subject: r.get(1)?,
+                        public_key: r.get(2)?,
+                        label: r.get(3)?,
+                        created_at: Timestamp::from_unix_millis(r.get(4)?),
+                        revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_unix_millis),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Recovered {
+                pending,
+                head_seq,
+                audit_seq,
+                audit_hash,
+                keys,
+            })
+        })
+    }
+
+    fn commit(&self, batch: &[Mutation]) -> Result<(), StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for m in batch {
+            apply(&tx, m)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn action(&self, id: &ActionId) -> Result<Option<Action>, StoreError> {
+        self.read(|c| {
+            let body: Option<String> = c
+                .prepare_cached("SELECT body FROM actions WHERE id = ?1")?
+                .query_row(params![id.to_string()], |r| r.get(0))
+                .optional()?;
+            body.map(|b| parse_action(&b)).transpose()
+        })
+    }
+
+    fn decision_seen(&self, id: &DecisionId) -> Result<bool, StoreError> {
+        let conn = self.writer()?;
+        let found = conn
+            .prepare_cached("SELECT 1 FROM votes WHERE decision_id = ?1")?
+            .exists(params![id.to_string()])?;
+        Ok(found)
+    }
+
+    fn has_requested_kind(&self, requester: &str, kind: &str) -> Result<bool, StoreError> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT 1 FROM actions WHERE requester_id = ?1 AND kind = ?2 LIMIT 1",
+            )?
+            .exists(params![requester, kind])?)
+        })
+    }
+
+    fn history(&self, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        self.read(|c| super::history::query(c, q))
+    }
+
+    fn audit_entries(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<super::StoredEntry>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, prev_hash, hash, entry FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![after as i64, limit as i64], |r| {
+                    Ok(super::StoredEntry {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        prev_hash: r.get(1)?,
+                        hash: r.get(2)?,
+                        canonical: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+}

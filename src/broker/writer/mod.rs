@@ -1,0 +1,364 @@
+//! The single writer: every state change goes through one thread that owns the write
+//! connection and commits in batches (group commit).
+//!
+//! It takes everything queued (up to a bound), stages each operation against the state
+//! as the batch leaves it, writes the whole batch in one transaction, and only then
+//! publishes events, wakes long polls and answers callers. A caller's reply therefore
+//! means "durable". Signature checks happen before an operation is queued.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::decide::Rejection;
+use super::keys::Keys;
+use super::live::{Event, Live, Publish};
+use super::metrics::Metrics;
+use super::store::audit::seal;
+use super::store::{AuditEntry, AuditKind, Mutation, Store, StoreError};
+use crate::auth::Principal;
+use crate::protocol::api::{KeyInfo, ResultReport};
+use crate::protocol::{
+    Action, ActionId, DecisionId, Digest, ErrorCode, KeyId, ServerMsg, SignedDecision, Status,
+    Timestamp,
+};
+
+mod ops;
+
+/// Why an operation was refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Internal,
+}
+
+/// A vote that is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteAck {
+    pub status: Status,
+    pub audit_hash: Digest,
+}
+
+type Reply<T> = oneshot::Sender<T>;
+
+/// One request to the writer.
+pub enum Op {
+    Create {
+        action: Box<Action>,
+        reply: Reply<Result<Arc<Action>, OpError>>,
+    },
+    Vote {
+        principal: Box<Principal>,
+        signed: Box<SignedDecision>,
+        reply: Reply<Result<VoteAck, Rejection>>,
+    },
+    Withdraw {
+        id: ActionId,
+        by: String,
+        reply: Reply<Result<Arc<Action>, OpError>>,
+    },
+    Report {
+        id: ActionId,
+        by: String,
+        report: ResultReport,
+        reply: Reply<Result<Arc<Action>, OpError>>,
+    },
+    Expire {
+        id: ActionId,
+    },
+    RegisterKey {
+        subject: String,
+        public_key: String,
+        key_id: KeyId,
+        label: String,
+        reply: Reply<Result<(KeyInfo, bool), OpError>>,
+    },
+    RevokeKey {
+        subject: String,
+        key_id: KeyId,
+        reply: Reply<Result<KeyInfo, OpError>>,
+    },
+    /// Finish what is queued before this, then stop.
+    Stop,
+}
+
+/// A reply computed while staging, sent only after the batch commits.
+enum Done {
+    Action(
+        Reply<Result<Arc<Action>, OpError>>,
+        Result<Arc<Action>, OpError>,
+    ),
+    Vote(
+        Reply<Result<VoteAck, Rejection>>,
+        Result<VoteAck, Rejection>,
+    ),
+    Key(
+        Reply<Result<(KeyInfo, bool), OpError>>,
+        Result<(KeyInfo, bool), OpError>,
+    ),
+    Revoke(Reply<Result<KeyInfo, OpError>>, Result<KeyInfo, OpError>),
+}
+
+impl Done {
+    fn send(self, committed: bool) {
+        // A caller that went away (closed connection) no longer needs the answer.
+        match self {
+            Done::Action(r, v) => {
+                let _ = r.send(if committed {
+                    v
+                } else {
+                    v.and(Err(OpError::Internal))
+                });
+            }
+            Done::Vote(r, v) => {
+                let failed = (
+                    ErrorCode::Internal,
+                    "the decision could not be stored".into(),
+                );
+                let _ = r.send(if committed { v } else { v.and(Err(failed)) });
+            }
+            Done::Key(r, v) => {
+                let _ = r.send(if committed {
+                    v
+                } else {
+                    v.and(Err(OpError::Internal))
+                });
+            }
+            Done::Revoke(r, v) => {
+                let _ = r.send(if committed {
+                    v
+                } else {
+                    v.and(Err(OpError::Internal))
+                });
+            }
+        }
+    }
+}
+
+/// Everything one batch changes, staged before the commit.
+#[derive(Default)]
+struct Batch {
+    muts: Vec<Mutation>,
+    touched: HashMap<ActionId, Arc<Action>>,
+    decisions: HashSet<DecisionId>,
+    keys: HashMap<KeyId, KeyInfo>,
+    publish: Publish,
+    done: Vec<Done>,
+    outcomes: Vec<Status>,
+    created: u64,
+}
+
+/// The writer's own state: chain heads and the shared views it keeps current.
+pub struct Writer {
+    store: Arc<dyn Store>,
+    live: Arc<Live>,
+    keys: Arc<Keys>,
+    metrics: Arc<Metrics>,
+    new_action: Arc<Notify>,
+    head_seq: u64,
+    audit_seq: u64,
+    audit_hash: String,
+    max_batch: usize,
+}
+
+/// Shared pieces the writer updates.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub live: Arc<Live>,
+    pub keys: Arc<Keys>,
+    pub metrics: Arc<Metrics>,
+    pub new_action: Arc<Notify>,
+}
+
+impl Writer {
+    pub fn new(
+        p: Parts,
+        head_seq: u64,
+        audit_seq: u64,
+        audit_hash: String,
+        max_batch: usize,
+    ) -> Self {
+        Self {
+            store: p.store,
+            live: p.live,
+            keys: p.keys,
+            metrics: p.metrics,
+            new_action: p.new_action,
+            head_seq,
+            audit_seq,
+            audit_hash,
+            max_batch: max_batch.max(1),
+        }
+    }
+
+    /// Runs until [`Op::Stop`] or until every sender is gone. Blocking: run on a thread.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Op>) {
+        let mut stop = false;
+        while !stop {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            let mut ops = vec![first];
+            while ops.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(op) => ops.push(op),
+                    Err(_) => break,
+                }
+            }
+            if let Some(i) = ops.iter().position(|o| matches!(o, Op::Stop)) {
+                ops.truncate(i);
+                stop = true;
+            }
+            if !ops.is_empty() {
+                self.process(ops);
+            }
+        }
+        tracing::debug!("writer stopped");
+    }
+
+    fn process(&mut self, ops: Vec<Op>) {
+        let saved = (self.head_seq, self.audit_seq, self.audit_hash.clone());
+        let mut b = Batch::default();
+        let n = ops.len();
+        for op in ops {
+            self.stage(&mut b, op);
+        }
+        let committed = if b.muts.is_empty() {
+            true
+        } else {
+            b.muts.push(Mutation::HeadSeq(self.head_seq));
+            match self.store.commit(&b.muts) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, ops = n, "commit failed; batch refused");
+                    (self.head_seq, self.audit_seq, self.audit_hash) = saved;
+                    false
+                }
+            }
+        };
+        if committed {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.metrics.commits.fetch_add(1, Relaxed);
+            self.metrics.committed_ops.fetch_add(n as u64, Relaxed);
+            self.metrics.actions_created.fetch_add(b.created, Relaxed);
+            for s in &b.outcomes {
+                self.metrics.outcome(*s);
+            }
+            self.keys.put(b.keys.into_values());
+            b.publish.head_seq = self.head_seq;
+            self.live.publish(b.publish);
+            if b.created > 0 {
+                self.new_action.notify_one();
+            }
+        }
+        for d in b.done {
+            d.send(committed);
+        }
+    }
+
+    /// The action as this batch leaves it: staged, else pending, else stored.
+    fn get(&self, b: &Batch, id: &ActionId) -> Result<Option<Arc<Action>>, StoreError> {
+        if let Some(a) = b.touched.get(id) {
+            return Ok(Some(a.clone()));
+        }
+        if let Some(a) = self.live.pending(id) {
+            return Ok(Some(a));
+        }
+        Ok(self.store.action(id)?.map(Arc::new))
+    }
+
+    /// Seals an audit entry onto the chain; returns its hash.
+    fn audit(
+        &mut self,
+        b: &mut Batch,
+        kind: AuditKind,
+        action_id: Option<ActionId>,
+        actor: &str,
+        at: Timestamp,
+        payload: Value,
+    ) -> Digest {
+        self.audit_seq += 1;
+        let entry = AuditEntry {
+            seq: self.audit_seq,
+            at,
+            kind,
+            action_id,
+            actor: actor.to_string(),
+            payload,
+        };
+        let stored = seal(&entry, &self.audit_hash);
+        self.audit_hash = stored.hash.clone();
+        b.muts.push(Mutation::Audit { entry, stored });
+        // The hash is 64 lowercase hex characters by construction.
+        Digest::try_from(self.audit_hash.clone()).unwrap_or_else(|_| Digest::of_bytes(b""))
+    }
+
+    /// Numbers a feed event and stages it for publication.
+    fn event(&mut self, b: &mut Batch, make: impl FnOnce(u64) -> ServerMsg, groups: &[String]) {
+        self.head_seq += 1;
+        let msg = make(self.head_seq);
+        b.publish
+            .events
+            .push(Arc::new(Event::new(&msg, groups.to_vec())));
+    }
+
+    fn stage(&mut self, b: &mut Batch, op: Op) {
+        match op {
+            Op::Create { action, reply } => {
+                let r = self.create(b, *action);
+                b.done.push(Done::Action(reply, r));
+            }
+            Op::Vote {
+                principal,
+                signed,
+                reply,
+            } => {
+                let r = self.vote(b, &principal, *signed);
+                b.done.push(Done::Vote(reply, r));
+            }
+            Op::Withdraw { id, by, reply } => {
+                let r = self.withdraw(b, id, &by);
+                b.done.push(Done::Action(reply, r));
+            }
+            Op::Report {
+                id,
+                by,
+                report,
+                reply,
+            } => {
+                let r = self.report(b, id, &by, report);
+                b.done.push(Done::Action(reply, r));
+            }
+            Op::Expire { id } => {
+                if let Err(e) = self.expire(b, id) {
+                    tracing::error!(error = %e, action = %id, "expiry failed");
+                }
+            }
+            Op::RegisterKey {
+                subject,
+                public_key,
+                key_id,
+                label,
+                reply,
+            } => {
+                let r = self.register_key(b, subject, public_key, key_id, label);
+                b.done.push(Done::Key(reply, r));
+            }
+            Op::RevokeKey {
+                subject,
+                key_id,
+                reply,
+            } => {
+                let r = self.revoke_key(b, &subject, &key_id);
+                b.done.push(Done::Revoke(reply, r));
+            }
+            Op::Stop => {}
+        }
+    }
+}

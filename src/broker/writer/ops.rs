@@ -1,0 +1,330 @@
+//! Staging of each operation: checks against the batch's view of state, then the
+//! mutations, audit entries and events it produces.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{Batch, OpError, VoteAck, Writer};
+use crate::auth::Principal;
+use crate::broker::decide::{Rejection, SeenFacts, check_vote};
+use crate::broker::store::{AuditKind, HistoryRow, Mutation, StoreError};
+use crate::protocol::api::{KeyInfo, ResultReport};
+use crate::protocol::{
+    Action, ActionId, ErrorCode, Execution, KeyId, ServerMsg, SignedDecision, Status, Timestamp,
+    Verdict,
+};
+
+fn internal(e: StoreError) -> OpError {
+    tracing::error!(error = %e, "store read failed");
+    OpError::Internal
+}
+
+impl Writer {
+    pub(super) fn create(&mut self, b: &mut Batch, action: Action) -> Result<Arc<Action>, OpError> {
+        let a = Arc::new(action);
+        let payload = json!({ "action": a.as_ref(), "digest": a.digest() });
+        let actor = a.requester.id.clone();
+        self.audit(
+            b,
+            AuditKind::ActionCreated,
+            Some(a.id),
+            &actor,
+            a.created_at,
+            payload,
+        );
+        b.muts.push(Mutation::PutAction(a.clone()));
+        let ev = a.clone();
+        self.event(
+            b,
+            |seq| ServerMsg::Pending {
+                seq,
+                action: (*ev).clone(),
+            },
+            &a.policy.approver_groups,
+        );
+        b.touched.insert(a.id, a.clone());
+        b.publish.upsert.push(a.clone());
+        b.created += 1;
+        Ok(a)
+    }
+
+    pub(super) fn vote(
+        &mut self,
+        b: &mut Batch,
+        principal: &Principal,
+        signed: SignedDecision,
+    ) -> Result<VoteAck, Rejection> {
+        let failed = |e: StoreError| {
+            tracing::error!(error = %e, "store read failed during a vote");
+            (
+                ErrorCode::Internal,
+                "the broker could not read its store".to_string(),
+            )
+        };
+        let d = &signed.decision;
+        let action = self.get(b, &d.action_id).map_err(failed)?;
+        let seen = b.decisions.contains(&d.decision_id)
+            || self.store.decision_seen(&d.decision_id).map_err(failed)?;
+        let now = Timestamp::now();
+        let facts = SeenFacts {
+            decision_seen: seen,
+        };
+        let outcome = check_vote(principal, &signed, action.as_deref(), now, facts)?;
+        let Some(action) = action else {
+            return Err((ErrorCode::UnknownAction, "no such action".into()));
+        };
+        let mut a = (*action).clone();
+        a.votes.push(outcome.vote.clone());
+        a.status = outcome.status;
+        b.decisions.insert(d.decision_id);
+        b.muts.push(Mutation::Vote {
+            signed: signed.clone(),
+            at: now,
+        });
+        let payload = json!({ "decision": signed, "status_after": a.status });
+        let hash = self.audit(b, AuditKind::Vote, Some(a.id), &d.approver, now, payload);
+        let status = a.status;
+        if status == Status::Pending {
+            let a = Arc::new(a);
+            b.muts.push(Mutation::PutAction(a.clone()));
+            let ev = a.clone();
+            self.event(
+                b,
+                |seq| ServerMsg::Updated {
+                    seq,
+                    action: (*ev).clone(),
+                },
+                &a.policy.approver_groups,
+            );
+            b.touched.insert(a.id, a.clone());
+            b.publish.upsert.push(a);
+        } else {
+            let (by, reason) = if status == Status::Denied {
+                (vec![d.approver.clone()], d.reason.clone())
+            } else {
+                let by = a
+                    .votes
+                    .iter()
+                    .filter(|v| v.verdict == Verdict::Approve)
+                    .map(|v| v.approver.clone())
+                    .collect();
+                (by, d.reason.clone())
+            };
+            self.resolve(b, a, AuditKind::Outcome, &d.approver, by, reason, now);
+        }
+        Ok(VoteAck {
+            status,
+            audit_hash: hash,
+        })
+    }
+
+    /// Final status: audit entry, stored action, history row, `resolved` event, wake-ups.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve(
+        &mut self,
+        b: &mut Batch,
+        a: Action,
+        kind: AuditKind,
+        actor: &str,
+        decided_by: Vec<String>,
+        reason: String,
+        now: Timestamp,
+    ) -> Arc<Action> {
+        let payload = json!({
+            "status": a.status,
+            "decided_by": decided_by,
+            "reason": reason,
+            "approvals": a.approvals(),
+        });
+        let hash = self.audit(b, kind, Some(a.id), actor, now, payload);
+        let a = Arc::new(a);
+        b.muts.push(Mutation::PutAction(a.clone()));
+        b.muts.push(Mutation::History(HistoryRow {
+            action: a.clone(),
+            decided_at: now,
+            decided_by: decided_by.clone(),
+            reason: reason.clone(),
+            audit_hash: hash,
+        }));
+        let ev = a.clone();
+        self.event(
+            b,
+            |seq| ServerMsg::Resolved {
+                seq,
+                action: (*ev).clone(),
+                decided_by,
+                reason,
+            },
+            &a.policy.approver_groups,
+        );
+        b.touched.insert(a.id, a.clone());
+        b.publish.upsert.retain(|u| u.id != a.id);
+        b.publish.remove.push((a.id, a.status));
+        b.outcomes.push(a.status);
+        a
+    }
+
+    /// The action when `by` may act on it as its requester; `NotFound` hides the rest.
+    fn owned(&self, b: &Batch, id: ActionId, by: &str) -> Result<Arc<Action>, OpError> {
+        match self.get(b, &id).map_err(internal)? {
+            Some(a) if a.requester.id == by => Ok(a),
+            _ => Err(OpError::NotFound(format!("no action {id}"))),
+        }
+    }
+
+    pub(super) fn withdraw(
+        &mut self,
+        b: &mut Batch,
+        id: ActionId,
+        by: &str,
+    ) -> Result<Arc<Action>, OpError> {
+        let a = self.owned(b, id, by)?;
+        if a.status != Status::Pending {
+            return Err(OpError::Conflict(format!("action is already {}", a.status)));
+        }
+        let mut a = (*a).clone();
+        a.status = Status::Withdrawn;
+        let now = Timestamp::now();
+        let reason = "withdrawn by the requester".to_string();
+        Ok(self.resolve(
+            b,
+            a,
+            AuditKind::Withdrawal,
+            by,
+            vec![by.to_string()],
+            reason,
+            now,
+        ))
+    }
+
+    pub(super) fn report(
+        &mut self,
+        b: &mut Batch,
+        id: ActionId,
+        by: &str,
+        report: ResultReport,
+    ) -> Result<Arc<Action>, OpError> {
+        let a = self.owned(b, id, by)?;
+        if a.status != Status::Approved {
+            return Err(OpError::Conflict(format!(
+                "only an approved action can report a result; this one is {}",
+                a.status
+            )));
+        }
+        if a.execution.is_some() {
+            return Err(OpError::Conflict("a result was already reported".into()));
+        }
+        let now = Timestamp::now();
+        let mut a = (*a).clone();
+        a.execution = Some(Execution {
+            exit_code: report.exit_code,
+            reported_at: now,
+            detail: report.detail,
+        });
+        let payload = json!({ "execution": a.execution, "digest": a.digest() });
+        self.audit(b, AuditKind::Execution, Some(a.id), by, now, payload);
+        let a = Arc::new(a);
+        b.muts.push(Mutation::PutAction(a.clone()));
+        b.muts.push(Mutation::MarkExecuted(a.id));
+        b.touched.insert(a.id, a.clone());
+        Ok(a)
+    }
+
+    pub(super) fn expire(&mut self, b: &mut Batch, id: ActionId) -> Result<(), StoreError> {
+        let now = Timestamp::now();
+        let Some(a) = self.get(b, &id)? else {
+            return Ok(());
+        };
+        if a.status != Status::Pending || !a.is_expired_at(now) {
+            return Ok(());
+        }
+        let mut a = (*a).clone();
+        a.status = Status::Expired;
+        let reason = format!("no decision before {}", a.expires_at);
+        self.resolve(
+            b,
+            a,
+            AuditKind::Outcome,
+            "system",
+            vec!["system".into()],
+            reason,
+            now,
+        );
+        Ok(())
+    }
+
+    fn key(&self, b: &Batch, id: &KeyId) -> Option<KeyInfo> {
+        b.keys.get(id).cloned().or_else(|| self.keys.get(id))
+    }
+
+    pub(super) fn register_key(
+        &mut self,
+        b: &mut Batch,
+        subject: String,
+        public_key: String,
+        key_id: KeyId,
+        label: String,
+    ) -> Result<(KeyInfo, bool), OpError> {
+        if let Some(k) = self.key(b, &key_id) {
+            if k.subject != subject {
+                return Err(OpError::Conflict(
+                    "this key is registered to someone else".into(),
+                ));
+            }
+            if k.revoked_at.is_some() {
+                return Err(OpError::Conflict(
+                    "this key was revoked; create a new key to register".into(),
+                ));
+            }
+            return Ok((k, false));
+        }
+        let info = KeyInfo {
+            key_id: key_id.clone(),
+            subject,
+            public_key,
+            label,
+            created_at: Timestamp::now(),
+            revoked_at: None,
+        };
+        let payload = json!({
+            "key_id": info.key_id,
+            "subject": info.subject,
+            "public_key": info.public_key,
+            "label": info.label,
+        });
+        let subject = info.subject.clone();
+        self.audit(
+            b,
+            AuditKind::KeyRegistered,
+            None,
+            &subject,
+            info.created_at,
+            payload,
+        );
+        b.muts.push(Mutation::PutKey(info.clone()));
+        b.keys.insert(key_id, info.clone());
+        Ok((info, true))
+    }
+
+    pub(super) fn revoke_key(
+        &mut self,
+        b: &mut Batch,
+        subject: &str,
+        key_id: &KeyId,
+    ) -> Result<KeyInfo, OpError> {
+        let Some(mut k) = self.key(b, key_id).filter(|k| k.subject == subject) else {
+            return Err(OpError::NotFound(format!("you have no key {key_id}")));
+        };
+        if k.revoked_at.is_some() {
+            return Ok(k);
+        }
+        let now = Timestamp::now();
+        k.revoked_at = Some(now);
+        let payload = json!({ "key_id": k.key_id, "subject": k.subject });
+        self.audit(b, AuditKind::KeyRevoked, None, subject, now, payload);
+        b.muts.push(Mutation::PutKey(k.clone()));
+        b.keys.insert(key_id.clone(), k.clone());
+        Ok(k)
+    }
+}

@@ -1,0 +1,270 @@
+//! Shared set-up for the broker's integration tests: a real broker on 127.0.0.1:0 with
+//! static tokens, a reqwest client, and a tokio-tungstenite feed client.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use signoff::auth::static_tokens::{StaticToken, StaticTokens};
+use signoff::auth::{PrincipalKind, hash_token};
+use signoff::broker::policy::Engine;
+use signoff::broker::{RunningBroker, Settings, Tunables};
+use signoff::protocol::api::{ActionCreated, ActionView, KeyInfo, KeyRegistration};
+use signoff::protocol::decision::encode_public_key;
+use signoff::protocol::{
+    Action, ClientMsg, Decision, DecisionId, KeyId, ServerMsg, SignedDecision, Timestamp, Verdict,
+    decode_server, encode,
+};
+
+pub const AGENT: &str = "agent-7-token";
+pub const AGENT2: &str = "agent-8-token";
+pub const BOB: &str = "bob-token";
+pub const CAROL: &str = "carol-token";
+pub const ALICE: &str = "alice-token";
+
+fn token(secret: &str, kind: PrincipalKind, subject: &str, email: Option<&str>) -> StaticToken {
+    StaticToken {
+        token_sha256: format!("sha256:{}", hash_token(secret)),
+        kind,
+        subject: subject.into(),
+        email: email.map(String::from),
+        name: None,
+        groups: vec!["sre".into()],
+    }
+}
+
+pub fn tokens() -> Vec<StaticToken> {
+    vec![
+        token(AGENT, PrincipalKind::Agent, "agent-7", None),
+        token(AGENT2, PrincipalKind::Agent, "agent-8", None),
+        token(BOB, PrincipalKind::Approver, "bob", Some("bob@example.com")),
+        token(CAROL, PrincipalKind::Approver, "carol", None),
+        token(
+            ALICE,
+            PrincipalKind::Approver,
+            "alice",
+            Some("Alice@Example.com"),
+        ),
+    ]
+}
+
+pub fn settings(dir: &Path, tunables: Tunables) -> Settings {
+    let mut s = Settings::new(
+        Arc::new(StaticTokens::new(tokens())),
+        Engine::default(),
+        dir,
+    );
+    s.tunables = tunables;
+    s
+}
+
+pub async fn start(dir: &Path) -> RunningBroker {
+    signoff::broker::spawn(settings(dir, Tunables::default()))
+        .await
+        .expect("broker starts")
+}
+
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+/// A valid request from agent-7, acting for alice.
+pub fn request(summary: &str) -> Value {
+    json!({
+        "kind": "db.export",
+        "summary": summary,
+        "requester": {
+            "kind": "agent", "id": "agent-7", "display_name": "Data assistant",
+            "on_behalf_of": "alice@example.com"
+        },
+        "target": {"system": "postgres", "resource": "customers", "environment": "production"},
+        "justification": "Quarterly churn analysis",
+        "command": {"type": "text", "text": "COPY customers TO 's3://exports/q3.csv'"},
+        "ttl_secs": 600
+    })
+}
+
+pub struct Http {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(b: &RunningBroker) -> Self {
+        Self {
+            base: b.url(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut r = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(b);
+        }
+        let resp = r.send().await.expect("request is answered");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn submit(&self, token: &str, req: &Value) -> ActionCreated {
+        let (s, v) = self
+            .send(reqwest::Method::POST, "/v1/actions", token, Some(req))
+            .await;
+        assert_eq!(s, 201, "{v}");
+        serde_json::from_value(v).expect("ActionCreated")
+    }
+
+    pub async fn view(&self, token: &str, id: &str, wait: u64) -> ActionView {
+        let path = format!("/v1/actions/{id}?wait={wait}");
+        let (s, v) = self.send(reqwest::Method::GET, &path, token, None).await;
+        assert_eq!(s, 200, "{v}");
+        serde_json::from_value(v).expect("ActionView")
+    }
+
+    pub async fn register(&self, token: &str, k: &SigningKey) -> KeyInfo {
+        let body = serde_json::to_value(KeyRegistration {
+            public_key: encode_public_key(&k.verifying_key()),
+            label: "laptop".into(),
+        })
+        .expect("json");
+        let (s, v) = self
+            .send(reqwest::Method::POST, "/v1/keys", token, Some(&body))
+            .await;
+        assert!(s == 201 || s == 200, "{s} {v}");
+        serde_json::from_value(v).expect("KeyInfo")
+    }
+}
+
+pub fn sign(
+    k: &SigningKey,
+    approver: &str,
+    a: &Action,
+    verdict: Verdict,
+    reason: &str,
+) -> SignedDecision {
+    Decision {
+        decision_id: DecisionId::new(),
+        action_id: a.id,
+        action_digest: a.digest(),
+        verdict,
+        reason: reason.into(),
+        approver: approver.into(),
+        key_id: KeyId::of(&k.verifying_key()),
+        issued_at: Timestamp::now(),
+    }
+    .sign(k)
+}
+
+pub struct Feed {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+impl Feed {
+    /// Connects without sending anything.
+    pub async fn raw(b: &RunningBroker, token: &str) -> Self {
+        let mut req = b.feed_url().into_client_request().expect("request");
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket");
+        Self { ws }
+    }
+
+    /// Connects and sends `hello`; returns the feed and the `welcome`.
+    pub async fn connect(
+        b: &RunningBroker,
+        token: &str,
+        resume_after: Option<u64>,
+    ) -> (Self, ServerMsg) {
+        let mut f = Self::raw(b, token).await;
+        f.send(&ClientMsg::hello("test/0", resume_after)).await;
+        let w = f.next().await;
+        assert!(matches!(w, ServerMsg::Welcome { .. }), "{w:?}");
+        (f, w)
+    }
+
+    pub async fn send(&mut self, m: &ClientMsg) {
+        self.ws
+            .send(Message::Text(encode(m).into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next server message (skipping pings), or a panic after [`WAIT`].
+    pub async fn next(&mut self) -> ServerMsg {
+        loop {
+            let m = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a message within the wait")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(t) = m {
+                return decode_server(&t).expect("valid server message");
+            }
+        }
+    }
+
+    /// Reads until a close frame; returns its reason.
+    pub async fn closed(&mut self) -> String {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("closes in time")
+            {
+                Some(Ok(Message::Close(f))) => {
+                    return f.map(|f| f.reason.to_string()).unwrap_or_default();
+                }
+                Some(Ok(_)) => {}
+                _ => return String::new(),
+            }
+        }
+    }
+
+    /// Sends a decision and returns the `ack` or `rejected` for it (events skipped).
+    pub async fn decide(&mut self, d: SignedDecision) -> ServerMsg {
+        let id = d.decision.decision_id;
+        self.send(&ClientMsg::Decide { decision: d }).await;
+        loop {
+            match self.next().await {
+                m @ ServerMsg::Ack { decision_id, .. } if decision_id == id => return m,
+                m @ ServerMsg::Rejected { decision_id, .. } if decision_id == id => return m,
+                _ => {}
+            }
+        }
+    }
+}
