@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::protocol::{HistoryQuery, RiskLevel, Status, Timestamp};
+use crate::protocol::{HistoryCursor, HistoryQuery, RiskLevel, Status, Timestamp};
 
 /// Decided actions, newest first, from the broker's audit log.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -21,7 +21,7 @@ pub struct HistoryArgs {
     /// Action kinds, exactly (e.g. db.export,terraform.apply).
     #[arg(long, value_delimiter = ',', value_name = "KIND,..")]
     pub kind: Vec<String>,
-    /// Requester id, or display name (any case).
+    /// Requester id or display name (exact).
     #[arg(long, value_name = "WHO")]
     pub requester: Option<String>,
     /// Subject of an approver who voted.
@@ -42,6 +42,9 @@ pub struct HistoryArgs {
     /// Print every matching record (pages through the whole result).
     #[arg(long)]
     pub all: bool,
+    /// Continue after an earlier run, from the cursor it printed.
+    #[arg(long, value_name = "CURSOR")]
+    pub cursor: Option<String>,
     /// JSON Lines: one history record per line, for pipes.
     #[arg(long)]
     pub json: bool,
@@ -115,6 +118,11 @@ pub fn build_query(args: &HistoryArgs, now: Timestamp) -> Result<HistoryQuery, S
         q.until = Some(parse_time(s, now).map_err(|e| format!("--until: {e}"))?);
     }
     q.text = args.query.clone().filter(|t| !t.trim().is_empty());
+    q.cursor = args
+        .cursor
+        .clone()
+        .filter(|c| !c.is_empty())
+        .map(HistoryCursor);
     if !args.all && args.limit == 0 {
         return Err("--limit: must be at least 1 (use --all for everything)".into());
     }

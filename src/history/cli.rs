@@ -16,7 +16,9 @@ use super::params::to_pairs;
 use super::table::render_table;
 use crate::protocol::api::ApiError;
 use crate::protocol::history::MAX_PAGE;
-use crate::protocol::{ErrorCode, HistoryPage, HistoryQuery, HistoryRecord, Timestamp};
+use crate::protocol::{
+    ErrorCode, HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord, Timestamp,
+};
 
 /// Why `signoff history` failed; each maps to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -44,11 +46,11 @@ impl CliError {
 }
 
 /// What was printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Printed {
     pub records: u64,
-    /// More records matched than `--limit` allowed.
-    pub truncated: bool,
+    /// Where to continue when more records matched than `--limit` allowed.
+    pub next_cursor: Option<HistoryCursor>,
 }
 
 /// Runs the command: stdout gets the records, stderr any message. Returns the exit code.
@@ -77,10 +79,10 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         Ok(printed) => {
             if printed.records == 0 && !args.json {
                 eprintln!("No decisions match these filters.");
-            } else if printed.truncated {
+            } else if let Some(next) = &printed.next_cursor {
                 eprintln!(
-                    "(showing the newest {}; use --limit N or --all for more)",
-                    printed.records
+                    "(showing the newest {}; for more use --limit N, --all, or --cursor {})",
+                    printed.records, next.0
                 );
             }
             ExitCode::SUCCESS
@@ -125,7 +127,7 @@ pub async fn execute(
     let mut table_rows: Vec<HistoryRecord> = Vec::new();
     let mut printed = Printed {
         records: 0,
-        truncated: false,
+        next_cursor: None,
     };
     let each = |record: HistoryRecord, out: &mut dyn Write, rows: &mut Vec<HistoryRecord>| {
         if args.json {
@@ -147,7 +149,7 @@ pub async fn execute(
                 each(record, out, &mut table_rows)?;
                 printed.records += 1;
             }
-            printed.truncated = more;
+            printed.next_cursor = more;
             Ok(())
         },
     )
@@ -172,14 +174,14 @@ fn write_all(out: &mut impl Write, bytes: &[u8]) -> Result<(), CliError> {
 }
 
 /// Pages through the history, handing each page's records (at most `max` in all) to
-/// `sink`, with `true` when records beyond `max` remain.
+/// `sink`, with the cursor to continue from when records beyond `max` remain.
 async fn pages(
     client: &reqwest::Client,
     url: &str,
     token: &str,
     mut query: HistoryQuery,
     max: Option<u64>,
-    mut sink: impl FnMut(Vec<HistoryRecord>, bool) -> std::io::Result<()>,
+    mut sink: impl FnMut(Vec<HistoryRecord>, Option<HistoryCursor>) -> std::io::Result<()>,
 ) -> Result<(), CliError> {
     let mut seen: u64 = 0;
     loop {
@@ -191,7 +193,7 @@ async fn pages(
         seen += records.len() as u64;
         let got_none = records.is_empty();
         let reached = max.is_some_and(|m| seen >= m);
-        let more = reached && page.next_cursor.is_some();
+        let more = page.next_cursor.clone().filter(|_| reached);
         sink(records, more).map_err(CliError::Output)?;
         match page.next_cursor {
             Some(next) if !reached && !got_none => {

@@ -3,8 +3,8 @@
 //!
 //! - `outcome`, `risk`, `kind`, `environment`: the record's value is one of those listed
 //!   (kind and environment compare exactly);
-//! - `requester`: equals the requester's id, or its display name ignoring case;
-//! - `approver`: equals the subject of any approver who voted or decided;
+//! - `requester`: equals the requester's id or its display name (exactly);
+//! - `approver`: equals the subject of an approver who voted (either way);
 //! - `executed`: an execution result was (or was not) reported;
 //! - `since` ≤ decided_at < `until`.
 
@@ -27,12 +27,11 @@ pub fn matches_filter(query: &HistoryQuery, record: &HistoryRecord) -> bool {
     }
     if let Some(who) = &query.requester
         && a.requester.id != *who
-        && !a.requester.display_name.eq_ignore_ascii_case(who)
+        && a.requester.display_name != *who
     {
         return false;
     }
     if let Some(who) = &query.approver
-        && !record.decided_by.iter().any(|d| d == who)
         && !a.votes.iter().any(|v| v.approver == *who)
     {
         return false;
@@ -145,7 +144,7 @@ mod tests {
             ..Default::default()
         };
         let by_name = HistoryQuery {
-            requester: Some(r0.display_name.to_uppercase()),
+            requester: Some(r0.display_name.clone()),
             ..Default::default()
         };
         assert!(count(&by_id, &rs) > 0);
