@@ -18,7 +18,7 @@ use signoff::history::{GenConfig, Generator, HistoryIndex, Search, SearchField};
 const RECORDS: usize = 100_000;
 const QUERIES: &[&str] = &[
     "terraform apply prod",
-    "maria denied",
+    "maria window",
     "\"drop column\"",
     "kubectl delete namespace",
     "INC-42",

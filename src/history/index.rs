@@ -164,13 +164,21 @@ impl HistoryIndex {
         let mut seg = 0;
         while let Some(hit) = finder.find(&bytes[pos..]) {
             let at = pos + hit;
-            // Segments ascend, so gallop forward from the last one.
-            seg += self.seg_start[seg..].partition_point(|&s| s as usize <= at) - 1;
+            // `seg` holds `pos`; a frequent term usually hits that very segment, so only
+            // search further when the next segment starts at or before the hit.
+            if self
+                .seg_start
+                .get(seg + 1)
+                .is_some_and(|&s| s as usize <= at)
+            {
+                seg += self.seg_start[seg..].partition_point(|&s| s as usize <= at) - 1;
+            }
             let owner = self.seg_owner[seg];
             if owner != STALE {
                 marks[owner as usize] = true;
             }
             pos = self.seg_range(seg).end;
+            seg += 1;
             if pos >= bytes.len() {
                 break;
             }
