@@ -7,6 +7,7 @@ pub mod broker;
 pub mod client;
 pub mod console;
 pub mod devtools;
+pub mod history;
 pub mod identity;
 pub mod protocol;
 pub mod text;

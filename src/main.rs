@@ -50,6 +50,8 @@ enum Command {
     Request(signoff::agent::RequestArgs),
     /// Run a command only once it is approved: signoff gate [flags] -- COMMAND ARGS...
     Gate(signoff::agent::GateArgs),
+    /// Decided actions, newest first: filter, search, and print a table or JSON Lines.
+    History(Box<signoff::history::HistoryArgs>),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Some(Command::Audit(cmd)) => return signoff::broker::cli::run_audit(cmd),
         Some(Command::Request(args)) => return signoff::agent::request_command(args),
         Some(Command::Gate(args)) => return signoff::agent::gate_command(args),
+        Some(Command::History(args)) => return signoff::history::cli::run(*args),
     };
     match result {
         Ok(code) => code,

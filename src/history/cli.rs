@@ -1,0 +1,266 @@
+//! `signoff history`: the one I/O edge of the history module. Builds the query from the
+//! flags, pages through `GET /v1/history` with the cursor, and prints a table or JSON Lines.
+//!
+//! Exit codes: 0 success (also when nothing matches), 1 broker unreachable or failing,
+//! 2 a bad filter or missing setting (the CLI's own check, or the broker's `400
+//! invalid_query`), 3 the token was refused.
+
+use std::io::{IsTerminal as _, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use super::args::{HistoryArgs, build_query};
+use super::params::to_pairs;
+use super::table::render_table;
+use crate::protocol::api::ApiError;
+use crate::protocol::history::MAX_PAGE;
+use crate::protocol::{
+    ErrorCode, HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord, Timestamp,
+};
+
+/// Why `signoff history` failed; each maps to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("bad filter: {0}")]
+    BadFilter(String),
+    #[error("{0}")]
+    Setup(String),
+    #[error("{0}")]
+    Auth(String),
+    #[error("{0}")]
+    Broker(String),
+    #[error("writing output: {0}")]
+    Output(std::io::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::BadFilter(_) | CliError::Setup(_) => 2,
+            CliError::Auth(_) => 3,
+            CliError::Broker(_) | CliError::Output(_) => 1,
+        }
+    }
+}
+
+/// What was printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Printed {
+    pub records: u64,
+    /// Where to continue when more records matched than `--limit` allowed.
+    pub next_cursor: Option<HistoryCursor>,
+}
+
+/// Runs the command: stdout gets the records, stderr any message. Returns the exit code.
+pub fn run(args: HistoryArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("signoff history: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let stdout = std::io::stdout();
+    let width = stdout
+        .is_terminal()
+        .then(|| {
+            crossterm::terminal::size()
+                .ok()
+                .map(|(w, _)| usize::from(w))
+        })
+        .flatten();
+    let mut out = stdout.lock();
+    match runtime.block_on(execute(&args, &mut out, Timestamp::now(), width)) {
+        Ok(printed) => {
+            if printed.records == 0 && !args.json {
+                eprintln!("No decisions match these filters.");
+            } else if let Some(next) = &printed.next_cursor {
+                eprintln!(
+                    "(showing the newest {}; for more use --limit N, --all, or --cursor {})",
+                    printed.records, next.0
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("signoff history: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Fetches and prints. `width` is the terminal's, when stdout is one.
+pub async fn execute(
+    args: &HistoryArgs,
+    out: &mut impl Write,
+    now: Timestamp,
+    width: Option<usize>,
+) -> Result<Printed, CliError> {
+    let query = build_query(args, now).map_err(CliError::BadFilter)?;
+    let broker = args
+        .broker
+        .as_deref()
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| {
+            CliError::Setup("no broker: pass --broker URL or set SIGNOFF_BROKER".into())
+        })?;
+    let token = args
+        .token
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            CliError::Setup(
+                "no token: pass --token or set SIGNOFF_TOKEN (an approver token)".into(),
+            )
+        })?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))?;
+    let url = format!("{}/v1/history", broker.trim_end_matches('/'));
+    let mut table_rows: Vec<HistoryRecord> = Vec::new();
+    let mut printed = Printed {
+        records: 0,
+        next_cursor: None,
+    };
+    let each = |record: HistoryRecord, out: &mut dyn Write, rows: &mut Vec<HistoryRecord>| {
+        if args.json {
+            let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+            writeln!(out, "{line}")
+        } else {
+            rows.push(record);
+            Ok(())
+        }
+    };
+    let result = pages(
+        &client,
+        &url,
+        token,
+        query,
+        args.max_records(),
+        |records, more| {
+            for record in records {
+                each(record, out, &mut table_rows)?;
+                printed.records += 1;
+            }
+            printed.next_cursor = more;
+            Ok(())
+        },
+    )
+    .await;
+    match result {
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(printed);
+        }
+        other => other?,
+    }
+    if !args.json && !table_rows.is_empty() {
+        write_all(out, render_table(&table_rows, width).as_bytes())?;
+    }
+    Ok(printed)
+}
+
+fn write_all(out: &mut impl Write, bytes: &[u8]) -> Result<(), CliError> {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(CliError::Output),
+    }
+}
+
+/// Pages through the history, handing each page's records (at most `max` in all) to
+/// `sink`, with the cursor to continue from when records beyond `max` remain.
+async fn pages(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    mut query: HistoryQuery,
+    max: Option<u64>,
+    mut sink: impl FnMut(Vec<HistoryRecord>, Option<HistoryCursor>) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    let mut seen: u64 = 0;
+    loop {
+        let want = max.map_or(u64::from(MAX_PAGE), |m| (m - seen).min(u64::from(MAX_PAGE)));
+        query.limit = Some(want as u32);
+        let page = fetch_page(client, url, token, &query).await?;
+        let mut records = page.records;
+        records.truncate(want as usize);
+        seen += records.len() as u64;
+        let got_none = records.is_empty();
+        let reached = max.is_some_and(|m| seen >= m);
+        let more = page.next_cursor.clone().filter(|_| reached);
+        sink(records, more).map_err(CliError::Output)?;
+        match page.next_cursor {
+            Some(next) if !reached && !got_none => {
+                if query.cursor.as_ref() == Some(&next) {
+                    return Err(CliError::Broker(
+                        "the broker returned the same cursor twice".into(),
+                    ));
+                }
+                query.cursor = Some(next);
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+async fn fetch_page(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    query: &HistoryQuery,
+) -> Result<HistoryPage, CliError> {
+    let response = client
+        .get(url)
+        .query(&to_pairs(query))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| {
+            CliError::Broker(format!("cannot reach the broker at {url}: {}", chain(&e)))
+        })?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| CliError::Broker(format!("reading the broker's answer: {}", chain(&e))))?;
+    if status == StatusCode::OK {
+        return serde_json::from_slice(&body).map_err(|e| {
+            CliError::Broker(format!("the broker's answer is not a history page: {e}"))
+        });
+    }
+    let api: Option<ApiError> = serde_json::from_slice(&body).ok();
+    let message = api.as_ref().map_or_else(
+        || String::from_utf8_lossy(&body).chars().take(200).collect(),
+        |a| a.error.message.clone(),
+    );
+    let code = api.map(|a| a.error.code);
+    Err(match (status, code) {
+        (_, Some(ErrorCode::InvalidQuery | ErrorCode::InvalidField))
+        | (StatusCode::BAD_REQUEST, _) => {
+            CliError::BadFilter(format!("the broker refused the filter: {message}"))
+        }
+        (StatusCode::UNAUTHORIZED, _) => CliError::Auth(format!("token refused: {message}")),
+        (StatusCode::FORBIDDEN, _) => CliError::Auth(format!(
+            "forbidden: {message} (history needs an approver token)"
+        )),
+        _ => CliError::Broker(format!("the broker answered {status}: {message}")),
+    })
+}
+
+/// An error with its sources, `a: b: c`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}

@@ -1,0 +1,340 @@
+//! `signoff history` end to end: the real binary against a real broker on 127.0.0.1:0,
+//! whose SQLite store is seeded with generated, signed history.
+
+use std::path::Path;
+use std::process::Output;
+use std::sync::Arc;
+
+use signoff::auth::static_tokens::{StaticToken, StaticTokens};
+use signoff::auth::{PrincipalKind, hash_token};
+use signoff::broker::store::{HistoryRow, Mutation, SqliteStore, Store as _};
+use signoff::broker::{RunningBroker, Settings};
+use signoff::history::filter::matches_filter;
+use signoff::history::{GenConfig, Generator, SearchField};
+use signoff::protocol::api::KeyInfo;
+use signoff::protocol::decision::encode_public_key;
+use signoff::protocol::{HistoryQuery, HistoryRecord, RiskLevel, Status};
+
+const APPROVER: &str = "approver-token";
+const AGENT: &str = "agent-token";
+/// More than one page (500), so `--all` must follow the cursor.
+const COUNT: usize = 640;
+
+fn token(secret: &str, kind: PrincipalKind, subject: &str) -> StaticToken {
+    StaticToken {
+        token_sha256: format!("sha256:{}", hash_token(secret)),
+        kind,
+        subject: subject.into(),
+        email: None,
+        name: None,
+        groups: vec!["sre".into()],
+    }
+}
+
+/// Writes generated history, with the approvers' keys and signed votes, into the store.
+fn seed(dir: &Path) -> Vec<HistoryRecord> {
+    let g = Generator::new(GenConfig {
+        count: COUNT,
+        ..GenConfig::default()
+    });
+    let records = g.records();
+    let store = SqliteStore::open(dir).expect("store opens");
+    let mut batch: Vec<Mutation> = g
+        .approver_keys()
+        .iter()
+        .map(|k| {
+            Mutation::PutKey(KeyInfo {
+                key_id: k.key_id.clone(),
+                subject: k.subject.into(),
+                public_key: encode_public_key(&k.key.verifying_key()),
+                label: "seed".into(),
+                created_at: GenConfig::default().end.plus_secs(-200 * 86_400),
+                revoked_at: None,
+            })
+        })
+        .collect();
+    for r in &records {
+        batch.push(Mutation::PutAction(Arc::new(r.action.clone())));
+        for (signed, vote) in g.signed_votes(r).into_iter().zip(&r.action.votes) {
+            batch.push(Mutation::Vote {
+                signed,
+                at: vote.at,
+            });
+        }
+        batch.push(Mutation::History(HistoryRow {
+            action: Arc::new(r.action.clone()),
+            decided_at: r.decided_at,
+            decided_by: r.decided_by.clone(),
+            reason: r.reason.clone(),
+            audit_hash: r.audit_hash.clone(),
+        }));
+    }
+    store.commit(&batch).expect("seed commits");
+    records
+}
+
+async fn start() -> (tempfile::TempDir, RunningBroker, Vec<HistoryRecord>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let records = seed(dir.path());
+    let auth = StaticTokens::new(vec![
+        token(
+            APPROVER,
+            PrincipalKind::Approver,
+            "maria.garcia@example.com",
+        ),
+        token(AGENT, PrincipalKind::Agent, "agent-7"),
+    ]);
+    let settings = Settings::new(Arc::new(auth), Default::default(), dir.path());
+    let broker = signoff::broker::spawn(settings)
+        .await
+        .expect("broker starts");
+    (dir, broker, records)
+}
+
+async fn history(broker: &RunningBroker, token: &str, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .arg("history")
+        .args(args)
+        .env("SIGNOFF_BROKER", broker.url())
+        .env("SIGNOFF_TOKEN", token)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("signoff runs")
+}
+
+fn lines(out: &Output) -> Vec<HistoryRecord> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a HistoryRecord"))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_matches_the_store_and_filters_agree_with_the_local_query() {
+    let (_dir, broker, records) = start().await;
+
+    // Everything, across pages: each decision exactly once, newest first, as stored.
+    let out = history(&broker, APPROVER, &["--json", "--all"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = lines(&out);
+    assert_eq!(got.len(), COUNT);
+    assert_eq!(
+        got, records,
+        "the CLI prints exactly what was stored, newest first"
+    );
+    assert!(got.iter().all(|r| r.signatures_verified.iter().all(|v| *v)));
+
+    // Each filter alone and combined, checked against the local filter over the same data.
+    let since = records[COUNT / 2].decided_at;
+    let until = records[COUNT / 8].decided_at;
+    let cases: Vec<(Vec<String>, HistoryQuery)> = vec![
+        (
+            args(&["--outcome", "denied"]),
+            q(|q| q.outcome = vec![Status::Denied]),
+        ),
+        (
+            args(&["--risk", "high,critical"]),
+            q(|q| q.risk = vec![RiskLevel::High, RiskLevel::Critical]),
+        ),
+        (
+            args(&["--env", "staging"]),
+            q(|q| q.environment = vec!["staging".into()]),
+        ),
+        (
+            args(&["--kind", "terraform.apply"]),
+            q(|q| q.kind = vec!["terraform.apply".into()]),
+        ),
+        (
+            args(&["--requester", "agent-release-bot"]),
+            q(|q| q.requester = Some("agent-release-bot".into())),
+        ),
+        (
+            args(&["--approver", "li.wei@example.com"]),
+            q(|q| q.approver = Some("li.wei@example.com".into())),
+        ),
+        (
+            args(&["--outcome", "executed"]),
+            q(|q| {
+                q.outcome = vec![Status::Approved];
+                q.executed = Some(true)
+            }),
+        ),
+        (
+            vec![
+                "--since".into(),
+                since.to_string(),
+                "--until".into(),
+                until.to_string(),
+            ],
+            q(|q| {
+                q.since = Some(since);
+                q.until = Some(until)
+            }),
+        ),
+        (
+            args(&[
+                "--outcome",
+                "approved,denied",
+                "--env",
+                "production",
+                "--risk",
+                "high",
+            ]),
+            q(|q| {
+                q.outcome = vec![Status::Approved, Status::Denied];
+                q.environment = vec!["production".into()];
+                q.risk = vec![RiskLevel::High];
+            }),
+        ),
+    ];
+    for (flags, query) in cases {
+        let mut argv: Vec<&str> = vec!["--json", "--all"];
+        argv.extend(flags.iter().map(String::as_str));
+        let out = history(&broker, APPROVER, &argv).await;
+        assert!(out.status.success(), "{flags:?}: {}", stderr(&out));
+        let want: Vec<HistoryRecord> = records
+            .iter()
+            .filter(|r| matches_filter(&query, r))
+            .cloned()
+            .collect();
+        assert!(!want.is_empty(), "{flags:?} should select something");
+        assert_eq!(lines(&out), want, "{flags:?}");
+    }
+
+    // Free text finds a word in a reason.
+    let out = history(&broker, APPROVER, &["--json", "--all", "--query", "freeze"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = lines(&out);
+    assert!(!got.is_empty());
+    for r in &got {
+        assert!(
+            SearchField::Reason
+                .text(r)
+                .to_lowercase()
+                .contains("freeze")
+        );
+    }
+    let in_reasons = records
+        .iter()
+        .filter(|r| SearchField::Reason.text(r).contains("freeze"))
+        .count();
+    assert_eq!(got.len(), in_reasons);
+    broker.shutdown().await.expect("broker stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_limits_empty_results_and_errors() {
+    let (_dir, broker, records) = start().await;
+
+    let out = history(&broker, APPROVER, &["--limit", "7"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 8, "header + 7 rows:\n{table}");
+    assert!(rows[0].starts_with("DECIDED (UTC)"));
+    assert!(rows[1].contains(&records[0].action.id.to_string()));
+    assert!(stderr(&out).contains("--cursor "), "{}", stderr(&out));
+
+    // Continuing from the printed cursor gives the next records.
+    let cursor = stderr(&out)
+        .rsplit("--cursor ")
+        .next()
+        .unwrap_or("")
+        .trim_end_matches([')', '\n'])
+        .to_string();
+    let out = history(
+        &broker,
+        APPROVER,
+        &["--json", "--limit", "3", "--cursor", &cursor],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(lines(&out), records[7..10].to_vec());
+
+    // Nothing matches: success, nothing on stdout.
+    let out = history(&broker, APPROVER, &["--kind", "no.such.kind"]).await;
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("No decisions match"));
+    let out = history(&broker, APPROVER, &["--json", "--kind", "no.such.kind"]).await;
+    assert!(out.status.success() && out.stdout.is_empty());
+
+    // A bad filter caught by the CLI, and one caught by the broker: exit 2, clear message.
+    let out = history(&broker, APPROVER, &["--risk", "severe"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("bad filter: --risk: unknown risk level \"severe\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = history(&broker, APPROVER, &["--since", "last tuesday"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--since"));
+    let out = history(&broker, APPROVER, &["--cursor", "not-a-cursor"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the broker refused the filter"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An agent token is refused: exit 3.
+    let out = history(&broker, AGENT, &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("forbidden"), "{}", stderr(&out));
+    let out = history(&broker, "wrong-token", &[]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    broker.shutdown().await.expect("broker stops");
+}
+
+#[tokio::test]
+async fn unreachable_broker_and_missing_settings() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    let run = |envs: Vec<(&'static str, String)>| {
+        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"));
+        c.arg("history")
+            .env_remove("SIGNOFF_BROKER")
+            .env_remove("SIGNOFF_TOKEN");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.kill_on_drop(true).output()
+    };
+    let out = run(vec![
+        ("SIGNOFF_BROKER", url.clone()),
+        ("SIGNOFF_TOKEN", "t".into()),
+    ])
+    .await
+    .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot reach the broker"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(vec![("SIGNOFF_BROKER", url)]).await.expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no token"));
+    let out = run(vec![("SIGNOFF_TOKEN", "t".into())])
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no broker"));
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+fn q(edit: impl FnOnce(&mut HistoryQuery)) -> HistoryQuery {
+    let mut q = HistoryQuery::default();
+    edit(&mut q);
+    q
+}
