@@ -6,6 +6,7 @@ pub mod auth;
 pub mod broker;
 pub mod client;
 pub mod console;
+pub mod demo;
 pub mod devtools;
 pub mod history;
 pub mod identity;

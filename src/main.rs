@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// The approver console (the default when no subcommand is given).
     Console(signoff::console::cli::ConsoleArgs),
+    /// Run the whole loop on this machine: broker, development issuer, sample agents, console.
+    Demo,
     /// Print the SHA-256 digest of an action's canonical form (RFC 8785), as approvers sign it.
     Digest {
         /// A JSON file holding one action; `-` or nothing reads standard input.
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => signoff::console::cli::main(cli.console),
         Some(Command::Console(args)) => signoff::console::cli::main(args),
+        Some(Command::Demo) => signoff::demo::main(),
         Some(Command::Digest { file }) => digest(file),
         Some(Command::Login(a)) => identity::login_cmd(a),
         Some(Command::Logout(a)) => identity::logout_cmd(a),

@@ -97,9 +97,17 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
         }
         None => Engine::default(),
     };
-    if config.oidc.is_some() {
-        tracing::warn!("[oidc] is parsed but JWT validation is not wired in this build");
-    }
+    let static_tokens: Arc<dyn crate::auth::Authenticator> =
+        Arc::new(StaticTokens::new(config.tokens.clone()));
+    let authenticator: Arc<dyn crate::auth::Authenticator> = match &config.oidc {
+        // Static tokens first (agents), then JWTs from the issuer (approvers, client credentials).
+        Some(oidc) => {
+            let jwt = crate::auth::jwt::JwtAuthenticator::new(oidc.clone())
+                .map_err(|e| BrokerError::Config(format!("[oidc]: {e}")))?;
+            Arc::new(crate::auth::Chain(vec![static_tokens, Arc::new(jwt)]))
+        }
+        None => static_tokens,
+    };
     let listen = args
         .listen
         .clone()
@@ -121,11 +129,7 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
         }),
         _ => None,
     };
-    let mut s = Settings::new(
-        Arc::new(StaticTokens::new(config.tokens.clone())),
-        policy,
-        data_dir,
-    );
+    let mut s = Settings::new(authenticator, policy, data_dir);
     s.tls = tls;
     s.tunables = config.tunables();
     Ok((s, listen))

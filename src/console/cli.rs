@@ -128,7 +128,9 @@ pub fn read_seed(path: &Path) -> Result<SigningKey, String> {
 }
 
 /// Logs go to `<state dir>/console.log`, never to the screen.
-fn init_logging(state_dir: &Path) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
+pub fn init_logging(
+    state_dir: &Path,
+) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
     std::fs::create_dir_all(state_dir)
         .map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
     let appender = tracing_appender::rolling::never(state_dir, "console.log");

@@ -1,0 +1,159 @@
+//! `signoff demo`: the whole loop on one machine, in one process.
+//!
+//! A development issuer and a broker on ephemeral loopback ports with a temporary data
+//! dir, sample agents sending realistic requests, a second approver voting now and then,
+//! a device-flow sign-in through the same code a real issuer gets, then the console.
+//! Quitting stops every task and removes the temporary directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::agent::peer::run_peer_approver;
+use crate::agent::traffic::{SampleTokens, run_traffic};
+use crate::auth::jwt::JwtAuthenticator;
+use crate::auth::static_tokens::StaticTokens;
+use crate::auth::{Authenticator, Chain};
+use crate::broker::policy::Engine;
+use crate::broker::{Settings, spawn};
+use crate::console::cli::init_logging;
+use crate::console::config::{self, Flags};
+use crate::console::runtime::{RunOptions, run};
+use crate::console::theme::Theme;
+use crate::identity::dev_issuer::{self, DevIdentity, DevIssuerConfig};
+use crate::identity::login::complete_login;
+use crate::identity::{SessionStore, start_device_flow};
+
+/// The policy the demo runs with: the commented example shipped in `examples/`.
+const DEMO_POLICY: &str = include_str!("../examples/policy.toml");
+
+/// Removes the demo's temporary directory however the demo ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the demo until the console quits.
+pub fn main() -> Result<ExitCode, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    rt.block_on(demo())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo() -> Result<(), String> {
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let dir = TempDir(std::env::temp_dir().join(format!("signoff-demo-{suffix}")));
+    std::fs::create_dir_all(&dir.0).map_err(|e| format!("creating {}: {e}", dir.0.display()))?;
+    let _log = init_logging(&dir.0.join("state"))?;
+
+    let groups = ["sre", "security", "data-governance", "platform"];
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let issuer = dev_issuer::start(
+        listener,
+        DevIssuerConfig {
+            identity: DevIdentity::new("alice@example.com", &groups),
+            ..DevIssuerConfig::default()
+        },
+    )
+    .await
+    .map_err(|e| format!("development issuer: {e}"))?;
+
+    let samples = SampleTokens::generate().map_err(|e| e.to_string())?;
+    let jwt = JwtAuthenticator::new(issuer.jwt_config()).map_err(|e| e.to_string())?;
+    let auth: Arc<dyn Authenticator> = Arc::new(Chain(vec![
+        Arc::new(StaticTokens::new(samples.static_tokens())),
+        Arc::new(jwt),
+    ]));
+    let policy = Engine::from_toml_str(DEMO_POLICY).map_err(|e| e.to_string())?;
+    let broker = spawn(Settings::new(auth, policy, dir.0.join("broker")))
+        .await
+        .map_err(|e| format!("broker: {e}"))?;
+    let url = broker.url();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let traffic = tokio::spawn({
+        let url = url.clone();
+        let stop = stopped(stop_rx.clone());
+        async move { run_traffic(&url, samples, Duration::from_secs(7), stop).await }
+    });
+    let bob = issuer.mint_token(&DevIdentity::new("bob@example.com", &groups));
+    let peer = tokio::spawn(run_peer_approver(
+        url.clone(),
+        bob,
+        3,
+        Duration::from_secs(6),
+        stopped(stop_rx.clone()),
+    ));
+
+    // Sign in exactly as against a real issuer: device authorization, then polling.
+    let store = SessionStore::new(dir.0.join("session"));
+    let auth = start_device_flow(&issuer.issuer_config())
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "signoff demo: signing in as alice@example.com — code {} at {} (the development \
+         issuer confirms it by itself)",
+        auth.user_code, auth.verification_uri
+    );
+    let mut session = auth
+        .poll(tokio::time::sleep)
+        .await
+        .map_err(|e| e.to_string())?;
+    session.broker = Some(url.clone());
+    let login = complete_login(&store, session)
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = crate::identity::DeviceKey::load(&store.device_key_path())
+        .map_err(|e| e.to_string())?
+        .ok_or("the device key was not created")?;
+    tracing::info!(key_id = %login.key_id, "demo signed in");
+
+    let env = |name: &str| std::env::var(name).ok();
+    let flags = Flags {
+        broker_url: Some(url.clone()),
+        issuer: Some(issuer.issuer_url.clone()),
+        client_id: None,
+        theme: None,
+        key_file: None,
+        token: None,
+        notifications: None,
+    };
+    let config = config::resolve(Default::default(), &env, flags).map_err(|e| e.to_string())?;
+    let theme = if config.no_color {
+        Theme::monochrome()
+    } else {
+        Theme::load(&config.theme, None).map_err(|e| e.to_string())?
+    };
+    let result = run(RunOptions {
+        config,
+        theme,
+        tokens: Arc::new(store),
+        key: key.signing_key().clone(),
+        login: None,
+    })
+    .await
+    .map_err(|e| e.to_string());
+
+    let _ = stop_tx.send(true);
+    let _ = traffic.await;
+    let _ = peer.await;
+    let _ = broker.shutdown().await;
+    issuer.shutdown().await;
+    result
+}
