@@ -210,8 +210,8 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked_and_normalised() {
-        let c = AgentClient::new("http://127.0.0.1:7300/signoff", "t").unwrap();
-        assert_eq!(c.base().as_str(), "http://127.0.0.1:7300/signoff/");
+        let c = AgentClient::new("http://127.0.0.1:7700/signoff", "t").unwrap();
+        assert_eq!(c.base().as_str(), "http://127.0.0.1:7700/signoff/");
         assert!(matches!(
             AgentClient::new("ftp://x", "t"),
             Err(ClientError::BadUrl { .. })

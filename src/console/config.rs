@@ -122,7 +122,7 @@ impl std::fmt::Debug for Config {
     }
 }
 
-pub const DEFAULT_BROKER_URL: &str = "http://127.0.0.1:7300";
+pub const DEFAULT_BROKER_URL: &str = "http://127.0.0.1:7700";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -137,7 +137,7 @@ pub fn settings() -> Settings {
         keymap: Keymap::default(),
         key_id: KeyId("0123456789abcdef".into()),
         alert_level: RiskLevel::High,
-        broker_url: "http://127.0.0.1:7300".into(),
+        broker_url: "http://127.0.0.1:7700".into(),
     }
 }
 

@@ -209,7 +209,7 @@ pub struct Feed {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
-pub const WAIT: Duration = Duration::from_secs(20);
+pub const WAIT: Duration = Duration::from_secs(60);
 
 impl Feed {
     /// Connects without sending anything.
