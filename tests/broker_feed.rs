@@ -82,7 +82,9 @@ async fn a_consumer_that_stops_reading_is_closed_as_slow_and_others_keep_up() {
     });
     for i in 0..40 {
         let mut r = request(&format!("big {i}"));
-        r["change"] = json!({"type": "unified_diff", "diff": "+x\n".repeat(300_000)});
+        // ~900 KB in long lines: big on the wire, cheap for the risk detectors.
+        let line = format!("+{}\n", "x".repeat(2_999));
+        r["change"] = json!({"type": "unified_diff", "diff": line.repeat(300)});
         http.submit(AGENT, &r).await;
     }
     assert_eq!(
