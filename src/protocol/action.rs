@@ -452,23 +452,69 @@ impl Action {
         now >= self.expires_at
     }
 
-    /// Every free-text string an agent supplied, with a name for where it came from.
+    /// Every free-text string an agent supplied, with the path of its field.
     pub fn agent_texts(&self) -> Vec<(String, &str)> {
-        let mut out: Vec<(String, &str)> = vec![
-            ("kind".into(), self.kind.as_str()),
-            ("summary".into(), self.summary.as_str()),
-            ("requester.id".into(), self.requester.id.as_str()),
+        AgentSupplied {
+            kind: &self.kind,
+            summary: &self.summary,
+            requester: &self.requester,
+            target: &self.target,
+            justification: &self.justification,
+            context: &self.context,
+            command: self.command.as_ref(),
+            change: self.change.as_ref(),
+        }
+        .texts()
+    }
+}
+
+impl ActionRequest {
+    /// Every free-text string an agent supplied, with the path of its field (the same
+    /// list as [`Action::agent_texts`], so the broker's risk tag and the console's
+    /// warning always scan the same fields).
+    pub fn agent_texts(&self) -> Vec<(String, &str)> {
+        AgentSupplied {
+            kind: &self.kind,
+            summary: &self.summary,
+            requester: &self.requester,
+            target: &self.target,
+            justification: &self.justification,
+            context: &self.context,
+            command: self.command.as_ref(),
+            change: self.change.as_ref(),
+        }
+        .texts()
+    }
+}
+
+/// The agent-supplied part that a request and the action built from it share.
+struct AgentSupplied<'a> {
+    kind: &'a str,
+    summary: &'a str,
+    requester: &'a Requester,
+    target: &'a Target,
+    justification: &'a str,
+    context: &'a [ContextEntry],
+    command: Option<&'a Command>,
+    change: Option<&'a Change>,
+}
+
+impl<'a> AgentSupplied<'a> {
+    /// Each string with the path validation errors use: `context[2].value`,
+    /// `command.argv[1]`.
+    fn texts(&self) -> Vec<(String, &'a str)> {
+        let mut out: Vec<(String, &'a str)> = vec![
+            ("kind".into(), self.kind),
+            ("summary".into(), self.summary),
+            ("requester.id".into(), &self.requester.id),
             (
                 "requester.display_name".into(),
-                self.requester.display_name.as_str(),
+                &self.requester.display_name,
             ),
-            ("target.system".into(), self.target.system.as_str()),
-            ("target.resource".into(), self.target.resource.as_str()),
-            (
-                "target.environment".into(),
-                self.target.environment.as_str(),
-            ),
-            ("justification".into(), self.justification.as_str()),
+            ("target.system".into(), &self.target.system),
+            ("target.resource".into(), &self.target.resource),
+            ("target.environment".into(), &self.target.environment),
+            ("justification".into(), self.justification),
         ];
         if let Some(m) = &self.requester.model {
             out.push(("requester.model".into(), m));
@@ -476,17 +522,21 @@ impl Action {
         if let Some(o) = &self.requester.on_behalf_of {
             out.push(("requester.on_behalf_of".into(), o));
         }
-        for c in &self.context {
-            out.push((format!("context.{}", c.key), c.key.as_str()));
-            out.push((format!("context.{}", c.key), c.value.as_str()));
+        for (i, c) in self.context.iter().enumerate() {
+            out.push((format!("context[{i}].key"), &c.key));
+            out.push((format!("context[{i}].value"), &c.value));
         }
-        if let Some(cmd) = &self.command {
-            for t in cmd.texts() {
-                out.push(("command".into(), t));
+        match self.command {
+            Some(Command::Argv { argv }) => {
+                for (i, a) in argv.iter().enumerate() {
+                    out.push((format!("command.argv[{i}]"), a));
+                }
             }
+            Some(Command::Text { text }) => out.push(("command.text".into(), text)),
+            None => {}
         }
-        match &self.change {
-            Some(Change::UnifiedDiff { diff }) => out.push(("change".into(), diff)),
+        match self.change {
+            Some(Change::UnifiedDiff { diff }) => out.push(("change.diff".into(), diff)),
             Some(Change::BeforeAfter {
                 path,
                 before,

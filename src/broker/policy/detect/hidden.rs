@@ -3,58 +3,8 @@
 //! what will run. The reason names the field and the code point, never the raw character.
 
 use super::{join_findings, tag};
-use crate::protocol::{ActionRequest, Change, Command, RiskTag};
+use crate::protocol::{ActionRequest, RiskTag};
 use crate::text::{HiddenClass, hidden_chars};
-
-/// Every string an agent supplied, with the path of the field it came from (the same
-/// paths validation errors use: `context[2].value`, `command.argv[1]`).
-pub fn request_texts(req: &ActionRequest) -> Vec<(String, &str)> {
-    let mut out: Vec<(String, &str)> = vec![
-        ("kind".into(), &req.kind),
-        ("summary".into(), &req.summary),
-        ("requester.id".into(), &req.requester.id),
-        ("requester.display_name".into(), &req.requester.display_name),
-        ("target.system".into(), &req.target.system),
-        ("target.resource".into(), &req.target.resource),
-        ("target.environment".into(), &req.target.environment),
-        ("justification".into(), &req.justification),
-    ];
-    if let Some(m) = &req.requester.model {
-        out.push(("requester.model".into(), m));
-    }
-    if let Some(o) = &req.requester.on_behalf_of {
-        out.push(("requester.on_behalf_of".into(), o));
-    }
-    for (i, c) in req.context.iter().enumerate() {
-        out.push((format!("context[{i}].key"), &c.key));
-        out.push((format!("context[{i}].value"), &c.value));
-    }
-    match &req.command {
-        Some(Command::Argv { argv }) => {
-            for (i, a) in argv.iter().enumerate() {
-                out.push((format!("command.argv[{i}]"), a));
-            }
-        }
-        Some(Command::Text { text }) => out.push(("command.text".into(), text)),
-        None => {}
-    }
-    match &req.change {
-        Some(Change::UnifiedDiff { diff }) => out.push(("change.diff".into(), diff)),
-        Some(Change::BeforeAfter {
-            path,
-            before,
-            after,
-        }) => {
-            if let Some(p) = path {
-                out.push(("change.path".into(), p));
-            }
-            out.push(("change.before".into(), before));
-            out.push(("change.after".into(), after));
-        }
-        None => {}
-    }
-    out
-}
 
 /// One finding per field: each distinct hidden character as `U+202E (bidi override)`,
 /// with a count when it occurs more than once.
@@ -87,7 +37,8 @@ fn describe(field: &str, found: &[(usize, char, HiddenClass)]) -> String {
 
 /// Tags the request when any field holds a hidden character.
 pub fn hidden(req: &ActionRequest) -> Option<RiskTag> {
-    let findings: Vec<String> = request_texts(req)
+    let findings: Vec<String> = req
+        .agent_texts()
         .iter()
         .filter_map(|(field, text)| {
             let found = hidden_chars(text);
@@ -101,6 +52,7 @@ pub fn hidden(req: &ActionRequest) -> Option<RiskTag> {
 mod tests {
     use super::*;
     use crate::protocol::ContextEntry;
+    use crate::protocol::{Change, Command};
 
     fn req() -> ActionRequest {
         serde_json::from_value(serde_json::json!({
