@@ -35,7 +35,7 @@ pub const SAMPLE_AGENTS: [SampleAgent; 7] = [
         "data-assistant",
         "Data assistant",
         Some("claude-opus-4"),
-        Some("alice@example.com"),
+        Some("carol@example.com"),
     ),
     agent(
         "infra-copilot",

@@ -38,10 +38,17 @@ pub struct DevIdentity {
 }
 
 impl DevIdentity {
+    /// A subject that already looks like an address is its own email; a bare name gets
+    /// `@localhost`.
     pub fn new(subject: &str, groups: &[&str]) -> Self {
+        let email = if subject.contains('@') {
+            subject.to_string()
+        } else {
+            format!("{subject}@localhost")
+        };
         Self {
             subject: subject.into(),
-            email: format!("{subject}@localhost"),
+            email,
             name: subject.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
         }
