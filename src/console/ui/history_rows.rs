@@ -38,7 +38,7 @@ const WIDE: usize = 110;
 
 impl Cols {
     pub fn for_width(w: usize) -> Self {
-        let (when, outcome, risk) = (11, 10, 4);
+        let (when, outcome, risk) = (11, 12, 4);
         if w < WIDE {
             let (kind, env) = (14, 10);
             let used = when + outcome + risk + kind + env + 6;
