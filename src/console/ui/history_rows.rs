@@ -311,7 +311,10 @@ mod tests {
     #[test]
     fn fit_cuts_by_columns_and_pads() {
         let theme = Theme::dark();
-        let cut = fit(highlighted("abcdefgh", &[2..5], theme.text(), &theme), 5);
+        let cut = fit(
+            highlighted("abcdefgh", &[2..5, 7..8], theme.text(), &theme),
+            5,
+        );
         assert_eq!(text(&cut), "abcd… ");
         let pad = fit(vec![Span::raw("ab")], 5);
         assert_eq!(text(&pad), "ab    ");
