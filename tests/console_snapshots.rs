@@ -332,6 +332,25 @@ fn history_with_chips_and_a_highlighted_match() {
 }
 
 #[test]
+fn hostile_history_text_shows_as_markers_in_rows_and_record() {
+    let mut records = history_records();
+    let r = &mut records[0];
+    r.action.target.resource = "prod\u{202e}gnp.exe".into();
+    r.action.summary = "wipe \u{1b}[2J the screen".into();
+    r.reason = "ok\u{200b} by me".into();
+    let mut app = live_app(fixtures::sample_queue(), (160, 48));
+    chars(&mut app, "H");
+    answer(&mut app, records);
+    chars(&mut app, "/prod");
+    key(&mut app, KeyCode::Enter);
+    let screen = render(&app, 160, 48);
+    assert!(screen.contains("⟨U+202E⟩"), "{screen}");
+    assert!(screen.contains("⟨U+200B⟩"), "{screen}");
+    assert!(screen.contains("⟨CSI 2J⟩"), "{screen}");
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
+}
+
+#[test]
 fn history_loading_and_chip_picker() {
     let mut app = live_app(fixtures::sample_queue(), (80, 24));
     chars(&mut app, "H");
