@@ -103,6 +103,10 @@ pub struct HistoryState {
     pub query: HistoryQuery,
     /// The broker has more pages after the last one loaded.
     pub next_cursor: Option<HistoryCursor>,
+    /// Re-entering under the same chips refreshes the first page but keeps paging from
+    /// where it stopped (the broker's cursor is a keyset, stable under new decisions),
+    /// if the refreshed page reaches records already loaded.
+    pub keep_cursor: Option<Option<HistoryCursor>>,
 }
 
 impl Default for HistoryState {
@@ -132,6 +136,7 @@ impl HistoryState {
             generation: 0,
             query: HistoryQuery::default(),
             next_cursor: None,
+            keep_cursor: None,
         }
     }
 
@@ -203,8 +208,20 @@ impl HistoryState {
 /// `H` from the queue: show the screen and fetch the first page.
 pub fn enter(app: &mut App, fx: &mut Vec<Effect>) {
     app.screen = Screen::History;
-    app.history.prompt = None;
+    let me = app
+        .me
+        .as_ref()
+        .map(|m| m.subject.clone())
+        .unwrap_or_default();
+    let h = &mut app.history;
+    h.prompt = None;
+    let same = HistoryQuery {
+        limit: Some(PAGE_SIZE),
+        ..h.chips.to_query(app.now, &me)
+    } == h.query;
+    let kept = (same && h.load == Load::Ready).then(|| h.next_cursor.clone());
     refetch(app, fx);
+    app.history.keep_cursor = kept;
 }
 
 /// `H` or Esc: back to the queue (what was loaded stays for next time).
@@ -231,6 +248,7 @@ pub fn refetch(app: &mut App, fx: &mut Vec<Effect>) {
     h.generation += 1;
     h.query = query.clone();
     h.next_cursor = None;
+    h.keep_cursor = None;
     h.load = Load::Loading { first: true };
     fx.push(Effect::FetchHistory {
         generation: h.generation,
@@ -254,9 +272,16 @@ pub fn page_arrived(
     match result {
         Ok(page) => {
             let id = h.selected_record().map(|r| r.action.id);
+            let reaches_loaded = page
+                .records
+                .last()
+                .is_some_and(|r| h.local().index().slot_of(r.action.id).is_some());
             h.loaded.0.upsert(page.records);
             h.reselect(id);
-            h.next_cursor = page.next_cursor;
+            h.next_cursor = match h.keep_cursor.take() {
+                Some(kept) if reaches_loaded && page.next_cursor.is_some() => kept,
+                _ => page.next_cursor,
+            };
             h.load = Load::Ready;
             clamp(app);
             // Fill the screen, but let the approver pull further pages while searching:

@@ -299,3 +299,39 @@ fn a_bench_can_load_records_without_a_network() {
     let copy = app.history.clone();
     assert_eq!(copy.rows().len(), 1000);
 }
+
+#[test]
+fn coming_back_refreshes_the_first_page_and_keeps_paging_where_it_stopped() {
+    let all = records(700);
+    let mut app = live_app(Vec::new(), (80, 24));
+    key(&mut app, KeyCode::Char('H'));
+    deliver(&mut app, &all[100..300], Some("c1"));
+    key(&mut app, KeyCode::Char('G'));
+    deliver(&mut app, &all[300..500], Some("c2"));
+    key(&mut app, KeyCode::Esc);
+    // 100 newer decisions meanwhile: the refreshed first page overlaps what is loaded.
+    let f = fetches(&key(&mut app, KeyCode::Char('H')));
+    assert_eq!(f[0].1.cursor, None);
+    deliver(&mut app, &all[..200], Some("r1"));
+    assert_eq!(app.history.local().loaded(), 500);
+    assert_eq!(app.history.next_cursor, Some(HistoryCursor("c2".into())));
+    // No overlap (the page holds only newer records): page again from the refreshed one.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('H'));
+    let mut newer = all[0].clone();
+    newer.action.id = crate::protocol::ActionId::new();
+    newer.decided_at = now();
+    assert!(
+        app.history
+            .local()
+            .index()
+            .slot_of(newer.action.id)
+            .is_none()
+    );
+    deliver(&mut app, &[newer], Some("r2"));
+    assert_eq!(app.history.next_cursor, Some(HistoryCursor("r2".into())));
+    // Other chips: a fresh start, the cursor comes from the new first page.
+    key(&mut app, KeyCode::Char('m'));
+    deliver(&mut app, &all[..10], Some("m1"));
+    assert_eq!(app.history.next_cursor, Some(HistoryCursor("m1".into())));
+}
