@@ -1,5 +1,7 @@
 //! Keys on the history screen: navigation, the search box, chips, copy and export.
 
+use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+
 use crate::history::args::parse_time;
 use crate::history::chips::TimeRange;
 
@@ -35,6 +37,47 @@ pub fn paste(app: &mut App, text: &str) {
             app.history.set_text(&t);
         }
         Some(Prompt::CustomTime { input, .. }) => clean.chars().for_each(|c| input.insert(c)),
+        _ => return,
+    }
+    app.dirty = true;
+}
+
+/// Click a row to select it or the record pane to focus it; the wheel moves the
+/// selection over the list and scrolls the record pane.
+pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
+    if app.history.prompt.is_some() {
+        return;
+    }
+    let a = super::ui::history::areas(app.size.0, app.size.1);
+    let inside = |r: ratatui::layout::Rect| {
+        m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
+    };
+    let (in_list, in_detail) = (inside(a.list), inside(a.detail));
+    if !in_list && !in_detail {
+        return;
+    }
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) if in_detail => app.history.detail_focus = true,
+        MouseEventKind::Down(MouseButton::Left) => {
+            app.history.detail_focus = false;
+            // Rows start under the border and the header row.
+            if m.row >= a.list.y + 2 {
+                let row = usize::from(m.row - a.list.y - 2);
+                let target = app.history.offset + row;
+                if target < app.history.rows().len() {
+                    let delta = target as isize - app.history.selected as isize;
+                    move_by(app, delta, fx);
+                }
+            }
+        }
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+            let down = m.kind == MouseEventKind::ScrollDown;
+            let before = app.history.detail_focus;
+            app.history.detail_focus = in_detail;
+            let step = if in_detail { 3 } else { 1 };
+            move_by(app, if down { step } else { -step }, fx);
+            app.history.detail_focus = before;
+        }
         _ => return,
     }
     app.dirty = true;
@@ -112,8 +155,12 @@ fn list(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
 fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
     let h = &mut app.history;
     if h.detail_focus {
+        let area = super::ui::history::areas(app.size.0, app.size.1).detail;
+        let max = h
+            .selected_record()
+            .map_or(0, |r| super::ui::history_detail::max_scroll(r, area));
         let d = delta.clamp(-1000, 1000) as i32;
-        let next = (i32::from(h.detail_scroll) + d).clamp(0, i32::from(u16::MAX));
+        let next = (i32::from(h.detail_scroll) + d).clamp(0, i32::from(max));
         h.detail_scroll = next as u16;
         return;
     }

@@ -335,3 +335,42 @@ fn coming_back_refreshes_the_first_page_and_keeps_paging_where_it_stopped() {
     deliver(&mut app, &all[..10], Some("m1"));
     assert_eq!(app.history.next_cursor, Some(HistoryCursor("m1".into())));
 }
+
+#[test]
+fn the_mouse_selects_rows_focuses_the_record_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let all = records(300);
+    let mut app = opened(&all);
+    let a = crate::console::ui::history::areas(80, 24);
+    let at = |kind, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 5,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    update(
+        &mut app,
+        at(MouseEventKind::Down(MouseButton::Left), a.list.y + 4),
+    );
+    assert_eq!(app.history.selected, 2);
+    update(&mut app, at(MouseEventKind::ScrollDown, a.list.y + 4));
+    assert_eq!(app.history.selected, 3);
+    update(&mut app, at(MouseEventKind::ScrollDown, a.detail.y + 2));
+    assert_eq!(app.history.detail_scroll, 3);
+    assert!(!app.history.detail_focus);
+    update(
+        &mut app,
+        at(MouseEventKind::Down(MouseButton::Left), a.detail.y + 2),
+    );
+    assert!(app.history.detail_focus);
+    // Scrolling stops at the record's last page.
+    for _ in 0..50 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let r = app.history.selected_record().unwrap();
+    let max = crate::console::ui::history_detail::max_scroll(r, a.detail);
+    assert!(max > 0 && max < 40, "{max}");
+    assert_eq!(app.history.detail_scroll, max);
+}

@@ -403,7 +403,11 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
     })
 }
 
-pub fn mouse(app: &mut App, m: MouseEvent) {
+pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
+    if app.dialog.is_none() && app.screen == Screen::History {
+        super::history_input::mouse(app, m, fx);
+        return;
+    }
     if app.dialog.is_some() || app.screen != Screen::Queue {
         return;
     }

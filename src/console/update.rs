@@ -28,7 +28,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 input::act(app, action, &mut fx);
             }
         }
-        Msg::Mouse(m) => input::mouse(app, m),
+        Msg::Mouse(m) => input::mouse(app, m, &mut fx),
         Msg::Paste(text) => input::paste(app, &text),
         Msg::Do(action) => input::act(app, action, &mut fx),
         Msg::Resize(w, h) => {

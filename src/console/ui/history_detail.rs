@@ -156,6 +156,16 @@ fn rows(entries: Vec<Entry>, width: usize, max_rows: usize, theme: &Theme) -> Ve
     out
 }
 
+/// How far the record pane scrolls for `r` in a pane of `area` (its last page at the top
+/// at most), so scrolling never runs into emptiness.
+pub fn max_scroll(r: &HistoryRecord, area: Rect) -> u16 {
+    let theme = Theme::monochrome();
+    let inner_w = usize::from(area.width.saturating_sub(2));
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let n = rows(entries(r, &[], &theme), inner_w, usize::MAX, &theme).len();
+    u16::try_from(n.saturating_sub(inner_h)).unwrap_or(u16::MAX)
+}
+
 impl Widget for HistoryDetail<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
