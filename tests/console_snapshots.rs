@@ -358,6 +358,16 @@ fn history_loading_and_chip_picker() {
     let mut app = history_app((80, 24));
     chars(&mut app, "f");
     insta::assert_snapshot!("history_chips_80x24", render(&app, 80, 24));
+    // Deep in the list (past the facets' headings) the cursor's item is still on screen.
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let Some(signoff::console::history_view::Prompt::Chips(p)) = &app.history.prompt else {
+        panic!("the picker is open");
+    };
+    let label = p.current().expect("an item").label();
+    let shown = label.split(" (").next().unwrap_or_default().to_string();
+    assert!(render(&app, 80, 24).contains(&shown), "{shown}");
 }
 
 #[test]

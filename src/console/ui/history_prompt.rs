@@ -48,33 +48,31 @@ impl Widget for PromptView<'_> {
         match self.prompt {
             Prompt::Search => {}
             Prompt::Chips(p) => {
-                // Only the items that fit, around the cursor.
-                let room = usize::from(area.height.saturating_sub(5)).max(3);
-                let first = p.cursor.saturating_sub(room.saturating_sub(1));
                 let chips = &self.app.history.chips;
-                let mut lines = Vec::new();
+                let mut all = Vec::new();
+                let mut cursor_line = 0;
                 let mut last_group = "";
-                for (i, item) in p.items.iter().enumerate().skip(first) {
-                    if lines.len() >= room {
-                        break;
-                    }
+                for (i, item) in p.items.iter().enumerate() {
                     if item.group() != last_group {
                         last_group = item.group();
-                        if lines.len() + 1 >= room {
-                            break;
-                        }
-                        lines.push(Line::styled(format!(" {last_group}"), theme.muted()));
+                        all.push(Line::styled(format!(" {last_group}"), theme.muted()));
                     }
                     let mark = if item.is_on(chips) { "[x] " } else { "[ ] " };
                     let style = if i == p.cursor {
+                        cursor_line = all.len();
                         theme.selection()
                     } else {
                         theme.text()
                     };
                     let mut s = vec![Span::styled(format!("   {mark}"), style)];
                     s.extend(safe_spans(&SafeText::line(&item.label()), style, theme));
-                    lines.push(Line::from(s));
+                    all.push(Line::from(s));
                 }
+                // Only the lines that fit, scrolled so the cursor is always on screen.
+                let room = usize::from(area.height.saturating_sub(5)).max(3);
+                let first = cursor_line.saturating_sub(room - 1);
+                let mut lines: Vec<Line<'static>> =
+                    all.into_iter().skip(first).take(room).collect();
                 lines.push(hints(
                     theme,
                     &[("Space", "toggle"), ("j/k", "move"), ("Esc", "close")],
