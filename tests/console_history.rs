@@ -3,14 +3,14 @@
 //! runtime's `fetch_history`, moving to the end pulls every further page exactly once,
 //! a chip refetches, and a refused token shows as an error state.
 
-use std::path::Path;
+mod history_support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use signoff::auth::static_tokens::{StaticToken, StaticTokens};
 use signoff::auth::{PrincipalKind, hash_token};
-use signoff::broker::store::{HistoryRow, Mutation, SqliteStore, Store as _};
 use signoff::broker::{RunningBroker, Settings};
 use signoff::client::BrokerHttp;
 use signoff::console::app::{App, Screen};
@@ -18,10 +18,7 @@ use signoff::console::fixtures::live_app;
 use signoff::console::history_view::{Load, PAGE_SIZE};
 use signoff::console::runtime::fetch_history;
 use signoff::console::{Effect, Msg, update};
-use signoff::history::{GenConfig, Generator};
 use signoff::identity::FixedToken;
-use signoff::protocol::api::KeyInfo;
-use signoff::protocol::decision::encode_public_key;
 use signoff::protocol::{HistoryRecord, Status};
 use tokio::sync::mpsc;
 
@@ -29,51 +26,9 @@ const APPROVER: &str = "approver-token";
 /// More than two pages of [`PAGE_SIZE`].
 const COUNT: usize = 450;
 
-/// Writes generated history, with the approvers' keys and signed votes, into the store.
-fn seed(dir: &Path) -> Vec<HistoryRecord> {
-    let g = Generator::new(GenConfig {
-        count: COUNT,
-        ..GenConfig::default()
-    });
-    let records = g.records();
-    let store = SqliteStore::open(dir).expect("store opens");
-    let mut batch: Vec<Mutation> = g
-        .approver_keys()
-        .iter()
-        .map(|k| {
-            Mutation::PutKey(KeyInfo {
-                key_id: k.key_id.clone(),
-                subject: k.subject.into(),
-                public_key: encode_public_key(&k.key.verifying_key()),
-                label: "seed".into(),
-                created_at: GenConfig::default().end.plus_secs(-200 * 86_400),
-                revoked_at: None,
-            })
-        })
-        .collect();
-    for r in &records {
-        batch.push(Mutation::PutAction(Arc::new(r.action.clone())));
-        for (signed, vote) in g.signed_votes(r).into_iter().zip(&r.action.votes) {
-            batch.push(Mutation::Vote {
-                signed,
-                at: vote.at,
-            });
-        }
-        batch.push(Mutation::History(HistoryRow {
-            action: Arc::new(r.action.clone()),
-            decided_at: r.decided_at,
-            decided_by: r.decided_by.clone(),
-            reason: r.reason.clone(),
-            audit_hash: r.audit_hash.clone(),
-        }));
-    }
-    store.commit(&batch).expect("seed commits");
-    records
-}
-
 async fn start() -> (tempfile::TempDir, RunningBroker, Vec<HistoryRecord>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let records = seed(dir.path());
+    let records = history_support::seed(dir.path(), COUNT);
     let auth = StaticTokens::new(vec![StaticToken {
         token_sha256: format!("sha256:{}", hash_token(APPROVER)),
         kind: PrincipalKind::Approver,

@@ -33,44 +33,46 @@ pub struct Cols {
     pub reason: usize,
 }
 
-/// From this inner width the row also shows requester, who decided, wait and reason.
-const WIDE: usize = 110;
+/// From this inner width the row also shows who decided and the reason.
+const MEDIUM: usize = 100;
+/// From this inner width it also shows the requester and how long the action waited.
+const WIDE: usize = 150;
 
 impl Cols {
     pub fn for_width(w: usize) -> Self {
         let (when, outcome, risk) = (11, 12, 4);
-        if w < WIDE {
-            let (kind, env) = (14, 10);
-            let used = when + outcome + risk + kind + env + 6;
-            return Self {
-                when,
-                outcome,
-                risk,
-                kind,
-                target: w.saturating_sub(used),
-                env,
-                requester: 0,
-                decided_by: 0,
-                waited: 0,
-                reason: 0,
-            };
-        }
-        let (kind, env, requester, decided_by, waited) = (16, 11, 16, 20, 6);
-        let used = when + outcome + risk + kind + env + requester + decided_by + waited + 10;
-        let flex = w.saturating_sub(used);
-        let target = flex * 2 / 5;
-        Self {
+        let mut c = Self {
             when,
             outcome,
             risk,
-            kind,
-            target,
-            env,
-            requester,
-            decided_by,
-            waited,
-            reason: flex - target,
+            kind: 14,
+            target: 0,
+            env: 10,
+            requester: 0,
+            decided_by: 0,
+            waited: 0,
+            reason: 0,
+        };
+        if w >= WIDE {
+            (c.kind, c.env, c.requester, c.decided_by, c.waited) = (16, 11, 16, 20, 6);
+        } else if w >= MEDIUM {
+            c.decided_by = 18;
         }
+        let shown = [c.kind, c.env, c.requester, c.decided_by, c.waited]
+            .iter()
+            .filter(|w| **w > 0)
+            .count();
+        let fixed = when + outcome + risk + c.kind + c.env + c.requester + c.decided_by + c.waited;
+        // One space after every column, one before the first.
+        let spaces = 1 + 3 + shown + 1 + usize::from(w >= MEDIUM);
+        let flex = w.saturating_sub(fixed + spaces);
+        if w >= MEDIUM {
+            c.target = flex / 2;
+            c.reason = flex - c.target;
+        } else {
+            c.target = flex;
+        }
+        c
     }
 
     /// The header line, aligned with [`row`].
@@ -264,6 +266,8 @@ pub fn row(r: &HistoryRecord, matches: &[FieldMatch], cols: &Cols, theme: &Theme
             theme.muted(),
             theme,
         ));
+    }
+    if cols.decided_by > 0 {
         spans.extend(field_cell(
             r,
             SearchField::Approver,
@@ -272,8 +276,12 @@ pub fn row(r: &HistoryRecord, matches: &[FieldMatch], cols: &Cols, theme: &Theme
             text,
             theme,
         ));
+    }
+    if cols.waited > 0 {
         let waited = super::short_duration(a.created_at.millis_until(r.decided_at));
         spans.extend(fit(vec![Span::styled(waited, theme.muted())], cols.waited));
+    }
+    if cols.reason > 0 {
         spans.extend(field_cell(
             r,
             SearchField::Reason,
@@ -318,8 +326,33 @@ mod tests {
         assert_eq!(text(&cut), "abcd… ");
         let pad = fit(vec![Span::raw("ab")], 5);
         assert_eq!(text(&pad), "ab    ");
-        let cols = Cols::for_width(158);
-        assert!(cols.reason > 20 && cols.requester > 0);
-        assert_eq!(Cols::for_width(78).reason, 0);
+        let wide = Cols::for_width(158);
+        assert!(wide.reason > 20 && wide.requester > 0 && wide.target >= 20);
+        let medium = Cols::for_width(118);
+        assert!(medium.decided_by > 0 && medium.requester == 0 && medium.target >= 20);
+        let narrow = Cols::for_width(78);
+        assert_eq!((narrow.reason, narrow.decided_by), (0, 0));
+        // Every width adds up: the row never runs past the pane.
+        for w in [60, 78, 99, 100, 118, 149, 150, 158, 238] {
+            let c = Cols::for_width(w);
+            let cells = [
+                c.when,
+                c.outcome,
+                c.risk,
+                c.kind,
+                c.target,
+                c.env,
+                c.requester,
+                c.decided_by,
+                c.waited,
+                c.reason,
+            ];
+            let used: usize = 1 + cells
+                .iter()
+                .filter(|x| **x > 0)
+                .map(|x| x + 1)
+                .sum::<usize>();
+            assert!(used <= w, "{w}: {used}");
+        }
     }
 }
