@@ -297,11 +297,13 @@ pub fn page_arrived(
     }
 }
 
-/// Asks for the next page when the selection is near the end and nothing is on its way.
+/// Asks for the next page when the selection is near the end and nothing is on its way
+/// (after a failed page, moving again retries it).
 pub fn more_if_near_end(app: &mut App, fx: &mut Vec<Effect>) {
     let h = &mut app.history;
     let near_end = h.selected + PREFETCH >= h.rows().len();
-    if !near_end || h.load != Load::Ready {
+    let idle = matches!(h.load, Load::Ready | Load::Failed(_));
+    if !near_end || !idle {
         return;
     }
     let Some(cursor) = h.next_cursor.clone() else {

@@ -150,6 +150,24 @@ fn a_failed_page_is_shown_and_kept_out_of_the_rows() {
             .plain()
             .contains("forbidden")
     );
+    assert!(app.history.rows().is_empty());
+    // A later page that fails is retried by moving again, with the same cursor.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('H'));
+    deliver(&mut app, &records(50), Some("c1"));
+    let f = fetches(&key(&mut app, KeyCode::Char('G')));
+    assert_eq!(f[0].1.cursor, Some(HistoryCursor("c1".into())));
+    let generation = app.history.generation;
+    update(
+        &mut app,
+        Msg::HistoryPage {
+            generation,
+            result: Err("cannot reach the broker: connection refused".into()),
+        },
+    );
+    assert_eq!(app.history.rows().len(), 50, "what was loaded stays");
+    let f = fetches(&key(&mut app, KeyCode::Char('k')));
+    assert_eq!(f[0].1.cursor, Some(HistoryCursor("c1".into())));
 }
 
 #[test]
