@@ -13,7 +13,8 @@ use signoff::console::login::{DeviceAuthorization, LoginState};
 use signoff::console::theme::Theme;
 use signoff::console::ui::Root;
 use signoff::console::{Msg, update};
-use signoff::protocol::RiskLevel;
+use signoff::history::{GenConfig, Generator};
+use signoff::protocol::{HistoryCursor, HistoryPage, RiskLevel};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
@@ -256,11 +257,117 @@ fn too_small_window() {
     insta::assert_snapshot!("too_small_50x10", render(&app, 50, 10));
 }
 
+fn history_records() -> Vec<signoff::protocol::HistoryRecord> {
+    Generator::new(GenConfig {
+        count: 300,
+        end: now().plus_secs(-90),
+        span_days: 10,
+        ..GenConfig::default()
+    })
+    .records()
+}
+
+/// The broker's answer to the latest history request: `records`, with more to come.
+fn answer(app: &mut App, records: Vec<signoff::protocol::HistoryRecord>) {
+    let generation = app.history.generation;
+    update(
+        app,
+        Msg::HistoryPage {
+            generation,
+            result: Ok(HistoryPage {
+                records,
+                next_cursor: Some(HistoryCursor("next".into())),
+            }),
+        },
+    );
+}
+
+/// A console on the history screen holding one generated page (more on the broker).
+fn history_app(size: (u16, u16)) -> App {
+    let mut app = live_app(fixtures::sample_queue(), size);
+    chars(&mut app, "H");
+    answer(&mut app, history_records());
+    app
+}
+
 #[test]
-fn history_screen_slot() {
+fn history_with_chips_and_a_highlighted_match() {
+    snap_both("history", |size| {
+        let mut app = history_app(size);
+        // Chips: approved (first picker item) and the last 7 days.
+        chars(&mut app, "f");
+        key(&mut app, KeyCode::Char(' '));
+        key(&mut app, KeyCode::Esc);
+        chars(&mut app, "ttt");
+        let approved = app.history.local().result_records().cloned().collect();
+        answer(&mut app, approved);
+        chars(&mut app, "/production");
+        key(&mut app, KeyCode::Enter);
+        chars(&mut app, "j");
+        assert!(!app.history.rows().is_empty());
+        // Matched characters are drawn underlined in the match style.
+        let (w, h) = size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let theme = Theme::dark();
+        t.draw(|f| {
+            f.render_widget(
+                Root {
+                    app: &app,
+                    theme: &theme,
+                },
+                f.area(),
+            )
+        })
+        .unwrap();
+        let buf = t.backend().buffer();
+        let underlined: String = buf
+            .content()
+            .iter()
+            .filter(|c| c.modifier.contains(ratatui::style::Modifier::UNDERLINED))
+            .map(|c| c.symbol())
+            .collect();
+        assert!(underlined.contains("production"), "{underlined}");
+        app
+    });
+}
+
+#[test]
+fn hostile_history_text_shows_as_markers_in_rows_and_record() {
+    let mut records = history_records();
+    let r = &mut records[0];
+    r.action.target.resource = "prod\u{202e}gnp.exe".into();
+    r.action.summary = "wipe \u{1b}[2J the screen".into();
+    r.reason = "ok\u{200b} by me".into();
+    let mut app = live_app(fixtures::sample_queue(), (160, 48));
+    chars(&mut app, "H");
+    answer(&mut app, records);
+    chars(&mut app, "/prod");
+    key(&mut app, KeyCode::Enter);
+    let screen = render(&app, 160, 48);
+    assert!(screen.contains("⟨U+202E⟩"), "{screen}");
+    assert!(screen.contains("⟨U+200B⟩"), "{screen}");
+    assert!(screen.contains("⟨CSI 2J⟩"), "{screen}");
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
+}
+
+#[test]
+fn history_loading_and_chip_picker() {
     let mut app = live_app(fixtures::sample_queue(), (80, 24));
     chars(&mut app, "H");
-    insta::assert_snapshot!("history_80x24", render(&app, 80, 24));
+    insta::assert_snapshot!("history_loading_80x24", render(&app, 80, 24));
+    let mut app = history_app((80, 24));
+    chars(&mut app, "f");
+    insta::assert_snapshot!("history_chips_80x24", render(&app, 80, 24));
+    // Deep in the list (past the facets' headings) the cursor's item is still on screen.
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let Some(signoff::console::history_view::Prompt::Chips(p)) = &app.history.prompt else {
+        panic!("the picker is open");
+    };
+    let label = p.current().expect("an item").label();
+    let shown = label.split(" (").next().unwrap_or_default().to_string();
+    assert!(render(&app, 80, 24).contains(&shown), "{shown}");
 }
 
 #[test]

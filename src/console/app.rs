@@ -5,12 +5,13 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use crate::protocol::messages::Identity;
 use crate::protocol::{ActionId, Decision, DecisionId, KeyId, RiskLevel, Timestamp, Verdict};
 
+use super::history_view::HistoryState;
 use super::keymap::{Keymap, Mode};
 use super::login::LoginState;
 use super::sanitize::SafeText;
 use super::view_model::Entry;
 
-/// Which screen fills the window. History (issue 6) plugs in here.
+/// Which screen fills the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Queue,
@@ -232,6 +233,8 @@ pub struct App {
     pub should_quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// The history screen (`H`): loaded pages, chips, search, selection.
+    pub history: HistoryState,
 }
 
 impl App {
@@ -266,12 +269,14 @@ impl App {
             quit_armed: false,
             should_quit: false,
             dirty: true,
+            history: HistoryState::default(),
         }
     }
 
     /// The key table that applies now.
     pub fn mode(&self) -> Mode {
         match &self.dialog {
+            None if self.screen == Screen::History => self.history.mode(),
             None => Mode::Normal,
             Some(Dialog::Decide(_) | Dialog::Reason { .. } | Dialog::Search) => Mode::Input,
             Some(Dialog::Filter { .. }) => Mode::Toggles,

@@ -20,6 +20,7 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         app.quit_armed = false;
     }
     match app.dialog.take() {
+        None if app.screen == Screen::History => super::history_input::act(app, action, fx),
         None => normal(app, action, fx),
         Some(Dialog::Decide(d)) => decide_dialog(app, d, action, fx),
         Some(Dialog::Reason {
@@ -111,6 +112,10 @@ fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, v: T) {
 
 /// Pasted text goes into the focused text field, line breaks as spaces; never a key.
 pub fn paste(app: &mut App, text: &str) {
+    if app.dialog.is_none() && app.screen == Screen::History {
+        super::history_input::paste(app, text);
+        return;
+    }
     let input = match app.dialog.as_mut() {
         Some(Dialog::Decide(d)) => match (d.field, d.typed.as_mut()) {
             (Field::TypedConfirm, Some(t)) => t,
@@ -157,12 +162,7 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.focus = app.detail;
             }
         }
-        Action::Cancel => {
-            app.focus = Pane::Queue;
-            if app.screen == Screen::History {
-                app.screen = Screen::Queue;
-            }
-        }
+        Action::Cancel => app.focus = Pane::Queue,
         Action::Approve => open_decide(app, Verdict::Approve),
         Action::Deny => open_decide(app, Verdict::Deny),
         Action::Reason => {
@@ -185,36 +185,39 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 &format!("sorted by {}", app.sort.as_str()),
             );
         }
-        Action::History => {
-            app.screen = match app.screen {
-                Screen::Queue => Screen::History,
-                Screen::History => Screen::Queue,
-            };
-        }
+        Action::History => super::history_view::enter(app, fx),
         Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
         Action::Reconnect => fx.push(Effect::Reconnect),
-        Action::Quit => {
-            let sending = app.inflight.len();
-            if sending > 0 && !app.quit_armed {
-                app.quit_armed = true;
-                notice(
-                    app,
-                    Level::Warn,
-                    &format!(
-                        "{sending} decision(s) still in flight; press quit again to leave anyway"
-                    ),
-                );
-            } else {
-                app.should_quit = true;
-                fx.push(Effect::Quit);
-            }
-        }
+        Action::Quit => quit(app, fx),
         Action::Submit
         | Action::NextField
         | Action::Toggle
         | Action::Backspace
         | Action::ClearInput
-        | Action::Insert(_) => {}
+        | Action::Insert(_)
+        | Action::CopyId
+        | Action::Export
+        | Action::DecidedByMe
+        | Action::CycleTime
+        | Action::CustomTime
+        | Action::RequestedBy
+        | Action::ClearChips => {}
+    }
+}
+
+/// Quits, asking again while a decision is in flight.
+pub fn quit(app: &mut App, fx: &mut Vec<Effect>) {
+    let sending = app.inflight.len();
+    if sending > 0 && !app.quit_armed {
+        app.quit_armed = true;
+        notice(
+            app,
+            Level::Warn,
+            &format!("{sending} decision(s) still in flight; press quit again to leave anyway"),
+        );
+    } else {
+        app.should_quit = true;
+        fx.push(Effect::Quit);
     }
 }
 
@@ -400,7 +403,11 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
     })
 }
 
-pub fn mouse(app: &mut App, m: MouseEvent) {
+pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
+    if app.dialog.is_none() && app.screen == Screen::History {
+        super::history_input::mouse(app, m, fx);
+        return;
+    }
     if app.dialog.is_some() || app.screen != Screen::Queue {
         return;
     }

@@ -23,7 +23,33 @@ pub enum Mode {
     Help,
     /// The sign-in dialog.
     Login,
+    /// The history screen: [`HISTORY_KEYS`] first, then the normal table (navigation,
+    /// `/` search, `f` chips, `H`/Esc back, `?` help, quit).
+    History,
 }
+
+/// The history screen's own keys, fixed (not rebindable), in help order.
+pub const HISTORY_KEYS: &[(char, Action, &str)] = &[
+    ('y', Action::CopyId, "copy the action id (OSC 52)"),
+    (
+        'e',
+        Action::Export,
+        "export the filtered records (JSON Lines)",
+    ),
+    ('m', Action::DecidedByMe, "chip: decided by me"),
+    (
+        'u',
+        Action::RequestedBy,
+        "chip: requested by the selected requester",
+    ),
+    (
+        't',
+        Action::CycleTime,
+        "chip: time range any / 1h / 24h / 7d",
+    ),
+    ('T', Action::CustomTime, "chip: custom time range"),
+    ('x', Action::ClearChips, "clear every chip"),
+];
 
 /// A key with its modifiers, as written in the config: `a`, `A`, `ctrl-c`, `enter`,
 /// `tab`, `shift-tab`, `up`, `pgdn`, `?`, `f1`.
@@ -207,12 +233,21 @@ impl Keymap {
         let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && ev.code == KeyCode::Char('c') {
             return Some(match mode {
-                Mode::Normal => Action::Quit,
+                Mode::Normal | Mode::History => Action::Quit,
                 _ => Action::Cancel,
             });
         }
         match mode {
-            Mode::Normal => {
+            Mode::History if !ctrl => {
+                let fixed = match ev.code {
+                    KeyCode::Char(c) => HISTORY_KEYS.iter().find(|(k, _, _)| *k == c),
+                    _ => None,
+                };
+                fixed
+                    .map(|(_, a, _)| *a)
+                    .or_else(|| self.action(Mode::Normal, ev))
+            }
+            Mode::Normal | Mode::History => {
                 let key = Key::of(ev);
                 self.bindings
                     .iter()
@@ -278,6 +313,29 @@ mod tests {
             assert_eq!(m.action(Mode::Normal, &key(code)), Some(want), "{code:?}");
         }
         assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('z'))), None);
+    }
+
+    #[test]
+    fn history_keys_win_on_the_history_screen_and_fall_back_to_normal() {
+        let mut o = BTreeMap::new();
+        o.insert("approve".to_string(), vec!["y".to_string()]);
+        let m = Keymap::with_overrides(&o).unwrap();
+        let y = key(KeyCode::Char('y'));
+        assert_eq!(m.action(Mode::Normal, &y), Some(Action::Approve));
+        assert_eq!(m.action(Mode::History, &y), Some(Action::CopyId));
+        let cases = [
+            (KeyCode::Char('e'), Action::Export),
+            (KeyCode::Char('T'), Action::CustomTime),
+            (KeyCode::Char('j'), Action::Down),
+            (KeyCode::Char('/'), Action::Search),
+            (KeyCode::Char('H'), Action::History),
+            (KeyCode::Esc, Action::Cancel),
+        ];
+        for (code, want) in cases {
+            assert_eq!(m.action(Mode::History, &key(code)), Some(want), "{code:?}");
+        }
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(m.action(Mode::History, &ctrl_c), Some(Action::Quit));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::client::FeedEvent;
-use crate::protocol::{ClientMsg, Decision, Timestamp};
+use crate::protocol::{ClientMsg, Decision, HistoryPage, HistoryQuery, HistoryRecord, Timestamp};
 
 use super::app::Level;
 use super::login::DeviceAuthorization;
@@ -38,6 +38,12 @@ pub enum Msg {
     Notice {
         level: Level,
         text: String,
+    },
+    /// A `/v1/history` page asked for by [`Effect::FetchHistory`] with this generation
+    /// (older generations are stale and dropped); `Err` carries the reason to show.
+    HistoryPage {
+        generation: u64,
+        result: Result<HistoryPage, String>,
     },
 }
 
@@ -72,6 +78,21 @@ pub enum Action {
     Backspace,
     ClearInput,
     Insert(char),
+    // History screen only (fixed keys, listed in `keymap::HISTORY_KEYS`).
+    /// `y`: copy the selected record's action id to the clipboard (OSC 52).
+    CopyId,
+    /// `e`: export the filtered records as JSON Lines.
+    Export,
+    /// `m`: the "decided by me" chip.
+    DecidedByMe,
+    /// `t`: cycle the time-range chip (any, 1h, 24h, 7d).
+    CycleTime,
+    /// `T`: type a custom time range.
+    CustomTime,
+    /// `u`: the "requested by" chip for the selected record's requester.
+    RequestedBy,
+    /// `x`: clear every chip.
+    ClearChips,
 }
 
 impl Action {
@@ -148,5 +169,18 @@ pub enum Effect {
     Resync,
     /// Start the device-flow sign-in (the session is dead).
     StartLogin,
+    /// Fetch one `/v1/history` page; the answer comes back as [`Msg::HistoryPage`].
+    FetchHistory {
+        generation: u64,
+        query: HistoryQuery,
+    },
+    /// Put this text on the terminal's clipboard (OSC 52).
+    CopyToClipboard(String),
+    /// Write these records as JSON Lines to `file_name` in the working directory, then
+    /// report the full path in a notice.
+    ExportHistory {
+        file_name: String,
+        records: Vec<HistoryRecord>,
+    },
     Quit,
 }

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::app::{App, Level, Settings};
 use super::config::Config;
+use super::history_export::{export_jsonl, osc52};
 use super::keymap::Keymap;
 use super::login::DeviceAuthorization;
 use super::msg::{Effect, Msg};
@@ -22,7 +23,7 @@ use super::update::update;
 use crate::auth::BoxFuture;
 use crate::client::{BrokerHttp, FeedConfig, feed};
 use crate::identity::TokenSource;
-use crate::protocol::{ClientMsg, KeyId, Timestamp};
+use crate::protocol::{ClientMsg, HistoryQuery, HistoryRecord, KeyId, Timestamp};
 
 /// The device-flow sign-in, as the console drives it. The identity module implements it.
 pub trait LoginFlow: Send + Sync + 'static {
@@ -143,6 +144,13 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 Effect::Reconnect => feed.reconnect(),
                 Effect::Resync => feed.resync(),
                 Effect::StartLogin => start_login(opts.login.clone(), results_tx.clone()),
+                Effect::FetchHistory { generation, query } => {
+                    fetch_history(http.clone(), generation, query, results_tx.clone());
+                }
+                Effect::CopyToClipboard(text) => guard.write_raw(&osc52(&text))?,
+                Effect::ExportHistory { file_name, records } => {
+                    export_history(file_name, records, results_tx.clone());
+                }
                 Effect::Quit => app.should_quit = true,
             }
         }
@@ -172,5 +180,43 @@ fn start_login(login: Option<Arc<dyn LoginFlow>>, tx: mpsc::UnboundedSender<Msg>
                 let _ = tx.send(Msg::LoginFinished(Err(e)));
             }
         }
+    });
+}
+
+/// Fetches one history page off the UI path; the answer comes back as a message.
+pub fn fetch_history(
+    http: BrokerHttp,
+    generation: u64,
+    query: HistoryQuery,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    tokio::spawn(async move {
+        let result = http.history(&query).await.map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "history page failed");
+        }
+        let _ = tx.send(Msg::HistoryPage { generation, result });
+    });
+}
+
+/// Writes the export in the working directory off the UI path and says where it went.
+fn export_history(file_name: String, records: Vec<HistoryRecord>, tx: mpsc::UnboundedSender<Msg>) {
+    tokio::task::spawn_blocking(move || {
+        let dir = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+        let msg = match export_jsonl(&dir, &file_name, &records) {
+            Ok(path) => Msg::Notice {
+                level: Level::Success,
+                text: format!(
+                    "exported {} record(s) as JSON Lines to {} (working directory)",
+                    records.len(),
+                    path.display()
+                ),
+            },
+            Err(e) => Msg::Notice {
+                level: Level::Error,
+                text: format!("export failed: {e}"),
+            },
+        };
+        let _ = tx.send(msg);
     });
 }

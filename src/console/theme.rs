@@ -280,6 +280,13 @@ impl Theme {
     pub fn key_hint(&self) -> Style {
         self.fg("key_hint").add_modifier(Modifier::BOLD)
     }
+
+    /// Characters a search matched: the warning colour, bold and underlined (so they
+    /// show without colour too).
+    pub fn matched(&self) -> Style {
+        let s = Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+        if self.mono { s } else { s.fg(self.c("warn")) }
+    }
 }
 
 fn risk_key(level: RiskLevel) -> &'static str {

@@ -28,11 +28,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 input::act(app, action, &mut fx);
             }
         }
-        Msg::Mouse(m) => input::mouse(app, m),
+        Msg::Mouse(m) => input::mouse(app, m, &mut fx),
         Msg::Paste(text) => input::paste(app, &text),
         Msg::Do(action) => input::act(app, action, &mut fx),
         Msg::Resize(w, h) => {
             app.size = (w, h);
+            super::history_view::clamp(app);
             app.dirty = true;
         }
         Msg::Tick(now) => tick(app, now),
@@ -53,6 +54,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dirty = true;
         }
         Msg::Notice { level, text } => notice(app, level, &text),
+        Msg::HistoryPage { generation, result } => {
+            super::history_view::page_arrived(app, generation, result, &mut fx);
+        }
     }
     fx
 }

@@ -136,6 +136,11 @@ impl HistoryIndex {
         &self.records[slot as usize]
     }
 
+    /// The slot holding the action `id`, if it is loaded.
+    pub fn slot_of(&self, id: ActionId) -> Option<u32> {
+        self.by_id.get(&id).copied()
+    }
+
     /// Every slot, newest decision first.
     pub fn order(&self) -> &[u32] {
         &self.order

@@ -34,6 +34,9 @@ impl Pty {
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_signoff"));
+        // Files the console writes to its working directory (history exports) stay in
+        // the test's temp dir.
+        cmd.cwd(dir.path());
         cmd.env_clear();
         cmd.env("TERM", "xterm-256color");
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -96,6 +99,11 @@ impl Pty {
             && !s.hide_cursor()
             && s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
             && !s.bracketed_paste()
+    }
+
+    /// The console's working directory (a temp dir removed with the `Pty`).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn contents(&self) -> String {

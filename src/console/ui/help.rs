@@ -34,6 +34,35 @@ impl Widget for HelpView<'_> {
             ]));
         }
         lines.push(Line::raw(""));
+        lines.push(Line::styled(" History screen (H)", theme.title(false)));
+        let on_history = [
+            (
+                km.hint(Action::Search),
+                "search as you type (highlights matches)",
+            ),
+            (
+                km.hint(Action::Filter),
+                "filter chips: outcome, risk, env, kind, requester, time",
+            ),
+            (
+                km.hint(Action::NextPane),
+                "focus the record pane (j/k scroll it)",
+            ),
+            (
+                format!("{} Esc", km.hint(Action::History)),
+                "back to the queue",
+            ),
+        ];
+        let fixed = crate::console::keymap::HISTORY_KEYS
+            .iter()
+            .map(|(k, _, help)| (k.to_string(), *help));
+        for (keys, help) in on_history.into_iter().chain(fixed) {
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {keys:<16}"), theme.key_hint()),
+                Span::styled(help.to_string(), theme.text()),
+            ]));
+        }
+        lines.push(Line::raw(""));
         lines.push(Line::styled(
             " In dialogs: Enter confirm · Esc cancel · Tab next field",
             theme.muted(),

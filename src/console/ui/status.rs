@@ -111,6 +111,26 @@ impl Widget for StatusBar<'_> {
             return;
         }
         let km = &app.settings.keymap;
+        if app.screen == crate::console::app::Screen::History {
+            let mut s = Vec::new();
+            let keys = [
+                (km.hint(Action::Search), "search"),
+                (km.hint(Action::Filter), "chips"),
+                ("m".into(), "mine"),
+                ("t".into(), "time"),
+                ("y".into(), "copy id"),
+                ("e".into(), "export"),
+                (km.hint(Action::NextPane), "record"),
+                (km.hint(Action::History), "back"),
+                (km.hint(Action::Help), "help"),
+            ];
+            for (k, word) in keys {
+                s.push(Span::styled(format!(" {k}"), theme.key_hint()));
+                s.push(Span::styled(format!(" {word}"), theme.muted()));
+            }
+            Line::from(s).render(bottom, buf);
+            return;
+        }
         let hints = [
             (Action::Approve, "approve"),
             (Action::Deny, "deny"),
