@@ -82,9 +82,9 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.dialog = Some(Dialog::Help { scroll });
         }
         Some(Dialog::Login(state)) => match (action, &state) {
-            (Action::Submit, LoginState::Failed { reason }) => {
+            (Action::Submit, LoginState::Failed { .. }) => {
                 app.dialog = Some(Dialog::Login(LoginState::Starting {
-                    reason: reason.clone(),
+                    reason: "Trying again.".into(),
                 }));
                 fx.push(Effect::StartLogin);
             }

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use super::app::{App, Level, Settings};
+use super::app::{App, Dialog, Level, Settings};
 use super::config::Config;
 use super::keymap::Keymap;
-use super::login::DeviceAuthorization;
+use super::login::{DeviceAuthorization, LoginState};
 use super::msg::{Effect, Msg};
 use super::notify::alert_bytes;
 use super::terminal::TerminalGuard;
@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub tokens: Arc<dyn TokenSource>,
     pub key: SigningKey,
     pub login: Option<Arc<dyn LoginFlow>>,
+    /// No usable session: open with the login dialog (needs `login`).
+    pub needs_login: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,21 +69,20 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     );
     let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
 
-    // Register the device key (idempotent) so the broker accepts our signatures.
-    {
-        let http = http.clone();
-        let key = opts.key.verifying_key();
-        let tx = results_tx.clone();
-        tokio::spawn(async move {
-            let label = std::env::var("HOSTNAME").unwrap_or_else(|_| "signoff console".into());
-            if let Err(e) = http.register_key(&key, &label).await {
-                tracing::warn!(error = %e, "device key registration failed");
-                let _ = tx.send(Msg::Notice {
-                    level: Level::Error,
-                    text: format!("device key not registered: {e}"),
-                });
-            }
-        });
+    // Register the device key (idempotent) so the broker accepts our signatures; when
+    // signed out, the sign-in registers it.
+    let register = Registrar {
+        http: http.clone(),
+        key: opts.key.verifying_key(),
+        tx: results_tx.clone(),
+    };
+    if opts.needs_login && opts.login.is_some() {
+        app.dialog = Some(Dialog::Login(LoginState::Starting {
+            reason: "Not signed in on this device yet.".into(),
+        }));
+        start_login(opts.login.clone(), register.clone());
+    } else {
+        register.clone().spawn();
     }
 
     let mut guard = TerminalGuard::enter()?;
@@ -142,7 +143,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 }
                 Effect::Reconnect => feed.reconnect(),
                 Effect::Resync => feed.resync(),
-                Effect::StartLogin => start_login(opts.login.clone(), results_tx.clone()),
+                Effect::StartLogin => start_login(opts.login.clone(), register.clone()),
                 Effect::Quit => app.should_quit = true,
             }
         }
@@ -154,10 +155,41 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     Ok(())
 }
 
-fn start_login(login: Option<Arc<dyn LoginFlow>>, tx: mpsc::UnboundedSender<Msg>) {
+/// Registers the console's device key with the broker, reporting a failure as a notice.
+#[derive(Clone)]
+struct Registrar {
+    http: BrokerHttp,
+    key: VerifyingKey,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Registrar {
+    fn spawn(self) {
+        tokio::spawn(async move { self.register().await });
+    }
+
+    async fn register(&self) {
+        let label = crate::identity::login::device_label();
+        if let Err(e) = self.http.register_key(&self.key, &label).await {
+            tracing::warn!(error = %e, "device key registration failed");
+            let _ = self.tx.send(Msg::Notice {
+                level: Level::Error,
+                text: format!("device key not registered: {e}"),
+            });
+        }
+    }
+}
+
+/// Runs one device-flow sign-in in the background, reporting its steps as messages.
+/// After a sign-in the console's own key is registered too (the flow registers the
+/// stored device key; `--key-file` may name another).
+fn start_login(login: Option<Arc<dyn LoginFlow>>, register: Registrar) {
+    let tx = register.tx.clone();
     let Some(flow) = login else {
         let _ = tx.send(Msg::LoginFinished(Err(
-            "no sign-in is configured for this console: restart it with a fresh --token (or SIGNOFF_TOKEN)".into(),
+            "no sign-in is configured for this console: restart it with a fresh --token (or \
+             SIGNOFF_TOKEN), or without --token to use `signoff login`'s session"
+                .into(),
         )));
         return;
     };
@@ -166,6 +198,9 @@ fn start_login(login: Option<Arc<dyn LoginFlow>>, tx: mpsc::UnboundedSender<Msg>
             Ok(auth) => {
                 let _ = tx.send(Msg::LoginStarted(auth.clone()));
                 let done = flow.finish(auth).await;
+                if done.is_ok() {
+                    register.register().await;
+                }
                 let _ = tx.send(Msg::LoginFinished(done));
             }
             Err(e) => {
