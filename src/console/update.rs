@@ -391,3 +391,7 @@ mod reconnect_tests;
 #[cfg(test)]
 #[path = "update_nav_tests.rs"]
 mod nav_tests;
+
+#[cfg(test)]
+#[path = "update_login_tests.rs"]
+mod login_tests;
