@@ -24,6 +24,11 @@ pub struct Pty {
 impl Pty {
     /// Starts `signoff` (no subcommand: the console is the default) with `env`.
     pub fn spawn(cols: u16, rows: u16, env: &[(&str, String)]) -> Self {
+        Self::spawn_args(&[], cols, rows, env)
+    }
+
+    /// Starts `signoff ARGS…` with `env`.
+    pub fn spawn_args(args: &[&str], cols: u16, rows: u16, env: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -34,6 +39,7 @@ impl Pty {
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_signoff"));
+        cmd.args(args);
         cmd.env_clear();
         cmd.env("TERM", "xterm-256color");
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -96,6 +102,11 @@ impl Pty {
             && !s.hide_cursor()
             && s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
             && !s.bracketed_paste()
+    }
+
+    /// The child's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.process_id()
     }
 
     pub fn contents(&self) -> String {
