@@ -129,25 +129,6 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
     });
 }
 
-#[test]
-fn no_session_and_no_issuer_is_one_clear_line() {
-    let data = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        100,
-        30,
-        &[("SIGNOFF_DATA_DIR", data.path().display().to_string())],
-    );
-    let status = pty.wait_exit(60);
-    assert!(!status.success());
-    let screen = pty.contents();
-    assert!(
-        screen.contains("signoff: not signed in: run `signoff login --issuer URL --client-id ID`"),
-        "{screen}"
-    );
-    assert!(screen.contains("issuer and client_id"), "{screen}");
-    assert!(pty.restored(), "never entered the console");
-}
-
 /// The status bar's `N pending`.
 fn pending_count(screen: &str) -> Option<usize> {
     let words: Vec<&str> = screen.split_whitespace().collect();

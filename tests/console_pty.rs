@@ -254,16 +254,19 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
 }
 
 #[test]
-fn a_clear_error_without_a_token() {
-    let keys = tempfile::tempdir().unwrap();
+fn a_clear_error_without_a_session_or_an_issuer() {
+    // An empty data dir (no `signoff login` yet) and no issuer to sign in with.
+    let data = tempfile::tempdir().unwrap();
     let mut pty = Pty::spawn(
-        80,
+        100,
         24,
-        &[(
-            "SIGNOFF_KEY_FILE",
-            key_file(keys.path(), 7).display().to_string(),
-        )],
+        &[("SIGNOFF_DATA_DIR", data.path().display().to_string())],
     );
-    pty.wait_for("no session: pass --token or set SIGNOFF_TOKEN", 30);
+    pty.wait_for(
+        "signoff: not signed in: run `signoff login --issuer URL --client-id ID`",
+        30,
+    );
+    assert!(pty.contents().contains("issuer and client_id"));
     assert!(!pty.wait_exit(10).success());
+    assert!(pty.restored(), "never entered the console");
 }
