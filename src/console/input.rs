@@ -98,6 +98,12 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                     &format!("signed out: decisions are disabled; press {retry} to try again"),
                 );
             }
+            (Action::Quit, _) => {
+                normal(app, Action::Quit, fx);
+                if !app.should_quit {
+                    app.dialog = Some(Dialog::Login(state));
+                }
+            }
             _ => app.dialog = Some(Dialog::Login(state)),
         },
     }

@@ -112,3 +112,16 @@ fn a_failure_after_the_dialog_was_closed_reopens_it() {
     code(&mut app, KeyCode::Esc);
     assert_eq!(signed_out(&mut app), vec![Effect::StartLogin]);
 }
+
+#[test]
+fn quit_works_while_the_dialog_waits() {
+    let mut app = live_app(vec![], (80, 24));
+    signed_out(&mut app);
+    let a = auth(&app);
+    update(&mut app, Msg::LoginStarted(a));
+    // Other letters are not typed anywhere.
+    assert!(code(&mut app, KeyCode::Char('x')).is_empty());
+    assert!(!app.should_quit);
+    code(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit);
+}
