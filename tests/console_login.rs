@@ -5,6 +5,8 @@
 
 mod broker_common;
 mod console_support;
+#[path = "oidc/harness.rs"]
+mod harness;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -126,6 +128,77 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
     rt.block_on(async {
         let _ = broker.shutdown().await;
         issuer.shutdown().await;
+    });
+}
+
+/// Waits until the dialog shows a user code other than `not`.
+fn wait_user_code(pty: &Pty, not: Option<&str>, secs: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let screen = pty.contents();
+        if let Some(c) = user_code_on(&screen).filter(|c| Some(c.as_str()) != not) {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "no new user code; screen:\n{screen}");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+/// Against the real OpenID provider (`oidc-provider`), confirmed over HTTP as a phone
+/// would: a declined sign-in shows `access_denied` in the dialog, Enter starts a new
+/// one, and confirming it opens the queue.
+#[cfg(unix)]
+#[test]
+fn declined_then_confirmed_at_the_real_provider() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let provider = harness::Provider::start(harness::Options::default());
+    let jwt: signoff::auth::jwt::JwtConfig = serde_json::from_value(serde_json::json!({
+        "issuer": provider.issuer, "audience": "urn:signoff:broker",
+    }))
+    .unwrap();
+    let auth: Arc<dyn Authenticator> = Arc::new(Chain(vec![
+        Arc::new(StaticTokens::new(broker_common::tokens())),
+        Arc::new(JwtAuthenticator::new(jwt).unwrap()),
+    ]));
+    let broker_dir = tempfile::tempdir().unwrap();
+    let settings = signoff::broker::Settings::new(
+        auth,
+        signoff::broker::policy::Engine::default(),
+        broker_dir.path(),
+    );
+    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let url = broker.url();
+    let data = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        40,
+        &[
+            ("SIGNOFF_BROKER_URL", url.clone()),
+            ("SIGNOFF_ISSUER", provider.issuer.clone()),
+            ("SIGNOFF_CLIENT_ID", "signoff-console".into()),
+            ("SIGNOFF_DATA_DIR", data.path().display().to_string()),
+        ],
+    );
+    let first = wait_user_code(&pty, None, 60);
+    rt.block_on(harness::confirm_user_code(&provider.issuer, &first, "alice", true));
+    pty.wait_for("(access_denied)", 60);
+    pty.wait_for("Enter try again", 5);
+    pty.press("\r");
+    let second = wait_user_code(&pty, Some(&first), 60);
+    rt.block_on(harness::confirm_user_code(&provider.issuer, &second, "alice", false));
+    pty.wait_for("signed in", 60);
+    pty.wait_for("● live", 60);
+    let session = SessionStore::new(data.path()).load().unwrap().expect("session");
+    assert_eq!(session.identity.subject, "alice");
+    rt.block_on(broker_common::Http::at(&url).submit(
+        broker_common::AGENT,
+        &broker_common::request("Export after a real sign-in"),
+    ));
+    pty.wait_for("Data assistant", 60);
+    pty.press("q");
+    assert!(pty.wait_exit(30).success());
+    rt.block_on(async {
+        let _ = broker.shutdown().await;
     });
 }
 

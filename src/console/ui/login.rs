@@ -73,7 +73,17 @@ impl Widget for LoginView<'_> {
                 ]));
             }
         }
-        let h = lines.len() as u16 + 2;
+        // Tall enough for the wrapped lines, so a long reason never hides the key hints.
+        let inner = usize::from(area.width.min(72).saturating_sub(2)).max(1);
+        // Word wrap can need a row more than the character count says.
+        let rows: usize = lines
+            .iter()
+            .map(|l| match l.width() {
+                w if w <= inner => 1,
+                w => w.div_ceil(inner) + 1,
+            })
+            .sum();
+        let h = u16::try_from(rows + 2).unwrap_or(u16::MAX);
         let r = centered(area, 72, h);
         Clear.render(r, buf);
         Paragraph::new(lines)
