@@ -18,6 +18,7 @@ pub mod notify;
 pub mod queue;
 pub mod runtime;
 pub mod sanitize;
+pub mod session_watch;
 pub mod signin;
 pub mod terminal;
 pub mod theme;

@@ -9,7 +9,8 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use super::app::{App, Dialog, Level, Settings};
+use super::app::{App, Conn, Dialog, Level, Settings};
+use super::session_watch::{self, Watch};
 use super::config::Config;
 use super::keymap::Keymap;
 use super::login::{DeviceAuthorization, LoginState};
@@ -94,6 +95,8 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
+    let mut watch = TokenWatch::new(opts.tokens.clone());
+
     loop {
         if app.dirty {
             guard.terminal.draw(|f| {
@@ -120,8 +123,21 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
             },
             Some(ev) = feed.events.recv() => Msg::Feed(ev),
             Some(m) = results.recv() => m,
-            _ = second.tick() => Msg::Tick(Timestamp::now()),
+            _ = second.tick() => {
+                let now = Timestamp::now();
+                watch.maybe_ask(&app, now);
+                Msg::Tick(now)
+            }
             _ = spin.tick(), if busy => Msg::Tick(Timestamp::now()),
+            Some(answer) = watch.answers.recv() => match answer {
+                Watch::Keep => continue,
+                Watch::Reconnect => {
+                    tracing::info!("fresh token: reconnecting the feed with it");
+                    feed.reconnect();
+                    continue;
+                }
+                Watch::SignedOut(reason) => Msg::Feed(crate::client::FeedEvent::SignedOut { reason }),
+            },
         };
         let log_msg = !matches!(msg, Msg::Tick(_));
         if log_msg {
@@ -153,6 +169,42 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     }
     drop(guard);
     Ok(())
+}
+
+/// Asks the token source again shortly before the feed's token expires (see
+/// [`session_watch`]), one question at a time.
+struct TokenWatch {
+    tokens: Arc<dyn TokenSource>,
+    last_asked: Option<Timestamp>,
+    tx: mpsc::UnboundedSender<Watch>,
+    answers: mpsc::UnboundedReceiver<Watch>,
+}
+
+impl TokenWatch {
+    fn new(tokens: Arc<dyn TokenSource>) -> Self {
+        let (tx, answers) = mpsc::unbounded_channel();
+        Self {
+            tokens,
+            last_asked: None,
+            tx,
+            answers,
+        }
+    }
+
+    fn maybe_ask(&mut self, app: &App, now: Timestamp) {
+        // Signed out or signing in: the dialog is already on it.
+        let signing_in = matches!(app.conn, Conn::SignedOut { .. })
+            || matches!(app.dialog, Some(Dialog::Login(_)));
+        if signing_in || !session_watch::due(app.token_expires_at, now, self.last_asked) {
+            return;
+        }
+        self.last_asked = Some(now);
+        let (tokens, tx, current) = (self.tokens.clone(), self.tx.clone(), app.token_expires_at);
+        tokio::spawn(async move {
+            let answer = tokens.bearer().await;
+            let _ = tx.send(session_watch::outcome(current, answer));
+        });
+    }
 }
 
 /// Registers the console's device key with the broker, reporting a failure as a notice.

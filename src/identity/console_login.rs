@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::device_flow::{self, start_device_flow};
-use super::login::complete_login;
+use super::broker_keys::KeysError;
+use super::login::{LoginError, complete_login};
 use super::oidc::IssuerConfig;
 use super::qr_lines;
 use super::session::SessionStore;
@@ -58,6 +59,18 @@ pub fn for_display(auth: &device_flow::DeviceAuthorization) -> DeviceAuthorizati
     }
 }
 
+/// A sign-in error, with what to do when this device's key belongs to someone else
+/// (another person signed in on this device before).
+fn with_hint(e: &LoginError) -> String {
+    match e {
+        LoginError::Register(KeysError::Api { status: 409, .. }) => format!(
+            "{e}; to sign in as another person on this device, run `signoff logout \
+             --forget-key` first"
+        ),
+        _ => e.to_string(),
+    }
+}
+
 impl LoginFlow for DeviceLogin {
     fn start(&self) -> BoxFuture<'_, Result<DeviceAuthorization, String>> {
         Box::pin(async move {
@@ -83,7 +96,7 @@ impl LoginFlow for DeviceLogin {
             session.broker = self.broker.clone();
             let outcome = complete_login(&self.store, session)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| with_hint(&e))?;
             tracing::info!(
                 subject = %outcome.session.identity.subject,
                 key_id = %outcome.key_id,
