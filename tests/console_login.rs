@@ -1,6 +1,7 @@
 //! Sign-in from the console, end to end: the real `signoff` binary in a pty with an empty
 //! data dir, a real broker validating the development issuer's JWTs, and the device flow
-//! in the login dialog — then the queue, an agent's action on screen, a 0600 session.
+//! in the login dialog — then the queue, an agent's action on screen, a 0600 session, and
+//! the dialog again when the session dies mid-run.
 //! Also `signoff demo` (issue 7): a first action on screen, `q` quits cleanly.
 
 mod broker_common;
@@ -45,6 +46,8 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
         let cfg = DevIssuerConfig {
             // Long enough to read the code on screen on a loaded machine.
             confirm_delay: Duration::from_secs(4),
+            // Short-lived access tokens: the console refreshes them while running.
+            access_token_ttl: Duration::from_secs(50),
             ..DevIssuerConfig::default()
         };
         dev_issuer::start(listener, cfg).await.unwrap()
@@ -122,6 +125,16 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
     ));
     pty.wait_for("Data assistant", 60);
     assert!(pty.contents().contains("db.export"));
+
+    // The session dies mid-run (signed out elsewhere): the dialog opens by itself,
+    // signs in again, and the queue comes back.
+    assert!(store.delete().unwrap());
+    pty.wait_for("Session ended: not signed in", 60);
+    pty.wait_for("Sign in to keep approving.", 60);
+    pty.wait_gone("Sign in to keep approving.", 60);
+    pty.wait_for("● live", 60);
+    assert!(store.load().unwrap().is_some(), "signed in again");
+    pty.wait_for("Data assistant", 10);
     pty.press("q");
     assert!(pty.wait_exit(30).success());
     assert!(pty.restored());
