@@ -104,7 +104,8 @@ async fn demo() -> Result<(), String> {
     // Sign in exactly as against a real issuer, in the console's login dialog: device
     // authorization, then polling; the development issuer confirms by itself.
     let store = SessionStore::new(dir.0.join("session"));
-    let (key, _) = DeviceKey::load_or_create(&store.device_key_path()).map_err(|e| e.to_string())?;
+    let (key, _) =
+        DeviceKey::load_or_create(&store.device_key_path()).map_err(|e| e.to_string())?;
     let login = DeviceLogin::new(
         SessionStore::new(store.dir()),
         issuer.issuer_config(),

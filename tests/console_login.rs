@@ -84,7 +84,10 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
     let screen = pty.contents();
     let code = user_code_on(&screen).unwrap_or_else(|| panic!("no user code:\n{screen}"));
     assert!(code.len() >= 8 && code.contains('-'), "{code:?}\n{screen}");
-    assert!(screen.contains('▀') || screen.contains('▄'), "QR code:\n{screen}");
+    assert!(
+        screen.contains('▀') || screen.contains('▄'),
+        "QR code:\n{screen}"
+    );
     // The development issuer confirms by itself; the queue takes over.
     pty.wait_for("signed in", 60);
     pty.wait_gone("Sign in to keep approving.", 10);
@@ -152,7 +155,10 @@ fn wait_user_code(pty: &Pty, not: Option<&str>, secs: u64) -> String {
         if let Some(c) = user_code_on(&screen).filter(|c| Some(c.as_str()) != not) {
             return c;
         }
-        assert!(Instant::now() < deadline, "no new user code; screen:\n{screen}");
+        assert!(
+            Instant::now() < deadline,
+            "no new user code; screen:\n{screen}"
+        );
         std::thread::sleep(Duration::from_millis(30));
     }
 }
@@ -193,15 +199,28 @@ fn declined_then_confirmed_at_the_real_provider() {
         ],
     );
     let first = wait_user_code(&pty, None, 60);
-    rt.block_on(harness::confirm_user_code(&provider.issuer, &first, "alice", true));
+    rt.block_on(harness::confirm_user_code(
+        &provider.issuer,
+        &first,
+        "alice",
+        true,
+    ));
     pty.wait_for("(access_denied)", 60);
     pty.wait_for("Enter try again", 5);
     pty.press("\r");
     let second = wait_user_code(&pty, Some(&first), 60);
-    rt.block_on(harness::confirm_user_code(&provider.issuer, &second, "alice", false));
+    rt.block_on(harness::confirm_user_code(
+        &provider.issuer,
+        &second,
+        "alice",
+        false,
+    ));
     pty.wait_for("signed in", 60);
     pty.wait_for("● live", 60);
-    let session = SessionStore::new(data.path()).load().unwrap().expect("session");
+    let session = SessionStore::new(data.path())
+        .load()
+        .unwrap()
+        .expect("session");
     assert_eq!(session.identity.subject, "alice");
     rt.block_on(broker_common::Http::at(&url).submit(
         broker_common::AGENT,
@@ -281,14 +300,15 @@ fn demo_shows_a_first_action_and_quits_leaving_nothing_behind() {
     };
     assert_eq!(demo_dirs().len(), 1, "the demo's temp dir while it runs");
     let pid = pty.pid().expect("running");
-    assert!(
-        children_of(pid).is_empty(),
-        "the demo runs in one process"
-    );
+    assert!(children_of(pid).is_empty(), "the demo runs in one process");
     pty.press("q");
     let status = pty.wait_exit(60);
     assert!(status.success(), "exit status {status:?}");
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "process gone");
-    assert!(demo_dirs().is_empty(), "temp dir removed: {:?}", demo_dirs());
+    assert!(
+        demo_dirs().is_empty(),
+        "temp dir removed: {:?}",
+        demo_dirs()
+    );
     assert!(pty.restored());
 }

@@ -131,17 +131,13 @@ fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String>
     let key = match &config.key_file {
         Some(path) => read_seed(path)?,
         None => {
-            let (key, _) = DeviceKey::load_or_create(&store.device_key_path())
-                .map_err(|e| e.to_string())?;
+            let (key, _) =
+                DeviceKey::load_or_create(&store.device_key_path()).map_err(|e| e.to_string())?;
             key.signing_key().clone()
         }
     };
     let login = issuer.map(|i| {
-        let flow = DeviceLogin::new(
-            SessionStore::new(&dir),
-            i,
-            Some(config.broker_url.clone()),
-        );
+        let flow = DeviceLogin::new(SessionStore::new(&dir), i, Some(config.broker_url.clone()));
         Arc::new(flow) as Arc<dyn LoginFlow>
     });
     Ok(Auth {

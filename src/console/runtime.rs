@@ -10,12 +10,12 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::app::{App, Conn, Dialog, Level, Settings};
-use super::session_watch::{self, Watch};
 use super::config::Config;
 use super::keymap::Keymap;
 use super::login::{DeviceAuthorization, LoginState};
 use super::msg::{Effect, Msg};
 use super::notify::alert_bytes;
+use super::session_watch::{self, Watch};
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::ui::Root;

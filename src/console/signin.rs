@@ -69,7 +69,10 @@ mod tests {
         let same = choose_issuer(Some("https://id.example"), Some("console"), Some(&s)).unwrap();
         assert_eq!(same.scopes, ["groups"], "kept the session's extra scope");
         let other = choose_issuer(Some("https://other"), Some("c2"), Some(&s)).unwrap();
-        assert_eq!((other.issuer.as_str(), other.scopes.len()), ("https://other", 0));
+        assert_eq!(
+            (other.issuer.as_str(), other.scopes.len()),
+            ("https://other", 0)
+        );
         assert_eq!(
             choose_issuer(None, None, Some(&s)).unwrap().issuer,
             "https://id.example"
@@ -95,7 +98,13 @@ mod tests {
         assert!(needs_login(None, late));
         assert!(!needs_login(Some(&s), late), "refreshed silently");
         s.refresh_token = None;
-        assert!(needs_login(Some(&s), late), "expired, nothing to refresh with");
-        assert!(!needs_login(Some(&s), Timestamp::from_unix_millis(1_500_000)));
+        assert!(
+            needs_login(Some(&s), late),
+            "expired, nothing to refresh with"
+        );
+        assert!(!needs_login(
+            Some(&s),
+            Timestamp::from_unix_millis(1_500_000)
+        ));
     }
 }

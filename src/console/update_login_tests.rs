@@ -57,7 +57,11 @@ fn confirmation_closes_the_dialog_and_reconnects_the_feed() {
     let fx = update(&mut app, Msg::LoginFinished(Ok(())));
     assert_eq!(fx, vec![Effect::Reconnect]);
     assert!(app.dialog.is_none());
-    assert_eq!(app.conn, Conn::Connecting { attempt: 0 }, "no longer signed out");
+    assert_eq!(
+        app.conn,
+        Conn::Connecting { attempt: 0 },
+        "no longer signed out"
+    );
     assert_eq!(last_notice(&app), "signed in");
 }
 

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::device_flow::{self, start_device_flow};
 use super::broker_keys::KeysError;
+use super::device_flow::{self, start_device_flow};
 use super::login::{LoginError, complete_login};
 use super::oidc::IssuerConfig;
 use super::qr_lines;
@@ -42,7 +42,9 @@ impl DeviceLogin {
         &self.issuer
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, device_flow::DeviceAuthorization>> {
+    fn pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, device_flow::DeviceAuthorization>> {
         // A panic while holding the lock cannot leave the map inconsistent.
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -137,7 +139,10 @@ mod tests {
         let store = SessionStore::new(dir.path());
         let session = store.load().unwrap().expect("session stored");
         assert_eq!(session.identity.subject, "dev-approver");
-        let mode = std::fs::metadata(store.session_path()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(store.session_path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(store.device_key_path().exists(), "device key created");
         // The same code cannot be finished twice.
