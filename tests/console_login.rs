@@ -131,9 +131,24 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
 
     // The session dies mid-run (signed out elsewhere): the dialog opens by itself,
     // signs in again, and the queue comes back.
-    assert!(store.delete().unwrap());
-    pty.wait_for("Session ended: not signed in", 60);
-    pty.wait_for("Sign in to keep approving.", 60);
+    // (The console refreshes the 50 s tokens every 15 s; a refresh in flight while the
+    // file is deleted writes it back, so delete again until the console notices.)
+    let deadline = Instant::now() + Duration::from_secs(120);
+    'dead: loop {
+        store.delete().unwrap();
+        let retry = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < retry {
+            if pty.contents().contains("Sign in to keep approving.") {
+                break 'dead;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dialog never opened; screen:\n{}",
+            pty.contents()
+        );
+    }
     pty.wait_gone("Sign in to keep approving.", 60);
     pty.wait_for("● live", 60);
     assert!(store.load().unwrap().is_some(), "signed in again");
