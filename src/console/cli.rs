@@ -123,10 +123,10 @@ fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String>
     if session.is_none() && issuer.is_none() {
         return Err(signin::NO_SIGN_IN.into());
     }
-    if let Some(b) = session.as_ref().and_then(|s| s.broker.clone()) {
-        if !broker_given {
-            config.broker_url = b;
-        }
+    if let Some(b) = session.as_ref().and_then(|s| s.broker.clone())
+        && !broker_given
+    {
+        config.broker_url = b;
     }
     let key = match &config.key_file {
         Some(path) => read_seed(path)?,
