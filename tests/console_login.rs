@@ -249,6 +249,38 @@ fn declined_then_confirmed_at_the_real_provider() {
     });
 }
 
+/// A code nobody confirms in time: the real provider's `expired_token` is shown in the
+/// dialog, and Enter asks for a new code.
+#[cfg(unix)]
+#[test]
+fn an_unconfirmed_code_expires_with_its_message() {
+    let provider = harness::Provider::start(harness::Options {
+        device_ttl_secs: Some(3),
+        ..harness::Options::default()
+    });
+    let data = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(
+        100,
+        40,
+        &[
+            ("SIGNOFF_ISSUER", provider.issuer.clone()),
+            ("SIGNOFF_CLIENT_ID", "signoff-console".into()),
+            ("SIGNOFF_DATA_DIR", data.path().display().to_string()),
+        ],
+    );
+    let first = wait_user_code(&pty, None, 60);
+    pty.wait_for("(expired_token)", 60);
+    pty.wait_for("Enter try again", 5);
+    pty.press("\r");
+    wait_user_code(&pty, Some(&first), 60);
+    assert!(
+        SessionStore::new(data.path()).load().unwrap().is_none(),
+        "no session from an expired code"
+    );
+    pty.press("q");
+    assert!(pty.wait_exit(30).success());
+}
+
 /// The status bar's `N pending`.
 fn pending_count(screen: &str) -> Option<usize> {
     let words: Vec<&str> = screen.split_whitespace().collect();
