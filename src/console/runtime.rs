@@ -2,6 +2,7 @@
 //! and the clock; performs effects; draws only when the state changed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
@@ -21,8 +22,8 @@ use super::theme::Theme;
 use super::ui::Root;
 use super::update::update;
 use crate::auth::BoxFuture;
-use crate::client::{BrokerHttp, FeedConfig, feed};
-use crate::identity::TokenSource;
+use crate::client::{BrokerHttp, ClientError, FeedConfig, FeedEvent, feed};
+use crate::identity::{TokenError, TokenSource};
 use crate::protocol::{ClientMsg, KeyId, Timestamp};
 
 /// The device-flow sign-in, as the console drives it. The identity module implements it.
@@ -76,6 +77,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
         http: http.clone(),
         key: opts.key.verifying_key(),
         tx: results_tx.clone(),
+        done: Arc::new(AtomicBool::new(false)),
     };
     if opts.needs_login && opts.login.is_some() {
         app.dialog = Some(Dialog::Login(LoginState::Starting {
@@ -136,9 +138,13 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                     feed.reconnect();
                     continue;
                 }
-                Watch::SignedOut(reason) => Msg::Feed(crate::client::FeedEvent::SignedOut { reason }),
+                Watch::SignedOut(reason) => Msg::Feed(FeedEvent::SignedOut { reason }),
             },
         };
+        // A registration that failed (broker down at start) is retried once it is back.
+        if matches!(msg, Msg::Feed(FeedEvent::Connected)) && !register.done() {
+            register.clone().spawn();
+        }
         let log_msg = !matches!(msg, Msg::Tick(_));
         if log_msg {
             tracing::debug!(?msg, "msg");
@@ -213,6 +219,8 @@ struct Registrar {
     http: BrokerHttp,
     key: VerifyingKey,
     tx: mpsc::UnboundedSender<Msg>,
+    /// The broker has the key (set once a registration succeeded).
+    done: Arc<AtomicBool>,
 }
 
 impl Registrar {
@@ -220,14 +228,23 @@ impl Registrar {
         tokio::spawn(async move { self.register().await });
     }
 
+    fn done(&self) -> bool {
+        self.done.load(Ordering::Relaxed)
+    }
+
     async fn register(&self) {
         let label = crate::identity::login::device_label();
-        if let Err(e) = self.http.register_key(&self.key, &label).await {
-            tracing::warn!(error = %e, "device key registration failed");
-            let _ = self.tx.send(Msg::Notice {
-                level: Level::Error,
-                text: format!("device key not registered: {e}"),
-            });
+        match self.http.register_key(&self.key, &label).await {
+            Ok(_) => self.done.store(true, Ordering::Relaxed),
+            // Signed out: the login dialog takes over and registers after the sign-in.
+            Err(ClientError::Token(TokenError::SignedOut(_))) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "device key registration failed");
+                let _ = self.tx.send(Msg::Notice {
+                    level: Level::Error,
+                    text: format!("device key not registered: {e}"),
+                });
+            }
         }
     }
 }
