@@ -96,9 +96,16 @@ impl LoginFlow for DeviceLogin {
                 .await
                 .map_err(|e| e.to_string())?;
             session.broker = self.broker.clone();
-            let outcome = complete_login(&self.store, session)
-                .await
-                .map_err(|e| with_hint(&e))?;
+            let outcome = match complete_login(&self.store, session).await {
+                Ok(o) => o,
+                // Signed in, but the broker is down: the console registers the key once
+                // its feed connects, so this is not worth a second sign-in.
+                Err(LoginError::Register(e @ KeysError::Unreachable { .. })) => {
+                    tracing::warn!(error = %e, "signed in; key registration waits for the broker");
+                    return Ok(());
+                }
+                Err(e) => return Err(with_hint(&e)),
+            };
             tracing::info!(
                 subject = %outcome.session.identity.subject,
                 key_id = %outcome.key_id,
