@@ -2,7 +2,8 @@
 //!
 //! A development issuer and a broker on ephemeral loopback ports with a temporary data
 //! dir, sample agents sending realistic requests, a second approver voting now and then,
-//! a device-flow sign-in through the same code a real issuer gets, then the console.
+//! the console, signing in in its login dialog through the same device-flow code a real
+//! issuer gets.
 //! Quitting stops every task and removes the temporary directory.
 
 use std::path::PathBuf;
@@ -25,8 +26,7 @@ use crate::console::config::{self, Flags};
 use crate::console::runtime::{RunOptions, run};
 use crate::console::theme::Theme;
 use crate::identity::dev_issuer::{self, DevIdentity, DevIssuerConfig};
-use crate::identity::login::complete_login;
-use crate::identity::{SessionStore, start_device_flow};
+use crate::identity::{DeviceKey, DeviceLogin, SessionStore};
 
 /// The policy the demo runs with: the commented example shipped in `examples/`.
 const DEMO_POLICY: &str = include_str!("../examples/policy.toml");
@@ -101,28 +101,16 @@ async fn demo() -> Result<(), String> {
         stopped(stop_rx.clone()),
     ));
 
-    // Sign in exactly as against a real issuer: device authorization, then polling.
+    // Sign in exactly as against a real issuer, in the console's login dialog: device
+    // authorization, then polling; the development issuer confirms by itself.
     let store = SessionStore::new(dir.0.join("session"));
-    let auth = start_device_flow(&issuer.issuer_config())
-        .await
-        .map_err(|e| e.to_string())?;
-    eprintln!(
-        "signoff demo: signing in as alice@example.com — code {} at {} (the development \
-         issuer confirms it by itself)",
-        auth.user_code, auth.verification_uri
+    let (key, _) =
+        DeviceKey::load_or_create(&store.device_key_path()).map_err(|e| e.to_string())?;
+    let login = DeviceLogin::new(
+        SessionStore::new(store.dir()),
+        issuer.issuer_config(),
+        Some(url.clone()),
     );
-    let mut session = auth
-        .poll(tokio::time::sleep)
-        .await
-        .map_err(|e| e.to_string())?;
-    session.broker = Some(url.clone());
-    let login = complete_login(&store, session)
-        .await
-        .map_err(|e| e.to_string())?;
-    let key = crate::identity::DeviceKey::load(&store.device_key_path())
-        .map_err(|e| e.to_string())?
-        .ok_or("the device key was not created")?;
-    tracing::info!(key_id = %login.key_id, "demo signed in");
 
     let env = |name: &str| std::env::var(name).ok();
     let flags = Flags {
@@ -145,7 +133,8 @@ async fn demo() -> Result<(), String> {
         theme,
         tokens: Arc::new(store),
         key: key.signing_key().clone(),
-        login: None,
+        login: Some(Arc::new(login)),
+        needs_login: true,
     })
     .await
     .map_err(|e| e.to_string());

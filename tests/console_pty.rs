@@ -254,16 +254,53 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
 }
 
 #[test]
-fn a_clear_error_without_a_token() {
-    let keys = tempfile::tempdir().unwrap();
+fn a_clear_error_without_a_session_or_an_issuer() {
+    // An empty data dir (no `signoff login` yet) and no issuer to sign in with.
+    let data = tempfile::tempdir().unwrap();
     let mut pty = Pty::spawn(
-        80,
+        100,
         24,
-        &[(
-            "SIGNOFF_KEY_FILE",
-            key_file(keys.path(), 7).display().to_string(),
-        )],
+        &[("SIGNOFF_DATA_DIR", data.path().display().to_string())],
     );
-    pty.wait_for("no session: pass --token or set SIGNOFF_TOKEN", 30);
+    pty.wait_for(
+        "signoff: not signed in: run `signoff login --issuer URL --client-id ID`",
+        30,
+    );
+    assert!(pty.contents().contains("issuer and client_id"));
     assert!(!pty.wait_exit(10).success());
+    assert!(pty.restored(), "never entered the console");
+}
+
+#[test]
+fn a_broker_down_at_start_gets_the_key_once_it_is_up() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut broker = rt.block_on(FakeBroker::start("t", "bob", vec![]));
+    {
+        let _rt = rt.enter();
+        broker.stop();
+    }
+    let keys = tempfile::tempdir().unwrap();
+    let pty = Pty::spawn(
+        100,
+        30,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "t".into()),
+            (
+                "SIGNOFF_KEY_FILE",
+                key_file(keys.path(), 11).display().to_string(),
+            ),
+        ],
+    );
+    pty.wait_for("device key not registered", 30);
+    rt.block_on(broker.restart());
+    pty.wait_for("● live", 60);
+    // Registered on the first connection after the broker came back.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while broker.shared.keys.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "key never registered");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let vk = ed25519_dalek::SigningKey::from_bytes(&[11; 32]).verifying_key();
+    assert_eq!(broker.shared.keys.lock().unwrap()[0], vk);
 }

@@ -205,6 +205,15 @@ fn login_dialog() {
         reason: "access_denied".into(),
     }));
     insta::assert_snapshot!("login_failed_80x24", render(&app, 80, 24));
+    // A long reason wraps, and the key hints stay on screen.
+    app.dialog = Some(signoff::console::app::Dialog::Login(LoginState::Failed {
+        reason: "sign-in was declined at the identity provider (access_denied); nothing \
+                 was changed"
+            .into(),
+    }));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("(access_denied)"), "{screen}");
+    assert!(screen.contains("Enter try again"), "{screen}");
 }
 
 #[test]

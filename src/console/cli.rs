@@ -9,9 +9,13 @@ use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 
 use super::config::{self, Config, Flags, NotifyMode};
-use super::runtime::{RunOptions, run};
+use super::runtime::{LoginFlow, RunOptions, run};
+use super::signin;
 use super::theme::Theme;
-use crate::identity::{FixedToken, TokenSource};
+use crate::identity::{
+    DeviceKey, DeviceLogin, FixedToken, SessionStore, TokenSource, default_data_dir,
+};
+use crate::protocol::Timestamp;
 
 /// Flags of `signoff console`. (No `Debug`: it would print the token.)
 #[derive(Clone, Default, clap::Args)]
@@ -57,21 +61,25 @@ pub fn main(args: ConsoleArgs) -> Result<ExitCode, String> {
         token: args.token,
         notifications: args.notifications,
     };
-    let config = config::resolve(file, &env, flags).map_err(|e| e.to_string())?;
+    // Whether the broker was chosen explicitly; if not, the sign-in's broker is used.
+    let broker_given = flags.broker_url.is_some()
+        || env("SIGNOFF_BROKER_URL").is_some_and(|v| !v.is_empty())
+        || file.broker_url.is_some();
+    let mut config = config::resolve(file, &env, flags).map_err(|e| e.to_string())?;
     let theme = if config.no_color {
         Theme::monochrome()
     } else {
         Theme::load(&config.theme, Some(&config_dir.join("themes"))).map_err(|e| e.to_string())?
     };
-    let key = load_key(&config)?;
-    let tokens: Arc<dyn TokenSource> = match &config.token {
-        Some(t) => Arc::new(FixedToken(t.clone())),
-        None => {
-            return Err(
-                "no session: pass --token or set SIGNOFF_TOKEN (device sign-in comes from `signoff login`)"
-                    .into(),
-            );
-        }
+    let auth = match &config.token {
+        // The explicit override: a bearer as is, and a key file.
+        Some(t) => Auth {
+            tokens: Arc::new(FixedToken(t.clone())),
+            key: load_key(&config)?,
+            login: None,
+            needs_login: false,
+        },
+        None => session_auth(&mut config, broker_given)?,
     };
     let _log = init_logging(&state_dir)?;
     tracing::info!(broker = %config.broker_url, theme = %theme.name, "console starting");
@@ -83,17 +91,67 @@ pub fn main(args: ConsoleArgs) -> Result<ExitCode, String> {
     rt.block_on(run(RunOptions {
         config,
         theme,
-        tokens,
-        key,
-        login: None,
+        tokens: auth.tokens,
+        key: auth.key,
+        login: auth.login,
+        needs_login: auth.needs_login,
     }))
     .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// How the console authenticates, resolved at start.
+struct Auth {
+    tokens: Arc<dyn TokenSource>,
+    key: SigningKey,
+    login: Option<Arc<dyn LoginFlow>>,
+    needs_login: bool,
+}
+
+/// The default: the session store of `signoff login` (silent refresh), its device key,
+/// and the login dialog when the session is missing or dies.
+fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String> {
+    let dir = default_data_dir().map_err(|e| e.to_string())?;
+    let store = SessionStore::new(&dir);
+    // A session file others can read is refused here, with its own message.
+    let session = store.load().map_err(|e| e.to_string())?;
+    let issuer = signin::choose_issuer(
+        config.issuer.as_deref(),
+        config.client_id.as_deref(),
+        session.as_ref(),
+    );
+    if session.is_none() && issuer.is_none() {
+        return Err(signin::NO_SIGN_IN.into());
+    }
+    if let Some(b) = session.as_ref().and_then(|s| s.broker.clone())
+        && !broker_given
+    {
+        config.broker_url = b;
+    }
+    let key = match &config.key_file {
+        Some(path) => read_seed(path)?,
+        None => {
+            let (key, _) =
+                DeviceKey::load_or_create(&store.device_key_path()).map_err(|e| e.to_string())?;
+            key.signing_key().clone()
+        }
+    };
+    let login = issuer.map(|i| {
+        let flow = DeviceLogin::new(SessionStore::new(&dir), i, Some(config.broker_url.clone()));
+        Arc::new(flow) as Arc<dyn LoginFlow>
+    });
+    Ok(Auth {
+        needs_login: signin::needs_login(session.as_ref(), Timestamp::now()),
+        tokens: Arc::new(store),
+        key,
+        login,
+    })
+}
+
 fn load_key(config: &Config) -> Result<SigningKey, String> {
     let path = config.key_file.as_deref().ok_or(
-        "no device key: pass --key-file or set SIGNOFF_KEY_FILE (a 0600 file with an Ed25519 seed)",
+        "--token needs a device key: pass --key-file or set SIGNOFF_KEY_FILE (a 0600 file with an \
+         Ed25519 seed), or drop --token to use the session from `signoff login`",
     )?;
     read_seed(path)
 }

@@ -83,9 +83,9 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.dialog = Some(Dialog::Help { scroll });
         }
         Some(Dialog::Login(state)) => match (action, &state) {
-            (Action::Submit, LoginState::Failed { reason }) => {
+            (Action::Submit, LoginState::Failed { .. }) => {
                 app.dialog = Some(Dialog::Login(LoginState::Starting {
-                    reason: reason.clone(),
+                    reason: "Trying again.".into(),
                 }));
                 fx.push(Effect::StartLogin);
             }
@@ -98,6 +98,12 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                     Level::Warn,
                     &format!("signed out: decisions are disabled; press {retry} to try again"),
                 );
+            }
+            (Action::Quit, _) => {
+                normal(app, Action::Quit, fx);
+                if !app.should_quit {
+                    app.dialog = Some(Dialog::Login(state));
+                }
             }
             _ => app.dialog = Some(Dialog::Login(state)),
         },

@@ -254,6 +254,15 @@ impl Keymap {
                     .find(|(k, _)| *k == key)
                     .map(|(_, a)| *a)
             }
+            // Quitting works while signing in (the console may open on this dialog).
+            Mode::Login
+                if self
+                    .bindings
+                    .iter()
+                    .any(|(k, a)| *a == Action::Quit && *k == Key::of(ev)) =>
+            {
+                Some(Action::Quit)
+            }
             Mode::Input | Mode::Login => match ev.code {
                 KeyCode::Esc => Some(Action::Cancel),
                 KeyCode::Enter => Some(Action::Submit),

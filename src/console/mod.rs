@@ -22,6 +22,8 @@ pub mod notify;
 pub mod queue;
 pub mod runtime;
 pub mod sanitize;
+pub mod session_watch;
+pub mod signin;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

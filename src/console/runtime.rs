@@ -2,27 +2,29 @@
 //! and the clock; performs effects; draws only when the state changed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
-use super::app::{App, Level, Settings};
+use super::app::{App, Conn, Dialog, Level, Settings};
 use super::config::Config;
 use super::history_export::{export_jsonl, osc52};
 use super::keymap::Keymap;
-use super::login::DeviceAuthorization;
+use super::login::{DeviceAuthorization, LoginState};
 use super::msg::{Effect, Msg};
 use super::notify::alert_bytes;
+use super::session_watch::{self, Watch};
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::ui::Root;
 use super::update::update;
 use crate::auth::BoxFuture;
-use crate::client::{BrokerHttp, FeedConfig, feed};
-use crate::identity::TokenSource;
+use crate::client::{BrokerHttp, ClientError, FeedConfig, FeedEvent, feed};
+use crate::identity::{TokenError, TokenSource};
 use crate::protocol::{ClientMsg, HistoryQuery, HistoryRecord, KeyId, Timestamp};
 
 /// The device-flow sign-in, as the console drives it. The identity module implements it.
@@ -40,6 +42,8 @@ pub struct RunOptions {
     pub tokens: Arc<dyn TokenSource>,
     pub key: SigningKey,
     pub login: Option<Arc<dyn LoginFlow>>,
+    /// No usable session: open with the login dialog (needs `login`).
+    pub needs_login: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,21 +72,21 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     );
     let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
 
-    // Register the device key (idempotent) so the broker accepts our signatures.
-    {
-        let http = http.clone();
-        let key = opts.key.verifying_key();
-        let tx = results_tx.clone();
-        tokio::spawn(async move {
-            let label = std::env::var("HOSTNAME").unwrap_or_else(|_| "signoff console".into());
-            if let Err(e) = http.register_key(&key, &label).await {
-                tracing::warn!(error = %e, "device key registration failed");
-                let _ = tx.send(Msg::Notice {
-                    level: Level::Error,
-                    text: format!("device key not registered: {e}"),
-                });
-            }
-        });
+    // Register the device key (idempotent) so the broker accepts our signatures; when
+    // signed out, the sign-in registers it.
+    let register = Registrar {
+        http: http.clone(),
+        key: opts.key.verifying_key(),
+        tx: results_tx.clone(),
+        done: Arc::new(AtomicBool::new(false)),
+    };
+    if opts.needs_login && opts.login.is_some() {
+        app.dialog = Some(Dialog::Login(LoginState::Starting {
+            reason: "Not signed in on this device yet.".into(),
+        }));
+        start_login(opts.login.clone(), register.clone());
+    } else {
+        register.clone().spawn();
     }
 
     let mut guard = TerminalGuard::enter()?;
@@ -93,6 +97,8 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     let mut spin = tokio::time::interval(Duration::from_millis(120));
     second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let mut watch = TokenWatch::new(opts.tokens.clone());
 
     loop {
         if app.dirty {
@@ -120,9 +126,26 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
             },
             Some(ev) = feed.events.recv() => Msg::Feed(ev),
             Some(m) = results.recv() => m,
-            _ = second.tick() => Msg::Tick(Timestamp::now()),
+            _ = second.tick() => {
+                let now = Timestamp::now();
+                watch.maybe_ask(&app, now);
+                Msg::Tick(now)
+            }
             _ = spin.tick(), if busy => Msg::Tick(Timestamp::now()),
+            Some(answer) = watch.answers.recv() => match answer {
+                Watch::Keep => continue,
+                Watch::Reconnect => {
+                    tracing::info!("fresh token: reconnecting the feed with it");
+                    feed.reconnect();
+                    continue;
+                }
+                Watch::SignedOut(reason) => Msg::Feed(FeedEvent::SignedOut { reason }),
+            },
         };
+        // A registration that failed (broker down at start) is retried once it is back.
+        if matches!(msg, Msg::Feed(FeedEvent::Connected)) && !register.done() {
+            register.clone().spawn();
+        }
         let log_msg = !matches!(msg, Msg::Tick(_));
         if log_msg {
             tracing::debug!(?msg, "msg");
@@ -143,7 +166,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 }
                 Effect::Reconnect => feed.reconnect(),
                 Effect::Resync => feed.resync(),
-                Effect::StartLogin => start_login(opts.login.clone(), results_tx.clone()),
+                Effect::StartLogin => start_login(opts.login.clone(), register.clone()),
                 Effect::FetchHistory { generation, query } => {
                     fetch_history(http.clone(), generation, query, results_tx.clone());
                 }
@@ -162,10 +185,88 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     Ok(())
 }
 
-fn start_login(login: Option<Arc<dyn LoginFlow>>, tx: mpsc::UnboundedSender<Msg>) {
+/// Asks the token source again shortly before the feed's token expires (see
+/// [`session_watch`]), one question at a time.
+struct TokenWatch {
+    tokens: Arc<dyn TokenSource>,
+    last_asked: Option<Timestamp>,
+    tx: mpsc::UnboundedSender<Watch>,
+    answers: mpsc::UnboundedReceiver<Watch>,
+}
+
+impl TokenWatch {
+    fn new(tokens: Arc<dyn TokenSource>) -> Self {
+        let (tx, answers) = mpsc::unbounded_channel();
+        Self {
+            tokens,
+            last_asked: None,
+            tx,
+            answers,
+        }
+    }
+
+    fn maybe_ask(&mut self, app: &App, now: Timestamp) {
+        // Signed out or signing in: the dialog is already on it.
+        let signing_in = matches!(app.conn, Conn::SignedOut { .. })
+            || matches!(app.dialog, Some(Dialog::Login(_)));
+        if signing_in || !session_watch::due(app.token_expires_at, now, self.last_asked) {
+            return;
+        }
+        self.last_asked = Some(now);
+        let (tokens, tx, current) = (self.tokens.clone(), self.tx.clone(), app.token_expires_at);
+        tokio::spawn(async move {
+            let answer = tokens.bearer().await;
+            let _ = tx.send(session_watch::outcome(current, answer));
+        });
+    }
+}
+
+/// Registers the console's device key with the broker, reporting a failure as a notice.
+#[derive(Clone)]
+struct Registrar {
+    http: BrokerHttp,
+    key: VerifyingKey,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// The broker has the key (set once a registration succeeded).
+    done: Arc<AtomicBool>,
+}
+
+impl Registrar {
+    fn spawn(self) {
+        tokio::spawn(async move { self.register().await });
+    }
+
+    fn done(&self) -> bool {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    async fn register(&self) {
+        let label = crate::identity::login::device_label();
+        match self.http.register_key(&self.key, &label).await {
+            Ok(_) => self.done.store(true, Ordering::Relaxed),
+            // Signed out: the login dialog takes over and registers after the sign-in.
+            Err(ClientError::Token(TokenError::SignedOut(_))) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "device key registration failed");
+                let _ = self.tx.send(Msg::Notice {
+                    level: Level::Error,
+                    text: format!("device key not registered: {e}"),
+                });
+            }
+        }
+    }
+}
+
+/// Runs one device-flow sign-in in the background, reporting its steps as messages.
+/// After a sign-in the console's own key is registered too (the flow registers the
+/// stored device key; `--key-file` may name another).
+fn start_login(login: Option<Arc<dyn LoginFlow>>, register: Registrar) {
+    let tx = register.tx.clone();
     let Some(flow) = login else {
         let _ = tx.send(Msg::LoginFinished(Err(
-            "no sign-in is configured for this console: restart it with a fresh --token (or SIGNOFF_TOKEN)".into(),
+            "no sign-in is configured for this console: restart it with a fresh --token (or \
+             SIGNOFF_TOKEN), or without --token to use `signoff login`'s session"
+                .into(),
         )));
         return;
     };
@@ -174,6 +275,9 @@ fn start_login(login: Option<Arc<dyn LoginFlow>>, tx: mpsc::UnboundedSender<Msg>
             Ok(auth) => {
                 let _ = tx.send(Msg::LoginStarted(auth.clone()));
                 let done = flow.finish(auth).await;
+                if done.is_ok() {
+                    register.register().await;
+                }
                 let _ = tx.send(Msg::LoginFinished(done));
             }
             Err(e) => {

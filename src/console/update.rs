@@ -46,6 +46,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             if matches!(app.dialog, Some(Dialog::Login(_))) {
                 app.dialog = None;
             }
+            // Out of `SignedOut`, so the status bar follows the reconnect.
+            app.conn = Conn::Connecting { attempt: 0 };
             notice(app, Level::Success, "signed in");
             fx.push(Effect::Reconnect);
         }
@@ -143,8 +145,20 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
             for f in app.inflight.values_mut() {
                 f.sent = false;
             }
-            app.dialog = Some(Dialog::Login(LoginState::Starting { reason }));
-            fx.push(Effect::StartLogin);
+            // One sign-in at a time: a feed that reports the dead session while the
+            // dialog already runs a flow (e.g. at start, signed out) changes nothing.
+            let running = matches!(
+                app.dialog,
+                Some(Dialog::Login(
+                    LoginState::Starting { .. } | LoginState::Waiting(_)
+                ))
+            );
+            if !running {
+                app.dialog = Some(Dialog::Login(LoginState::Starting {
+                    reason: format!("Session ended: {reason}"),
+                }));
+                fx.push(Effect::StartLogin);
+            }
         }
         FeedEvent::Garbled { reason } => {
             notice(
@@ -381,3 +395,7 @@ mod reconnect_tests;
 #[cfg(test)]
 #[path = "update_nav_tests.rs"]
 mod nav_tests;
+
+#[cfg(test)]
+#[path = "update_login_tests.rs"]
+mod login_tests;

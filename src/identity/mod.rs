@@ -11,6 +11,7 @@ use crate::auth::BoxFuture;
 
 pub mod broker_keys;
 pub mod cli;
+pub mod console_login;
 pub mod dev_issuer;
 pub mod device_flow;
 pub mod device_key;
@@ -23,6 +24,7 @@ pub mod qr;
 pub mod session;
 
 pub use broker_keys::{BrokerKeys, KeysError};
+pub use console_login::DeviceLogin;
 pub use device_flow::{DeviceAuthorization, DeviceFlowError, start_device_flow};
 pub use device_key::{DeviceKey, KeyError};
 pub use oidc::{IssuerConfig, IssuerError};

@@ -24,6 +24,11 @@ pub struct Pty {
 impl Pty {
     /// Starts `signoff` (no subcommand: the console is the default) with `env`.
     pub fn spawn(cols: u16, rows: u16, env: &[(&str, String)]) -> Self {
+        Self::spawn_args(&[], cols, rows, env)
+    }
+
+    /// Starts `signoff ARGS…` with `env`.
+    pub fn spawn_args(args: &[&str], cols: u16, rows: u16, env: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -34,6 +39,7 @@ impl Pty {
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_signoff"));
+        cmd.args(args);
         // Files the console writes to its working directory (history exports) stay in
         // the test's temp dir.
         cmd.cwd(dir.path());
@@ -104,6 +110,11 @@ impl Pty {
     /// The console's working directory (a temp dir removed with the `Pty`).
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()
+    }
+
+    /// The child's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.process_id()
     }
 
     pub fn contents(&self) -> String {

@@ -25,10 +25,7 @@ impl Widget for LoginView<'_> {
         let mut lines = Vec::new();
         match self.state {
             LoginState::Starting { reason } => {
-                lines.push(Line::styled(
-                    format!("Session ended: {}", safe(reason)),
-                    theme.level(Level::Warn),
-                ));
+                lines.push(Line::styled(safe(reason), theme.level(Level::Warn)));
                 lines.push(Line::styled(
                     "Asking the identity provider for a sign-in code…",
                     theme.muted(),
@@ -51,7 +48,11 @@ impl Widget for LoginView<'_> {
                         theme.muted(),
                     ));
                 }
-                if !d.qr.is_empty() {
+                // The QR code only when it fits whole (a cut one does not scan).
+                let qr_width = d.qr.first().map_or(0, |r| r.chars().count());
+                let fits = lines.len() + d.qr.len() + 3 <= usize::from(area.height)
+                    && qr_width + 2 <= usize::from(area.width.min(72));
+                if !d.qr.is_empty() && fits {
                     lines.push(Line::raw(""));
                     for row in &d.qr {
                         lines.push(Line::styled(safe(row), theme.text()));
@@ -72,7 +73,17 @@ impl Widget for LoginView<'_> {
                 ]));
             }
         }
-        let h = lines.len() as u16 + 2;
+        // Tall enough for the wrapped lines, so a long reason never hides the key hints.
+        let inner = usize::from(area.width.min(72).saturating_sub(2)).max(1);
+        // Word wrap can need a row more than the character count says.
+        let rows: usize = lines
+            .iter()
+            .map(|l| match l.width() {
+                w if w <= inner => 1,
+                w => w.div_ceil(inner) + 1,
+            })
+            .sum();
+        let h = u16::try_from(rows + 2).unwrap_or(u16::MAX);
         let r = centered(area, 72, h);
         Clear.render(r, buf);
         Paragraph::new(lines)
