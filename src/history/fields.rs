@@ -92,7 +92,9 @@ impl SearchField {
                 } else {
                     let mut s = record.reason.clone();
                     for o in others {
-                        s.push_str(" | ");
+                        if !s.is_empty() {
+                            s.push_str(" | ");
+                        }
                         s.push_str(o);
                     }
                     Cow::Owned(s)
@@ -128,6 +130,26 @@ mod tests {
         assert_eq!(
             target,
             format!("{}/{}", r.action.target.system, r.action.target.resource)
+        );
+    }
+
+    #[test]
+    fn reason_joins_only_the_reasons_given() {
+        let g = Generator::new(GenConfig::default());
+        let mut r = (0..50)
+            .map(|i| g.record(i))
+            .find(|r| r.action.votes.len() >= 2)
+            .unwrap();
+        r.reason = String::new();
+        for v in &mut r.action.votes {
+            v.reason = String::new();
+        }
+        r.action.votes[1].reason = "looks fine to me".into();
+        assert_eq!(SearchField::Reason.text(&r), "looks fine to me");
+        r.reason = "ticket OPS-1".into();
+        assert_eq!(
+            SearchField::Reason.text(&r),
+            "ticket OPS-1 | looks fine to me"
         );
     }
 }
