@@ -313,16 +313,19 @@ fn children_of(pid: u32) -> Vec<u32> {
     out
 }
 
-#[cfg(target_os = "linux")]
-#[test]
-fn demo_shows_a_first_action_and_quits_leaving_nothing_behind() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn_args(
-        &["demo"],
-        120,
-        40,
-        &[("TMPDIR", tmp.path().display().to_string())],
-    );
+/// The demo's temporary directories under `tmp`.
+fn demo_dirs(tmp: &Path) -> Vec<String> {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("signoff-demo-"))
+        .collect()
+}
+
+/// Starts `signoff demo` with its temp dir under `tmp` and waits for a first action.
+fn demo_with_a_first_action(tmp: &Path) -> Pty {
+    let pty = Pty::spawn_args(&["demo"], 120, 40, &[("TMPDIR", tmp.display().to_string())]);
     // The demo signs in in the console's dialog, by itself.
     pty.wait_for("Sign in to keep approving.", 60);
     pty.wait_for("signed in", 60);
@@ -337,15 +340,15 @@ fn demo_shows_a_first_action_and_quits_leaving_nothing_behind() {
         std::thread::sleep(Duration::from_millis(50));
     }
     pty.wait_gone("No pending actions", 30);
-    let demo_dirs = || -> Vec<String> {
-        std::fs::read_dir(tmp.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("signoff-demo-"))
-            .collect()
-    };
-    assert_eq!(demo_dirs().len(), 1, "the demo's temp dir while it runs");
+    assert_eq!(demo_dirs(tmp).len(), 1, "the demo's temp dir while it runs");
+    pty
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn demo_shows_a_first_action_and_quits_leaving_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pty = demo_with_a_first_action(tmp.path());
     let pid = pty.pid().expect("running");
     assert!(children_of(pid).is_empty(), "the demo runs in one process");
     pty.press("q");
@@ -353,9 +356,30 @@ fn demo_shows_a_first_action_and_quits_leaving_nothing_behind() {
     assert!(status.success(), "exit status {status:?}");
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "process gone");
     assert!(
-        demo_dirs().is_empty(),
+        demo_dirs(tmp.path()).is_empty(),
         "temp dir removed: {:?}",
-        demo_dirs()
+        demo_dirs(tmp.path())
     );
     assert!(pty.restored());
+}
+
+/// Closing the terminal window (SIGHUP) or `kill` (SIGTERM) must clean up like `q`:
+/// their default action would kill the process before the temp dir is removed.
+#[cfg(target_os = "linux")]
+#[test]
+fn demo_cleans_up_when_the_terminal_closes_or_it_is_killed() {
+    for signal in [libc::SIGHUP, libc::SIGTERM] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut pty = demo_with_a_first_action(tmp.path());
+        let pid = pty.pid().expect("running");
+        // SAFETY: sending a signal to our own child, which is still running.
+        assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
+        let status = pty.wait_exit(60);
+        assert!(status.success(), "signal {signal}: exit status {status:?}");
+        assert!(
+            demo_dirs(tmp.path()).is_empty(),
+            "signal {signal}: temp dir removed: {:?}",
+            demo_dirs(tmp.path())
+        );
+    }
 }

@@ -24,6 +24,7 @@ pub mod runtime;
 pub mod sanitize;
 pub mod session_watch;
 pub mod signin;
+pub mod stop_signals;
 pub mod terminal;
 pub mod theme;
 pub mod ui;

@@ -18,6 +18,7 @@ use super::login::{DeviceAuthorization, LoginState};
 use super::msg::{Effect, Msg};
 use super::notify::alert_bytes;
 use super::session_watch::{self, Watch};
+use super::stop_signals::StopSignals;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::ui::Root;
@@ -89,6 +90,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
         register.clone().spawn();
     }
 
+    let mut stop = StopSignals::install()?;
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
@@ -126,6 +128,10 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
             },
             Some(ev) = feed.events.recv() => Msg::Feed(ev),
             Some(m) = results.recv() => m,
+            name = stop.recv() => {
+                tracing::info!(signal = name, "stopping: terminal closed or told to stop");
+                break;
+            }
             _ = second.tick() => {
                 let now = Timestamp::now();
                 watch.maybe_ask(&app, now);
