@@ -35,6 +35,7 @@ pub fn paste(app: &mut App, text: &str) {
             }
             let t = app.history.search.value.clone();
             app.history.set_text(&t);
+            super::history_live::text_changed(app);
         }
         Some(Prompt::CustomTime { input, .. }) => clean.chars().for_each(|c| input.insert(c)),
         _ => return,
@@ -197,6 +198,7 @@ fn search(app: &mut App, action: Action) {
     }
     let text = h.search.value.clone();
     h.set_text(&text);
+    super::history_live::text_changed(app);
 }
 
 fn chips(app: &mut App, mut picker: ChipPicker, action: Action, fx: &mut Vec<Effect>) {

@@ -45,6 +45,22 @@ pub enum Msg {
         generation: u64,
         result: Result<HistoryPage, String>,
     },
+    /// The answer to an [`Effect::AskHistory`]: a refresh of the first page or a search
+    /// on the broker, for the history generation it was asked under.
+    HistoryAnswer {
+        ask: HistoryAsk,
+        generation: u64,
+        result: Result<HistoryPage, String>,
+    },
+}
+
+/// Why the history screen asks the broker for a page outside of paging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryAsk {
+    /// The feed reported a decision while the screen is open: the first page again.
+    Refresh,
+    /// The search text settled: the broker's full-text matches (FTS5).
+    Search,
 }
 
 /// What the approver asks for. Names are the snake_case ones used in the config file's
@@ -171,6 +187,13 @@ pub enum Effect {
     StartLogin,
     /// Fetch one `/v1/history` page; the answer comes back as [`Msg::HistoryPage`].
     FetchHistory {
+        generation: u64,
+        query: HistoryQuery,
+    },
+    /// Fetch one `/v1/history` page for a refresh or a search; the answer comes back as
+    /// [`Msg::HistoryAnswer`].
+    AskHistory {
+        ask: HistoryAsk,
         generation: u64,
         query: HistoryQuery,
     },

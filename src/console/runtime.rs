@@ -15,7 +15,7 @@ use super::config::Config;
 use super::history_export::{export_jsonl, osc52};
 use super::keymap::Keymap;
 use super::login::{DeviceAuthorization, LoginState};
-use super::msg::{Effect, Msg};
+use super::msg::{Effect, HistoryAsk, Msg};
 use super::notify::alert_bytes;
 use super::session_watch::{self, Watch};
 use super::terminal::TerminalGuard;
@@ -170,6 +170,11 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 Effect::FetchHistory { generation, query } => {
                     fetch_history(http.clone(), generation, query, results_tx.clone());
                 }
+                Effect::AskHistory {
+                    ask,
+                    generation,
+                    query,
+                } => ask_history(http.clone(), ask, generation, query, results_tx.clone()),
                 Effect::CopyToClipboard(text) => guard.write_raw(&osc52(&text))?,
                 Effect::ExportHistory { file_name, records } => {
                     export_history(file_name, records, results_tx.clone());
@@ -300,6 +305,24 @@ pub fn fetch_history(
             tracing::warn!(error = %e, "history page failed");
         }
         let _ = tx.send(Msg::HistoryPage { generation, result });
+    });
+}
+
+/// Fetches a refresh or search page off the UI path; the answer comes back as a message.
+pub fn ask_history(
+    http: BrokerHttp,
+    ask: HistoryAsk,
+    generation: u64,
+    query: HistoryQuery,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    tokio::spawn(async move {
+        let result = http.history(&query).await.map_err(|e| e.to_string());
+        let _ = tx.send(Msg::HistoryAnswer {
+            ask,
+            generation,
+            result,
+        });
     });
 }
 
