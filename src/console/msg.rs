@@ -94,7 +94,8 @@ pub enum Action {
     Backspace,
     ClearInput,
     Insert(char),
-    // History screen only (fixed keys, listed in `keymap::HISTORY_KEYS`).
+    // History screen only (defaults in `keymap::HISTORY_KEYS`, names in
+    // `Action::HISTORY_BINDABLE`).
     /// `y`: copy the selected record's action id to the clipboard (OSC 52).
     CopyId,
     /// `e`: export the filtered records as JSON Lines.
@@ -151,19 +152,50 @@ impl Action {
         (Action::Quit, "quit", "quit"),
     ];
 
+    /// The history screen's own rebindable actions, in help order. On that screen their
+    /// keys win over the table above.
+    pub const HISTORY_BINDABLE: &'static [(Action, &'static str, &'static str)] = &[
+        (Action::CopyId, "copy_id", "copy the action id (OSC 52)"),
+        (
+            Action::Export,
+            "export",
+            "export the filtered records (JSON Lines)",
+        ),
+        (Action::DecidedByMe, "decided_by_me", "chip: decided by me"),
+        (
+            Action::RequestedBy,
+            "requested_by",
+            "chip: requested by the selected requester",
+        ),
+        (
+            Action::CycleTime,
+            "cycle_time",
+            "chip: time range any / 1h / 24h / 7d",
+        ),
+        (Action::CustomTime, "custom_time", "chip: custom time range"),
+        (Action::ClearChips, "clear_chips", "clear every chip"),
+    ];
+
+    fn all_bindable() -> impl Iterator<Item = &'static (Action, &'static str, &'static str)> {
+        Self::BINDABLE.iter().chain(Self::HISTORY_BINDABLE)
+    }
+
     /// The action a config name stands for.
     pub fn from_name(name: &str) -> Option<Action> {
-        Self::BINDABLE
-            .iter()
+        Self::all_bindable()
             .find(|(_, n, _)| *n == name)
             .map(|(a, _, _)| *a)
     }
 
     pub fn name(self) -> Option<&'static str> {
-        Self::BINDABLE
-            .iter()
+        Self::all_bindable()
             .find(|(a, _, _)| *a == self)
             .map(|(_, n, _)| *n)
+    }
+
+    /// An action of the history screen's own table.
+    pub fn is_history(self) -> bool {
+        Self::HISTORY_BINDABLE.iter().any(|(a, _, _)| *a == self)
     }
 }
 
