@@ -296,7 +296,7 @@ fn copy_id(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn export(app: &mut App, fx: &mut Vec<Effect>) {
-    let records: Vec<_> = app.history.local().result_records().cloned().collect();
+    let records = app.history.local().shared_results();
     if records.is_empty() {
         notice(app, Level::Info, "nothing to export: no record matches");
         return;

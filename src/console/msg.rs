@@ -4,6 +4,8 @@
 //! `update(&mut App, Msg) -> Vec<Effect>` is the only way state changes, so every
 //! behaviour is a test over these enums with no terminal and no network.
 
+use std::sync::Arc;
+
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::client::FeedEvent;
@@ -232,10 +234,11 @@ pub enum Effect {
     /// Put this text on the terminal's clipboard (OSC 52).
     CopyToClipboard(String),
     /// Write these records as JSON Lines to `file_name` in the working directory, then
-    /// report the full path in a notice.
+    /// report the full path in a notice. The records are shared with the loaded set, so
+    /// the snapshot costs a pointer per record.
     ExportHistory {
         file_name: String,
-        records: Vec<HistoryRecord>,
+        records: Vec<Arc<HistoryRecord>>,
     },
     Quit,
 }

@@ -327,7 +327,11 @@ pub fn ask_history(
 }
 
 /// Writes the export in the working directory off the UI path and says where it went.
-fn export_history(file_name: String, records: Vec<HistoryRecord>, tx: mpsc::UnboundedSender<Msg>) {
+fn export_history(
+    file_name: String,
+    records: Vec<Arc<HistoryRecord>>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
     tokio::task::spawn_blocking(move || {
         let dir = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
         let msg = match export_jsonl(&dir, &file_name, &records) {
