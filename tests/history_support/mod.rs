@@ -1,5 +1,6 @@
 //! Generated, signed history written straight into a broker's SQLite store, for the
-//! console's history tests (the approvers' keys, every signed vote, the history rows).
+//! history tests of the console and of `signoff history` (the approvers' keys, every
+//! signed vote, the history rows).
 
 #![allow(dead_code)]
 
