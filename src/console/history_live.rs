@@ -81,6 +81,15 @@ fn refresh(app: &mut App, fx: &mut Vec<Effect>) {
     });
 }
 
+/// The screen closed: nothing is waiting to settle (entering again restarts it).
+pub fn left(app: &mut App) {
+    let live = &mut app.history.live;
+    live.edited_at = None;
+    if matches!(live.broker, BrokerSearch::Searching { .. }) {
+        live.broker = BrokerSearch::Idle;
+    }
+}
+
 /// The search text changed: restart the settle clock.
 pub fn text_changed(app: &mut App) {
     let live = &mut app.history.live;
@@ -92,7 +101,9 @@ pub fn text_changed(app: &mut App) {
 pub fn tick(app: &mut App, fx: &mut Vec<Effect>) {
     let h = &mut app.history;
     let Some(at) = h.live.edited_at else { return };
-    if app.screen != Screen::History || at.millis_until(app.now) < SETTLE_MS {
+    // The first page under these chips is on its way: whether more exist is not known yet.
+    let first_loading = h.load == Load::Loading { first: true };
+    if app.screen != Screen::History || first_loading || at.millis_until(app.now) < SETTLE_MS {
         return;
     }
     h.live.edited_at = None;

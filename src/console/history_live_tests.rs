@@ -271,3 +271,34 @@ fn an_answer_for_an_older_text_is_dropped_and_nothing_is_asked_when_all_is_loade
     );
     assert!(!done.busy());
 }
+
+#[test]
+fn leaving_stops_the_settle_clock_and_entering_restarts_it() {
+    let all = records(100);
+    let mut app = opened(&all, true);
+    key(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "zebra");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.screen, crate::console::app::Screen::Queue);
+    assert!(!app.busy(), "no fast ticks on the queue");
+    assert!(asks(&tick_at(&mut app, 5000)).is_empty());
+    // Back: the first page is asked for again; the search waits for it, then settles.
+    let fx = key(&mut app, KeyCode::Char('H'));
+    assert!(asks(&fx).is_empty());
+    assert!(
+        asks(&tick_at(&mut app, 5000)).is_empty(),
+        "first page still loading"
+    );
+    let generation = app.history.generation;
+    update(
+        &mut app,
+        Msg::HistoryPage {
+            generation,
+            result: Ok(page(&all, true)),
+        },
+    );
+    let a = asks(&tick_at(&mut app, 5000));
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].2.text.as_deref(), Some("zebra"));
+}

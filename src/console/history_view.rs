@@ -236,6 +236,7 @@ pub fn leave(app: &mut App) {
     app.screen = Screen::Queue;
     app.history.prompt = None;
     app.history.detail_focus = false;
+    super::history_live::left(app);
 }
 
 /// The chips changed (or the screen opened): filter what is loaded at once, and ask the
