@@ -15,11 +15,12 @@ use signoff::broker::{RunningBroker, Settings};
 use signoff::client::BrokerHttp;
 use signoff::console::app::{App, Screen};
 use signoff::console::fixtures::live_app;
+use signoff::console::history_live::{BrokerSearch, SETTLE_MS};
 use signoff::console::history_view::{Load, PAGE_SIZE};
-use signoff::console::runtime::fetch_history;
+use signoff::console::runtime::{ask_history, fetch_history};
 use signoff::console::{Effect, Msg, update};
 use signoff::identity::FixedToken;
-use signoff::protocol::{HistoryRecord, Status};
+use signoff::protocol::{HistoryRecord, Status, Timestamp};
 use tokio::sync::mpsc;
 
 const APPROVER: &str = "approver-token";
@@ -27,8 +28,15 @@ const APPROVER: &str = "approver-token";
 const COUNT: usize = 450;
 
 async fn start() -> (tempfile::TempDir, RunningBroker, Vec<HistoryRecord>) {
+    start_edited(|_| {}).await
+}
+
+/// A broker seeded with [`COUNT`] records, `edit` applied before they are stored.
+async fn start_edited(
+    edit: impl FnOnce(&mut [HistoryRecord]),
+) -> (tempfile::TempDir, RunningBroker, Vec<HistoryRecord>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let records = history_support::seed(dir.path(), COUNT);
+    let records = history_support::seed_edited(dir.path(), COUNT, edit);
     let auth = StaticTokens::new(vec![StaticToken {
         token_sha256: format!("sha256:{}", hash_token(APPROVER)),
         kind: PrincipalKind::Approver,
@@ -53,11 +61,19 @@ async fn drive(app: &mut App, http: &BrokerHttp, first: Vec<Effect>) -> usize {
     loop {
         let mut waiting = 0;
         for e in pending.drain(..) {
-            if let Effect::FetchHistory { generation, query } = e {
-                fetch_history(http.clone(), generation, query, tx.clone());
-                waiting += 1;
-                fetched += 1;
+            match e {
+                Effect::FetchHistory { generation, query } => {
+                    fetch_history(http.clone(), generation, query, tx.clone());
+                }
+                Effect::AskHistory {
+                    ask,
+                    generation,
+                    query,
+                } => ask_history(http.clone(), ask, generation, query, tx.clone()),
+                _ => continue,
             }
+            waiting += 1;
+            fetched += 1;
         }
         if waiting == 0 {
             return fetched;
@@ -67,7 +83,10 @@ async fn drive(app: &mut App, http: &BrokerHttp, first: Vec<Effect>) -> usize {
                 .await
                 .expect("a history page within 60 s")
                 .expect("the channel stays open");
-            assert!(matches!(msg, Msg::HistoryPage { .. }));
+            assert!(matches!(
+                msg,
+                Msg::HistoryPage { .. } | Msg::HistoryAnswer { .. }
+            ));
             pending.extend(update(app, msg));
         }
     }
@@ -160,6 +179,51 @@ async fn history_screen_pages_lazily_from_a_real_broker() {
         matches!(&other.history.load, Load::Failed(e) if e.contains("401")),
         "{:?}",
         other.history.load
+    );
+    broker.shutdown().await.expect("broker stops");
+}
+
+/// A word that only an unloaded record's reason holds is found by the broker's full-text
+/// search once the search text settles, and merges into the loaded set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settled_search_finds_a_word_only_in_an_unloaded_record() {
+    const WORD: &str = "quokkapalooza";
+    let (_dir, broker, records) = start_edited(|rs| {
+        let oldest = rs.last_mut().expect("records");
+        oldest.reason = format!("rolled back after the {WORD} incident");
+    })
+    .await;
+    let target = records.last().expect("records").action.id;
+    let http = BrokerHttp::new(&broker.url(), Arc::new(FixedToken(APPROVER.into())))
+        .expect("client builds");
+    let mut app = live_app(Vec::new(), (160, 48));
+    let fx = key(&mut app, 'H');
+    drive(&mut app, &http, fx).await;
+    assert_eq!(app.history.local().loaded(), PAGE_SIZE as usize);
+    assert!(app.history.local().index().slot_of(target).is_none());
+
+    key(&mut app, '/');
+    let mut fx = Vec::new();
+    for c in WORD.chars() {
+        fx.extend(key(&mut app, c));
+    }
+    assert!(fx.is_empty(), "typing alone asks nothing: {fx:?}");
+    assert!(
+        app.history.rows().is_empty(),
+        "nothing loaded holds the word"
+    );
+    let settled = Timestamp::from_unix_millis(app.now.unix_millis() + SETTLE_MS);
+    let fx = update(&mut app, Msg::Tick(settled));
+    assert_eq!(drive(&mut app, &http, fx).await, 1, "one broker search");
+    assert_eq!(shown_ids(&app), vec![target.to_string()]);
+    assert_eq!(app.history.local().loaded(), PAGE_SIZE as usize + 1);
+    assert!(
+        matches!(
+            &app.history.live.broker,
+            BrokerSearch::Found { added: 1, .. }
+        ),
+        "{:?}",
+        app.history.live.broker
     );
     broker.shutdown().await.expect("broker stops");
 }

@@ -1,18 +1,16 @@
 //! `signoff history` end to end: the real binary against a real broker on 127.0.0.1:0,
 //! whose SQLite store is seeded with generated, signed history.
 
-use std::path::Path;
+mod history_support;
+
 use std::process::Output;
 use std::sync::Arc;
 
 use signoff::auth::static_tokens::{StaticToken, StaticTokens};
 use signoff::auth::{PrincipalKind, hash_token};
-use signoff::broker::store::{HistoryRow, Mutation, SqliteStore, Store as _};
 use signoff::broker::{RunningBroker, Settings};
+use signoff::history::SearchField;
 use signoff::history::filter::matches_filter;
-use signoff::history::{GenConfig, Generator, SearchField};
-use signoff::protocol::api::KeyInfo;
-use signoff::protocol::decision::encode_public_key;
 use signoff::protocol::{HistoryQuery, HistoryRecord, RiskLevel, Status};
 
 const APPROVER: &str = "approver-token";
@@ -31,51 +29,9 @@ fn token(secret: &str, kind: PrincipalKind, subject: &str) -> StaticToken {
     }
 }
 
-/// Writes generated history, with the approvers' keys and signed votes, into the store.
-fn seed(dir: &Path) -> Vec<HistoryRecord> {
-    let g = Generator::new(GenConfig {
-        count: COUNT,
-        ..GenConfig::default()
-    });
-    let records = g.records();
-    let store = SqliteStore::open(dir).expect("store opens");
-    let mut batch: Vec<Mutation> = g
-        .approver_keys()
-        .iter()
-        .map(|k| {
-            Mutation::PutKey(KeyInfo {
-                key_id: k.key_id.clone(),
-                subject: k.subject.into(),
-                public_key: encode_public_key(&k.key.verifying_key()),
-                label: "seed".into(),
-                created_at: GenConfig::default().end.plus_secs(-200 * 86_400),
-                revoked_at: None,
-            })
-        })
-        .collect();
-    for r in &records {
-        batch.push(Mutation::PutAction(Arc::new(r.action.clone())));
-        for (signed, vote) in g.signed_votes(r).into_iter().zip(&r.action.votes) {
-            batch.push(Mutation::Vote {
-                signed,
-                at: vote.at,
-            });
-        }
-        batch.push(Mutation::History(HistoryRow {
-            action: Arc::new(r.action.clone()),
-            decided_at: r.decided_at,
-            decided_by: r.decided_by.clone(),
-            reason: r.reason.clone(),
-            audit_hash: r.audit_hash.clone(),
-        }));
-    }
-    store.commit(&batch).expect("seed commits");
-    records
-}
-
 async fn start() -> (tempfile::TempDir, RunningBroker, Vec<HistoryRecord>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let records = seed(dir.path());
+    let records = history_support::seed(dir.path(), COUNT);
     let auth = StaticTokens::new(vec![
         token(
             APPROVER,

@@ -303,7 +303,7 @@ impl App {
 
     /// True while a spinner is showing (the runtime ticks faster).
     pub fn busy(&self) -> bool {
-        self.inflight.values().any(|f| f.sent)
+        self.inflight.values().any(|f| f.sent) || self.history.live.settling()
     }
 
     pub fn pane_scroll(&self, pane: Pane) -> u16 {

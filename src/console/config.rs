@@ -276,6 +276,34 @@ mod tests {
     }
 
     #[test]
+    fn history_keys_rebind_from_the_config_file() {
+        use crate::console::keymap::{Keymap, Mode};
+        use crate::console::msg::Action;
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let file: ConfigFile = toml::from_str(
+            r#"
+            [keys]
+            export = "E"
+            copy_id = ["c", "ctrl-y"]
+            "#,
+        )
+        .unwrap();
+        let c = resolve(file, &env_of(&[]), Flags::default()).unwrap();
+        let m = Keymap::with_overrides(&c.keys).unwrap();
+        let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(m.action(Mode::History, &press('E')), Some(Action::Export));
+        assert_eq!(m.action(Mode::History, &press('c')), Some(Action::CopyId));
+        assert_eq!(m.action(Mode::History, &press('y')), None);
+        let bad: ConfigFile = toml::from_str("[keys]\nexprot = \"E\"").unwrap();
+        let c = resolve(bad, &env_of(&[]), Flags::default()).unwrap();
+        let err = Keymap::with_overrides(&c.keys).unwrap_err();
+        assert!(
+            err.contains("exprot") && err.contains("clear_chips"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn debug_output_never_shows_the_token() {
         let flags = Flags {
             token: Some("s3cr3t-bearer".into()),

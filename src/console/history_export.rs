@@ -1,6 +1,7 @@
 //! The history screen's two edges: JSON Lines export to a file, and OSC 52 clipboard
 //! bytes. The runtime calls these; everything else about history is pure.
 
+use std::borrow::Borrow;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -17,10 +18,10 @@ pub fn osc52(text: &str) -> Vec<u8> {
 
 /// Writes `records` as JSON Lines to a new file `file_name` in `dir` (never overwrites;
 /// mode 0600, history names people and systems). Returns the full path.
-pub fn export_jsonl(
+pub fn export_jsonl<R: Borrow<HistoryRecord>>(
     dir: &Path,
     file_name: &str,
-    records: &[HistoryRecord],
+    records: &[R],
 ) -> Result<PathBuf, String> {
     let path = dir.join(file_name);
     let shown = path.display().to_string();
@@ -34,7 +35,7 @@ pub fn export_jsonl(
     let file = opts.open(&path).map_err(|e| format!("{shown}: {e}"))?;
     let mut out = std::io::BufWriter::new(file);
     for r in records {
-        serde_json::to_writer(&mut out, r).map_err(|e| format!("{shown}: {e}"))?;
+        serde_json::to_writer(&mut out, r.borrow()).map_err(|e| format!("{shown}: {e}"))?;
         out.write_all(b"\n").map_err(|e| format!("{shown}: {e}"))?;
     }
     out.flush().map_err(|e| format!("{shown}: {e}"))?;
@@ -62,7 +63,10 @@ mod tests {
             ..GenConfig::default()
         });
         let records = g.records();
-        let path = export_jsonl(dir.path(), "h.jsonl", &records).unwrap();
+        // As the runtime gets them: shared with the loaded set.
+        let shared: Vec<std::sync::Arc<HistoryRecord>> =
+            records.iter().cloned().map(std::sync::Arc::new).collect();
+        let path = export_jsonl(dir.path(), "h.jsonl", &shared).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let back: Vec<HistoryRecord> = text
             .lines()

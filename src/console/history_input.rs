@@ -35,6 +35,7 @@ pub fn paste(app: &mut App, text: &str) {
             }
             let t = app.history.search.value.clone();
             app.history.set_text(&t);
+            super::history_live::text_changed(app);
         }
         Some(Prompt::CustomTime { input, .. }) => clean.chars().for_each(|c| input.insert(c)),
         _ => return,
@@ -197,6 +198,7 @@ fn search(app: &mut App, action: Action) {
     }
     let text = h.search.value.clone();
     h.set_text(&text);
+    super::history_live::text_changed(app);
 }
 
 fn chips(app: &mut App, mut picker: ChipPicker, action: Action, fx: &mut Vec<Effect>) {
@@ -294,7 +296,7 @@ fn copy_id(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn export(app: &mut App, fx: &mut Vec<Effect>) {
-    let records: Vec<_> = app.history.local().result_records().cloned().collect();
+    let records = app.history.local().shared_results();
     if records.is_empty() {
         notice(app, Level::Info, "nothing to export: no record matches");
         return;

@@ -16,6 +16,7 @@ use crate::protocol::{ActionId, HistoryCursor, HistoryPage, HistoryQuery, Histor
 
 use super::app::{App, Level, Screen, TextInput};
 use super::history_chips::ChipPicker;
+use super::history_live::LiveState;
 use super::keymap::Mode;
 use super::msg::Effect;
 use super::update::notice;
@@ -107,6 +108,8 @@ pub struct HistoryState {
     /// where it stopped (the broker's cursor is a keyset, stable under new decisions),
     /// if the refreshed page reaches records already loaded.
     pub keep_cursor: Option<Option<HistoryCursor>>,
+    /// Refreshes on feed decisions and the broker search ([`super::history_live`]).
+    pub live: LiveState,
 }
 
 impl Default for HistoryState {
@@ -137,6 +140,7 @@ impl HistoryState {
             query: HistoryQuery::default(),
             next_cursor: None,
             keep_cursor: None,
+            live: LiveState::default(),
         }
     }
 
@@ -186,6 +190,9 @@ impl HistoryState {
             self.offset = self.selected + 1 - visible;
         }
         self.offset = self.offset.min(n.saturating_sub(1));
+        if self.offset == 0 {
+            self.live.new_above = 0;
+        }
     }
 
     /// Selects the row of `id` again after the rows changed, if it is still shown.
@@ -229,6 +236,7 @@ pub fn leave(app: &mut App) {
     app.screen = Screen::Queue;
     app.history.prompt = None;
     app.history.detail_focus = false;
+    super::history_live::left(app);
 }
 
 /// The chips changed (or the screen opened): filter what is loaded at once, and ask the
@@ -255,6 +263,8 @@ pub fn refetch(app: &mut App, fx: &mut Vec<Effect>) {
         query,
     });
     clamp(app);
+    // The broker search runs again under the new filters.
+    super::history_live::text_changed(app);
 }
 
 /// A page arrived (or failed).

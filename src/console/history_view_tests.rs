@@ -295,7 +295,16 @@ fn y_copies_the_selected_id_and_e_exports_the_filtered_set() {
     let fx = key(&mut app, KeyCode::Char('e'));
     match fx.as_slice() {
         [Effect::ExportHistory { file_name, records }] => {
-            assert_eq!(records, &want);
+            let got: Vec<HistoryRecord> = records.iter().map(|r| (**r).clone()).collect();
+            assert_eq!(got, want);
+            // Shared with the loaded set, not copied.
+            let local = app.history.local();
+            assert!(
+                records
+                    .iter()
+                    .zip(local.results())
+                    .all(|(r, &s)| std::sync::Arc::ptr_eq(r, &local.index().shared(s)))
+            );
             assert!(file_name.starts_with("signoff-history-") && file_name.ends_with(".jsonl"));
         }
         other => panic!("{other:?}"),

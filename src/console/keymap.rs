@@ -28,27 +28,16 @@ pub enum Mode {
     History,
 }
 
-/// The history screen's own keys, fixed (not rebindable), in help order.
-pub const HISTORY_KEYS: &[(char, Action, &str)] = &[
-    ('y', Action::CopyId, "copy the action id (OSC 52)"),
-    (
-        'e',
-        Action::Export,
-        "export the filtered records (JSON Lines)",
-    ),
-    ('m', Action::DecidedByMe, "chip: decided by me"),
-    (
-        'u',
-        Action::RequestedBy,
-        "chip: requested by the selected requester",
-    ),
-    (
-        't',
-        Action::CycleTime,
-        "chip: time range any / 1h / 24h / 7d",
-    ),
-    ('T', Action::CustomTime, "chip: custom time range"),
-    ('x', Action::ClearChips, "clear every chip"),
+/// The history screen's own default keys (rebindable by the names in
+/// [`Action::HISTORY_BINDABLE`]); on that screen they win over the normal table.
+pub const HISTORY_KEYS: &[(&str, Action)] = &[
+    ("y", Action::CopyId),
+    ("e", Action::Export),
+    ("m", Action::DecidedByMe),
+    ("u", Action::RequestedBy),
+    ("t", Action::CycleTime),
+    ("T", Action::CustomTime),
+    ("x", Action::ClearChips),
 ];
 
 /// A key with its modifiers, as written in the config: `a`, `A`, `ctrl-c`, `enter`,
@@ -140,11 +129,13 @@ impl Key {
     }
 }
 
-/// The normal-mode key table.
+/// The normal-mode key table and the history screen's own table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
     /// In definition order, so help lists keys the way the defaults read.
     bindings: Vec<(Key, Action)>,
+    /// Tried first on the history screen ([`HISTORY_KEYS`] with overrides).
+    history: Vec<(Key, Action)>,
 }
 
 impl Default for Keymap {
@@ -179,30 +170,44 @@ impl Default for Keymap {
             ("ctrl-c", Quit),
             ("esc", Cancel),
         ];
-        let bindings = table
-            .iter()
-            .filter_map(|(k, a)| Key::parse(k).ok().map(|k| (k, *a)))
-            .collect();
-        Self { bindings }
+        let parsed = |t: &[(&str, Action)]| {
+            t.iter()
+                .filter_map(|(k, a)| Key::parse(k).ok().map(|k| (k, *a)))
+                .collect()
+        };
+        Self {
+            bindings: parsed(table),
+            history: parsed(HISTORY_KEYS),
+        }
     }
 }
 
 impl Keymap {
     /// The defaults with the config's `[keys]` overrides: each named action gets exactly
     /// the keys listed (its default keys are dropped), and a key taken by an override
-    /// leaves whatever action it had.
+    /// leaves whatever action it had in the same table (history actions have their own
+    /// table, which wins on the history screen).
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Self, String> {
         let mut map = Self::default();
         for (name, keys) in overrides {
             let action = Action::from_name(name).ok_or_else(|| {
-                let known: Vec<_> = Action::BINDABLE.iter().map(|(_, n, _)| *n).collect();
+                let known: Vec<_> = Action::BINDABLE
+                    .iter()
+                    .chain(Action::HISTORY_BINDABLE)
+                    .map(|(_, n, _)| *n)
+                    .collect();
                 format!("[keys] {name:?} is not an action ({})", known.join(", "))
             })?;
-            map.bindings.retain(|(_, a)| *a != action);
+            let table = if action.is_history() {
+                &mut map.history
+            } else {
+                &mut map.bindings
+            };
+            table.retain(|(_, a)| *a != action);
             for k in keys {
                 let key = Key::parse(k).map_err(|e| format!("[keys] {name}: {e}"))?;
-                map.bindings.retain(|(b, _)| *b != key);
-                map.bindings.push((key, action));
+                table.retain(|(b, _)| *b != key);
+                table.push((key, action));
             }
         }
         Ok(map)
@@ -210,7 +215,12 @@ impl Keymap {
 
     /// The keys bound to `action`, for help and hints.
     pub fn keys_for(&self, action: Action) -> Vec<Key> {
-        self.bindings
+        let table = if action.is_history() {
+            &self.history
+        } else {
+            &self.bindings
+        };
+        table
             .iter()
             .filter(|(_, a)| *a == action)
             .map(|(k, _)| *k)
@@ -238,16 +248,15 @@ impl Keymap {
             });
         }
         match mode {
-            Mode::History if !ctrl => {
-                let fixed = match ev.code {
-                    KeyCode::Char(c) => HISTORY_KEYS.iter().find(|(k, _, _)| *k == c),
-                    _ => None,
-                };
-                fixed
-                    .map(|(_, a, _)| *a)
+            Mode::History => {
+                let key = Key::of(ev);
+                self.history
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, a)| *a)
                     .or_else(|| self.action(Mode::Normal, ev))
             }
-            Mode::Normal | Mode::History => {
+            Mode::Normal => {
                 let key = Key::of(ev);
                 self.bindings
                     .iter()
@@ -345,6 +354,39 @@ mod tests {
         }
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(m.action(Mode::History, &ctrl_c), Some(Action::Quit));
+    }
+
+    #[test]
+    fn history_keys_are_rebindable_by_name() {
+        let mut o = BTreeMap::new();
+        o.insert("export".to_string(), vec!["E".to_string()]);
+        o.insert("clear_chips".to_string(), vec!["ctrl-x".to_string()]);
+        o.insert("copy_id".to_string(), vec!["c".to_string()]);
+        let m = Keymap::with_overrides(&o).unwrap();
+        let at = |code| m.action(Mode::History, &key(code));
+        assert_eq!(at(KeyCode::Char('E')), Some(Action::Export));
+        assert_eq!(at(KeyCode::Char('e')), None, "the default key is dropped");
+        assert_eq!(at(KeyCode::Char('c')), Some(Action::CopyId));
+        // `y` is free on the history screen now, and no normal action has it.
+        assert_eq!(at(KeyCode::Char('y')), None);
+        let ctrl_x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL);
+        assert_eq!(m.action(Mode::History, &ctrl_x), Some(Action::ClearChips));
+        assert_eq!(at(KeyCode::Char('x')), None);
+        // Untouched history keys keep their defaults; the queue never sees them.
+        assert_eq!(at(KeyCode::Char('m')), Some(Action::DecidedByMe));
+        assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('E'))), None);
+        assert_eq!(m.hint(Action::Export), "E");
+        assert_eq!(Action::from_name("custom_time"), Some(Action::CustomTime));
+        assert_eq!(Action::CycleTime.name(), Some("cycle_time"));
+        // A history key taken by another history action leaves the first one.
+        let mut o = BTreeMap::new();
+        o.insert("export".to_string(), vec!["m".to_string()]);
+        let m = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(
+            m.action(Mode::History, &key(KeyCode::Char('m'))),
+            Some(Action::Export)
+        );
+        assert!(m.keys_for(Action::DecidedByMe).is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod fixtures;
 pub mod history_chips;
 pub mod history_export;
 pub mod history_input;
+pub mod history_live;
 pub mod history_view;
 pub mod input;
 pub mod keymap;

@@ -4,6 +4,8 @@
 //! `update(&mut App, Msg) -> Vec<Effect>` is the only way state changes, so every
 //! behaviour is a test over these enums with no terminal and no network.
 
+use std::sync::Arc;
+
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::client::FeedEvent;
@@ -45,6 +47,22 @@ pub enum Msg {
         generation: u64,
         result: Result<HistoryPage, String>,
     },
+    /// The answer to an [`Effect::AskHistory`]: a refresh of the first page or a search
+    /// on the broker, for the history generation it was asked under.
+    HistoryAnswer {
+        ask: HistoryAsk,
+        generation: u64,
+        result: Result<HistoryPage, String>,
+    },
+}
+
+/// Why the history screen asks the broker for a page outside of paging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryAsk {
+    /// The feed reported a decision while the screen is open: the first page again.
+    Refresh,
+    /// The search text settled: the broker's full-text matches (FTS5).
+    Search,
 }
 
 /// What the approver asks for. Names are the snake_case ones used in the config file's
@@ -78,7 +96,8 @@ pub enum Action {
     Backspace,
     ClearInput,
     Insert(char),
-    // History screen only (fixed keys, listed in `keymap::HISTORY_KEYS`).
+    // History screen only (defaults in `keymap::HISTORY_KEYS`, names in
+    // `Action::HISTORY_BINDABLE`).
     /// `y`: copy the selected record's action id to the clipboard (OSC 52).
     CopyId,
     /// `e`: export the filtered records as JSON Lines.
@@ -135,19 +154,50 @@ impl Action {
         (Action::Quit, "quit", "quit"),
     ];
 
+    /// The history screen's own rebindable actions, in help order. On that screen their
+    /// keys win over the table above.
+    pub const HISTORY_BINDABLE: &'static [(Action, &'static str, &'static str)] = &[
+        (Action::CopyId, "copy_id", "copy the action id (OSC 52)"),
+        (
+            Action::Export,
+            "export",
+            "export the filtered records (JSON Lines)",
+        ),
+        (Action::DecidedByMe, "decided_by_me", "chip: decided by me"),
+        (
+            Action::RequestedBy,
+            "requested_by",
+            "chip: requested by the selected requester",
+        ),
+        (
+            Action::CycleTime,
+            "cycle_time",
+            "chip: time range any / 1h / 24h / 7d",
+        ),
+        (Action::CustomTime, "custom_time", "chip: custom time range"),
+        (Action::ClearChips, "clear_chips", "clear every chip"),
+    ];
+
+    fn all_bindable() -> impl Iterator<Item = &'static (Action, &'static str, &'static str)> {
+        Self::BINDABLE.iter().chain(Self::HISTORY_BINDABLE)
+    }
+
     /// The action a config name stands for.
     pub fn from_name(name: &str) -> Option<Action> {
-        Self::BINDABLE
-            .iter()
+        Self::all_bindable()
             .find(|(_, n, _)| *n == name)
             .map(|(a, _, _)| *a)
     }
 
     pub fn name(self) -> Option<&'static str> {
-        Self::BINDABLE
-            .iter()
+        Self::all_bindable()
             .find(|(a, _, _)| *a == self)
             .map(|(_, n, _)| *n)
+    }
+
+    /// An action of the history screen's own table.
+    pub fn is_history(self) -> bool {
+        Self::HISTORY_BINDABLE.iter().any(|(a, _, _)| *a == self)
     }
 }
 
@@ -174,13 +224,21 @@ pub enum Effect {
         generation: u64,
         query: HistoryQuery,
     },
+    /// Fetch one `/v1/history` page for a refresh or a search; the answer comes back as
+    /// [`Msg::HistoryAnswer`].
+    AskHistory {
+        ask: HistoryAsk,
+        generation: u64,
+        query: HistoryQuery,
+    },
     /// Put this text on the terminal's clipboard (OSC 52).
     CopyToClipboard(String),
     /// Write these records as JSON Lines to `file_name` in the working directory, then
-    /// report the full path in a notice.
+    /// report the full path in a notice. The records are shared with the loaded set, so
+    /// the snapshot costs a pointer per record.
     ExportHistory {
         file_name: String,
-        records: Vec<HistoryRecord>,
+        records: Vec<Arc<HistoryRecord>>,
     },
     Quit,
 }

@@ -15,7 +15,7 @@ use super::config::Config;
 use super::history_export::{export_jsonl, osc52};
 use super::keymap::Keymap;
 use super::login::{DeviceAuthorization, LoginState};
-use super::msg::{Effect, Msg};
+use super::msg::{Effect, HistoryAsk, Msg};
 use super::notify::alert_bytes;
 use super::session_watch::{self, Watch};
 use super::stop_signals::StopSignals;
@@ -176,6 +176,11 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 Effect::FetchHistory { generation, query } => {
                     fetch_history(http.clone(), generation, query, results_tx.clone());
                 }
+                Effect::AskHistory {
+                    ask,
+                    generation,
+                    query,
+                } => ask_history(http.clone(), ask, generation, query, results_tx.clone()),
                 Effect::CopyToClipboard(text) => guard.write_raw(&osc52(&text))?,
                 Effect::ExportHistory { file_name, records } => {
                     export_history(file_name, records, results_tx.clone());
@@ -309,8 +314,30 @@ pub fn fetch_history(
     });
 }
 
+/// Fetches a refresh or search page off the UI path; the answer comes back as a message.
+pub fn ask_history(
+    http: BrokerHttp,
+    ask: HistoryAsk,
+    generation: u64,
+    query: HistoryQuery,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    tokio::spawn(async move {
+        let result = http.history(&query).await.map_err(|e| e.to_string());
+        let _ = tx.send(Msg::HistoryAnswer {
+            ask,
+            generation,
+            result,
+        });
+    });
+}
+
 /// Writes the export in the working directory off the UI path and says where it went.
-fn export_history(file_name: String, records: Vec<HistoryRecord>, tx: mpsc::UnboundedSender<Msg>) {
+fn export_history(
+    file_name: String,
+    records: Vec<Arc<HistoryRecord>>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
     tokio::task::spawn_blocking(move || {
         let dir = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
         let msg = match export_jsonl(&dir, &file_name, &records) {

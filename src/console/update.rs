@@ -36,7 +36,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             super::history_view::clamp(app);
             app.dirty = true;
         }
-        Msg::Tick(now) => tick(app, now),
+        Msg::Tick(now) => {
+            tick(app, now);
+            super::history_live::tick(app, &mut fx);
+        }
         Msg::Feed(ev) => feed(app, ev, &mut fx),
         Msg::LoginStarted(auth) => {
             app.dialog = Some(Dialog::Login(LoginState::Waiting(auth)));
@@ -59,6 +62,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::HistoryPage { generation, result } => {
             super::history_view::page_arrived(app, generation, result, &mut fx);
         }
+        Msg::HistoryAnswer {
+            ask,
+            generation,
+            result,
+        } => super::history_live::answered(app, ask, generation, result, &mut fx),
     }
     fx
 }
@@ -259,7 +267,10 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             decided_by,
             reason,
             ..
-        } => resolved(app, action, &decided_by, &reason),
+        } => {
+            resolved(app, action, &decided_by, &reason);
+            super::history_live::decided(app, fx);
+        }
         ServerMsg::Ack {
             decision_id,
             action_id,

@@ -6,6 +6,7 @@
 //! lists slots newest first, and every result set keeps that order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use memchr::memmem::Finder;
 
@@ -17,10 +18,11 @@ use crate::protocol::{ActionId, HistoryQuery, HistoryRecord};
 /// Marks an arena segment whose record was replaced.
 const STALE: u32 = u32::MAX;
 
-/// Loaded history records with precomputed haystacks.
+/// Loaded history records with precomputed haystacks. Records are shared (`Arc`), so a
+/// snapshot of a result set (an export) costs a pointer per record, not a deep copy.
 #[derive(Debug, Default)]
 pub struct HistoryIndex {
-    records: Vec<HistoryRecord>,
+    records: Vec<Arc<HistoryRecord>>,
     by_id: HashMap<ActionId, u32>,
     arena: String,
     /// Start offset of each segment in `arena`, ascending; one segment per stored haystack.
@@ -45,6 +47,10 @@ impl HistoryIndex {
     /// Adds records, replacing any already held with the same action id (a record can
     /// change after its decision, when the execution result is reported).
     pub fn upsert(&mut self, records: impl IntoIterator<Item = HistoryRecord>) {
+        self.upsert_shared(records.into_iter().map(Arc::new));
+    }
+
+    fn upsert_shared(&mut self, records: impl IntoIterator<Item = Arc<HistoryRecord>>) {
         for record in records {
             let seg = self.push_haystack(&record);
             match self.by_id.get(&record.action.id) {
@@ -101,7 +107,7 @@ impl HistoryIndex {
         let records = std::mem::take(&mut self.records);
         let generation = self.generation;
         *self = Self::default();
-        self.upsert(records);
+        self.upsert_shared(records);
         self.generation = generation + 1;
     }
 
@@ -134,6 +140,11 @@ impl HistoryIndex {
     /// The record in `slot`. Slots come from this index's result sets.
     pub fn record(&self, slot: u32) -> &HistoryRecord {
         &self.records[slot as usize]
+    }
+
+    /// The record in `slot`, shared: for snapshots that outlive a borrow of the index.
+    pub fn shared(&self, slot: u32) -> Arc<HistoryRecord> {
+        self.records[slot as usize].clone()
     }
 
     /// The slot holding the action `id`, if it is loaded.

@@ -5,6 +5,8 @@
 //! row with [`LocalHistory::record`] and asks [`LocalHistory::highlights`] for those rows
 //! only. Loading a page, changing a chip or typing a key each update just what they must.
 
+use std::sync::Arc;
+
 use crate::protocol::{HistoryQuery, HistoryRecord};
 
 use super::index::HistoryIndex;
@@ -85,6 +87,15 @@ impl LocalHistory {
     /// The records shown, in order (for `e`: export the current filtered set).
     pub fn result_records(&self) -> impl Iterator<Item = &HistoryRecord> {
         self.results().iter().map(|&s| self.index.record(s))
+    }
+
+    /// The records shown, in order, as shared pointers: a snapshot for `e` (export) that
+    /// copies no record.
+    pub fn shared_results(&self) -> Vec<Arc<HistoryRecord>> {
+        self.results()
+            .iter()
+            .map(|&s| self.index.shared(s))
+            .collect()
     }
 
     /// Matched fields and ranges of one shown row.

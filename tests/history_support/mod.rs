@@ -1,5 +1,6 @@
 //! Generated, signed history written straight into a broker's SQLite store, for the
-//! console's history tests (the approvers' keys, every signed vote, the history rows).
+//! history tests of the console and of `signoff history` (the approvers' keys, every
+//! signed vote, the history rows).
 
 #![allow(dead_code)]
 
@@ -14,11 +15,23 @@ use signoff::protocol::decision::encode_public_key;
 
 /// Writes `count` generated records into the store in `dir`; returns them newest first.
 pub fn seed(dir: &Path, count: usize) -> Vec<HistoryRecord> {
+    seed_edited(dir, count, |_| {})
+}
+
+/// Like [`seed`], with `edit` applied to the generated records before they are stored
+/// (for example, a rare word in one reason). Only the history row takes the edit; the
+/// signed votes stay as generated.
+pub fn seed_edited(
+    dir: &Path,
+    count: usize,
+    edit: impl FnOnce(&mut [HistoryRecord]),
+) -> Vec<HistoryRecord> {
     let g = Generator::new(GenConfig {
         count,
         ..GenConfig::default()
     });
-    let records = g.records();
+    let mut records = g.records();
+    edit(&mut records);
     let store = SqliteStore::open(dir).expect("store opens");
     let mut batch: Vec<Mutation> = g
         .approver_keys()

@@ -7,8 +7,19 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use super::centered;
 use crate::console::app::App;
+use crate::console::keymap::Keymap;
 use crate::console::msg::Action;
 use crate::console::theme::Theme;
+
+/// Every key bound to `action`, as configured (`-` when none).
+fn keys_label(km: &Keymap, action: Action) -> String {
+    let keys: Vec<String> = km.keys_for(action).iter().map(|k| k.label()).collect();
+    if keys.is_empty() {
+        "-".into()
+    } else {
+        keys.join(" ")
+    }
+}
 
 pub struct HelpView<'a> {
     pub app: &'a App,
@@ -22,12 +33,7 @@ impl Widget for HelpView<'_> {
         let km = &self.app.settings.keymap;
         let mut lines = Vec::new();
         for (action, _name, help) in Action::BINDABLE {
-            let keys: Vec<String> = km.keys_for(*action).iter().map(|k| k.label()).collect();
-            let keys = if keys.is_empty() {
-                "-".into()
-            } else {
-                keys.join(" ")
-            };
+            let keys = keys_label(km, *action);
             lines.push(Line::from(vec![
                 Span::styled(format!(" {keys:<16}"), theme.key_hint()),
                 Span::styled(help.to_string(), theme.text()),
@@ -53,10 +59,10 @@ impl Widget for HelpView<'_> {
                 "back to the queue",
             ),
         ];
-        let fixed = crate::console::keymap::HISTORY_KEYS
+        let own = Action::HISTORY_BINDABLE
             .iter()
-            .map(|(k, _, help)| (k.to_string(), *help));
-        for (keys, help) in on_history.into_iter().chain(fixed) {
+            .map(|(action, _name, help)| (keys_label(km, *action), *help));
+        for (keys, help) in on_history.into_iter().chain(own) {
             lines.push(Line::from(vec![
                 Span::styled(format!(" {keys:<16}"), theme.key_hint()),
                 Span::styled(help.to_string(), theme.text()),
@@ -104,5 +110,62 @@ impl Widget for HelpView<'_> {
             )
             .scroll((self.scroll, 0))
             .render(r, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::console::fixtures::live_app;
+
+    fn text(app: &App) -> String {
+        let area = Rect::new(0, 0, 100, 60);
+        let mut buf = Buffer::empty(area);
+        let theme = Theme::dark();
+        HelpView {
+            app,
+            theme: &theme,
+            scroll: 0,
+        }
+        .render(area, &mut buf);
+        (0..area.height)
+            .map(|y| {
+                (0..area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect()
+    }
+
+    fn line_with<'a>(text: &'a str, help: &str) -> &'a str {
+        text.lines().find(|l| l.contains(help)).unwrap_or("")
+    }
+
+    #[test]
+    fn the_overlay_shows_history_keys_as_configured() {
+        let mut app = live_app(Vec::new(), (100, 60));
+        let before = text(&app);
+        assert!(line_with(&before, "export the filtered").contains(" e "));
+        let mut o = BTreeMap::new();
+        o.insert("export".to_string(), vec!["E".to_string()]);
+        o.insert(
+            "clear_chips".to_string(),
+            vec!["ctrl-x".to_string(), "X".to_string()],
+        );
+        app.settings.keymap = Keymap::with_overrides(&o).unwrap();
+        let after = text(&app);
+        let export = line_with(&after, "export the filtered");
+        assert!(
+            export.contains(" E ") && !export.contains(" e "),
+            "{export}"
+        );
+        assert!(
+            line_with(&after, "clear every chip").contains("C-x X"),
+            "{after}"
+        );
+        assert!(line_with(&after, "copy the action id").contains(" y "));
     }
 }

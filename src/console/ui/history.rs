@@ -11,6 +11,7 @@ use super::history_detail::HistoryDetail;
 use super::history_rows::{Cols, row};
 use super::{layout, pane_block, safe_spans, title};
 use crate::console::app::{App, Level};
+use crate::console::history_live::{BrokerSearch, LiveState};
 use crate::console::history_view::{Load, Prompt};
 use crate::console::sanitize::SafeText;
 use crate::console::theme::Theme;
@@ -121,7 +122,8 @@ impl HistoryView<'_> {
         let (app, theme) = (self.app, self.theme);
         let h = &app.history;
         let focused = !h.detail_focus;
-        let (status, level) = self.status();
+        let (mut status, level) = self.status();
+        status.push_str(&live_status(&h.live));
         let mut t = title("History", "", focused, theme);
         t.spans.push(Span::styled(
             format!("{status} "),
@@ -195,6 +197,26 @@ impl HistoryView<'_> {
             }
         }
     }
+}
+
+/// What the live refresh and the broker search add to the list title.
+fn live_status(live: &LiveState) -> String {
+    let mut out = String::new();
+    if live.new_above > 0 {
+        out.push_str(&format!(" · {} new ↑", live.new_above));
+    }
+    match &live.broker {
+        BrokerSearch::Idle => {}
+        BrokerSearch::Searching { .. } => out.push_str(" · searching the broker…"),
+        BrokerSearch::Found { added, .. } => {
+            out.push_str(&format!(" · {added} more from the broker"));
+        }
+        BrokerSearch::Failed { error, .. } => out.push_str(&format!(
+            " · broker search failed: {}",
+            SafeText::line(error).truncate(40).plain()
+        )),
+    }
+    out
 }
 
 impl Widget for HistoryView<'_> {
