@@ -161,6 +161,15 @@ async fn main() {
                 let mut acked = 0usize;
                 while let Some(Ok(m)) = rx.next().await {
                     let Message::Text(t) = m else { continue };
+                    // Events (pending / updated / resolved) are only drained: parsing
+                    // each would bill this client's work to the broker's figure.
+                    let head = t.get(..24).unwrap_or(&t);
+                    if !["\"ack\"", "rejected", "error"]
+                        .iter()
+                        .any(|k| head.contains(k))
+                    {
+                        continue;
+                    }
                     match decode_server(&t) {
                         Ok(ServerMsg::Ack { .. }) => {
                             acked += 1;

@@ -172,7 +172,7 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
         );
     }
     let action = Arc::new(done.clone());
-    muts.push(Mutation::PutAction(action.clone()));
+    muts.push(Mutation::PutAction(action.clone(), r.digest.clone()));
     muts.push(Mutation::History(HistoryRow {
         action,
         decided_at: r.decided_at,
@@ -277,6 +277,47 @@ mod tests {
         );
         let g = Generator::new(config(300));
         assert_eq!(page.records[0].action.id, g.record(0).action.id);
+    }
+
+    /// A store from before `history_voters` is moved over on open, once.
+    #[test]
+    fn old_approver_table_is_migrated_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        seed(dir.path(), config(50), |_| {}).unwrap();
+        let db = dir.path().join(crate::broker::store::DB_FILE);
+        let count = |sql: &str| -> i64 {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.query_row(sql, [], |r| r.get(0)).unwrap()
+        };
+        let voters = count("SELECT count(*) FROM history_voters");
+        assert!(voters > 30);
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE history_approvers (approver TEXT NOT NULL, action_id TEXT NOT NULL,
+                 PRIMARY KEY (approver, action_id)) WITHOUT ROWID;
+                 INSERT INTO history_approvers SELECT approver, action_id FROM history_voters;
+                 DELETE FROM history_voters;",
+            )
+            .unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(count("SELECT count(*) FROM history_voters"), voters);
+        let old = "SELECT count(*) FROM sqlite_master WHERE name = 'history_approvers'";
+        assert_eq!(count(old), 0);
+        let who = Generator::new(config(50)).record(0).action.votes[0]
+            .approver
+            .clone();
+        let q = crate::protocol::HistoryQuery {
+            approver: Some(who.clone()),
+            ..Default::default()
+        };
+        let page = store.history(&q).unwrap();
+        assert!(!page.records.is_empty());
+        assert!(
+            page.records
+                .iter()
+                .all(|r| r.action.votes.iter().any(|v| v.approver == who))
+        );
     }
 
     #[test]

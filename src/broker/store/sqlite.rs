@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::audit::GENESIS;
-use super::schema::{PRAGMAS, SCHEMA};
+use super::schema::{MIGRATE_APPROVERS, PRAGMAS, SCHEMA};
 use super::{Mutation, Recovered, Store, StoreError};
 use crate::protocol::api::KeyInfo;
 use crate::protocol::{Action, ActionId, DecisionId, HistoryPage, HistoryQuery, KeyId, Timestamp};
@@ -29,8 +29,9 @@ impl SqliteStore {
             source,
         })?;
         let path = data_dir.join(DB_FILE);
-        let conn = open_conn(&path)?;
+        let mut conn = open_conn(&path)?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn)?;
         Ok(Self {
             path,
             writer: Mutex::new(conn),
@@ -75,6 +76,19 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// One-time moves of data written by older versions of the schema.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let old_approvers = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history_approvers'")?
+        .exists([])?;
+    if old_approvers {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(MIGRATE_APPROVERS)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 pub(super) fn parse_action(body: &str) -> Result<Action, StoreError> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("action row: {e}")))
 }
@@ -85,7 +99,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError> {
     match m {
-        Mutation::PutAction(a) => {
+        Mutation::PutAction(a, digest) => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO actions
                  (id, status, requester_id, kind, created_at, expires_at, digest, body)
@@ -98,7 +112,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
                 a.kind,
                 a.created_at.unix_millis(),
                 a.expires_at.unix_millis(),
-                a.digest().as_str(),
+                digest.as_str(),
                 to_json(a.as_ref()),
             ])?;
         }

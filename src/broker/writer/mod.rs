@@ -165,6 +165,9 @@ pub struct Writer {
     audit_seq: u64,
     audit_hash: String,
     max_batch: usize,
+    /// Digests of pending actions. The fields a digest covers never change after
+    /// creation, and computing one means the canonical form of the whole action.
+    digests: HashMap<ActionId, Digest>,
 }
 
 /// Shared pieces the writer updates.
@@ -194,6 +197,7 @@ impl Writer {
             audit_seq,
             audit_hash,
             max_batch: max_batch.max(1),
+            digests: HashMap::new(),
         }
     }
 
@@ -271,6 +275,17 @@ impl Writer {
             return Ok(Some(a));
         }
         Ok(self.store.action(id)?.map(Arc::new))
+    }
+
+    /// The action's digest: cached while it is pending (computed once after a restart).
+    fn digest(&mut self, a: &Action) -> Digest {
+        if a.status != Status::Pending {
+            return a.digest();
+        }
+        self.digests
+            .entry(a.id)
+            .or_insert_with(|| a.digest())
+            .clone()
     }
 
     /// Seals an audit entry onto the chain; returns its hash.
