@@ -244,11 +244,14 @@ impl Store for SqliteStore {
     }
 
     fn decision_seen(&self, id: &DecisionId) -> Result<bool, StoreError> {
-        let conn = self.writer()?;
-        let found = conn
-            .prepare_cached("SELECT 1 FROM votes WHERE decision_id = ?1")?
-            .exists(params![id.to_string()])?;
-        Ok(found)
+        // A reader, so the check never waits for a commit in progress; the writer itself
+        // knows the decisions of the batch being committed.
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT 1 FROM votes WHERE decision_id = ?1")?
+                    .exists(params![id.to_string()])?,
+            )
+        })
     }
 
     fn has_requested_kind(&self, requester: &str, kind: &str) -> Result<bool, StoreError> {

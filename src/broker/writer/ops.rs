@@ -67,6 +67,10 @@ impl Writer {
         let d = &signed.decision;
         let action = self.get(b, &d.action_id).map_err(failed)?;
         let seen = b.decisions.contains(&d.decision_id)
+            || self
+                .inflight
+                .as_ref()
+                .is_some_and(|f| f.decisions.contains(&d.decision_id))
             || self.store.decision_seen(&d.decision_id).map_err(failed)?;
         let now = Timestamp::now();
         let facts = SeenFacts {
@@ -268,7 +272,11 @@ impl Writer {
     }
 
     fn key(&self, b: &Batch, id: &KeyId) -> Option<KeyInfo> {
-        b.keys.get(id).cloned().or_else(|| self.keys.get(id))
+        b.keys
+            .get(id)
+            .or_else(|| self.inflight.as_ref().and_then(|f| f.keys.get(id)))
+            .cloned()
+            .or_else(|| self.keys.get(id))
     }
 
     pub(super) fn register_key(
