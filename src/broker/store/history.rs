@@ -7,6 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
 use super::sqlite::parse_action;
+use super::verified::VerifiedCache;
 use super::{HistoryRow, StoreError};
 use crate::protocol::decision::decode_public_key;
 use crate::protocol::{
@@ -213,7 +214,11 @@ fn text_plan(c: &Connection, q: &HistoryQuery) -> Result<TextPlan, StoreError> {
 }
 
 /// Runs a query: one page, newest first, with a cursor when more follow.
-pub(super) fn query(c: &Connection, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+pub(super) fn query(
+    c: &Connection,
+    q: &HistoryQuery,
+    verified: &VerifiedCache,
+) -> Result<HistoryPage, StoreError> {
     let (sql, mut args) = build(q, text_plan(c, q)?)?;
     let size = q.page_size();
     args.push(Value::Integer(i64::from(size) + 1));
@@ -252,7 +257,7 @@ pub(super) fn query(c: &Connection, q: &HistoryQuery) -> Result<HistoryPage, Sto
         let signatures_verified = action
             .votes
             .iter()
-            .map(|v| vote_verifies(c, &v.decision_id.to_string()))
+            .map(|v| vote_verifies(c, &v.decision_id.to_string(), verified))
             .collect::<Result<Vec<_>, _>>()?;
         records.push(HistoryRecord {
             action,
@@ -280,7 +285,11 @@ fn map_fts_error(e: rusqlite::Error) -> StoreError {
 }
 
 /// True when the stored signed decision verifies against the key it names.
-fn vote_verifies(c: &Connection, decision_id: &str) -> Result<bool, StoreError> {
+fn vote_verifies(
+    c: &Connection,
+    decision_id: &str,
+    verified: &VerifiedCache,
+) -> Result<bool, StoreError> {
     let row: Option<(String, Option<String>)> = c
         .prepare_cached(
             "SELECT v.signed, k.public_key FROM votes v
@@ -292,10 +301,12 @@ fn vote_verifies(c: &Connection, decision_id: &str) -> Result<bool, StoreError> 
     let Some((signed, Some(pk))) = row else {
         return Ok(false);
     };
-    let Ok(signed) = serde_json::from_str::<SignedDecision>(&signed) else {
-        return Ok(false);
-    };
-    Ok(decode_public_key(&pk).is_ok_and(|k| signed.verify(&k).is_ok()))
+    Ok(verified.check(&signed, &pk, || {
+        let Ok(signed) = serde_json::from_str::<SignedDecision>(&signed) else {
+            return false;
+        };
+        decode_public_key(&pk).is_ok_and(|k| signed.verify(&k).is_ok())
+    }))
 }
 
 #[cfg(test)]

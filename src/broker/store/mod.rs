@@ -16,6 +16,7 @@ pub mod audit;
 mod history;
 mod schema;
 mod sqlite;
+mod verified;
 
 pub use audit::{AuditEntry, AuditKind, StoredEntry};
 pub use sqlite::{DB_FILE, SqliteStore};

@@ -19,6 +19,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    verified: super::verified::VerifiedCache,
 }
 
 impl SqliteStore {
@@ -36,6 +37,7 @@ impl SqliteStore {
             path,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
+            verified: Default::default(),
         })
     }
 
@@ -264,7 +266,7 @@ impl Store for SqliteStore {
     }
 
     fn history(&self, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-        self.read(|c| super::history::query(c, q))
+        self.read(|c| super::history::query(c, q, &self.verified))
     }
 
     fn audit_entries(
