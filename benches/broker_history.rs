@@ -52,7 +52,7 @@ fn store_dir(config: GenConfig) -> PathBuf {
         dir.display()
     );
     let report = seed(&dir, config, |n| {
-        if n % 100_000 == 0 {
+        if n.is_multiple_of(100_000) {
             println!("  {n}");
         }
     })

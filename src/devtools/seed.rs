@@ -215,7 +215,7 @@ pub fn seed(
         let mut muts = Vec::new();
         for i in (0..count).rev() {
             record_mutations(&g, &g.record(i), &mut chain, &mut muts);
-            if (count - i) % BATCH == 0 && tx.send(std::mem::take(&mut muts)).is_err() {
+            if (count - i).is_multiple_of(BATCH) && tx.send(std::mem::take(&mut muts)).is_err() {
                 return chain.seq;
             }
         }
