@@ -65,10 +65,12 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
                 s.new_action.notify_one();
             }
         }
+        // The writer hears first, so a caller who reacts to its answer with a new
+        // operation finds the writer already knowing how this batch ended. (It may be
+        // gone after a stop; nothing is waiting then.)
+        let _ = c.result.send(committed);
         for d in c.done {
             d.send(committed);
         }
-        // The writer may already be gone after a stop; nothing is waiting then.
-        let _ = c.result.send(committed);
     }
 }

@@ -274,7 +274,24 @@ impl Writer {
         committed
     }
 
+    /// Settles the batch in flight if its commit has already finished, without waiting,
+    /// so that the next batch is staged on what is really stored.
+    fn settle_if_done(&mut self) {
+        use std::sync::mpsc::TryRecvError;
+        let committed = match self.inflight.as_ref().map(|f| f.result.try_recv()) {
+            None | Some(Err(TryRecvError::Empty)) => return,
+            Some(Ok(committed)) => committed,
+            Some(Err(TryRecvError::Disconnected)) => false,
+        };
+        if let Some(f) = self.inflight.take()
+            && !committed
+        {
+            (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
+        }
+    }
+
     fn process(&mut self, ops: Vec<Op>, committer: &std::sync::mpsc::SyncSender<commit::Commit>) {
+        self.settle_if_done();
         let saved = (self.head_seq, self.audit_seq, self.audit_hash.clone());
         let mut b = Batch::default();
         let n = ops.len();
@@ -438,3 +455,6 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
