@@ -54,6 +54,9 @@ enum Command {
     Gate(signoff::agent::GateArgs),
     /// Decided actions, newest first: filter, search, and print a table or JSON Lines.
     History(Box<signoff::history::HistoryArgs>),
+    /// Developer tools: fill a store with generated history (`dev seed`).
+    #[command(subcommand)]
+    Dev(signoff::devtools::dev_cli::DevCommand),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Some(Command::Request(args)) => return signoff::agent::request_command(args),
         Some(Command::Gate(args)) => return signoff::agent::gate_command(args),
         Some(Command::History(args)) => return signoff::history::cli::run(*args),
+        Some(Command::Dev(cmd)) => return signoff::devtools::dev_cli::run(cmd),
     };
     match result {
         Ok(code) => code,

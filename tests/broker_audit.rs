@@ -117,3 +117,33 @@ async fn a_rehashed_edit_is_caught_by_the_next_link() {
         "{err}"
     );
 }
+
+/// `signoff dev seed` fills a store whose whole chain, signatures included, verifies.
+#[test]
+fn seeded_history_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["dev", "seed", "--decisions", "500", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("seeded 500 decisions") && stdout.contains("rows/s"),
+        "{stdout}"
+    );
+    let (ok, out, err) = audit(&["verify"], dir.path());
+    assert!(ok, "{err}");
+    assert!(out.contains("audit log OK"), "{out}");
+    let votes: u64 = out
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" vote signatures verified"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(votes > 300, "{out}");
+}

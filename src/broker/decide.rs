@@ -12,7 +12,7 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::auth::Principal;
 use crate::protocol::{
-    Action, ErrorCode, SignedDecision, Status, Timestamp, Verdict, VerifyError, Vote,
+    Action, Digest, ErrorCode, SignedDecision, Status, Timestamp, Verdict, VerifyError, Vote,
 };
 
 /// A refused decision: the code of the failed check and a message for the approver.
@@ -114,6 +114,21 @@ pub fn check_vote(
     now: Timestamp,
     seen: SeenFacts,
 ) -> Result<Outcome, Rejection> {
+    let current = action.map(Action::digest);
+    check_vote_with_digest(principal, signed, action, current.as_ref(), now, seen)
+}
+
+/// [`check_vote`] with the action's current digest already known (`current` must be
+/// `action.digest()`): the writer caches it per pending action, because the canonical form
+/// of a whole action costs more than every other check together.
+pub fn check_vote_with_digest(
+    principal: &Principal,
+    signed: &SignedDecision,
+    action: Option<&Action>,
+    current: Option<&Digest>,
+    now: Timestamp,
+    seen: SeenFacts,
+) -> Result<Outcome, Rejection> {
     let d = &signed.decision;
     // A replay is named as such even when its action has moved on since.
     if seen.decision_seen {
@@ -122,14 +137,13 @@ pub fn check_vote(
             format!("decision {} was already recorded", d.decision_id),
         ));
     }
-    let Some(action) = action else {
+    let (Some(action), Some(current)) = (action, current) else {
         return Err((
             ErrorCode::UnknownAction,
             format!("no action {}", d.action_id),
         ));
     };
-    let current = action.digest();
-    if d.action_digest != current {
+    if d.action_digest != *current {
         return Err((
             ErrorCode::DigestMismatch,
             format!(

@@ -72,6 +72,24 @@ async fn send_text(tx: &mut Sink, json: &str, timeout: Duration) -> Result<(), S
     send(tx, Message::Text(json.into()), timeout).await
 }
 
+/// Queues a frame without flushing: the loop flushes once nothing else is ready, so a burst
+/// of acks and events costs one write instead of one per frame.
+async fn feed_text(tx: &mut Sink, json: &str, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, tx.feed(Message::Text(json.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("send failed: {e}")),
+        Err(_) => Err("peer stopped reading".into()),
+    }
+}
+
+async fn flush(tx: &mut Sink, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, tx.flush()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("send failed: {e}")),
+        Err(_) => Err("peer stopped reading".into()),
+    }
+}
+
 /// Sends `error{code}` and a close frame with the code as its reason.
 async fn fail(
     tx: &mut Sink,
@@ -148,14 +166,17 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
     let mut ping = tokio::time::interval(state.tunables.ping_interval);
     ping.tick().await;
     let mut unanswered = 0u32;
+    let mut unflushed = false;
     loop {
+        // Biased: the flush branch, last, runs only when nothing else is ready.
         tokio::select! {
+            biased;
             _ = crate::broker::state::stopping(&mut shutdown) => {
                 let msg = "the broker is shutting down; reconnect shortly".to_string();
                 return Err(fail(&mut tx, ErrorCode::ServerShutdown, msg, CLOSE_SHUTDOWN, t).await);
             }
             ev = events.recv() => match ev {
-                Ok(e) => forward(&mut tx, &e, &groups, t).await?,
+                Ok(e) => unflushed |= forward(&mut tx, &e, &groups, t).await?,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     state.metrics.slow_consumers.fetch_add(1, Ordering::Relaxed);
                     let msg = format!(
@@ -166,7 +187,10 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
-            Some(r) = replies.recv() => send_text(&mut tx, &r, t).await?,
+            Some(r) = replies.recv() => {
+                feed_text(&mut tx, &r, t).await?;
+                unflushed = true;
+            }
             msg = rx.next() => match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
                 Some(Ok(Message::Pong(_))) => unanswered = 0,
@@ -199,21 +223,27 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
                 }
                 unanswered += 1;
                 send(&mut tx, Message::Ping(Vec::new().into()), t).await?;
+                unflushed = false;
+            }
+            _ = std::future::ready(()), if unflushed => {
+                flush(&mut tx, t).await?;
+                unflushed = false;
             }
         }
     }
 }
 
+/// Queues the event when this approver may see it; true when a frame was queued.
 async fn forward(
     tx: &mut Sink,
     e: &Arc<Event>,
     groups: &[String],
     t: Duration,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     if e.visible_to(groups) {
-        send_text(tx, &e.json, t).await
+        feed_text(tx, &e.json, t).await.map(|()| true)
     } else {
-        Ok(())
+        Ok(false)
     }
 }
 

@@ -48,7 +48,10 @@ pub fn seed_edited(
         })
         .collect();
     for r in &records {
-        batch.push(Mutation::PutAction(Arc::new(r.action.clone())));
+        batch.push(Mutation::PutAction(
+            Arc::new(r.action.clone()),
+            r.digest.clone(),
+        ));
         for (signed, vote) in g.signed_votes(r).into_iter().zip(&r.action.votes) {
             batch.push(Mutation::Vote {
                 signed,

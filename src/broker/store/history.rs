@@ -7,6 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 
 use super::sqlite::parse_action;
+use super::verified::VerifiedCache;
 use super::{HistoryRow, StoreError};
 use crate::protocol::decision::decode_public_key;
 use crate::protocol::{
@@ -40,9 +41,10 @@ pub(super) fn insert(tx: &Transaction<'_>, row: &HistoryRow) -> Result<(), Store
     let rid = tx.last_insert_rowid();
     for v in &a.votes {
         tx.prepare_cached(
-            "INSERT OR IGNORE INTO history_approvers (approver, action_id) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO history_voters (approver, decided_at, action_id)
+             VALUES (?1, ?2, ?3)",
         )?
-        .execute(params![v.approver, id])?;
+        .execute(params![v.approver, row.decided_at.unix_millis(), id])?;
     }
     let approvers: Vec<&str> = a.votes.iter().map(|v| v.approver.as_str()).collect();
     let reasons: Vec<&str> = a.votes.iter().map(|v| v.reason.as_str()).collect();
@@ -101,10 +103,34 @@ fn list(col: &str, values: Vec<String>, sql: &mut Vec<String>, args: &mut Vec<Va
     args.extend(values.into_iter().map(Value::Text));
 }
 
+/// How a free-text filter is joined in: see [`query`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextPlan {
+    /// Few matches: read them from the FTS index, then sort them by time.
+    FromIndex,
+    /// Many matches: walk history newest first and keep the rows that match.
+    ByTime,
+}
+
 /// The SQL and arguments for a query (without the row limit), for the query and its plan.
-pub(super) fn build(q: &HistoryQuery) -> Result<(String, Vec<Value>), StoreError> {
+///
+/// An approver filter drives from `history_voters`, whose `(approver, decided_at)` order is
+/// the page order, so a busy approver costs one page of rows, not a sort of all theirs.
+pub(super) fn build(q: &HistoryQuery, text: TextPlan) -> Result<(String, Vec<Value>), StoreError> {
     let mut w: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
+    // `t`: the table whose (decided_at, action_id) index gives the page order.
+    let (from, t) = match &q.approver {
+        Some(a) => {
+            w.push("v.approver = ?".into());
+            args.push(Value::Text(a.clone()));
+            (
+                "history_voters v CROSS JOIN history h ON h.action_id = v.action_id",
+                "v",
+            )
+        }
+        None => ("history h", "h"),
+    };
     list(
         "outcome",
         q.outcome.iter().map(|s| s.as_str().to_string()).collect(),
@@ -124,31 +150,29 @@ pub(super) fn build(q: &HistoryQuery) -> Result<(String, Vec<Value>), StoreError
         args.push(Value::Text(r.clone()));
         args.push(Value::Text(r.clone()));
     }
-    if let Some(a) = &q.approver {
-        w.push(
-            "h.action_id IN (SELECT action_id FROM history_approvers WHERE approver = ?)".into(),
-        );
-        args.push(Value::Text(a.clone()));
-    }
     if let Some(e) = q.executed {
         w.push("h.executed = ?".into());
         args.push(Value::Integer(i64::from(e)));
     }
     if let Some(s) = q.since {
-        w.push("h.decided_at >= ?".into());
+        w.push(format!("{t}.decided_at >= ?"));
         args.push(Value::Integer(s.unix_millis()));
     }
     if let Some(u) = q.until {
-        w.push("h.decided_at < ?".into());
+        w.push(format!("{t}.decided_at < ?"));
         args.push(Value::Integer(u.unix_millis()));
     }
     if let Some(m) = q.text.as_deref().and_then(fts_query) {
-        w.push("h.rid IN (SELECT rowid FROM history_fts WHERE history_fts MATCH ?)".into());
+        // `+` keeps the planner from driving from the text index when walking by time.
+        let plus = if text == TextPlan::ByTime { "+" } else { "" };
+        w.push(format!(
+            "{plus}h.rid IN (SELECT rowid FROM history_fts WHERE history_fts MATCH ?)"
+        ));
         args.push(Value::Text(m));
     }
     if let Some(c) = &q.cursor {
         let (at, id) = decode_cursor(c)?;
-        w.push("(h.decided_at, h.action_id) < (?, ?)".into());
+        w.push(format!("({t}.decided_at, {t}.action_id) < (?, ?)"));
         args.push(Value::Integer(at));
         args.push(Value::Text(id));
     }
@@ -159,16 +183,43 @@ pub(super) fn build(q: &HistoryQuery) -> Result<(String, Vec<Value>), StoreError
     };
     let sql = format!(
         "SELECT h.action_id, h.decided_at, h.decided_by, h.reason, h.audit_hash, a.body, a.digest
-         FROM history h JOIN actions a ON a.id = h.action_id
+         FROM {from} CROSS JOIN actions a ON a.id = h.action_id
          {filter}
-         ORDER BY h.decided_at DESC, h.action_id DESC"
+         ORDER BY {t}.decided_at DESC, {t}.action_id DESC"
     );
     Ok((sql, args))
 }
 
+/// Above this many text matches, walking history by time finds a page sooner than
+/// sorting every match.
+const TEXT_SORT_LIMIT: i64 = 5_000;
+
+/// Picks the [`TextPlan`] from a bounded count of the text's matches.
+fn text_plan(c: &Connection, q: &HistoryQuery) -> Result<TextPlan, StoreError> {
+    let Some(m) = q.text.as_deref().and_then(fts_query) else {
+        return Ok(TextPlan::FromIndex);
+    };
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT count(*) FROM
+             (SELECT rowid FROM history_fts WHERE history_fts MATCH ?1 LIMIT ?2)",
+        )?
+        .query_row(params![m, TEXT_SORT_LIMIT + 1], |r| r.get(0))
+        .map_err(map_fts_error)?;
+    Ok(if n > TEXT_SORT_LIMIT {
+        TextPlan::ByTime
+    } else {
+        TextPlan::FromIndex
+    })
+}
+
 /// Runs a query: one page, newest first, with a cursor when more follow.
-pub(super) fn query(c: &Connection, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-    let (sql, mut args) = build(q)?;
+pub(super) fn query(
+    c: &Connection,
+    q: &HistoryQuery,
+    verified: &VerifiedCache,
+) -> Result<HistoryPage, StoreError> {
+    let (sql, mut args) = build(q, text_plan(c, q)?)?;
     let size = q.page_size();
     args.push(Value::Integer(i64::from(size) + 1));
     let sql = format!("{sql} LIMIT ?");
@@ -206,7 +257,7 @@ pub(super) fn query(c: &Connection, q: &HistoryQuery) -> Result<HistoryPage, Sto
         let signatures_verified = action
             .votes
             .iter()
-            .map(|v| vote_verifies(c, &v.decision_id.to_string()))
+            .map(|v| vote_verifies(c, &v.decision_id.to_string(), verified))
             .collect::<Result<Vec<_>, _>>()?;
         records.push(HistoryRecord {
             action,
@@ -234,7 +285,11 @@ fn map_fts_error(e: rusqlite::Error) -> StoreError {
 }
 
 /// True when the stored signed decision verifies against the key it names.
-fn vote_verifies(c: &Connection, decision_id: &str) -> Result<bool, StoreError> {
+fn vote_verifies(
+    c: &Connection,
+    decision_id: &str,
+    verified: &VerifiedCache,
+) -> Result<bool, StoreError> {
     let row: Option<(String, Option<String>)> = c
         .prepare_cached(
             "SELECT v.signed, k.public_key FROM votes v
@@ -246,10 +301,12 @@ fn vote_verifies(c: &Connection, decision_id: &str) -> Result<bool, StoreError> 
     let Some((signed, Some(pk))) = row else {
         return Ok(false);
     };
-    let Ok(signed) = serde_json::from_str::<SignedDecision>(&signed) else {
-        return Ok(false);
-    };
-    Ok(decode_public_key(&pk).is_ok_and(|k| signed.verify(&k).is_ok()))
+    Ok(verified.check(&signed, &pk, || {
+        let Ok(signed) = serde_json::from_str::<SignedDecision>(&signed) else {
+            return false;
+        };
+        decode_public_key(&pk).is_ok_and(|k| signed.verify(&k).is_ok())
+    }))
 }
 
 #[cfg(test)]
@@ -265,9 +322,13 @@ mod tests {
     }
 
     fn plan(q: &HistoryQuery) -> String {
+        plan_with(q, TextPlan::FromIndex)
+    }
+
+    fn plan_with(q: &HistoryQuery, text: TextPlan) -> String {
         let dir = tempfile::tempdir().unwrap();
         let store = super::super::SqliteStore::open(dir.path()).unwrap();
-        let (sql, mut args) = build(q).unwrap();
+        let (sql, mut args) = build(q, text).unwrap();
         args.push(Value::Integer(101));
         store
             .read(|c| {
@@ -322,12 +383,29 @@ mod tests {
             for line in p.lines().filter(scans_history) {
                 assert!(line.contains("USING INDEX"), "{q:?}\n{p}");
             }
-            // Approver and text filters drive from their own index (selective) and sort
-            // only their matches; every other filter reads rows already in time order.
-            if q.approver.is_none() && q.text.is_none() {
+            // A text filter with few matches drives from the text index and sorts only
+            // those; every other filter (approver too) reads rows already in time order.
+            if q.text.is_none() {
                 assert!(!p.contains("USE TEMP B-TREE FOR ORDER BY"), "{q:?}\n{p}");
             }
         }
+        // With many matches, text walks history by time: no sort either.
+        let q = HistoryQuery {
+            text: Some("customers".into()),
+            ..Default::default()
+        };
+        let p = plan_with(&q, TextPlan::ByTime);
+        assert!(!p.contains("USE TEMP B-TREE FOR ORDER BY"), "{p}");
+        assert!(p.contains("history_time"), "{p}");
+        let q = HistoryQuery {
+            approver: Some("bob".into()),
+            ..Default::default()
+        };
+        assert!(
+            plan(&q).contains("SEARCH v USING PRIMARY KEY (approver=?)"),
+            "{}",
+            plan(&q)
+        );
     }
 
     #[test]

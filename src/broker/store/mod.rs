@@ -16,6 +16,7 @@ pub mod audit;
 mod history;
 mod schema;
 mod sqlite;
+mod verified;
 
 pub use audit::{AuditEntry, AuditKind, StoredEntry};
 pub use sqlite::{DB_FILE, SqliteStore};
@@ -39,8 +40,8 @@ pub enum StoreError {
 /// One write, applied with the others of its batch in a single transaction.
 #[derive(Debug, Clone)]
 pub enum Mutation {
-    /// Insert or replace an action (its full current state).
-    PutAction(Arc<Action>),
+    /// Insert or replace an action (its full current state) with its digest.
+    PutAction(Arc<Action>, Digest),
     /// An accepted vote, with the signed decision as received.
     Vote {
         signed: SignedDecision,

@@ -74,13 +74,23 @@ CREATE INDEX IF NOT EXISTS history_env ON history(environment, decided_at, actio
 CREATE INDEX IF NOT EXISTS history_kind ON history(kind, decided_at, action_id);
 CREATE INDEX IF NOT EXISTS history_requester ON history(requester_id, decided_at, action_id);
 CREATE INDEX IF NOT EXISTS history_executed ON history(executed, decided_at, action_id);
-CREATE TABLE IF NOT EXISTS history_approvers (
-    approver  TEXT NOT NULL,
-    action_id TEXT NOT NULL,
-    PRIMARY KEY (approver, action_id)
+CREATE TABLE IF NOT EXISTS history_voters (
+    approver   TEXT NOT NULL,
+    decided_at INTEGER NOT NULL,
+    action_id  TEXT NOT NULL,
+    PRIMARY KEY (approver, decided_at, action_id)
 ) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS history_fts USING fts5(
     summary, kind, target, requester, approvers, reasons, command,
     tokenize = 'unicode61'
 );
+";
+
+/// Stores written before `history_voters` kept approvers without the decision time, so an
+/// approver filter had to sort every match; this moves them over once and drops the table.
+pub const MIGRATE_APPROVERS: &str = "
+INSERT OR IGNORE INTO history_voters (approver, decided_at, action_id)
+    SELECT ha.approver, h.decided_at, ha.action_id
+    FROM history_approvers ha JOIN history h ON h.action_id = ha.action_id;
+DROP TABLE history_approvers;
 ";

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::audit::GENESIS;
-use super::schema::{PRAGMAS, SCHEMA};
+use super::schema::{MIGRATE_APPROVERS, PRAGMAS, SCHEMA};
 use super::{Mutation, Recovered, Store, StoreError};
 use crate::protocol::api::KeyInfo;
 use crate::protocol::{Action, ActionId, DecisionId, HistoryPage, HistoryQuery, KeyId, Timestamp};
@@ -19,6 +19,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    verified: super::verified::VerifiedCache,
 }
 
 impl SqliteStore {
@@ -29,12 +30,14 @@ impl SqliteStore {
             source,
         })?;
         let path = data_dir.join(DB_FILE);
-        let conn = open_conn(&path)?;
+        let mut conn = open_conn(&path)?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn)?;
         Ok(Self {
             path,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
+            verified: Default::default(),
         })
     }
 
@@ -75,6 +78,19 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// One-time moves of data written by older versions of the schema.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let old_approvers = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history_approvers'")?
+        .exists([])?;
+    if old_approvers {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(MIGRATE_APPROVERS)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 pub(super) fn parse_action(body: &str) -> Result<Action, StoreError> {
     serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("action row: {e}")))
 }
@@ -85,7 +101,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError> {
     match m {
-        Mutation::PutAction(a) => {
+        Mutation::PutAction(a, digest) => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO actions
                  (id, status, requester_id, kind, created_at, expires_at, digest, body)
@@ -98,7 +114,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
                 a.kind,
                 a.created_at.unix_millis(),
                 a.expires_at.unix_millis(),
-                a.digest().as_str(),
+                digest.as_str(),
                 to_json(a.as_ref()),
             ])?;
         }
@@ -230,11 +246,14 @@ impl Store for SqliteStore {
     }
 
     fn decision_seen(&self, id: &DecisionId) -> Result<bool, StoreError> {
-        let conn = self.writer()?;
-        let found = conn
-            .prepare_cached("SELECT 1 FROM votes WHERE decision_id = ?1")?
-            .exists(params![id.to_string()])?;
-        Ok(found)
+        // A reader, so the check never waits for a commit in progress; the writer itself
+        // knows the decisions of the batch being committed.
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT 1 FROM votes WHERE decision_id = ?1")?
+                    .exists(params![id.to_string()])?,
+            )
+        })
     }
 
     fn has_requested_kind(&self, requester: &str, kind: &str) -> Result<bool, StoreError> {
@@ -247,7 +266,7 @@ impl Store for SqliteStore {
     }
 
     fn history(&self, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-        self.read(|c| super::history::query(c, q))
+        self.read(|c| super::history::query(c, q, &self.verified))
     }
 
     fn audit_entries(

@@ -25,6 +25,7 @@ use crate::protocol::{
     Timestamp,
 };
 
+mod commit;
 mod ops;
 
 /// Why an operation was refused or failed.
@@ -154,6 +155,16 @@ struct Batch {
     created: u64,
 }
 
+/// What the batch being committed changed, for staging the next one on top of it.
+struct Inflight {
+    result: std::sync::mpsc::Receiver<bool>,
+    /// Chain heads (event seq, audit seq, audit hash) from before it.
+    saved: (u64, u64, String),
+    touched: HashMap<ActionId, Arc<Action>>,
+    decisions: HashSet<DecisionId>,
+    keys: HashMap<KeyId, KeyInfo>,
+}
+
 /// The writer's own state: chain heads and the shared views it keeps current.
 pub struct Writer {
     store: Arc<dyn Store>,
@@ -165,6 +176,10 @@ pub struct Writer {
     audit_seq: u64,
     audit_hash: String,
     max_batch: usize,
+    /// Digests of pending actions. The fields a digest covers never change after
+    /// creation, and computing one means the canonical form of the whole action.
+    digests: HashMap<ActionId, Digest>,
+    inflight: Option<Inflight>,
 }
 
 /// Shared pieces the writer updates.
@@ -194,11 +209,32 @@ impl Writer {
             audit_seq,
             audit_hash,
             max_batch: max_batch.max(1),
+            digests: HashMap::new(),
+            inflight: None,
         }
     }
 
     /// Runs until [`Op::Stop`] or until every sender is gone. Blocking: run on a thread.
+    /// Commits happen on a second thread ([`commit`]), one batch behind the staging.
     pub fn run(mut self, mut rx: mpsc::Receiver<Op>) {
+        let (to_committer, batches) = std::sync::mpsc::sync_channel::<commit::Commit>(1);
+        let sinks = commit::Sinks {
+            store: self.store.clone(),
+            live: self.live.clone(),
+            keys: self.keys.clone(),
+            metrics: self.metrics.clone(),
+            new_action: self.new_action.clone(),
+        };
+        let committer = std::thread::Builder::new()
+            .name("signoff-commit".into())
+            .spawn(move || commit::run(sinks, batches));
+        let committer = match committer {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the commit thread");
+                return;
+            }
+        };
         let mut stop = false;
         while !stop {
             let Some(first) = rx.blocking_recv() else {
@@ -216,61 +252,118 @@ impl Writer {
                 stop = true;
             }
             if !ops.is_empty() {
-                self.process(ops);
+                self.process(ops, &to_committer);
             }
         }
+        self.settle();
+        drop(to_committer);
+        let _ = committer.join();
         tracing::debug!("writer stopped");
     }
 
-    fn process(&mut self, ops: Vec<Op>) {
+    /// Waits for the batch in flight; on failure, rolls the chain heads back to before it.
+    /// Returns whether it committed (true when none was in flight).
+    fn settle(&mut self) -> bool {
+        let Some(f) = self.inflight.take() else {
+            return true;
+        };
+        let committed = f.result.recv().unwrap_or(false);
+        if !committed {
+            (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
+        }
+        committed
+    }
+
+    /// Settles the batch in flight if its commit has already finished, without waiting,
+    /// so that the next batch is staged on what is really stored.
+    fn settle_if_done(&mut self) {
+        use std::sync::mpsc::TryRecvError;
+        let committed = match self.inflight.as_ref().map(|f| f.result.try_recv()) {
+            None | Some(Err(TryRecvError::Empty)) => return,
+            Some(Ok(committed)) => committed,
+            Some(Err(TryRecvError::Disconnected)) => false,
+        };
+        if let Some(f) = self.inflight.take()
+            && !committed
+        {
+            (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
+        }
+    }
+
+    fn process(&mut self, ops: Vec<Op>, committer: &std::sync::mpsc::SyncSender<commit::Commit>) {
+        self.settle_if_done();
         let saved = (self.head_seq, self.audit_seq, self.audit_hash.clone());
         let mut b = Batch::default();
         let n = ops.len();
         for op in ops {
             self.stage(&mut b, op);
         }
-        let committed = if b.muts.is_empty() {
-            true
-        } else {
-            b.muts.push(Mutation::HeadSeq(self.head_seq));
-            match self.store.commit(&b.muts) {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::error!(error = %e, ops = n, "commit failed; batch refused");
-                    (self.head_seq, self.audit_seq, self.audit_hash) = saved;
-                    false
-                }
+        // This batch was staged on top of the one in flight: if that one failed, so does
+        // this one (its chain links and checks assumed the other was stored); `settle`
+        // has rolled the chain heads back to before both.
+        if !self.settle() {
+            for d in b.done {
+                d.send(false);
             }
-        };
-        if committed {
-            use std::sync::atomic::Ordering::Relaxed;
-            self.metrics.commits.fetch_add(1, Relaxed);
-            self.metrics.committed_ops.fetch_add(n as u64, Relaxed);
-            self.metrics.actions_created.fetch_add(b.created, Relaxed);
-            for s in &b.outcomes {
-                self.metrics.outcome(*s);
-            }
-            self.keys.put(b.keys.into_values());
-            b.publish.head_seq = self.head_seq;
-            self.live.publish(b.publish);
-            if b.created > 0 {
-                self.new_action.notify_one();
-            }
+            return;
         }
-        for d in b.done {
-            d.send(committed);
+        if !b.muts.is_empty() {
+            b.muts.push(Mutation::HeadSeq(self.head_seq));
+        }
+        b.publish.head_seq = self.head_seq;
+        let (result, result_rx) = std::sync::mpsc::sync_channel(1);
+        self.inflight = Some(Inflight {
+            result: result_rx,
+            saved,
+            touched: std::mem::take(&mut b.touched),
+            decisions: std::mem::take(&mut b.decisions),
+            keys: b.keys.clone(),
+        });
+        let c = commit::Commit {
+            muts: b.muts,
+            publish: b.publish,
+            done: b.done,
+            keys: b.keys.into_values().collect(),
+            outcomes: b.outcomes,
+            created: b.created,
+            ops: n,
+            result,
+        };
+        if let Err(std::sync::mpsc::SendError(c)) = committer.send(c) {
+            tracing::error!("the commit thread is gone; batch refused");
+            if let Some(f) = self.inflight.take() {
+                (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
+            }
+            for d in c.done {
+                d.send(false);
+            }
         }
     }
 
-    /// The action as this batch leaves it: staged, else pending, else stored.
+    /// The action as this batch leaves it: staged, else as the batch in flight left it,
+    /// else pending, else stored.
     fn get(&self, b: &Batch, id: &ActionId) -> Result<Option<Arc<Action>>, StoreError> {
         if let Some(a) = b.touched.get(id) {
+            return Ok(Some(a.clone()));
+        }
+        if let Some(a) = self.inflight.as_ref().and_then(|f| f.touched.get(id)) {
             return Ok(Some(a.clone()));
         }
         if let Some(a) = self.live.pending(id) {
             return Ok(Some(a));
         }
         Ok(self.store.action(id)?.map(Arc::new))
+    }
+
+    /// The action's digest: cached while it is pending (computed once after a restart).
+    fn digest(&mut self, a: &Action) -> Digest {
+        if a.status != Status::Pending {
+            return a.digest();
+        }
+        self.digests
+            .entry(a.id)
+            .or_insert_with(|| a.digest())
+            .clone()
     }
 
     /// Seals an audit entry onto the chain; returns its hash.
@@ -362,3 +455,6 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{Batch, OpError, VoteAck, Writer};
 use crate::auth::Principal;
-use crate::broker::decide::{Rejection, SeenFacts, check_vote};
+use crate::broker::decide::{Rejection, SeenFacts, check_vote_with_digest};
 use crate::broker::store::{AuditKind, HistoryRow, Mutation, StoreError};
 use crate::protocol::api::{KeyInfo, ResultReport};
 use crate::protocol::{
@@ -23,7 +23,8 @@ fn internal(e: StoreError) -> OpError {
 impl Writer {
     pub(super) fn create(&mut self, b: &mut Batch, action: Action) -> Result<Arc<Action>, OpError> {
         let a = Arc::new(action);
-        let payload = json!({ "action": a.as_ref(), "digest": a.digest() });
+        let digest = a.digest();
+        let payload = json!({ "action": a.as_ref(), "digest": &digest });
         let actor = a.requester.id.clone();
         self.audit(
             b,
@@ -33,7 +34,8 @@ impl Writer {
             a.created_at,
             payload,
         );
-        b.muts.push(Mutation::PutAction(a.clone()));
+        b.muts.push(Mutation::PutAction(a.clone(), digest.clone()));
+        self.digests.insert(a.id, digest);
         let ev = a.clone();
         self.event(
             b,
@@ -65,13 +67,25 @@ impl Writer {
         let d = &signed.decision;
         let action = self.get(b, &d.action_id).map_err(failed)?;
         let seen = b.decisions.contains(&d.decision_id)
+            || self
+                .inflight
+                .as_ref()
+                .is_some_and(|f| f.decisions.contains(&d.decision_id))
             || self.store.decision_seen(&d.decision_id).map_err(failed)?;
         let now = Timestamp::now();
         let facts = SeenFacts {
             decision_seen: seen,
         };
-        let outcome = check_vote(principal, &signed, action.as_deref(), now, facts)?;
-        let Some(action) = action else {
+        let digest = action.as_deref().map(|a| self.digest(a));
+        let outcome = check_vote_with_digest(
+            principal,
+            &signed,
+            action.as_deref(),
+            digest.as_ref(),
+            now,
+            facts,
+        )?;
+        let (Some(action), Some(digest)) = (action, digest) else {
             return Err((ErrorCode::UnknownAction, "no such action".into()));
         };
         let mut a = (*action).clone();
@@ -87,7 +101,7 @@ impl Writer {
         let status = a.status;
         if status == Status::Pending {
             let a = Arc::new(a);
-            b.muts.push(Mutation::PutAction(a.clone()));
+            b.muts.push(Mutation::PutAction(a.clone(), digest));
             let ev = a.clone();
             self.event(
                 b,
@@ -138,8 +152,10 @@ impl Writer {
             "approvals": a.approvals(),
         });
         let hash = self.audit(b, kind, Some(a.id), actor, now, payload);
+        // A decided action takes no more votes: its cached digest is needed no longer.
+        let digest = self.digests.remove(&a.id).unwrap_or_else(|| a.digest());
         let a = Arc::new(a);
-        b.muts.push(Mutation::PutAction(a.clone()));
+        b.muts.push(Mutation::PutAction(a.clone(), digest));
         b.muts.push(Mutation::History(HistoryRow {
             action: a.clone(),
             decided_at: now,
@@ -222,10 +238,11 @@ impl Writer {
             reported_at: now,
             detail: report.detail,
         });
-        let payload = json!({ "execution": a.execution, "digest": a.digest() });
+        let digest = a.digest();
+        let payload = json!({ "execution": a.execution, "digest": &digest });
         self.audit(b, AuditKind::Execution, Some(a.id), by, now, payload);
         let a = Arc::new(a);
-        b.muts.push(Mutation::PutAction(a.clone()));
+        b.muts.push(Mutation::PutAction(a.clone(), digest));
         b.muts.push(Mutation::MarkExecuted(a.id));
         b.touched.insert(a.id, a.clone());
         Ok(a)
@@ -255,7 +272,11 @@ impl Writer {
     }
 
     fn key(&self, b: &Batch, id: &KeyId) -> Option<KeyInfo> {
-        b.keys.get(id).cloned().or_else(|| self.keys.get(id))
+        b.keys
+            .get(id)
+            .or_else(|| self.inflight.as_ref().and_then(|f| f.keys.get(id)))
+            .cloned()
+            .or_else(|| self.keys.get(id))
     }
 
     pub(super) fn register_key(

@@ -1,0 +1,76 @@
+//! The committer: the second half of the writer's pipeline.
+//!
+//! The writer stages batch N+1 while this thread writes batch N and waits for its fsync,
+//! so staging (JSON, hashing, checks) overlaps the disk. Only after a batch is durable
+//! does this thread publish its events, wake long polls and answer its callers; then it
+//! tells the writer whether it committed, because the next batch was staged on top of it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use tokio::sync::Notify;
+
+use super::Done;
+use crate::broker::keys::Keys;
+use crate::broker::live::{Live, Publish};
+use crate::broker::metrics::Metrics;
+use crate::broker::store::{Mutation, Store};
+use crate::protocol::Status;
+use crate::protocol::api::KeyInfo;
+
+/// One staged batch, ready to be written.
+pub(super) struct Commit {
+    pub muts: Vec<Mutation>,
+    pub publish: Publish,
+    pub done: Vec<Done>,
+    pub keys: Vec<KeyInfo>,
+    pub outcomes: Vec<Status>,
+    pub created: u64,
+    pub ops: usize,
+    /// Whether it committed, for the writer (which may have staged on top of it).
+    pub result: SyncSender<bool>,
+}
+
+/// What the committer publishes to after a commit.
+pub(super) struct Sinks {
+    pub store: Arc<dyn Store>,
+    pub live: Arc<Live>,
+    pub keys: Arc<Keys>,
+    pub metrics: Arc<Metrics>,
+    pub new_action: Arc<Notify>,
+}
+
+/// Commits batches in order until the writer hangs up.
+pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
+    for c in rx {
+        let committed = c.muts.is_empty()
+            || match s.store.commit(&c.muts) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, ops = c.ops, "commit failed; batch refused");
+                    false
+                }
+            };
+        if committed {
+            s.metrics.commits.fetch_add(1, Relaxed);
+            s.metrics.committed_ops.fetch_add(c.ops as u64, Relaxed);
+            s.metrics.actions_created.fetch_add(c.created, Relaxed);
+            for st in &c.outcomes {
+                s.metrics.outcome(*st);
+            }
+            s.keys.put(c.keys);
+            s.live.publish(c.publish);
+            if c.created > 0 {
+                s.new_action.notify_one();
+            }
+        }
+        // The writer hears first, so a caller who reacts to its answer with a new
+        // operation finds the writer already knowing how this batch ended. (It may be
+        // gone after a stop; nothing is waiting then.)
+        let _ = c.result.send(committed);
+        for d in c.done {
+            d.send(committed);
+        }
+    }
+}
