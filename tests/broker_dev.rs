@@ -45,7 +45,12 @@ async fn start_dev(dir: &Path) -> DevBroker {
     let mut child = signoff()
         .args(["broker", "--dev", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.join("data"))
-        .args(["--dev-user", "alice@example.com", "--dev-groups", "sre,security"])
+        .args([
+            "--dev-user",
+            "alice@example.com",
+            "--dev-groups",
+            "sre,security",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -82,7 +87,10 @@ async fn start_dev(dir: &Path) -> DevBroker {
     }
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let login = login.unwrap();
-    assert!(shown.contains("signoff --broker http://127.0.0.1:"), "{shown}");
+    assert!(
+        shown.contains("signoff --broker http://127.0.0.1:"),
+        "{shown}"
+    );
     assert!(shown.contains("local use only"), "{shown}");
     DevBroker {
         _child: child,
@@ -111,10 +119,21 @@ async fn run(cmd: &mut Command) -> (bool, String) {
 async fn login_whoami_and_a_verified_decision_against_broker_dev() {
     let dir = tempfile::tempdir().unwrap();
     let dev = start_dev(dir.path()).await;
-    assert!(dev.broker.starts_with("http://127.0.0.1:"), "{}", dev.broker);
-    assert!(dev.issuer.starts_with("http://127.0.0.1:"), "{}", dev.issuer);
+    assert!(
+        dev.broker.starts_with("http://127.0.0.1:"),
+        "{}",
+        dev.broker
+    );
+    assert!(
+        dev.issuer.starts_with("http://127.0.0.1:"),
+        "{}",
+        dev.issuer
+    );
     let banner = dev.stderr.lock().unwrap().clone();
-    assert!(banner.contains("DEVELOPMENT ISSUER: for local use only"), "{banner}");
+    assert!(
+        banner.contains("DEVELOPMENT ISSUER: for local use only"),
+        "{banner}"
+    );
 
     let session_dir = dir.path().join("session");
     let (ok, out) = run(signoff()

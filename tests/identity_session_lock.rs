@@ -33,8 +33,10 @@ struct Gate {
 async fn token(State(g): State<Arc<Gate>>) -> Json<Value> {
     let _ = g.in_flight.send(());
     g.release.notified().await;
-    Json(json!({"access_token": "AT-2", "token_type": "Bearer", "expires_in": 3600,
-        "refresh_token": "RT-2"}))
+    Json(
+        json!({"access_token": "AT-2", "token_type": "Bearer", "expires_in": 3600,
+        "refresh_token": "RT-2"}),
+    )
 }
 
 async fn revoke(State(g): State<Arc<Gate>>, Form(f): Form<Vec<(String, String)>>) {
@@ -116,7 +118,10 @@ async fn logout_during_a_refresh_leaves_no_session() {
     // Without the lock the logout would revoke RT-1 now and delete the file before the
     // refresh writes it back; give it the chance to show that, then let the refresh answer.
     let early = tokio::time::timeout(Duration::from_millis(500), revoke_rx.recv()).await;
-    assert!(early.is_err(), "logout revoked while a refresh held the session");
+    assert!(
+        early.is_err(),
+        "logout revoked while a refresh held the session"
+    );
     gate.release.notify_one();
 
     let fresh = tokio::time::timeout(WAIT, refreshing)
@@ -134,7 +139,11 @@ async fn logout_during_a_refresh_leaves_no_session() {
     assert!(!console.session_path().exists(), "no session is left");
     // Logout re-read the file after taking the lock: it revoked the refreshed token.
     let revoked = gate.revoked.lock().unwrap().clone();
-    assert_eq!(revoked.first().map(String::as_str), Some("RT-2"), "{revoked:?}");
+    assert_eq!(
+        revoked.first().map(String::as_str),
+        Some("RT-2"),
+        "{revoked:?}"
+    );
     // And the console, asked again, is signed out rather than resurrecting the session.
     assert!(console.valid_session().await.is_err());
 }

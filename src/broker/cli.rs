@@ -204,10 +204,9 @@ pub fn run_broker(args: BrokerArgs) -> ExitCode {
         let dev = match args.dev {
             true => {
                 let identity = dev::identity(args.dev_user.as_deref(), &args.dev_groups);
-                let (setup, auth) =
-                    dev::start(addr.ip(), identity, settings.authenticator.clone())
-                        .await
-                        .map_err(|e| BrokerError::Config(e.to_string()))?;
+                let (setup, auth) = dev::start(addr.ip(), identity, settings.authenticator.clone())
+                    .await
+                    .map_err(|e| BrokerError::Config(e.to_string()))?;
                 settings.authenticator = auth;
                 Some(setup)
             }

@@ -165,13 +165,19 @@ mod tests {
         assert!(require_loopback("[::1]:7700").is_ok());
         assert!(require_loopback("localhost:7700").is_ok());
         let e = require_loopback("0.0.0.0:0").unwrap_err().to_string();
-        assert!(e.contains("loopback only") && e.contains("0.0.0.0:0"), "{e}");
+        assert!(
+            e.contains("loopback only") && e.contains("0.0.0.0:0"),
+            "{e}"
+        );
         assert!(require_loopback("192.168.1.5:7700").is_err());
     }
 
     #[test]
     fn identity_from_flags_or_default() {
-        let id = identity(Some("alice@example.com"), &["sre".into(), "security".into()]);
+        let id = identity(
+            Some("alice@example.com"),
+            &["sre".into(), "security".into()],
+        );
         assert_eq!(id.email, "alice@example.com");
         assert_eq!(id.groups, ["sre", "security"]);
         let d = identity(None, &[]);

@@ -46,7 +46,10 @@ mod tests {
     fn the_new_name_wins_and_the_old_one_warns() {
         let old = |n: &str| (n == DEPRECATED_BROKER_ENV).then(|| "http://old".to_string());
         let none = |_: &str| None;
-        assert_eq!(resolve(Some("http://new".into()), &old), (Some("http://new".into()), None));
+        assert_eq!(
+            resolve(Some("http://new".into()), &old),
+            (Some("http://new".into()), None)
+        );
         let (url, warning) = resolve(None, &old);
         assert_eq!(url.as_deref(), Some("http://old"));
         assert!(warning.unwrap().contains("set SIGNOFF_BROKER_URL instead"));

@@ -54,7 +54,9 @@ impl LoginState {
     /// Seconds left to enter the code, at `now`.
     pub fn secs_left(&self, now: Timestamp) -> Option<i64> {
         match self {
-            LoginState::Waiting { auth: d, .. } => Some((now.millis_until(d.expires_at) / 1000).max(0)),
+            LoginState::Waiting { auth: d, .. } => {
+                Some((now.millis_until(d.expires_at) / 1000).max(0))
+            }
             _ => None,
         }
     }
