@@ -16,9 +16,8 @@ use tokio::sync::watch;
 
 use crate::agent::peer::run_peer_approver;
 use crate::agent::traffic::{SampleTokens, run_traffic};
-use crate::auth::jwt::JwtAuthenticator;
 use crate::auth::static_tokens::StaticTokens;
-use crate::auth::{Authenticator, Chain};
+use crate::broker::dev::trusting_dev_issuer;
 use crate::broker::policy::Engine;
 use crate::broker::{Settings, spawn};
 use crate::console::cli::init_logging;
@@ -72,11 +71,11 @@ async fn demo() -> Result<(), String> {
     .map_err(|e| format!("development issuer: {e}"))?;
 
     let samples = SampleTokens::generate().map_err(|e| e.to_string())?;
-    let jwt = JwtAuthenticator::new(issuer.jwt_config()).map_err(|e| e.to_string())?;
-    let auth: Arc<dyn Authenticator> = Arc::new(Chain(vec![
-        Arc::new(StaticTokens::new(samples.static_tokens())),
-        Arc::new(jwt),
-    ]));
+    let auth = trusting_dev_issuer(
+        vec![Arc::new(StaticTokens::new(samples.static_tokens()))],
+        &issuer,
+    )
+    .map_err(|e| e.to_string())?;
     let policy = Engine::from_toml_str(DEMO_POLICY).map_err(|e| e.to_string())?;
     let broker = spawn(Settings::new(auth, policy, dir.0.join("broker")))
         .await

@@ -109,7 +109,7 @@ async fn usage_and_connection_errors_exit_1_with_a_clear_message() {
         .map(|a| a.port())
         .unwrap();
     let mut cmd = env.signoff(&request_flags("nobody home", &["--wait"]));
-    cmd.env("SIGNOFF_BROKER", format!("http://127.0.0.1:{port}"));
+    cmd.env("SIGNOFF_BROKER_URL", format!("http://127.0.0.1:{port}"));
     let (code, _, stderr) = finish(cmd.spawn().unwrap()).await;
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot reach the broker"), "{stderr}");

@@ -79,7 +79,7 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
         ],
     );
     // The dialog with the device flow's code, where to enter it, and its QR code.
-    pty.wait_for("Sign in to keep approving.", 60);
+    pty.wait_for("Sign in to start approving.", 60);
     pty.wait_for(&format!("{}/device", issuer.issuer_url), 10);
     let screen = pty.contents();
     let code = user_code_on(&screen).unwrap_or_else(|| panic!("no user code:\n{screen}"));
@@ -90,7 +90,7 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
     );
     // The development issuer confirms by itself; the queue takes over.
     pty.wait_for("signed in", 60);
-    pty.wait_gone("Sign in to keep approving.", 10);
+    pty.wait_gone("Sign in to start approving.", 10);
     pty.wait_for("● live", 60);
 
     let store = SessionStore::new(&data_dir);
@@ -327,7 +327,7 @@ fn demo_dirs(tmp: &Path) -> Vec<String> {
 fn demo_with_a_first_action(tmp: &Path) -> Pty {
     let pty = Pty::spawn_args(&["demo"], 120, 40, &[("TMPDIR", tmp.display().to_string())]);
     // The demo signs in in the console's dialog, by itself.
-    pty.wait_for("Sign in to keep approving.", 60);
+    pty.wait_for("Sign in to start approving.", 60);
     pty.wait_for("signed in", 60);
     // A first sample action: the status bar counts it.
     let deadline = Instant::now() + Duration::from_secs(90);

@@ -200,9 +200,26 @@ fn login_dialog() {
         );
         app
     });
+    // After a session ended: the reason stays visible while the new code is shown.
+    let mut app = live_app(vec![], (80, 24));
+    app.dialog = Some(signoff::console::app::Dialog::Login(LoginState::Starting {
+        ended: Some("Session ended: the issuer refused the refresh (invalid_grant)".into()),
+    }));
+    update(
+        &mut app,
+        Msg::LoginStarted(DeviceAuthorization {
+            verification_uri: "https://idp.example/device".into(),
+            verification_uri_complete: None,
+            user_code: "WDJB-MJHT".into(),
+            expires_at: now().plus_secs(600),
+            qr: vec![],
+        }),
+    );
+    insta::assert_snapshot!("login_session_ended_80x24", render(&app, 80, 24));
     let mut app = live_app(vec![], (80, 24));
     app.dialog = Some(signoff::console::app::Dialog::Login(LoginState::Failed {
         reason: "access_denied".into(),
+        ended: None,
     }));
     insta::assert_snapshot!("login_failed_80x24", render(&app, 80, 24));
     // A long reason wraps, and the key hints stay on screen.
@@ -210,6 +227,7 @@ fn login_dialog() {
         reason: "sign-in was declined at the identity provider (access_denied); nothing \
                  was changed"
             .into(),
+        ended: None,
     }));
     let screen = render(&app, 80, 24);
     assert!(screen.contains("(access_denied)"), "{screen}");

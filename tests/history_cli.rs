@@ -51,7 +51,7 @@ async fn history(broker: &RunningBroker, token: &str, args: &[&str]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
         .arg("history")
         .args(args)
-        .env("SIGNOFF_BROKER", broker.url())
+        .env("SIGNOFF_BROKER_URL", broker.url())
         .env("SIGNOFF_TOKEN", token)
         .kill_on_drop(true)
         .output()
@@ -256,6 +256,7 @@ async fn unreachable_broker_and_missing_settings() {
     let run = |envs: Vec<(&'static str, String)>| {
         let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"));
         c.arg("history")
+            .env_remove("SIGNOFF_BROKER_URL")
             .env_remove("SIGNOFF_BROKER")
             .env_remove("SIGNOFF_TOKEN");
         for (k, v) in envs {
@@ -264,7 +265,7 @@ async fn unreachable_broker_and_missing_settings() {
         c.kill_on_drop(true).output()
     };
     let out = run(vec![
-        ("SIGNOFF_BROKER", url.clone()),
+        ("SIGNOFF_BROKER_URL", url.clone()),
         ("SIGNOFF_TOKEN", "t".into()),
     ])
     .await
@@ -275,9 +276,15 @@ async fn unreachable_broker_and_missing_settings() {
         "{}",
         stderr(&out)
     );
+    // The old variable name still works, with a warning.
     let out = run(vec![("SIGNOFF_BROKER", url)]).await.expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no token"));
+    assert!(
+        stderr(&out).contains("SIGNOFF_BROKER is deprecated; set SIGNOFF_BROKER_URL instead"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(vec![("SIGNOFF_TOKEN", "t".into())])
         .await
         .expect("runs");

@@ -16,6 +16,7 @@ fn signoff(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_signoff"))
         .args(args)
         .env("SIGNOFF_DATA_DIR", dir)
+        .env_remove("SIGNOFF_BROKER_URL")
         .env_remove("SIGNOFF_BROKER")
         .output()
         .expect("runs");
@@ -39,6 +40,7 @@ async fn login_whoami_logout() {
             "signoff-console",
         ])
         .env("SIGNOFF_DATA_DIR", dir.path())
+        .env_remove("SIGNOFF_BROKER_URL")
         .env_remove("SIGNOFF_BROKER")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

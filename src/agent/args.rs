@@ -68,7 +68,7 @@ pub struct ActionArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
     /// Broker base URL, e.g. `https://signoff.example.com`.
-    #[arg(long, value_name = "URL", env = "SIGNOFF_BROKER")]
+    #[arg(long, value_name = "URL", env = "SIGNOFF_BROKER_URL")]
     pub broker: Option<String>,
     /// Agent bearer token (prefer the environment variable: flags show up in `ps`).
     #[arg(

@@ -16,12 +16,12 @@ use crate::protocol::{ActionRequest, Command, ErrorCode, Status, Timestamp};
 
 /// Builds the client from `--broker` and `--token` (or their environment variables).
 pub fn connect(args: &ConnectArgs) -> Result<AgentClient, AgentError> {
-    let broker = args
-        .broker
+    let broker = crate::client::broker_env::or_deprecated(args.broker.clone());
+    let broker = broker
         .as_deref()
         .filter(|b| !b.trim().is_empty())
         .ok_or_else(|| {
-            AgentError::Usage("no broker: pass --broker URL or set SIGNOFF_BROKER".into())
+            AgentError::Usage("no broker: pass --broker URL or set SIGNOFF_BROKER_URL".into())
         })?;
     let token = args
         .token

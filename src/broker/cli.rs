@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use super::config::Config;
+use super::dev;
 use super::policy::Engine;
 use super::store::DB_FILE;
 use super::store::audit::Verifier;
@@ -37,6 +38,16 @@ pub struct BrokerArgs {
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Development mode, loopback only: also serve an OIDC issuer that signs in the
+    /// development identity by itself, trust it, and generate an agent token.
+    #[arg(long)]
+    pub dev: bool,
+    /// The identity the development issuer signs in [default: dev-approver].
+    #[arg(long, value_name = "SUBJECT", requires = "dev")]
+    pub dev_user: Option<String>,
+    /// Groups of the development identity, comma-separated [default: sre,security,data-governance].
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',', requires = "dev")]
+    pub dev_groups: Vec<String>,
 }
 
 /// `signoff audit …`
@@ -88,6 +99,12 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
         Some(p) => Config::load(p).map_err(|e| BrokerError::Config(e.to_string()))?,
         None => Config::default(),
     };
+    if args.dev && config.oidc.is_some() {
+        return Err(BrokerError::Config(
+            "--dev trusts the development issuer only; remove [oidc] from the config or drop --dev"
+                .into(),
+        ));
+    }
     let policy = match &config.policy {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -117,7 +134,11 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
         .data
         .clone()
         .or(config.data_dir.clone())
-        .unwrap_or_else(default_data_dir);
+        // Development data (keys of the development identity, its audit log) stays apart.
+        .unwrap_or_else(|| match args.dev {
+            true => default_data_dir().join("dev"),
+            false => default_data_dir(),
+        });
     let tls = match (&args.tls_cert, &args.tls_key, &config.tls) {
         (Some(cert), Some(key), _) => Some(TlsFiles {
             cert: cert.clone(),
@@ -169,19 +190,39 @@ pub fn run_broker(args: BrokerArgs) -> ExitCode {
         }
     };
     let result = rt.block_on(async {
-        let (settings, listen) = settings(&args)?;
+        let (mut settings, listen) = settings(&args)?;
+        if args.dev {
+            dev::require_loopback(&listen).map_err(|e| BrokerError::Config(e.to_string()))?;
+        }
         let scheme = if settings.tls.is_some() {
             "https"
         } else {
             "http"
         };
-        let broker = Broker::open(settings).await?;
         let listener = tokio::net::TcpListener::bind(&listen).await?;
         let addr = listener.local_addr()?;
+        let dev = match args.dev {
+            true => {
+                let identity = dev::identity(args.dev_user.as_deref(), &args.dev_groups);
+                let (setup, auth) = dev::start(addr.ip(), identity, settings.authenticator.clone())
+                    .await
+                    .map_err(|e| BrokerError::Config(e.to_string()))?;
+                settings.authenticator = auth;
+                Some(setup)
+            }
+            false => None,
+        };
+        let broker = Broker::open(settings).await?;
         tracing::info!(%addr, "listening");
         println!("signoff broker listening on {scheme}://{addr}");
+        if let Some(d) = &dev {
+            print!("{}", d.next_steps(&format!("{scheme}://{addr}")));
+        }
         let _ = std::io::stdout().flush();
-        broker.serve(listener, shutdown_signal()).await
+        let served = broker.serve(listener, shutdown_signal()).await;
+        // Dropping the issuer stops it without waiting for idle keep-alive connections.
+        drop(dev);
+        served
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

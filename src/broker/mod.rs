@@ -13,6 +13,7 @@ use crate::auth::Authenticator;
 pub mod cli;
 pub mod config;
 pub mod decide;
+pub mod dev;
 mod error;
 mod expiry;
 mod feed;

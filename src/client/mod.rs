@@ -2,6 +2,7 @@
 //! ([`feed`]), its backoff schedule ([`backoff`]), and the HTTP calls ([`http`]).
 
 pub mod backoff;
+pub mod broker_env;
 pub mod feed;
 pub mod http;
 

@@ -83,9 +83,9 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.dialog = Some(Dialog::Help { scroll });
         }
         Some(Dialog::Login(state)) => match (action, &state) {
-            (Action::Submit, LoginState::Failed { .. }) => {
+            (Action::Submit, LoginState::Failed { ended, .. }) => {
                 app.dialog = Some(Dialog::Login(LoginState::Starting {
-                    reason: "Trying again.".into(),
+                    ended: ended.clone(),
                 }));
                 fx.push(Effect::StartLogin);
             }

@@ -22,22 +22,41 @@ pub struct DeviceAuthorization {
     pub qr: Vec<String>,
 }
 
-/// Where the sign-in stands.
+/// Where the sign-in stands. Every state carries `ended`: why the previous session ended,
+/// kept visible for the whole sign-in (an approver woken at 3 a.m. wants to know why), or
+/// `None` when this device never had a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginState {
     /// Asking the issuer for a code.
-    Starting { reason: String },
+    Starting { ended: Option<String> },
     /// Waiting for the approver to confirm on another device.
-    Waiting(DeviceAuthorization),
+    Waiting {
+        auth: DeviceAuthorization,
+        ended: Option<String>,
+    },
     /// The flow failed; Enter retries.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+        ended: Option<String>,
+    },
 }
 
 impl LoginState {
+    /// Why the previous session ended, if there was one.
+    pub fn ended(&self) -> Option<&str> {
+        match self {
+            LoginState::Starting { ended }
+            | LoginState::Waiting { ended, .. }
+            | LoginState::Failed { ended, .. } => ended.as_deref(),
+        }
+    }
+
     /// Seconds left to enter the code, at `now`.
     pub fn secs_left(&self, now: Timestamp) -> Option<i64> {
         match self {
-            LoginState::Waiting(d) => Some((now.millis_until(d.expires_at) / 1000).max(0)),
+            LoginState::Waiting { auth: d, .. } => {
+                Some((now.millis_until(d.expires_at) / 1000).max(0))
+            }
             _ => None,
         }
     }
@@ -50,17 +69,25 @@ mod tests {
     #[test]
     fn countdown_never_goes_negative() {
         let now = Timestamp::from_unix_millis(1_000_000);
-        let s = LoginState::Waiting(DeviceAuthorization {
-            verification_uri: "https://idp/device".into(),
-            verification_uri_complete: None,
-            user_code: "ABCD-EFGH".into(),
-            expires_at: now.plus_secs(90),
-            qr: vec![],
-        });
+        let s = LoginState::Waiting {
+            auth: DeviceAuthorization {
+                verification_uri: "https://idp/device".into(),
+                verification_uri_complete: None,
+                user_code: "ABCD-EFGH".into(),
+                expires_at: now.plus_secs(90),
+                qr: vec![],
+            },
+            ended: Some("expired".into()),
+        };
+        assert_eq!(s.ended(), Some("expired"));
         assert_eq!(s.secs_left(now), Some(90));
         assert_eq!(s.secs_left(now.plus_secs(100)), Some(0));
         assert_eq!(
-            LoginState::Failed { reason: "x".into() }.secs_left(now),
+            LoginState::Failed {
+                reason: "x".into(),
+                ended: None
+            }
+            .secs_left(now),
             None
         );
     }

@@ -82,9 +82,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
         done: Arc::new(AtomicBool::new(false)),
     };
     if opts.needs_login && opts.login.is_some() {
-        app.dialog = Some(Dialog::Login(LoginState::Starting {
-            reason: "Not signed in on this device yet.".into(),
-        }));
+        app.dialog = Some(Dialog::Login(LoginState::Starting { ended: None }));
         start_login(opts.login.clone(), register.clone());
     } else {
         register.clone().spawn();

@@ -42,7 +42,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Feed(ev) => feed(app, ev, &mut fx),
         Msg::LoginStarted(auth) => {
-            app.dialog = Some(Dialog::Login(LoginState::Waiting(auth)));
+            let ended = login_ended(app);
+            app.dialog = Some(Dialog::Login(LoginState::Waiting { auth, ended }));
             app.dirty = true;
         }
         Msg::LoginFinished(Ok(())) => {
@@ -55,7 +56,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             fx.push(Effect::Reconnect);
         }
         Msg::LoginFinished(Err(reason)) => {
-            app.dialog = Some(Dialog::Login(LoginState::Failed { reason }));
+            let ended = login_ended(app);
+            app.dialog = Some(Dialog::Login(LoginState::Failed { reason, ended }));
             app.dirty = true;
         }
         Msg::Notice { level, text } => notice(app, level, &text),
@@ -82,6 +84,14 @@ pub fn notice(app: &mut App, level: Level, text: &str) {
         app.notices.pop_front();
     }
     app.dirty = true;
+}
+
+/// Why the session ended, as the open sign-in dialog shows it (kept across its states).
+fn login_ended(app: &App) -> Option<String> {
+    match &app.dialog {
+        Some(Dialog::Login(state)) => state.ended().map(String::from),
+        _ => None,
+    }
 }
 
 fn tick(app: &mut App, now: Timestamp) {
@@ -158,12 +168,12 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
             let running = matches!(
                 app.dialog,
                 Some(Dialog::Login(
-                    LoginState::Starting { .. } | LoginState::Waiting(_)
+                    LoginState::Starting { .. } | LoginState::Waiting { .. }
                 ))
             );
             if !running {
                 app.dialog = Some(Dialog::Login(LoginState::Starting {
-                    reason: format!("Session ended: {reason}"),
+                    ended: Some(format!("Session ended: {reason}")),
                 }));
                 fx.push(Effect::StartLogin);
             }

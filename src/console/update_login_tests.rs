@@ -19,6 +19,8 @@ fn auth(app: &App) -> DeviceAuthorization {
     }
 }
 
+const ENDED: &str = "Session ended: the broker refused the token (401)";
+
 fn signed_out(app: &mut App) -> Vec<Effect> {
     update(
         app,
@@ -33,8 +35,8 @@ fn the_feed_reporting_a_dead_session_during_a_sign_in_starts_no_second_flow() {
     let mut app = live_app(vec![], (80, 24));
     assert_eq!(signed_out(&mut app), vec![Effect::StartLogin]);
     match &app.dialog {
-        Some(Dialog::Login(LoginState::Starting { reason })) => {
-            assert_eq!(reason, "Session ended: the broker refused the token (401)")
+        Some(Dialog::Login(LoginState::Starting { ended })) => {
+            assert_eq!(ended.as_deref(), Some(ENDED))
         }
         other => panic!("{other:?}"),
     }
@@ -44,7 +46,12 @@ fn the_feed_reporting_a_dead_session_during_a_sign_in_starts_no_second_flow() {
     update(&mut app, Msg::LoginStarted(a.clone()));
     // Waiting for the approver: the code on screen stays.
     assert!(signed_out(&mut app).is_empty());
-    assert_eq!(app.dialog, Some(Dialog::Login(LoginState::Waiting(a))));
+    // Why the session ended stays on screen while waiting.
+    let ended = Some(ENDED.to_string());
+    assert_eq!(
+        app.dialog,
+        Some(Dialog::Login(LoginState::Waiting { auth: a, ended }))
+    );
     assert!(matches!(app.conn, Conn::SignedOut { .. }));
 }
 
@@ -80,7 +87,8 @@ fn access_denied_and_expired_token_show_their_message_and_enter_retries() {
         assert_eq!(
             app.dialog,
             Some(Dialog::Login(LoginState::Failed {
-                reason: reason.into()
+                reason: reason.into(),
+                ended: Some(ENDED.into()),
             }))
         );
         // Other keys leave the failure on screen.
@@ -91,10 +99,13 @@ fn access_denied_and_expired_token_show_their_message_and_enter_retries() {
         ));
         let fx = code(&mut app, KeyCode::Enter);
         assert_eq!(fx, vec![Effect::StartLogin]);
-        assert!(matches!(
+        assert_eq!(
             app.dialog,
-            Some(Dialog::Login(LoginState::Starting { .. }))
-        ));
+            Some(Dialog::Login(LoginState::Starting {
+                ended: Some(ENDED.into())
+            })),
+            "the retry keeps why the session ended"
+        );
     }
 }
 

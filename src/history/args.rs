@@ -49,7 +49,7 @@ pub struct HistoryArgs {
     #[arg(long)]
     pub json: bool,
     /// Broker base URL.
-    #[arg(long, env = "SIGNOFF_BROKER", value_name = "URL")]
+    #[arg(long, env = "SIGNOFF_BROKER_URL", value_name = "URL")]
     pub broker: Option<String>,
     /// Approver bearer token.
     #[arg(

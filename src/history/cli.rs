@@ -102,12 +102,12 @@ pub async fn execute(
     width: Option<usize>,
 ) -> Result<Printed, CliError> {
     let query = build_query(args, now).map_err(CliError::BadFilter)?;
-    let broker = args
-        .broker
+    let broker = crate::client::broker_env::or_deprecated(args.broker.clone());
+    let broker = broker
         .as_deref()
         .filter(|b| !b.trim().is_empty())
         .ok_or_else(|| {
-            CliError::Setup("no broker: pass --broker URL or set SIGNOFF_BROKER".into())
+            CliError::Setup("no broker: pass --broker URL or set SIGNOFF_BROKER_URL".into())
         })?;
     let token = args
         .token

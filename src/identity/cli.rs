@@ -14,6 +14,7 @@ use super::login::{self, LoginOutcome};
 use super::oidc::IssuerConfig;
 use super::session::{Session, SessionError, SessionStore, default_data_dir};
 use super::{qr_lines, start_device_flow, visible};
+use crate::client::broker_env::or_deprecated;
 use crate::protocol::{KeyId, Timestamp};
 
 /// Where the session and device key live.
@@ -39,7 +40,7 @@ pub struct LoginArgs {
     #[arg(long = "param", value_parser = parse_kv)]
     pub params: Vec<(String, String)>,
     /// The broker to register this device's signing key with.
-    #[arg(long, env = "SIGNOFF_BROKER")]
+    #[arg(long, env = "SIGNOFF_BROKER_URL")]
     pub broker: Option<String>,
     /// Do not draw the QR code.
     #[arg(long)]
@@ -68,7 +69,7 @@ pub struct KeysArgs {
     #[command(subcommand)]
     pub command: KeysCommand,
     /// The broker (default: the one from the sign-in).
-    #[arg(long, env = "SIGNOFF_BROKER", global = true)]
+    #[arg(long, env = "SIGNOFF_BROKER_URL", global = true)]
     pub broker: Option<String>,
     #[command(flatten)]
     pub dir: DataDirArg,
@@ -125,10 +126,7 @@ pub fn login_cmd(args: LoginArgs) -> Result<ExitCode, String> {
     };
     cfg.scopes.extend(args.scopes.iter().cloned());
     cfg.extra_params.extend(args.params.iter().cloned());
-    let broker = args
-        .broker
-        .clone()
-        .or_else(|| previous.and_then(|p| p.broker));
+    let broker = or_deprecated(args.broker.clone()).or_else(|| previous.and_then(|p| p.broker));
     let rt = runtime()?;
     let outcome = rt.block_on(async {
         let auth = start_device_flow(&cfg).await.map_err(|e| e.to_string())?;
@@ -297,11 +295,9 @@ pub fn keys_cmd(args: KeysArgs) -> Result<ExitCode, String> {
         .load()
         .map_err(|e| e.to_string())?
         .ok_or_else(|| SessionError::NotSignedIn.to_string())?;
-    let broker = args
-        .broker
-        .clone()
+    let broker = or_deprecated(args.broker.clone())
         .or(session.broker.clone())
-        .ok_or("which broker? pass --broker URL (or set SIGNOFF_BROKER)")?;
+        .ok_or("which broker? pass --broker URL (or set SIGNOFF_BROKER_URL)")?;
     let keys = BrokerKeys::new(broker.clone(), Arc::new(SessionStore::new(store.dir())));
     let key_path = store.device_key_path();
     let local = DeviceKey::load(&key_path).map_err(|e| e.to_string())?;

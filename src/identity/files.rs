@@ -96,7 +96,7 @@ pub fn remove_private(path: &Path) -> Result<bool, FileError> {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), FileError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), FileError> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }

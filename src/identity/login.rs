@@ -8,6 +8,7 @@ use super::broker_keys::{BrokerKeys, KeysError};
 use super::device_key::{DeviceKey, KeyError};
 use super::oidc::{self, IssuerError};
 use super::session::{Session, SessionError, SessionStore};
+use super::session_lock::SessionLock;
 use crate::protocol::KeyId;
 use crate::protocol::api::KeyRegistration;
 
@@ -50,7 +51,7 @@ pub async fn complete_login(
     store: &SessionStore,
     session: Session,
 ) -> Result<LoginOutcome, LoginError> {
-    store.save(&session)?;
+    store.replace(&session).await?;
     let (key, key_created) = DeviceKey::load_or_create(&store.device_key_path())?;
     let registered = match &session.broker {
         Some(url) => Some(register_key(url, store, &key).await?),
@@ -96,6 +97,9 @@ pub struct LogoutOutcome {
 /// issuer cannot be reached: signing out must always work.
 pub async fn logout(store: &SessionStore, forget_key: bool) -> Result<LogoutOutcome, SessionError> {
     let mut out = LogoutOutcome::default();
+    // Held until the file is gone: a refresh in another process either finished before
+    // (and the tokens read below are its fresh ones) or sees no session and writes nothing.
+    let _locked = SessionLock::acquire(store.dir()).await?;
     let session = match store.load() {
         Ok(s) => s,
         // An unreadable (e.g. too open) session is still deleted.

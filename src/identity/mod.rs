@@ -22,6 +22,7 @@ pub mod login;
 pub mod oidc;
 pub mod qr;
 pub mod session;
+pub mod session_lock;
 
 pub use broker_keys::{BrokerKeys, KeysError};
 pub use console_login::DeviceLogin;

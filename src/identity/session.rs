@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 
 use super::files::{self, FileError};
 use super::oidc::{self, IssuerConfig, IssuerError};
+use super::session_lock::SessionLock;
 use super::{TokenError, TokenSource};
 use crate::auth::BoxFuture;
 use crate::protocol::Timestamp;
@@ -180,12 +181,13 @@ impl SessionStore {
             return Ok(session);
         }
         let _guard = self.refresh_lock.lock().await;
-        // Another caller may have refreshed while this one waited.
+        let _locked = SessionLock::acquire(&self.dir).await?;
+        // Another caller or process may have refreshed, or signed out, while this one waited.
         let session = self.load()?.ok_or(SessionError::NotSignedIn)?;
         if !self.needs_refresh(&session) {
             return Ok(session);
         }
-        match self.refresh(&session).await {
+        match self.exchange_and_save(&session).await {
             Ok(fresh) => Ok(fresh),
             // The issuer is down but the token still works: keep using it until it expires
             // (the next call tries again).
@@ -202,8 +204,26 @@ impl SessionStore {
         Timestamp::now().millis_until(s.expires_at) <= margin
     }
 
-    /// Exchanges the refresh token for new tokens and stores them.
+    /// Exchanges the refresh token for new tokens and stores them, under the session lock;
+    /// `NotSignedIn` when the session was removed meanwhile (it is not written back).
     pub async fn refresh(&self, session: &Session) -> Result<Session, SessionError> {
+        let _guard = self.refresh_lock.lock().await;
+        let _locked = SessionLock::acquire(&self.dir).await?;
+        if self.load()?.is_none() {
+            return Err(SessionError::NotSignedIn);
+        }
+        self.exchange_and_save(session).await
+    }
+
+    /// Stores a new session (a sign-in) under the session lock, so a refresh of the
+    /// previous one in another process cannot overwrite it.
+    pub async fn replace(&self, session: &Session) -> Result<(), SessionError> {
+        let _locked = SessionLock::acquire(&self.dir).await?;
+        self.save(session)
+    }
+
+    /// The refresh itself; the caller holds the session lock.
+    async fn exchange_and_save(&self, session: &Session) -> Result<Session, SessionError> {
         let Some(rt) = session.refresh_token.clone() else {
             return Err(SessionError::RefreshRefused(
                 "the issuer gave no refresh token".into(),

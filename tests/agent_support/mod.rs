@@ -56,7 +56,7 @@ impl Env {
     pub fn signoff(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_signoff"));
         c.args(args)
-            .env("SIGNOFF_BROKER", self.broker.url())
+            .env("SIGNOFF_BROKER_URL", self.broker.url())
             .env("SIGNOFF_AGENT_TOKEN", AGENT_TOKEN)
             .env("SIGNOFF_AGENT_ID", AGENT)
             .env_remove("CI")

@@ -24,15 +24,28 @@ impl Widget for LoginView<'_> {
         let safe = |s: &str| SafeText::line(s).plain();
         let mut lines = Vec::new();
         match self.state {
-            LoginState::Starting { reason } => {
-                lines.push(Line::styled(safe(reason), theme.level(Level::Warn)));
+            LoginState::Starting { ended } => {
+                match ended {
+                    Some(r) => lines.push(Line::styled(safe(r), theme.level(Level::Warn))),
+                    None => lines.push(Line::styled(
+                        "Not signed in on this device yet.",
+                        theme.text(),
+                    )),
+                }
                 lines.push(Line::styled(
                     "Asking the identity provider for a sign-in code…",
                     theme.muted(),
                 ));
             }
-            LoginState::Waiting(d) => {
-                lines.push(Line::styled("Sign in to keep approving.", theme.text()));
+            LoginState::Waiting { auth: d, ended } => {
+                // Why the session ended stays on screen while the approver signs in again.
+                match ended {
+                    Some(r) => {
+                        lines.push(Line::styled(safe(r), theme.level(Level::Warn)));
+                        lines.push(Line::styled("Sign in to keep approving.", theme.text()));
+                    }
+                    None => lines.push(Line::styled("Sign in to start approving.", theme.text())),
+                }
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
                     Span::styled("Open    ", theme.muted()),
@@ -59,7 +72,10 @@ impl Widget for LoginView<'_> {
                     }
                 }
             }
-            LoginState::Failed { reason } => {
+            LoginState::Failed { reason, ended } => {
+                if let Some(r) = ended {
+                    lines.push(Line::styled(safe(r), theme.level(Level::Warn)));
+                }
                 lines.push(Line::styled(
                     format!("Sign-in failed: {}", safe(reason)),
                     theme.level(Level::Error),
