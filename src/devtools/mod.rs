@@ -1,3 +1,7 @@
 //! Developer tools: screenshots rendered from the real views, store seeding.
 
+pub mod glyphs;
+pub mod palette;
+mod scene_state;
+pub mod scenes;
 pub mod svg;
