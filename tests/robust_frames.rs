@@ -34,9 +34,13 @@ async fn refused(
     before_hello: bool,
 ) -> ErrorCode {
     let mut req = broker.feed_url().into_client_request().expect("request");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {BOB}").parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {BOB}").parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket");
     if !before_hello {
         let hello = encode(&signoff::protocol::ClientMsg::hello("robust/0", None));
         ws.send(Message::Text(hello.into())).await.expect("hello");
@@ -73,10 +77,30 @@ async fn a_broker_names_each_malformed_frame_and_keeps_serving_others() {
 
     let text = |s: &str| Message::Text(s.to_string().into());
     let cases: Vec<(&str, Message, bool, ErrorCode)> = vec![
-        ("not JSON", text("{\"type\":\"decide\","), false, ErrorCode::MalformedFrame),
-        ("not an object", text("[1,2,3]"), false, ErrorCode::MalformedFrame),
-        ("type not a string", text("{\"type\":7}"), false, ErrorCode::InvalidField),
-        ("no type", text("{\"decision\":{}}"), false, ErrorCode::MissingField),
+        (
+            "not JSON",
+            text("{\"type\":\"decide\","),
+            false,
+            ErrorCode::MalformedFrame,
+        ),
+        (
+            "not an object",
+            text("[1,2,3]"),
+            false,
+            ErrorCode::MalformedFrame,
+        ),
+        (
+            "type not a string",
+            text("{\"type\":7}"),
+            false,
+            ErrorCode::InvalidField,
+        ),
+        (
+            "no type",
+            text("{\"decision\":{}}"),
+            false,
+            ErrorCode::MissingField,
+        ),
         (
             "decide without a decision",
             text("{\"type\":\"decide\"}"),
@@ -98,7 +122,12 @@ async fn a_broker_names_each_malformed_frame_and_keeps_serving_others() {
             false,
             ErrorCode::FrameTooLarge,
         ),
-        ("garbage first", text("hello?"), true, ErrorCode::MalformedFrame),
+        (
+            "garbage first",
+            text("hello?"),
+            true,
+            ErrorCode::MalformedFrame,
+        ),
         (
             "a future protocol version",
             text(&format!(
@@ -117,9 +146,13 @@ async fn a_broker_names_each_malformed_frame_and_keeps_serving_others() {
     // A frame far past any limit is cut off by the websocket layer itself: the
     // connection ends without the broker buffering it.
     let mut req = broker.feed_url().into_client_request().expect("request");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {BOB}").parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("websocket");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {BOB}").parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket");
     let huge = "x".repeat(MAX_CLIENT_FRAME * 4);
     let _ = ws.send(Message::Text(huge.into())).await;
     let ended = tokio::time::timeout(WAIT, async {
@@ -138,8 +171,11 @@ async fn a_broker_names_each_malformed_frame_and_keeps_serving_others() {
     let (mut bob, _) = Feed::connect(&broker, BOB, None).await;
     assert!(matches!(bob.next().await, ServerMsg::Snapshot { .. }));
     let http = broker_common::Http::new(&broker);
-    http.submit(broker_common::AGENT, &broker_common::request("still serving"))
-        .await;
+    http.submit(
+        broker_common::AGENT,
+        &broker_common::request("still serving"),
+    )
+    .await;
     let created = carol.next().await;
     assert!(
         matches!(created, ServerMsg::Pending { .. }),
@@ -209,7 +245,7 @@ async fn the_console_feed_survives_garbage_from_a_broker() {
         let _ = axum::serve(listener, app).await;
     });
     let mut h = feed::spawn(
-        FeedConfig::new(&format!("http://{addr}")),
+        FeedConfig::new(format!("http://{addr}")),
         Arc::new(FixedToken("tok".into())),
     );
     let mut garbled = Vec::new();

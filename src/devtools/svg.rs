@@ -44,6 +44,9 @@ fn escape(s: &str, out: &mut String) {
     }
 }
 
+/// Colour, weight class and dimness of a stroke: cells sharing it share one `<path>`.
+type StrokeKey = ((u8, u8, u8), u8, bool);
+
 /// The resolved look of one cell.
 #[derive(PartialEq, Clone)]
 struct Look {
@@ -178,7 +181,7 @@ fn row_shapes(out: &mut String, row: &[Glyph], top: f32) {
         }
     }
     // Lines: one path per colour and weight.
-    let mut paths: BTreeMap<((u8, u8, u8), u8, bool), String> = BTreeMap::new();
+    let mut paths: BTreeMap<StrokeKey, String> = BTreeMap::new();
     for (col, g) in row.iter().enumerate() {
         let Some(s) = g.shape.filter(|s| !matches!(s, Shape::Block { .. })) else {
             continue;
