@@ -126,8 +126,10 @@ impl FeedApprover {
     }
 
     async fn recv(&mut self, within: Duration, what: &'static str) -> Result<ServerMsg, PeerError> {
+        // One deadline for the whole call: pings in between must not restart the wait.
+        let deadline = tokio::time::Instant::now() + within;
         loop {
-            let frame = tokio::time::timeout(within, self.ws.next())
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .map_err(|_| PeerError::Timeout(what))?;
             match frame {

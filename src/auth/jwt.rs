@@ -220,6 +220,9 @@ impl JwtAuthenticator {
                 name: text("name"),
                 groups,
             },
+            expires_at: Some(Timestamp::from_unix_millis(
+                exp.saturating_add(leeway).saturating_mul(1000),
+            )),
         })
     }
 }

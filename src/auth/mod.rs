@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::protocol::ErrorCode;
 use crate::protocol::messages::Identity;
+use crate::protocol::{ErrorCode, Timestamp};
 
 pub mod jwt;
 pub mod static_tokens;
@@ -33,6 +33,10 @@ pub enum PrincipalKind {
 pub struct Principal {
     pub kind: PrincipalKind,
     pub identity: Identity,
+    /// When the credential stops being valid (a JWT's `exp` plus the clock leeway);
+    /// `None` for tokens that do not expire. A feed opened with it is closed then, so an
+    /// expired token cannot keep deciding on a connection it opened while valid.
+    pub expires_at: Option<Timestamp>,
 }
 
 impl Principal {

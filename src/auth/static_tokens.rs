@@ -65,6 +65,7 @@ impl Authenticator for StaticTokens {
                 name: t.name.clone(),
                 groups: t.groups.clone(),
             },
+            expires_at: None,
         });
         Box::pin(async move { result.ok_or(AuthError::UnknownToken) })
     }

@@ -21,6 +21,7 @@ fn bob() -> Principal {
             name: None,
             groups: vec!["sre".into()],
         },
+        expires_at: None,
     }
 }
 

@@ -167,10 +167,16 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
     ping.tick().await;
     let mut unanswered = 0u32;
     let mut unflushed = false;
+    let expiry = token_expiry(&p);
+    tokio::pin!(expiry);
     loop {
         // Biased: the flush branch, last, runs only when nothing else is ready.
         tokio::select! {
             biased;
+            _ = &mut expiry => {
+                let msg = "the token expired; reconnect with a fresh one".to_string();
+                return Err(fail(&mut tx, ErrorCode::Unauthorized, msg, CLOSE_PROTOCOL, t).await);
+            }
             _ = crate::broker::state::stopping(&mut shutdown) => {
                 let msg = "the broker is shutting down; reconnect shortly".to_string();
                 return Err(fail(&mut tx, ErrorCode::ServerShutdown, msg, CLOSE_SHUTDOWN, t).await);
@@ -230,6 +236,17 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
                 unflushed = false;
             }
         }
+    }
+}
+
+/// Resolves when the caller's token expires; never for tokens without an expiry.
+async fn token_expiry(p: &Principal) {
+    match p.expires_at {
+        Some(at) => {
+            let ms = Timestamp::now().millis_until(at).max(0);
+            tokio::time::sleep(Duration::from_millis(ms.unsigned_abs())).await;
+        }
+        None => std::future::pending().await,
     }
 }
 

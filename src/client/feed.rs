@@ -23,7 +23,6 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use super::backoff::{Backoff, BackoffConfig, random_jitter};
 use super::{feed_url, token_expiry};
 use crate::identity::{TokenError, TokenSource};
-use crate::protocol::ErrorCode;
 use crate::protocol::limits::MAX_SERVER_FRAME;
 use crate::protocol::messages::{ClientMsg, ServerMsg, decode_server, encode};
 use crate::protocol::time::Timestamp;
@@ -326,11 +325,12 @@ impl Task {
                                     if !self.emit(FeedEvent::Server(Box::new(msg))).await {
                                         return Ended::Closed;
                                     }
-                                    if let Some((code, reason)) = fatal {
+                                    if let Some((_code, reason)) = fatal {
                                         let _ = ws.close(None).await;
-                                        if code == ErrorCode::Unauthorized {
-                                            return Ended::SignedOut(reason);
-                                        }
+                                        // Even `unauthorized` (the token expired on an open
+                                        // feed) is a reconnect: it asks the token source
+                                        // again, so a session refreshes silently, and a
+                                        // token the broker refuses ends in a 401 there.
                                         return Ended::Retry(reason);
                                     }
                                 }

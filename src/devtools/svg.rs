@@ -1,108 +1,33 @@
 //! Renders a ratatui [`Buffer`] to SVG, so screenshots come from the real views.
 //!
-//! One `<rect>` per run of same-background cells and one `<text>` per run of same-styled
-//! cells, each positioned on the cell grid so columns line up whatever the font.
+//! Everything sits on the cell grid: backgrounds are rectangles, box-drawing and block
+//! characters are vector shapes (see [`super::glyphs`]), and every character of a text
+//! run carries its own x position, so columns line up whatever font the viewer has.
+//! Underlines are drawn as rectangles because SVG renderers disagree on
+//! `text-decoration`. A window-like frame with the title sits around the grid.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use ratatui::buffer::Buffer;
-use ratatui::style::{Color, Modifier};
+use ratatui::buffer::{Buffer, Cell};
+use ratatui::style::Modifier;
 
-/// Geometry of the rendered grid, in pixels.
+use super::glyphs::{self, Shape};
+pub use super::palette::Palette;
+use super::palette::{hex, rgb};
+
+/// Geometry of the grid and the frame, in pixels.
 const CELL_W: f32 = 8.4;
 const CELL_H: f32 = 18.0;
 const FONT_SIZE: f32 = 14.0;
-const PAD: f32 = 10.0;
-
-/// The colours `Color::Reset` stands for, and the 16 ANSI colours.
-#[derive(Debug, Clone)]
-pub struct Palette {
-    pub fg: (u8, u8, u8),
-    pub bg: (u8, u8, u8),
-    pub ansi: [(u8, u8, u8); 16],
-}
-
-impl Palette {
-    /// A dark terminal (the xterm defaults, slightly softened).
-    pub fn dark() -> Self {
-        Self {
-            fg: (0xd8, 0xde, 0xe9),
-            bg: (0x1e, 0x22, 0x2a),
-            ansi: XTERM_16,
-        }
-    }
-
-    /// A light terminal.
-    pub fn light() -> Self {
-        Self {
-            fg: (0x1f, 0x23, 0x28),
-            bg: (0xfa, 0xfa, 0xfa),
-            ansi: XTERM_16,
-        }
-    }
-}
-
-const XTERM_16: [(u8, u8, u8); 16] = [
-    (0x00, 0x00, 0x00),
-    (0xcd, 0x31, 0x31),
-    (0x0d, 0xbc, 0x79),
-    (0xe5, 0xe5, 0x10),
-    (0x24, 0x72, 0xc8),
-    (0xbc, 0x3f, 0xbc),
-    (0x11, 0xa8, 0xcd),
-    (0xe5, 0xe5, 0xe5),
-    (0x66, 0x66, 0x66),
-    (0xf1, 0x4c, 0x4c),
-    (0x23, 0xd1, 0x8b),
-    (0xf5, 0xf5, 0x43),
-    (0x3b, 0x8e, 0xea),
-    (0xd6, 0x70, 0xd6),
-    (0x29, 0xb8, 0xdb),
-    (0xff, 0xff, 0xff),
-];
-
-fn indexed(p: &Palette, i: u8) -> (u8, u8, u8) {
-    match i {
-        0..=15 => p.ansi[i as usize],
-        16..=231 => {
-            let i = i - 16;
-            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
-            (level(i / 36), level((i / 6) % 6), level(i % 6))
-        }
-        _ => {
-            let v = 8 + (i - 232) * 10;
-            (v, v, v)
-        }
-    }
-}
-
-fn rgb(p: &Palette, c: Color, default: (u8, u8, u8)) -> (u8, u8, u8) {
-    match c {
-        Color::Reset => default,
-        Color::Black => p.ansi[0],
-        Color::Red => p.ansi[1],
-        Color::Green => p.ansi[2],
-        Color::Yellow => p.ansi[3],
-        Color::Blue => p.ansi[4],
-        Color::Magenta => p.ansi[5],
-        Color::Cyan => p.ansi[6],
-        Color::Gray => p.ansi[7],
-        Color::DarkGray => p.ansi[8],
-        Color::LightRed => p.ansi[9],
-        Color::LightGreen => p.ansi[10],
-        Color::LightYellow => p.ansi[11],
-        Color::LightBlue => p.ansi[12],
-        Color::LightMagenta => p.ansi[13],
-        Color::LightCyan => p.ansi[14],
-        Color::White => p.ansi[15],
-        Color::Rgb(r, g, b) => (r, g, b),
-        Color::Indexed(i) => indexed(p, i),
-    }
-}
-
-fn hex((r, g, b): (u8, u8, u8)) -> String {
-    format!("#{r:02x}{g:02x}{b:02x}")
-}
+const PAD: f32 = 12.0;
+const BAR: f32 = 30.0;
+const FONT: &str =
+    "'DejaVu Sans Mono', 'Cascadia Mono', Menlo, Consolas, 'Liberation Mono', monospace";
+/// Stroke widths for light and heavy lines, and half the gap of a double line.
+const LIGHT: f32 = 1.2;
+const HEAVY: f32 = 2.6;
+const DOUBLE_GAP: f32 = 1.8;
 
 fn escape(s: &str, out: &mut String) {
     for c in s.chars() {
@@ -113,11 +38,14 @@ fn escape(s: &str, out: &mut String) {
             '"' => out.push_str("&quot;"),
             // Control characters are not valid in XML; the views never emit them, but a
             // screenshot must not become an invalid file if one slips through.
-            c if (c as u32) < 0x20 => out.push('\u{fffd}'),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
 }
+
+/// Colour, weight class and dimness of a stroke: cells sharing it share one `<path>`.
+type StrokeKey = ((u8, u8, u8), u8, bool);
 
 /// The resolved look of one cell.
 #[derive(PartialEq, Clone)]
@@ -130,7 +58,7 @@ struct Look {
     dim: bool,
 }
 
-fn look(p: &Palette, cell: &ratatui::buffer::Cell) -> Look {
+fn look(p: &Palette, cell: &Cell) -> Look {
     let m = cell.modifier;
     let (mut fg, mut bg) = (rgb(p, cell.fg, p.fg), rgb(p, cell.bg, p.bg));
     if m.contains(Modifier::REVERSED) {
@@ -146,99 +74,260 @@ fn look(p: &Palette, cell: &ratatui::buffer::Cell) -> Look {
     }
 }
 
-/// Renders the whole buffer as a standalone SVG document with a title.
+/// One cell, ready to draw.
+struct Glyph {
+    symbol: String,
+    look: Look,
+    shape: Option<Shape>,
+}
+
+impl Glyph {
+    fn blank(&self) -> bool {
+        self.symbol.trim().is_empty()
+    }
+
+    fn text(&self) -> bool {
+        !self.blank() && self.shape.is_none()
+    }
+}
+
+fn cell_x(col: usize) -> f32 {
+    PAD + col as f32 * CELL_W
+}
+
+fn opacity(dim: bool) -> &'static str {
+    if dim { " opacity=\"0.6\"" } else { "" }
+}
+
+/// Runs of consecutive cells for which `key` gives the same `Some` value.
+fn runs<K: PartialEq>(row: &[Glyph], key: impl Fn(&Glyph) -> Option<K>) -> Vec<(usize, usize, K)> {
+    let mut out = Vec::new();
+    let mut x = 0;
+    while x < row.len() {
+        let Some(k) = key(&row[x]) else {
+            x += 1;
+            continue;
+        };
+        let start = x;
+        x += 1;
+        while x < row.len() && key(&row[x]).as_ref() == Some(&k) {
+            x += 1;
+        }
+        out.push((start, x, k));
+    }
+    out
+}
+
+fn rect(out: &mut String, x: f32, y: f32, w: f32, h: f32, fill: (u8, u8, u8), extra: &str) {
+    let _ = writeln!(
+        out,
+        "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{}\"{extra}/>",
+        hex(fill)
+    );
+}
+
+fn row_backgrounds(out: &mut String, row: &[Glyph], top: f32, page: (u8, u8, u8)) {
+    for (a, b, bg) in runs(row, |g| Some(g.look.bg).filter(|bg| *bg != page)) {
+        let w = (b - a) as f32 * CELL_W;
+        rect(out, cell_x(a), top, w, CELL_H, bg, "");
+    }
+}
+
+fn row_shapes(out: &mut String, row: &[Glyph], top: f32) {
+    // Blocks: merged runs of the same block in the same colour (QR codes are rows of them).
+    let block_key = |g: &Glyph| match g.shape {
+        Some(s @ Shape::Block { .. }) => Some((s, g.look.fg, g.look.dim)),
+        _ => None,
+    };
+    for (a, b, (s, fg, dim)) in runs(row, block_key) {
+        if let Shape::Block {
+            x,
+            y,
+            w,
+            h,
+            opacity: o,
+        } = s
+        {
+            let n = (b - a) as f32;
+            let extra = match (o < 1.0, dim) {
+                (true, _) => format!(" opacity=\"{o}\""),
+                (false, d) => opacity(d).to_string(),
+            };
+            // A partial block repeats per cell; a full-width one spans the run.
+            if w >= 1.0 {
+                rect(
+                    out,
+                    cell_x(a),
+                    top + y * CELL_H,
+                    n * CELL_W,
+                    h * CELL_H,
+                    fg,
+                    &extra,
+                );
+            } else {
+                for c in a..b {
+                    let left = cell_x(c) + x * CELL_W;
+                    rect(
+                        out,
+                        left,
+                        top + y * CELL_H,
+                        w * CELL_W,
+                        h * CELL_H,
+                        fg,
+                        &extra,
+                    );
+                }
+            }
+        }
+    }
+    // Lines: one path per colour and weight.
+    let mut paths: BTreeMap<StrokeKey, String> = BTreeMap::new();
+    for (col, g) in row.iter().enumerate() {
+        let Some(s) = g.shape.filter(|s| !matches!(s, Shape::Block { .. })) else {
+            continue;
+        };
+        let d = glyphs::path(s, cell_x(col), top, CELL_W, CELL_H, DOUBLE_GAP);
+        let key = (g.look.fg, glyphs::weight(s), g.look.dim);
+        paths.entry(key).or_default().push_str(&d);
+    }
+    for ((fg, weight, dim), d) in paths {
+        let width = if weight > 1 { HEAVY } else { LIGHT };
+        let _ = writeln!(
+            out,
+            "<path d=\"{d}\" stroke=\"{}\" stroke-width=\"{width}\"{}/>",
+            hex(fg),
+            opacity(dim)
+        );
+    }
+}
+
+fn row_text(out: &mut String, row: &[Glyph], top: f32) {
+    let baseline = top + CELL_H * 0.72;
+    // A wide glyph's continuation cell holds an empty symbol: it stays in the run, and
+    // positions skip it.
+    let key = |g: &Glyph| (g.text() || g.symbol.is_empty()).then(|| g.look.clone());
+    for (a, b, l) in runs(row, key) {
+        let cells: Vec<usize> = (a..b).filter(|c| !row[*c].symbol.is_empty()).collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let mut xs = String::new();
+        let mut text = String::new();
+        for c in cells {
+            for _ in row[c].symbol.chars() {
+                let _ = write!(
+                    xs,
+                    "{}{:.1}",
+                    if xs.is_empty() { "" } else { " " },
+                    cell_x(c)
+                );
+            }
+            text.push_str(&row[c].symbol);
+        }
+        let _ = write!(
+            out,
+            "<text x=\"{xs}\" y=\"{baseline:.1}\" fill=\"{}\"{}{}{}>",
+            hex(l.fg),
+            if l.bold { " font-weight=\"bold\"" } else { "" },
+            if l.italic {
+                " font-style=\"italic\""
+            } else {
+                ""
+            },
+            opacity(l.dim),
+        );
+        escape(&text, out);
+        out.push_str("</text>\n");
+    }
+    for (a, b, (fg, dim)) in runs(row, |g| g.look.underline.then_some((g.look.fg, g.look.dim))) {
+        let w = (b - a) as f32 * CELL_W;
+        rect(out, cell_x(a), baseline + 2.5, w, 1.0, fg, opacity(dim));
+    }
+}
+
+/// A colour between `a` and `b`, `t` of the way to `b`.
+fn mix(a: (u8, u8, u8), b: (u8, u8, u8), t: f32) -> (u8, u8, u8) {
+    let m = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    (m(a.0, b.0), m(a.1, b.1), m(a.2, b.2))
+}
+
+fn frame(out: &mut String, width: f32, palette: &Palette, title: &str) {
+    let bar = mix(palette.bg, palette.fg, 0.08);
+    let _ = writeln!(
+        out,
+        "<rect width=\"100%\" height=\"100%\" rx=\"8\" fill=\"{}\" stroke=\"{}\"/>",
+        hex(palette.bg),
+        hex(mix(palette.bg, palette.fg, 0.2))
+    );
+    let _ = writeln!(
+        out,
+        "<path d=\"M0 {BAR}V8A8 8 0 0 1 8 0H{:.0}A8 8 0 0 1 {width:.0} 8V{BAR}Z\" fill=\"{}\"/>",
+        width - 8.0,
+        hex(bar)
+    );
+    for (i, c) in ["#ff5f57", "#febc2e", "#28c840"].iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"6\" fill=\"{c}\"/>",
+            20 + i * 20,
+            BAR / 2.0
+        );
+    }
+    let _ = write!(
+        out,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\" fill=\"{}\">",
+        width / 2.0,
+        BAR / 2.0 + 4.0,
+        hex(mix(palette.fg, palette.bg, 0.35))
+    );
+    escape(title, out);
+    out.push_str("</text>\n");
+}
+
+/// Renders the whole buffer as a standalone SVG document in a window frame titled `title`.
 pub fn buffer_to_svg(buf: &Buffer, palette: &Palette, title: &str) -> String {
     let area = buf.area;
     let width = area.width as f32 * CELL_W + 2.0 * PAD;
-    let height = area.height as f32 * CELL_H + 2.0 * PAD;
+    let height = BAR + area.height as f32 * CELL_H + 2.0 * PAD;
     let mut out = String::new();
     let _ = write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
-         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"'DejaVu Sans Mono', Menlo, \
-         Consolas, monospace\" font-size=\"{FONT_SIZE}\">\n<title>"
+         viewBox=\"0 0 {width:.0} {height:.0}\" font-family=\"{FONT}\" font-size=\"{FONT_SIZE}\">\n<title>"
     );
     escape(title, &mut out);
+    out.push_str("</title>\n");
+    frame(&mut out, width, palette, title);
     let _ = writeln!(
         out,
-        "</title>\n<rect width=\"100%\" height=\"100%\" rx=\"6\" fill=\"{}\"/>",
-        hex(palette.bg)
+        "<g transform=\"translate(0 {:.0})\" shape-rendering=\"crispEdges\" \
+         stroke-linecap=\"square\" fill=\"none\">",
+        BAR
     );
     for y in 0..area.height {
-        let row: Vec<(String, Look)> = (0..area.width)
+        let row: Vec<Glyph> = (0..area.width)
             .map(|x| {
                 let cell = &buf[(area.x + x, area.y + y)];
-                (cell.symbol().to_string(), look(palette, cell))
+                Glyph {
+                    symbol: cell.symbol().to_string(),
+                    look: look(palette, cell),
+                    shape: glyphs::shape(cell.symbol()),
+                }
             })
             .collect();
         let top = PAD + y as f32 * CELL_H;
-        // Backgrounds: runs of equal colour that differ from the page.
-        let mut x = 0;
-        while x < row.len() {
-            let bg = row[x].1.bg;
-            let start = x;
-            while x < row.len() && row[x].1.bg == bg {
-                x += 1;
-            }
-            if bg != palette.bg {
-                let _ = writeln!(
-                    out,
-                    "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{CELL_H}\" fill=\"{}\"/>",
-                    PAD + start as f32 * CELL_W,
-                    (x - start) as f32 * CELL_W,
-                    hex(bg)
-                );
-            }
-        }
-        // Text: runs of equal look; blanks end a run so positions stay on the grid.
-        let baseline = top + CELL_H * 0.75;
-        let mut x = 0;
-        while x < row.len() {
-            if row[x].0.trim().is_empty() {
-                x += 1;
-                continue;
-            }
-            let start = x;
-            let mut text = String::new();
-            while x < row.len() && row[x].1 == row[start].1 && !row[x].0.trim().is_empty() {
-                text.push_str(&row[x].0);
-                x += 1;
-                // A wide glyph occupies the next cell too, which holds an empty symbol.
-                while x < row.len() && row[x].0.is_empty() {
-                    x += 1;
-                }
-            }
-            let l = &row[start].1;
-            let _ = write!(
-                out,
-                "<text x=\"{:.1}\" y=\"{baseline:.1}\" fill=\"{}\"{}{}{}{} xml:space=\"preserve\">",
-                PAD + start as f32 * CELL_W,
-                hex(l.fg),
-                if l.bold { " font-weight=\"bold\"" } else { "" },
-                if l.italic {
-                    " font-style=\"italic\""
-                } else {
-                    ""
-                },
-                if l.underline {
-                    " text-decoration=\"underline\""
-                } else {
-                    ""
-                },
-                if l.dim { " opacity=\"0.6\"" } else { "" },
-            );
-            escape(&text, &mut out);
-            out.push_str("</text>\n");
-        }
+        row_backgrounds(&mut out, &row, top, palette.bg);
+        row_shapes(&mut out, &row, top);
+        row_text(&mut out, &row, top);
     }
-    out.push_str("</svg>\n");
+    out.push_str("</g>\n</svg>\n");
     out
 }
 
 #[cfg(test)]
 mod tests {
     use ratatui::layout::Rect;
-    use ratatui::style::Style;
+    use ratatui::style::{Color, Style};
 
     use super::*;
 
@@ -264,9 +353,36 @@ mod tests {
     }
 
     #[test]
-    fn indexed_colours_follow_xterm() {
-        let p = Palette::dark();
-        assert_eq!(indexed(&p, 196), (255, 0, 0));
-        assert_eq!(indexed(&p, 232), (8, 8, 8));
+    fn every_character_sits_on_its_cell_and_wide_ones_take_two() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 8, 1));
+        buf.set_string(0, 0, "a界b", Style::default());
+        let svg = buffer_to_svg(&buf, &Palette::dark(), "w");
+        // `界` takes columns 1 and 2, so `b` lands on column 3 (x = 12 + 3 × 8.4).
+        assert!(svg.contains("<text x=\"12.0 20.4\""), "{svg}");
+        assert!(svg.contains(">a界</text>"), "{svg}");
+        assert!(
+            svg.contains("<text x=\"37.2\" y=\"25.0\" fill=\"#d8dee9\">b</text>"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn borders_are_paths_and_underlines_are_rectangles() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 6, 1));
+        buf.set_string(0, 0, "┏━", Style::default());
+        buf.set_string(
+            3,
+            0,
+            "ab",
+            Style::default().add_modifier(Modifier::UNDERLINED),
+        );
+        let svg = buffer_to_svg(&buf, &Palette::dark(), "b");
+        assert!(svg.contains("<path d=\"M16.2 21.0L20.4 21.0"), "{svg}");
+        assert!(svg.contains("stroke-width=\"2.6\""));
+        assert!(!svg.contains(">┏"), "box drawing is not text");
+        assert!(
+            svg.contains("<rect x=\"37.2\" y=\"27.5\" width=\"16.8\" height=\"1.0\""),
+            "{svg}"
+        );
     }
 }

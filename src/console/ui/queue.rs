@@ -216,11 +216,16 @@ impl Widget for QueueView<'_> {
                         .selection()
                         .remove_modifier(ratatui::style::Modifier::BOLD)
                 };
-                // Keep the badge and markers readable: style only the row's background.
+                // Keep the badge and markers readable: style only the row's background
+                // (the theme's own, which is a colour in themes that set `bg`).
+                let page = theme.base().bg;
                 for x in r.x..r.x + r.width {
                     if let Some(c) = buf.cell_mut((x, y)) {
                         let cur = c.style();
-                        if cur.bg.is_none() || cur.bg == Some(ratatui::style::Color::Reset) {
+                        if cur.bg.is_none()
+                            || cur.bg == Some(ratatui::style::Color::Reset)
+                            || cur.bg == page
+                        {
                             c.set_style(style);
                         }
                     }
