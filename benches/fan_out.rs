@@ -26,7 +26,7 @@ use signoff::protocol::messages::Identity;
 use signoff::protocol::{
     Action, ActionId, ActionRequest, PROTOCOL_VERSION, Policy, Risk, ServerMsg, Timestamp, encode,
 };
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use support::broker::{APPROVER_TOKEN, Agent, BenchBroker, Submitted, request};
 use support::console::WAIT;
@@ -95,14 +95,10 @@ fn runtime(name: &str) -> tokio::runtime::Runtime {
 /// Also returns the risk and policy the server gave the request (the baseline's shape).
 async fn run(url: &str, clients: usize, seconds: usize, rate: usize) -> (Run, (Risk, Policy)) {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(clients.max(1));
+    let (ready_tx, mut ready_rx) = mpsc::channel::<()>(clients.max(1));
     let mut feeds = Vec::with_capacity(clients);
     for _ in 0..clients {
-        feeds.push(tokio::spawn(client(
-            url.to_string(),
-            ready_tx.clone(),
-            stop_rx.clone(),
-        )));
+        feeds.push(client(url.to_string(), ready_tx.clone(), stop_rx.clone()));
     }
     drop(ready_tx);
     for _ in 0..clients {
@@ -143,10 +139,10 @@ async fn run(url: &str, clients: usize, seconds: usize, rate: usize) -> (Run, (R
     for f in feeds {
         let arrivals = f.await.expect("feed task");
         for (id, at, bytes) in arrivals {
+            run.frame_bytes = run.frame_bytes.max(bytes);
             if let Some(s) = sent.get(&id) {
                 run.delivery.push(at - s.sent);
                 run.delivered += 1;
-                run.frame_bytes = run.frame_bytes.max(bytes);
             }
         }
     }
@@ -154,13 +150,83 @@ async fn run(url: &str, clients: usize, seconds: usize, rate: usize) -> (Run, (R
     (run, template)
 }
 
-/// One console feed: reports ready at `welcome`, then records when each `pending`
-/// arrives (and its re-encoded size) until told to stop.
-async fn client(
+/// One arrival: which action, when, and (first one only) the frame's size.
+type Arrival = (ActionId, Instant, usize);
+
+/// Which client each feed is: `CLIENT=ws` (default) a bare tokio-tungstenite socket that
+/// reads the action id out of the frame, `CLIENT=feed` the console's own feed client,
+/// which decodes and validates every frame (the bench process then does that 1,000 times
+/// per event, on the same two cores as the server).
+fn client(url: String, ready: mpsc::Sender<()>, stop: watch::Receiver<bool>) -> Task {
+    if std::env::var("CLIENT").is_ok_and(|c| c == "feed") {
+        tokio::spawn(console_feed(url, ready, stop))
+    } else {
+        tokio::spawn(bare_ws(url, ready, stop))
+    }
+}
+
+type Task = tokio::task::JoinHandle<Vec<Arrival>>;
+
+/// A bare websocket client: bearer header, `hello`, then frames read as text.
+async fn bare_ws(
     url: String,
-    ready: tokio::sync::mpsc::Sender<()>,
+    ready: mpsc::Sender<()>,
     mut stop: watch::Receiver<bool>,
-) -> Vec<(ActionId, Instant, usize)> {
+) -> Vec<Arrival> {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let ws_url = signoff::client::feed_url(&url).expect("feed URL");
+    let mut req = ws_url.into_client_request().expect("request");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {APPROVER_TOKEN}").parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("websocket");
+    let hello = signoff::protocol::ClientMsg::hello("bench/0", None);
+    ws.send(WsMessage::text(encode(&hello)))
+        .await
+        .expect("hello");
+    let mut arrivals = Vec::new();
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    tokio::pin!(stopped);
+    const KEY: &str = "\"action\":{\"id\":\"";
+    loop {
+        tokio::select! {
+            _ = &mut stopped => return arrivals,
+            frame = ws.next() => match frame {
+                Some(Ok(WsMessage::Text(t))) => {
+                    let at = Instant::now();
+                    if t.starts_with("{\"type\":\"welcome\"") {
+                        let _ = ready.send(()).await;
+                    } else if t.starts_with("{\"type\":\"pending\"")
+                        && let Some(i) = t.find(KEY)
+                        && let Some(id) = t.get(i + KEY.len()..i + KEY.len() + 26)
+                        && let Ok(id) = id.parse::<ActionId>()
+                    {
+                        let bytes = if arrivals.is_empty() { t.len() } else { 0 };
+                        arrivals.push((id, at, bytes));
+                    }
+                }
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => return arrivals,
+            },
+        }
+    }
+}
+
+/// The console's feed client: reports ready at `welcome`, then records when each
+/// `pending` arrives (and its re-encoded size) until told to stop.
+async fn console_feed(
+    url: String,
+    ready: mpsc::Sender<()>,
+    mut stop: watch::Receiver<bool>,
+) -> Vec<Arrival> {
     let mut handle = feed::spawn(
         FeedConfig::new(url),
         Arc::new(FixedToken(APPROVER_TOKEN.into())),
@@ -246,8 +312,9 @@ impl Drop for Baseline {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        // Give the graceful shutdown a moment before the runtime goes.
         self.rt
-            .block_on(tokio::time::sleep(Duration::from_millis(100)));
+            .block_on(async { tokio::time::sleep(Duration::from_millis(100)).await });
     }
 }
 
