@@ -24,6 +24,33 @@ use support::{Stats, env_count, header, machine};
 
 const SIZE: (u16, u16) = (160, 48);
 
+/// Counts live heap bytes, so the bench can say what a loaded `App` holds (resident
+/// memory of the real binary is measured by the `startup` bench).
+struct Counting;
+
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts sizes.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { std::alloc::System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        LIVE.fetch_sub(l.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: `p` came from `alloc` with this layout.
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live_bytes() -> usize {
+    LIVE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A console state to draw.
 struct Case {
     name: &'static str,
@@ -33,9 +60,17 @@ struct Case {
 /// The screens measured. The history screen (100,000 records) joins here as one more
 /// entry once the history view is merged.
 fn cases() -> Vec<Case> {
+    let before = live_bytes();
+    let queue = live_app(pending(10_000), SIZE);
+    let held = live_bytes().saturating_sub(before);
+    println!(
+        "queue App with 10,000 actions holds {:.1} MB of heap ({:.1} KB per action)",
+        held as f64 / 1e6,
+        held as f64 / 1e4 / 1e3
+    );
     vec![Case {
         name: "queue screen, 10,000 pending actions",
-        app: live_app(pending(10_000), SIZE),
+        app: queue,
     }]
 }
 
