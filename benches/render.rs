@@ -20,7 +20,7 @@ use signoff::console::ui::Root;
 use signoff::console::{Msg, update};
 use signoff::protocol::{ActionId, RiskLevel};
 
-use support::{Stats, env_count, header, machine};
+use support::{Stats, env_count, header, machine, thread_cpu};
 
 const SIZE: (u16, u16) = (160, 48);
 
@@ -116,8 +116,10 @@ fn main() {
         let mut terminal = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).expect("terminal");
         let mut draw = Stats::new();
         let mut key_and_draw = Stats::new();
+        let mut cpu = Stats::new();
         for i in 0..frames + 50 {
             let t0 = Instant::now();
+            let c0 = thread_cpu();
             // Down ten rows, then back up: the selection and the detail panes change.
             update(&mut app, key(if (i / 10) % 2 == 0 { 'j' } else { 'k' }));
             let t1 = Instant::now();
@@ -133,12 +135,18 @@ fn main() {
                 })
                 .expect("draws");
             let t2 = Instant::now();
+            let c2 = thread_cpu();
             if i >= 50 {
                 draw.push(t2 - t1);
                 key_and_draw.push(t2 - t0);
+                cpu.push(c2.saturating_sub(c0));
             }
         }
         println!("{}", draw.row(&format!("{name}: draw"), "p99 < 1 ms"));
         println!("{}", key_and_draw.row(&format!("{name}: key + draw"), ""));
+        println!(
+            "{}",
+            cpu.row(&format!("{name}: key + draw, thread CPU"), "")
+        );
     }
 }

@@ -101,6 +101,21 @@ pub fn machine() -> String {
     format!("machine: {cores} cores (nproc), {cpu}{mem}")
 }
 
+/// CPU time this thread has used: unlike wall time, it does not grow while the thread
+/// waits for a core, so it separates our cost from a loaded machine's scheduling.
+pub fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// A count from the environment (`SAMPLES=200 cargo bench ...`), for quick runs.
 pub fn env_count(name: &str, default: usize) -> usize {
     std::env::var(name)
