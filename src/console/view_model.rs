@@ -238,3 +238,23 @@ impl Entry {
         self.action.votes.iter().any(|v| v.approver == subject)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::fixtures::{action, now};
+    use crate::protocol::RiskLevel;
+
+    #[test]
+    fn the_diff_is_parsed_on_first_view_then_kept() {
+        let e = Entry::new(action(1, "k8s.scale", "api", "dev", RiskLevel::Low), now());
+        assert!(e.diff.get().is_none(), "not parsed on arrival");
+        let first = e.diff().expect("the fixture carries a diff") as *const DiffModel;
+        assert!(e.diff().is_some_and(|d| d.added == 2 && d.removed == 2));
+        assert_eq!(e.diff().map(|d| d as *const DiffModel), Some(first));
+
+        let mut plain = action(2, "k8s.scale", "api", "dev", RiskLevel::Low);
+        plain.change = None;
+        assert!(Entry::new(plain, now()).diff().is_none());
+    }
+}
