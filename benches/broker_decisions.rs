@@ -9,7 +9,7 @@
 //! while reading every event the broker fans out to them. The clock runs from the first
 //! decision sent to the last `ack` received.
 
-mod bench_support;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +22,6 @@ use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
-use bench_support::{machine, start, token};
 use signoff::auth::PrincipalKind;
 use signoff::broker::Tunables;
 use signoff::protocol::api::{ActionCreated, KeyRegistration};
@@ -31,6 +30,8 @@ use signoff::protocol::{
     ClientMsg, Decision, DecisionId, KeyId, ServerMsg, SignedDecision, Timestamp, Verdict,
     decode_server, encode,
 };
+use support::broker::{start_in as start, token};
+use support::machine;
 
 const AGENT: &str = "bench-agent-token";
 

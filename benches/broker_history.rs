@@ -6,17 +6,18 @@
 //! changes the size, `RUNS=N` the samples per query. Each sample is one GET, timed until
 //! the whole JSON body has arrived.
 
-mod bench_support;
+mod support;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bench_support::{Stats, machine, ms, start, token};
 use signoff::auth::PrincipalKind;
 use signoff::broker::Tunables;
 use signoff::devtools::seed::seed;
 use signoff::history::r#gen::GenConfig;
 use signoff::protocol::{HistoryPage, Timestamp};
+use support::broker::{start_in as start, token};
+use support::{Stats, machine, ms};
 
 const APPROVER: &str = "bench-approver-token";
 const APPROVERS: &[&str] = &[
@@ -210,7 +211,7 @@ async fn main() {
         println!(
             "| {} | {} | {} | {:.2} | {:.2} |",
             r.name,
-            r.stats.samples.len(),
+            r.stats.len(),
             r.records,
             ms(r.stats.pct(0.50)),
             ms(r.stats.pct(0.99)),

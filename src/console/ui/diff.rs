@@ -80,7 +80,7 @@ impl Widget for DiffView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
         let focused = app.focus == Pane::Diff;
-        let model = self.entry.and_then(|e| e.diff.as_deref());
+        let model = self.entry.and_then(|e| e.diff());
         let scroll = usize::from(app.pane_scroll(Pane::Diff));
         let detail = match model {
             Some(m) => {
