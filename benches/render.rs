@@ -13,11 +13,13 @@ use std::time::Instant;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use signoff::console::app::App;
+use signoff::console::app::{App, Screen};
+use signoff::console::history_view::HistoryState;
 use signoff::console::fixtures::{action, live_app};
 use signoff::console::theme::Theme;
 use signoff::console::ui::Root;
 use signoff::console::{Msg, update};
+use signoff::history::{GenConfig, Generator};
 use signoff::protocol::{ActionId, RiskLevel};
 
 use support::{Stats, env_count, header, machine, thread_cpu};
@@ -57,8 +59,8 @@ struct Case {
     app: App,
 }
 
-/// The screens measured. The history screen (100,000 records) joins here as one more
-/// entry once the history view is merged.
+/// The screens measured: the queue with 10,000 pending actions, and the history screen
+/// with 100,000 records loaded beside them.
 fn cases() -> Vec<Case> {
     let before = live_bytes();
     let queue = live_app(pending(10_000), SIZE);
@@ -68,10 +70,31 @@ fn cases() -> Vec<Case> {
         held as f64 / 1e6,
         held as f64 / 1e4 / 1e3
     );
-    vec![Case {
-        name: "queue screen, 10,000 pending actions",
-        app: queue,
-    }]
+    let mut history = live_app(pending(10_000), SIZE);
+    let records = Generator::new(GenConfig {
+        count: 100_000,
+        ..GenConfig::default()
+    })
+    .records();
+    let before = live_bytes();
+    history.history = HistoryState::with_records(records);
+    let held = live_bytes().saturating_sub(before);
+    println!(
+        "history state with 100,000 records holds {:.1} MB of heap (index and search)",
+        held as f64 / 1e6
+    );
+    history.screen = Screen::History;
+    history.dirty = true;
+    vec![
+        Case {
+            name: "queue screen, 10,000 pending actions",
+            app: queue,
+        },
+        Case {
+            name: "history screen, 100,000 records (+10,000 pending)",
+            app: history,
+        },
+    ]
 }
 
 /// `n` pending actions of mixed risk over a few environments.
