@@ -11,8 +11,9 @@ use crate::console::app::{App, Pane};
 use crate::console::fixtures::{self, now};
 use crate::console::login::DeviceAuthorization;
 use crate::console::{Msg, update};
+use crate::history::{GenConfig, Generator};
 use crate::identity::qr::qr_lines;
-use crate::protocol::{Action, ActionRequest};
+use crate::protocol::{Action, ActionRequest, HistoryCursor, HistoryPage};
 
 const POLICY: &str = include_str!("../../examples/policy.toml");
 const SEED: u64 = 7;
@@ -161,5 +162,34 @@ pub fn login(size: (u16, u16)) -> App {
 pub fn queue_context(size: (u16, u16)) -> App {
     let mut app = queue(size);
     select(&mut app, EXPORT);
+    app
+}
+
+/// The history screen: a page of generated decisions, searched for a word, with the
+/// matched characters highlighted and the selected record in the detail pane.
+pub fn history_search(size: (u16, u16)) -> App {
+    let mut app = queue(size);
+    chars(&mut app, "H");
+    let records = Generator::new(GenConfig {
+        count: 300,
+        end: now().plus_secs(-90),
+        span_days: 10,
+        ..GenConfig::default()
+    })
+    .records();
+    let generation = app.history.generation;
+    update(
+        &mut app,
+        Msg::HistoryPage {
+            generation,
+            result: Ok(HistoryPage {
+                records,
+                next_cursor: Some(HistoryCursor("next".into())),
+            }),
+        },
+    );
+    chars(&mut app, "/terraform");
+    key(&mut app, KeyCode::Enter);
+    chars(&mut app, "j");
     app
 }

@@ -70,6 +70,13 @@ pub const SCENES: &[Scene] = &[
         build: state::login,
     },
     Scene {
+        name: "history-search",
+        caption: "Decision history searched as you type, matches highlighted, the whole record beside",
+        theme: "dark",
+        size: NORMAL,
+        build: state::history_search,
+    },
+    Scene {
         name: "queue-light",
         caption: "The light theme",
         theme: "light",
