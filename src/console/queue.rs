@@ -9,7 +9,7 @@ use super::view_model::Entry;
 
 /// True when the entry passes the filter and the search text.
 pub fn visible(app: &App, e: &Entry) -> bool {
-    let v = &e.view;
+    let v = &e.row;
     if app.filter.hidden_risks.contains(&v.risk) {
         return false;
     }
@@ -20,17 +20,7 @@ pub fn visible(app: &App, e: &Entry) -> bool {
     if q.is_empty() {
         return true;
     }
-    [
-        &v.kind,
-        &v.summary,
-        &v.system,
-        &v.resource,
-        &v.environment,
-        &v.requester_id,
-        &v.requester_name,
-    ]
-    .iter()
-    .any(|t| t.plain().to_lowercase().contains(&q))
+    e.matches(&q)
 }
 
 /// Recomputes `app.order` and keeps the selection: on the same action when it is still
@@ -41,11 +31,11 @@ pub fn rebuild(app: &mut App) {
         .and_then(|id| app.order.iter().position(|x| *x == id));
     let mut ids: Vec<&Entry> = app.entries.values().filter(|e| visible(app, e)).collect();
     match app.sort {
-        SortKey::Risk => ids.sort_by_key(|e| (Reverse(e.view.risk), e.view.expires_at, e.view.id)),
-        SortKey::Expiry => ids.sort_by_key(|e| (e.view.expires_at, e.view.id)),
-        SortKey::Age => ids.sort_by_key(|e| (e.view.created_at, e.view.id)),
+        SortKey::Risk => ids.sort_by_key(|e| (Reverse(e.row.risk), e.row.expires_at, e.row.id)),
+        SortKey::Expiry => ids.sort_by_key(|e| (e.row.expires_at, e.row.id)),
+        SortKey::Age => ids.sort_by_key(|e| (e.row.created_at, e.row.id)),
     }
-    let order: Vec<ActionId> = ids.iter().map(|e| e.view.id).collect();
+    let order: Vec<ActionId> = ids.iter().map(|e| e.row.id).collect();
     app.order = order;
     let keep = app.selected.filter(|id| app.order.contains(id));
     app.selected = keep.or_else(|| {
