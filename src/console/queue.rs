@@ -37,6 +37,7 @@ pub fn rebuild(app: &mut App) {
     }
     let order: Vec<ActionId> = ids.iter().map(|e| e.row.id).collect();
     app.order = order;
+    let before = app.selected;
     let keep = app.selected.filter(|id| app.order.contains(id));
     app.selected = keep.or_else(|| {
         if app.order.is_empty() {
@@ -46,7 +47,19 @@ pub fn rebuild(app: &mut App) {
             Some(app.order[i])
         }
     });
+    forget_if_left(app, before);
     app.dirty = true;
+}
+
+/// Drops the full view of the action the selection just left (rebuilt if it comes
+/// back), so scrolling through 10,000 actions does not leave 10,000 views behind.
+fn forget_if_left(app: &mut App, before: Option<ActionId>) {
+    if let Some(old) = before
+        && app.selected != Some(old)
+        && let Some(e) = app.entries.get_mut(&old)
+    {
+        e.forget_view();
+    }
 }
 
 /// Index of the selection in the visible order.
@@ -69,7 +82,8 @@ pub fn select_index(app: &mut App, i: usize) {
     if let Some(id) = app.order.get(i).copied()
         && app.selected != Some(id)
     {
-        app.selected = Some(id);
+        let before = app.selected.replace(id);
+        forget_if_left(app, before);
         app.scroll.clear();
         app.dirty = true;
     }

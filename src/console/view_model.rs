@@ -219,6 +219,12 @@ impl Entry {
             .get_or_init(|| Box::new(SafeAction::of(&self.action, &self.digest)))
     }
 
+    /// Drops the full view; the next [`Entry::view`] builds it again. Called when the
+    /// selection leaves this entry.
+    pub fn forget_view(&mut self) {
+        self.view.take();
+    }
+
     /// The parsed change; `None` when the action carries none. Parsed the first time a
     /// view asks, then cached: a queue of 10,000 actions shows one diff at a time, and
     /// parsing them all on arrival cost ~3.5 KB of heap per action.
@@ -395,6 +401,19 @@ mod tests {
         );
         let sel = app.selected.and_then(|id| app.entries.get(&id));
         assert!(sel.is_some_and(|e| e.view.get().is_some()));
+
+        // Scrolling on keeps one view: the one the selection left is dropped.
+        let first = app.selected;
+        for _ in 0..5 {
+            queue::move_selection(&mut app, 1);
+            let _ = app.selected_entry().map(Entry::view);
+        }
+        assert_ne!(app.selected, first);
+        assert_eq!(built(&app), 1, "only the selected action keeps its view");
+        app.search.value = "api-3".into();
+        queue::rebuild(&mut app);
+        let _ = app.selected_entry().map(Entry::view);
+        assert_eq!(built(&app), 1);
     }
 
     #[test]
