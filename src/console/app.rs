@@ -315,7 +315,7 @@ impl App {
         let set: BTreeSet<String> = self
             .entries
             .values()
-            .map(|e| e.view.environment.plain())
+            .map(|e| e.row.environment.plain())
             .collect();
         set.into_iter().collect()
     }

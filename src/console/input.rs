@@ -283,8 +283,8 @@ fn open_decide(app: &mut App, verdict: Verdict) {
         notice(app, Level::Info, "nothing selected");
         return;
     };
-    let id = entry.view.id;
-    let critical = entry.view.risk == RiskLevel::Critical;
+    let id = entry.row.id;
+    let critical = entry.row.risk == RiskLevel::Critical;
     let why_not = if entry.is_expired_at(app.now) {
         Some("it has expired and can no longer be decided".to_string())
     } else if app.inflight_for(id).is_some() {
@@ -334,7 +334,7 @@ fn decide_dialog(app: &mut App, mut d: DecideDialog, action: Action, fx: &mut Ve
                 let label = app
                     .entries
                     .get(&d.action_id)
-                    .map(|e| e.view.label())
+                    .map(|e| e.label())
                     .unwrap_or_default();
                 let live = matches!(app.conn, super::app::Conn::Live);
                 app.inflight.insert(

@@ -10,6 +10,7 @@ pub mod config;
 pub mod decisions;
 pub mod diff;
 pub mod fixtures;
+pub mod heap_trim;
 pub mod history_chips;
 pub mod history_export;
 pub mod history_input;

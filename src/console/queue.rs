@@ -9,7 +9,7 @@ use super::view_model::Entry;
 
 /// True when the entry passes the filter and the search text.
 pub fn visible(app: &App, e: &Entry) -> bool {
-    let v = &e.view;
+    let v = &e.row;
     if app.filter.hidden_risks.contains(&v.risk) {
         return false;
     }
@@ -20,17 +20,7 @@ pub fn visible(app: &App, e: &Entry) -> bool {
     if q.is_empty() {
         return true;
     }
-    [
-        &v.kind,
-        &v.summary,
-        &v.system,
-        &v.resource,
-        &v.environment,
-        &v.requester_id,
-        &v.requester_name,
-    ]
-    .iter()
-    .any(|t| t.plain().to_lowercase().contains(&q))
+    e.matches(&q)
 }
 
 /// Recomputes `app.order` and keeps the selection: on the same action when it is still
@@ -41,12 +31,13 @@ pub fn rebuild(app: &mut App) {
         .and_then(|id| app.order.iter().position(|x| *x == id));
     let mut ids: Vec<&Entry> = app.entries.values().filter(|e| visible(app, e)).collect();
     match app.sort {
-        SortKey::Risk => ids.sort_by_key(|e| (Reverse(e.view.risk), e.view.expires_at, e.view.id)),
-        SortKey::Expiry => ids.sort_by_key(|e| (e.view.expires_at, e.view.id)),
-        SortKey::Age => ids.sort_by_key(|e| (e.view.created_at, e.view.id)),
+        SortKey::Risk => ids.sort_by_key(|e| (Reverse(e.row.risk), e.row.expires_at, e.row.id)),
+        SortKey::Expiry => ids.sort_by_key(|e| (e.row.expires_at, e.row.id)),
+        SortKey::Age => ids.sort_by_key(|e| (e.row.created_at, e.row.id)),
     }
-    let order: Vec<ActionId> = ids.iter().map(|e| e.view.id).collect();
+    let order: Vec<ActionId> = ids.iter().map(|e| e.row.id).collect();
     app.order = order;
+    let before = app.selected;
     let keep = app.selected.filter(|id| app.order.contains(id));
     app.selected = keep.or_else(|| {
         if app.order.is_empty() {
@@ -56,7 +47,19 @@ pub fn rebuild(app: &mut App) {
             Some(app.order[i])
         }
     });
+    forget_if_left(app, before);
     app.dirty = true;
+}
+
+/// Drops the full view of the action the selection just left (rebuilt if it comes
+/// back), so scrolling through 10,000 actions does not leave 10,000 views behind.
+fn forget_if_left(app: &mut App, before: Option<ActionId>) {
+    if let Some(old) = before
+        && app.selected != Some(old)
+        && let Some(e) = app.entries.get_mut(&old)
+    {
+        e.forget_view();
+    }
 }
 
 /// Index of the selection in the visible order.
@@ -79,7 +82,8 @@ pub fn select_index(app: &mut App, i: usize) {
     if let Some(id) = app.order.get(i).copied()
         && app.selected != Some(id)
     {
-        app.selected = Some(id);
+        let before = app.selected.replace(id);
+        forget_if_left(app, before);
         app.scroll.clear();
         app.dirty = true;
     }

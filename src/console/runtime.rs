@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::app::{App, Conn, Dialog, Level, Settings};
 use super::config::Config;
+use super::heap_trim::{self, TrimPolicy};
 use super::history_export::{export_jsonl, osc52};
 use super::keymap::Keymap;
 use super::login::{DeviceAuthorization, LoginState};
@@ -99,6 +100,8 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut watch = TokenWatch::new(opts.tokens.clone());
+    let mut trim_policy = TrimPolicy::default();
+    let mut trim_due = false;
 
     loop {
         if app.dirty {
@@ -112,6 +115,12 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 )
             })?;
             app.dirty = false;
+        }
+        if trim_due {
+            // After the frame that shows the snapshot (so it is not delayed), once the
+            // message carrying its decoded actions has been applied and dropped.
+            heap_trim::trim();
+            trim_due = false;
         }
         let busy = app.busy();
         let msg = tokio::select! {
@@ -150,6 +159,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
         if matches!(msg, Msg::Feed(FeedEvent::Connected)) && !register.done() {
             register.clone().spawn();
         }
+        trim_due |= trim_policy.after(&msg);
         let log_msg = !matches!(msg, Msg::Tick(_));
         if log_msg {
             tracing::debug!(?msg, "msg");

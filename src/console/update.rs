@@ -104,11 +104,7 @@ fn tick(app: &mut App, now: Timestamp) {
     if let Some(Dialog::Decide(d)) = &app.dialog {
         let id = d.action_id;
         if app.entries.get(&id).is_some_and(|e| e.is_expired_at(now)) {
-            let label = app
-                .entries
-                .get(&id)
-                .map(|e| e.view.label())
-                .unwrap_or_default();
+            let label = app.entries.get(&id).map(|e| e.label()).unwrap_or_default();
             app.dialog = None;
             notice(
                 app,
@@ -312,10 +308,10 @@ fn arrived(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         return;
     }
     let entry = Entry::new(action, app.now);
-    let level = entry.view.risk;
-    let label = entry.view.label();
-    let env = entry.view.environment.plain();
-    let summary = entry.view.summary.plain();
+    let level = entry.row.risk;
+    let label = entry.label();
+    let env = entry.row.environment.plain();
+    let summary = entry.summary_plain();
     app.entries.insert(id, entry);
     queue::rebuild(app);
     if level >= app.settings.alert_level {
@@ -328,16 +324,12 @@ fn arrived(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
 
 fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) {
     let id = action.id;
-    let label = app
-        .entries
-        .get(&id)
-        .map(|e| e.view.label())
-        .unwrap_or_else(|| {
-            format!(
-                "{} {}/{}",
-                action.kind, action.target.system, action.target.resource
-            )
-        });
+    let label = app.entries.get(&id).map(|e| e.label()).unwrap_or_else(|| {
+        format!(
+            "{} {}/{}",
+            action.kind, action.target.system, action.target.resource
+        )
+    });
     let was_listed = app.entries.remove(&id).is_some();
     app.voted.remove(&id);
     app.drafts.remove(&id);

@@ -1,8 +1,10 @@
 //! What the views are allowed to see of an action: every string already display-safe.
 //!
 //! A queue entry keeps the raw [`Action`] privately (the console needs it to compute the
-//! digest it signs) and exposes only this [`SafeAction`], built once when the action
-//! arrives. Views take `&SafeAction`, so no agent string reaches a widget unsanitized.
+//! digest it signs) and exposes a small [`QueueRow`] for the queue list plus this
+//! [`SafeAction`], built the first time a detail pane or dialog asks for it (10,000 full
+//! views cost ~5 KB of heap each). Views take `&QueueRow` or `&SafeAction`, so no agent
+//! string reaches a widget unsanitized.
 
 use std::sync::{Arc, OnceLock};
 
@@ -148,13 +150,49 @@ impl SafeAction {
     }
 }
 
+/// What a queue row shows (and sorting and filtering read), already display-safe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRow {
+    pub id: ActionId,
+    pub risk: RiskLevel,
+    pub kind: SafeText,
+    pub resource: SafeText,
+    pub environment: SafeText,
+    pub requester_name: SafeText,
+    pub approvals: u32,
+    pub required: u32,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl QueueRow {
+    fn of(a: &Action) -> Self {
+        Self {
+            id: a.id,
+            risk: a.risk.level,
+            kind: SafeText::line(&a.kind),
+            resource: SafeText::line(&a.target.resource),
+            environment: SafeText::line(&a.target.environment),
+            requester_name: SafeText::line(&a.requester.display_name),
+            approvals: a.approvals(),
+            required: a.policy.approvals_required,
+            created_at: a.created_at,
+            expires_at: a.expires_at,
+        }
+    }
+}
+
 /// One pending action in the queue.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The raw action, private to this module: views reach only [`SafeAction`], and the
-    /// decision path only the narrow methods below.
+    /// The raw action, private to this module: views reach only [`QueueRow`] and
+    /// [`SafeAction`], and the decision path only the narrow methods below.
     action: Action,
-    pub view: SafeAction,
+    /// The digest this console computed from `action` (what it will sign).
+    digest: Digest,
+    pub row: QueueRow,
+    /// Built on first view (see [`Entry::view`]); boxed so an unbuilt one costs a word.
+    view: OnceLock<Box<SafeAction>>,
     /// Parsed on first view and kept for the digest (see [`Entry::diff`]).
     diff: OnceLock<Option<Arc<DiffModel>>>,
     /// When this console first saw it (for "new" marks and age).
@@ -164,13 +202,27 @@ pub struct Entry {
 impl Entry {
     pub fn new(action: Action, seen_at: Timestamp) -> Self {
         let digest = action.digest();
-        let view = SafeAction::of(&action, &digest);
         Self {
+            row: QueueRow::of(&action),
             action,
-            view,
+            digest,
+            view: OnceLock::new(),
             diff: OnceLock::new(),
             seen_at,
         }
+    }
+
+    /// The full display-safe view, built the first time a detail pane or dialog asks:
+    /// the queue list needs only [`Entry::row`].
+    pub fn view(&self) -> &SafeAction {
+        self.view
+            .get_or_init(|| Box::new(SafeAction::of(&self.action, &self.digest)))
+    }
+
+    /// Drops the full view; the next [`Entry::view`] builds it again. Called when the
+    /// selection leaves this entry.
+    pub fn forget_view(&mut self) {
+        self.view.take();
     }
 
     /// The parsed change; `None` when the action carries none. Parsed the first time a
@@ -191,11 +243,12 @@ impl Entry {
     /// digest is unchanged.
     pub fn updated(self, action: Action) -> Self {
         let digest = action.digest();
-        if digest == self.view.digest {
-            let view = SafeAction::of(&action, &digest);
+        if digest == self.digest {
             Self {
+                row: QueueRow::of(&action),
                 action,
-                view,
+                digest,
+                view: OnceLock::new(),
                 ..self
             }
         } else {
@@ -204,11 +257,42 @@ impl Entry {
     }
 
     pub fn digest(&self) -> &Digest {
-        &self.view.digest
+        &self.digest
     }
 
     pub fn is_expired_at(&self, now: Timestamp) -> bool {
         self.action.is_expired_at(now)
+    }
+
+    /// `kind system/resource`, one line, for notices and titles (as [`SafeAction::label`],
+    /// without building the full view).
+    pub fn label(&self) -> String {
+        format!(
+            "{} {}/{}",
+            self.row.kind.plain(),
+            SafeText::line(&self.action.target.system).plain(),
+            self.row.resource.plain()
+        )
+    }
+
+    /// The summary as displayed, for desktop alerts.
+    pub fn summary_plain(&self) -> String {
+        SafeText::line(&self.action.summary).plain()
+    }
+
+    /// True when the lower-cased `query` occurs in one of the searched fields as
+    /// displayed. Fields the row lacks are sanitised just for the test, so searching
+    /// 10,000 actions builds no full view.
+    pub fn matches(&self, query: &str) -> bool {
+        let r = &self.row;
+        let a = &self.action;
+        let hit = |t: &SafeText| t.plain().to_lowercase().contains(query);
+        [&r.kind, &r.resource, &r.environment, &r.requester_name]
+            .into_iter()
+            .any(hit)
+            || [&a.summary, &a.target.system, &a.requester.id]
+                .into_iter()
+                .any(|s| hit(&SafeText::line(s)))
     }
 
     /// What a decision names: the action id and the digest this console computed from
@@ -224,8 +308,8 @@ impl Entry {
         !t.is_empty()
             && (t == self.action.target.resource
                 || t == self.action.target.environment
-                || t == self.view.resource.plain()
-                || t == self.view.environment.plain())
+                || t == self.row.resource.plain()
+                || t == self.row.environment.plain())
     }
 
     /// True when the broker already recorded this decision on the action.
@@ -256,5 +340,96 @@ mod tests {
         let mut plain = action(2, "k8s.scale", "api", "dev", RiskLevel::Low);
         plain.change = None;
         assert!(Entry::new(plain, now()).diff().is_none());
+    }
+
+    fn built(app: &crate::console::app::App) -> usize {
+        app.entries
+            .values()
+            .filter(|e| e.view.get().is_some())
+            .count()
+    }
+
+    #[test]
+    fn the_queue_builds_full_views_only_for_what_a_pane_shows() {
+        use crate::console::app::SortKey;
+        use crate::console::fixtures::live_app;
+        use crate::console::queue;
+        use ratatui::widgets::Widget as _;
+
+        let levels = [RiskLevel::Low, RiskLevel::High, RiskLevel::Critical];
+        let actions = (1..=200u8)
+            .map(|n| {
+                let env = if n % 2 == 0 { "production" } else { "dev" };
+                action(
+                    n,
+                    "k8s.scale",
+                    &format!("api-{n}"),
+                    env,
+                    levels[usize::from(n % 3)],
+                )
+            })
+            .collect();
+        let mut app = live_app(actions, (160, 48));
+        assert_eq!(app.order.len(), 200);
+        assert_eq!(built(&app), 0, "a snapshot builds no full view");
+
+        for sort in [SortKey::Expiry, SortKey::Age, SortKey::Risk] {
+            app.sort = sort;
+            queue::rebuild(&mut app);
+        }
+        app.filter.hidden_risks.insert(RiskLevel::Low);
+        app.search.value = "API-1".into();
+        queue::rebuild(&mut app);
+        assert!(!app.order.is_empty() && app.order.len() < 200);
+        app.search.value = "scale".into();
+        queue::rebuild(&mut app);
+        assert_eq!(built(&app), 0, "sort, filter and search build no full view");
+        assert!(!app.environments().is_empty());
+
+        let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        let theme = crate::console::theme::Theme::dark();
+        crate::console::ui::Root {
+            app: &app,
+            theme: &theme,
+        }
+        .render(area, &mut buf);
+        assert_eq!(
+            built(&app),
+            1,
+            "a frame builds the selected action's view only"
+        );
+        let sel = app.selected.and_then(|id| app.entries.get(&id));
+        assert!(sel.is_some_and(|e| e.view.get().is_some()));
+
+        // Scrolling on keeps one view: the one the selection left is dropped.
+        let first = app.selected;
+        for _ in 0..5 {
+            queue::move_selection(&mut app, 1);
+            let _ = app.selected_entry().map(Entry::view);
+        }
+        assert_ne!(app.selected, first);
+        assert_eq!(built(&app), 1, "only the selected action keeps its view");
+        app.search.value = "api-3".into();
+        queue::rebuild(&mut app);
+        let _ = app.selected_entry().map(Entry::view);
+        assert_eq!(built(&app), 1);
+    }
+
+    #[test]
+    fn the_row_and_lazy_view_agree_with_a_full_view() {
+        let a = crate::console::fixtures::hostile_action(7);
+        let e = Entry::new(a.clone(), now());
+        let full = SafeAction::of(&a, &a.digest());
+        assert_eq!(e.row.kind, full.kind);
+        assert_eq!(e.row.resource, full.resource);
+        assert_eq!(e.row.environment, full.environment);
+        assert_eq!(e.row.requester_name, full.requester_name);
+        assert_eq!(e.label(), full.label());
+        assert_eq!(e.summary_plain(), full.summary.plain());
+        assert!(e.view.get().is_none());
+        assert_eq!(e.view(), &full);
+        assert!(e.matches(&full.summary.plain().to_lowercase()));
+        assert!(!e.matches("no such text anywhere"));
     }
 }

@@ -57,7 +57,7 @@ impl ContextView<'_> {
 
     fn lines(&self, e: &Entry) -> Vec<Line<'static>> {
         let (app, theme) = (self.app, self.theme);
-        let v = &e.view;
+        let v = e.view();
         let text = theme.text();
         let mut out = Vec::new();
         if v.hidden_chars {

@@ -82,7 +82,7 @@ impl DialogView<'_> {
         let Some(e) = app.entries.get(&d.action_id) else {
             return;
         };
-        let v = &e.view;
+        let v = e.view();
         let field = |label: &str, spans: Vec<Span<'static>>| {
             let mut s = vec![Span::styled(format!("{label:<LABEL$}"), theme.muted())];
             s.extend(spans);

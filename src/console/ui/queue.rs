@@ -85,7 +85,7 @@ fn plain(s: &str, w: usize, style: Style) -> Span<'static> {
 impl QueueView<'_> {
     fn row(&self, e: &Entry, cols: &Cols) -> Line<'static> {
         let (app, theme) = (self.app, self.theme);
-        let v = &e.view;
+        let v = &e.row;
         let text = theme.text();
         let queued = app.inflight_for(v.id).is_some_and(|f| !f.sent);
         let mark = if queued {

@@ -18,7 +18,7 @@ pub struct RiskView<'a> {
 
 /// Every row of the risk pane for `width` columns, wrapped (reasons under themselves).
 pub fn risk_rows(e: &Entry, theme: &Theme, width: usize) -> Vec<Line<'static>> {
-    let v = &e.view;
+    let v = e.view();
     let mut rows = vec![Line::from(vec![
         Span::styled(
             format!(" {} ", v.risk.as_str().to_uppercase()),
