@@ -82,6 +82,14 @@ impl Pty {
 
     /// Resizes the pty (the child gets SIGWINCH) and the emulator.
     pub fn resize(&self, cols: u16, rows: u16) {
+        // The emulator takes the new size first, and the reader waits on its lock until
+        // the pty has it too: the console's first frame at the new size must not be
+        // parsed at the old one (it would wrap, and later frames only send differences).
+        let mut screen = self.screen.lock().unwrap();
+        screen.screen_mut().set_size(
+            NonZeroU16::new(rows).unwrap(),
+            NonZeroU16::new(cols).unwrap(),
+        );
         self.master
             .resize(PtySize {
                 rows,
@@ -90,10 +98,7 @@ impl Pty {
                 pixel_height: 0,
             })
             .unwrap();
-        self.screen.lock().unwrap().screen_mut().set_size(
-            NonZeroU16::new(rows).unwrap(),
-            NonZeroU16::new(cols).unwrap(),
-        );
+        drop(screen);
     }
 
     /// True once the terminal is back to what a shell expects: main screen, cursor
