@@ -28,11 +28,7 @@ fn main() {
     let n = env_count("SAMPLES", 500);
     println!("{}", machine());
     let broker = BenchBroker::start();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = support::runtime("bench");
     let (mut total, mut sent_to_ack) = rt.block_on(run(&broker.url, n));
     drop(rt);
     drop(broker);

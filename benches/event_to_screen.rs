@@ -23,11 +23,7 @@ fn main() {
     let n = env_count("SAMPLES", 1000);
     println!("{}", machine());
     let broker = BenchBroker::start();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = support::runtime("bench");
     let (mut screen, mut accepted) = rt.block_on(run(&broker.url, n));
     drop(rt);
     drop(broker);

@@ -30,7 +30,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use support::broker::{APPROVER_TOKEN, Agent, BenchBroker, Submitted, request};
 use support::console::WAIT;
-use support::{Stats, env_count, header, machine};
+use support::{Stats, env_count, header, machine, runtime};
 
 /// What one run measured.
 struct Run {
@@ -80,15 +80,6 @@ fn main() {
             r.delivered, r.expected, r.frame_bytes
         );
     }
-}
-
-fn runtime(name: &str) -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// Connects `clients` feeds, sends `rate` actions/s for `seconds`, collects arrivals.

@@ -19,11 +19,7 @@ fn main() {
     let actions = env_count("ACTIONS", 10_000);
     println!("{}", machine());
     let broker = BenchBroker::start();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = support::runtime("bench");
     let t = std::time::Instant::now();
     rt.block_on(Agent::new(&broker.url).fill("start", actions, 32));
     println!(

@@ -123,3 +123,14 @@ pub fn env_count(name: &str, default: usize) -> usize {
         .and_then(|s| s.parse().ok())
         .unwrap_or(default)
 }
+
+/// A two-thread tokio runtime for a bench's own side (clients, agent, console), apart from
+/// the broker's runtime, as separate processes would be.
+pub fn runtime(name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
