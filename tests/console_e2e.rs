@@ -3,7 +3,7 @@
 
 mod console_support;
 
-use console_support::pty::{Pty, broker_auth, key_file, wait_key_registered};
+use console_support::pty::{Pty, broker_auth, wait_key_registered};
 
 /// End to end against the real broker on 127.0.0.1 with a real SQLite file: an agent
 /// submits, the approver approves with the keyboard in the real binary, the agent's long
@@ -67,19 +67,7 @@ fn real_broker_approve_end_to_end() {
                 .unwrap()
         })
     };
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        100,
-        30,
-        &[
-            ("SIGNOFF_BROKER_URL", url.clone()),
-            ("SIGNOFF_TOKEN", "bob-secret".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 8).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(100, 30, &url, "bob-secret", 8);
     pty.wait_for("Export the e2e table to S3", 30);
     pty.wait_for("● live", 10);
     wait_key_registered(&rt, &url, "bob-secret", 8);
@@ -131,19 +119,7 @@ fn real_broker_refusal_is_shown_exactly() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 201);
     });
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        120,
-        30,
-        &[
-            ("SIGNOFF_BROKER_URL", url.clone()),
-            ("SIGNOFF_TOKEN", "bob-secret".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 11).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(120, 30, &url, "bob-secret", 11);
     pty.wait_for("Export for bob himself", 30);
     pty.wait_for("● live", 10);
     wait_key_registered(&rt, &url, "bob-secret", 11);

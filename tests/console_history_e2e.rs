@@ -5,7 +5,7 @@
 mod console_support;
 mod history_support;
 
-use console_support::pty::{Pty, broker_auth, key_file, wait_key_registered};
+use console_support::pty::{Pty, broker_auth, wait_key_registered};
 use signoff::history::SearchField;
 use signoff::protocol::HistoryRecord;
 
@@ -23,19 +23,7 @@ fn history_screen_in_the_real_binary_against_a_seeded_broker() {
     );
     let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
     let url = broker.url();
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        120,
-        36,
-        &[
-            ("SIGNOFF_BROKER_URL", url.clone()),
-            ("SIGNOFF_TOKEN", "bob-secret".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 9).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(120, 36, &url, "bob-secret", 9);
     pty.wait_for("● live", 60);
     wait_key_registered(&rt, &url, "bob-secret", 9);
 

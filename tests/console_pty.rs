@@ -9,7 +9,7 @@ mod console_support;
 use std::time::{Duration, Instant};
 
 use console_support::FakeBroker;
-use console_support::pty::{Pty, fresh, key_file};
+use console_support::pty::{Pty, fresh};
 use signoff::console::fixtures::{action, hostile_action};
 use signoff::protocol::messages::ClientMsg;
 use signoff::protocol::{RiskLevel, Verdict};
@@ -25,19 +25,7 @@ fn approve_with_the_keyboard_signs_the_displayed_digest() {
         RiskLevel::High,
     ));
     let mut broker = rt.block_on(FakeBroker::start("tok-bob", "bob", vec![a.clone()]));
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        100,
-        30,
-        &[
-            ("SIGNOFF_BROKER_URL", broker.url.clone()),
-            ("SIGNOFF_TOKEN", "tok-bob".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 4).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(100, 30, &broker.url, "tok-bob", 4);
     pty.wait_for("db.export on customers", 30);
     pty.wait_for("● live", 10);
     // The key registration must land before the decision, as with the real broker.
@@ -92,19 +80,7 @@ fn hostile_text_is_visible_on_a_real_terminal() {
         "bob",
         vec![fresh(hostile_action(1))],
     ));
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        160,
-        48,
-        &[
-            ("SIGNOFF_BROKER_URL", broker.url.clone()),
-            ("SIGNOFF_TOKEN", "t".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 5).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(160, 48, &broker.url, "t", 5);
     pty.wait_for("⟨CSI 2J⟩", 30);
     let screen = pty.contents();
     assert!(
@@ -126,19 +102,7 @@ fn an_unreachable_broker_shows_the_reconnect_state() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        80,
-        24,
-        &[
-            ("SIGNOFF_BROKER_URL", format!("http://127.0.0.1:{port}")),
-            ("SIGNOFF_TOKEN", "t".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 6).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(80, 24, &format!("http://127.0.0.1:{port}"), "t", 6);
     pty.wait_for("reconnecting (attempt 2", 30);
     pty.press("?");
     pty.wait_for("? or Esc to close", 5);
@@ -160,19 +124,7 @@ fn resizing_relayouts_and_a_tiny_window_says_so() {
         RiskLevel::High,
     ));
     let broker = rt.block_on(FakeBroker::start("t", "bob", vec![a]));
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        100,
-        30,
-        &[
-            ("SIGNOFF_BROKER_URL", broker.url.clone()),
-            ("SIGNOFF_TOKEN", "t".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 9).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(100, 30, &broker.url, "t", 9);
     pty.wait_for("Tab switches", 30);
     pty.resize(160, 48);
     pty.wait_for("┌ Risk", 10);
@@ -197,19 +149,7 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
         RiskLevel::High,
     ));
     let mut broker = rt.block_on(FakeBroker::start("t", "bob", vec![a.clone()]));
-    let keys = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(
-        100,
-        30,
-        &[
-            ("SIGNOFF_BROKER_URL", broker.url.clone()),
-            ("SIGNOFF_TOKEN", "t".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 10).display().to_string(),
-            ),
-        ],
-    );
+    let mut pty = Pty::console(100, 30, &broker.url, "t", 10);
     pty.wait_for("● live", 30);
     let deadline = Instant::now() + Duration::from_secs(10);
     while broker.shared.keys.lock().unwrap().is_empty() {
@@ -279,19 +219,7 @@ fn a_broker_down_at_start_gets_the_key_once_it_is_up() {
         let _rt = rt.enter();
         broker.stop();
     }
-    let keys = tempfile::tempdir().unwrap();
-    let pty = Pty::spawn(
-        100,
-        30,
-        &[
-            ("SIGNOFF_BROKER_URL", broker.url.clone()),
-            ("SIGNOFF_TOKEN", "t".into()),
-            (
-                "SIGNOFF_KEY_FILE",
-                key_file(keys.path(), 11).display().to_string(),
-            ),
-        ],
-    );
+    let pty = Pty::console(100, 30, &broker.url, "t", 11);
     pty.wait_for("device key not registered", 30);
     rt.block_on(broker.restart());
     pty.wait_for("● live", 60);

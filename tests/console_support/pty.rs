@@ -19,12 +19,32 @@ pub struct Pty {
     writer: Box<dyn std::io::Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
     _dir: tempfile::TempDir,
+    /// The device key of [`Pty::console`], removed with the `Pty`.
+    _keys: Option<tempfile::TempDir>,
 }
 
 impl Pty {
     /// Starts `signoff` (no subcommand: the console is the default) with `env`.
     pub fn spawn(cols: u16, rows: u16, env: &[(&str, String)]) -> Self {
         Self::spawn_args(&[], cols, rows, env)
+    }
+
+    /// Starts the console against `broker_url` with a bearer token and a fresh 0600 device
+    /// key made from `key_seed` (the set-up most pty tests share).
+    pub fn console(cols: u16, rows: u16, broker_url: &str, token: &str, key_seed: u8) -> Self {
+        let keys = tempfile::tempdir().unwrap();
+        let key = key_file(keys.path(), key_seed);
+        let mut pty = Self::spawn(
+            cols,
+            rows,
+            &[
+                ("SIGNOFF_BROKER_URL", broker_url.to_string()),
+                ("SIGNOFF_TOKEN", token.to_string()),
+                ("SIGNOFF_KEY_FILE", key.display().to_string()),
+            ],
+        );
+        pty._keys = Some(keys);
+        pty
     }
 
     /// Starts `signoff ARGS…` with `env`.
@@ -77,6 +97,7 @@ impl Pty {
             writer,
             child,
             _dir: dir,
+            _keys: None,
         }
     }
 
