@@ -3,49 +3,13 @@
 
 mod broker_common;
 
-use std::path::Path;
-use std::process::Stdio;
-
 use broker_common::*;
 use signoff::protocol::{ServerMsg, Status, Verdict};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
-
-/// Starts `signoff broker` on 127.0.0.1:0 and returns it with its base URL.
-async fn start_process(dir: &Path) -> (Child, String) {
-    let cfg = dir.join("broker.toml");
-    std::fs::write(&cfg, config_toml()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signoff"))
-        .args(["broker", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&cfg)
-        .arg("--data")
-        .arg(dir.join("data"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("broker binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .expect("broker reports its address in time")
-        .unwrap()
-        .expect("a line");
-    let url = line
-        .rsplit(' ')
-        .next()
-        .expect("listening line ends with the URL")
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    (child, url)
-}
 
 #[tokio::test]
 async fn killed_broker_keeps_acked_decisions_and_pending_actions() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) = start_process(dir.path()).await;
+    let (mut child, url) = broker_process(dir.path(), "127.0.0.1:0").await;
     let http = Http::at(&url);
     let ws = format!("{}/v1/feed", url.replace("http://", "ws://"));
     http.register(BOB, &key(1)).await;
@@ -75,7 +39,7 @@ async fn killed_broker_keeps_acked_decisions_and_pending_actions() {
     child.wait().await.unwrap();
     drop(feed);
 
-    let (mut child, url) = start_process(dir.path()).await;
+    let (mut child, url) = broker_process(dir.path(), "127.0.0.1:0").await;
     let http = Http::at(&url);
     let ws = format!("{}/v1/feed", url.replace("http://", "ws://"));
     let view = http.view(AGENT, &decided.id.to_string(), 0).await;

@@ -9,48 +9,16 @@
 
 mod broker_common;
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use broker_common::{AGENT, WAIT, config_toml};
+use broker_common::{AGENT, WAIT, broker_process as broker};
 use ed25519_dalek::SigningKey;
 use signoff::agent::peer::FeedApprover;
 use signoff::protocol::Verdict;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::mpsc;
-
-/// Starts `signoff broker` listening on `listen`; returns it with its base URL.
-async fn broker(dir: &Path, listen: &str) -> (Child, String) {
-    let cfg = dir.join("broker.toml");
-    std::fs::write(&cfg, config_toml()).expect("broker config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_signoff"))
-        .args(["broker", "--listen", listen, "--config"])
-        .arg(&cfg)
-        .arg("--data")
-        .arg(dir.join("data"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("broker binary starts");
-    let stdout = child.stdout.take().expect("broker stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(WAIT, lines.next_line())
-        .await
-        .expect("broker reports its address in time")
-        .expect("broker stdout readable")
-        .expect("a line");
-    let url = line
-        .rsplit(' ')
-        .next()
-        .expect("listening line ends with the URL")
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    (child, url)
-}
 
 /// Waits for a line of the gate's stderr containing `text`; returns everything seen.
 async fn stderr_until(lines: &mut mpsc::UnboundedReceiver<String>, seen: &mut String, text: &str) {

@@ -310,3 +310,35 @@ impl Feed {
         }
     }
 }
+
+/// Starts the real `signoff broker` binary over `dir`, listening on `listen`; returns the
+/// child (killed on drop) with its base URL, read from the "listening" line.
+pub async fn broker_process(dir: &Path, listen: &str) -> (tokio::process::Child, String) {
+    let cfg = dir.join("broker.toml");
+    std::fs::write(&cfg, config_toml()).expect("broker config");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["broker", "--listen", listen, "--config"])
+        .arg(&cfg)
+        .arg("--data")
+        .arg(dir.join("data"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("broker binary starts");
+    let stdout = child.stdout.take().expect("broker stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("broker reports its address in time")
+        .expect("broker stdout readable")
+        .expect("a line");
+    let url = line
+        .rsplit(' ')
+        .next()
+        .expect("listening line ends with the URL")
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
