@@ -9,6 +9,7 @@ use crate::console::core::app::{
 };
 use crate::console::core::layout;
 use crate::console::core::msg::{Action, Effect};
+use crate::console::core::rows;
 use crate::console::core::update::notice;
 use crate::console::dialogs::login::LoginState;
 use crate::console::queue::order as queue;
@@ -271,16 +272,8 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
         // Diff lines may wrap, so the last line may need to reach the top.
         Pane::Diff => e.diff().map_or(0, |d| d.lines.len().saturating_sub(1)),
         // Wrapped rows are known exactly: stop when the last page is full.
-        Pane::Risk => crate::console::ui::risk::risk_rows(
-            e,
-            &crate::console::ui::theme::Theme::monochrome(),
-            width,
-        )
-        .len()
-        .saturating_sub(height),
-        Pane::Context => {
-            crate::console::ui::context::context_row_count(app, e, width).saturating_sub(height)
-        }
+        Pane::Risk => rows::risk(e, width).len().saturating_sub(height),
+        Pane::Context => rows::context(app, e, width).len().saturating_sub(height),
     };
     u16::try_from(max).unwrap_or(u16::MAX)
 }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 use super::{centered, safe_spans};
 use crate::console::core::app::{App, DecideDialog, Dialog, Field, Level, TextInput};
+use crate::console::core::quorum::{AfterVote, after_vote};
 use crate::console::model::sanitize::SafeText;
 use crate::console::ui::theme::Theme;
 use crate::protocol::{RiskLevel, Verdict};
@@ -133,17 +134,18 @@ impl DialogView<'_> {
                 ],
             ),
         ];
-        let after = v.approvals + u32::from(d.verdict == Verdict::Approve);
-        let quorum = match d.verdict {
-            Verdict::Approve if after >= v.required => format!(
+        let quorum = match after_vote(v.approvals, v.required, d.verdict) {
+            AfterVote::Completes => format!(
                 "{}/{} · your approval completes the quorum",
                 v.approvals, v.required
             ),
-            Verdict::Approve => format!(
+            AfterVote::Needs { after } => format!(
                 "{}/{} · your approval makes {after}/{}; more approvers needed",
                 v.approvals, v.required, v.required
             ),
-            Verdict::Deny => format!("{}/{} · one deny is final", v.approvals, v.required),
+            AfterVote::DenyIsFinal => {
+                format!("{}/{} · one deny is final", v.approvals, v.required)
+            }
         };
         lines.push(field("Quorum", vec![Span::styled(quorum, text)]));
         if d.verdict == Verdict::Approve && self_request(app, v) {
