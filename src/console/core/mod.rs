@@ -11,4 +11,5 @@ pub mod msg;
 pub mod notice;
 pub mod quorum;
 pub mod rows;
+pub mod session;
 pub mod update;
