@@ -11,6 +11,7 @@
 use ed25519_dalek::VerifyingKey;
 
 use crate::auth::Principal;
+use crate::identity::person::PersonKey;
 use crate::protocol::{
     Action, Digest, ErrorCode, SignedDecision, Status, Timestamp, Verdict, VerifyError, Vote,
 };
@@ -83,22 +84,44 @@ pub fn verify_signer(
     })
 }
 
-/// True when `a` and `b` name the same person: exact, or case-insensitive for emails.
-fn same_person(a: &str, b: &str) -> bool {
-    a == b || (a.contains('@') && a.eq_ignore_ascii_case(b))
+/// Why the approver may not decide this action as its own requester, if they may not.
+///
+/// Every identifier the action names (`requester.id`, `requester.on_behalf_of`) is compared
+/// with the approver's [`PersonKey`]: the same person however spelled, or a look-alike of
+/// them (Unicode TR39 confusable skeletons).
+pub fn self_approval(principal: &Principal, action: &Action) -> Option<String> {
+    let me = principal.person();
+    let mut named = vec![("requester.id", action.requester.id.as_str())];
+    if let Some(o) = action.requester.on_behalf_of.as_deref() {
+        named.push(("requester.on_behalf_of", o));
+    }
+    named.into_iter().find_map(|(field, text)| {
+        let them = PersonKey::claimed(text);
+        if me.same_person(&them) {
+            Some(format!(
+                "you are the {} ({:?}): nobody approves their own request",
+                if field == "requester.id" {
+                    "requester"
+                } else {
+                    "person the requester acts for"
+                },
+                crate::identity::visible(text)
+            ))
+        } else if me.confusable_with(&them) {
+            Some(format!(
+                "{field} {:?} looks like your identity {:?}: refused as a self-approval",
+                crate::identity::visible(text),
+                me.label()
+            ))
+        } else {
+            None
+        }
+    })
 }
 
 /// True when the approver is the requester or the human the requester acts for.
 pub fn is_self_approval(principal: &Principal, action: &Action) -> bool {
-    let mut me = vec![principal.subject()];
-    if let Some(e) = principal.identity.email.as_deref() {
-        me.push(e);
-    }
-    let mut them = vec![action.requester.id.as_str()];
-    if let Some(o) = action.requester.on_behalf_of.as_deref() {
-        them.push(o);
-    }
-    me.iter().any(|m| them.iter().any(|t| same_person(m, t)))
+    self_approval(principal, action).is_some()
 }
 
 /// True when the approver may decide this action (empty groups mean any approver).
@@ -165,11 +188,8 @@ pub fn check_vote_with_digest(
             format!("action expired at {}", action.expires_at),
         ));
     }
-    if is_self_approval(principal, action) {
-        return Err((
-            ErrorCode::SelfApproval,
-            "you are the requester, or the person the requester acts for".into(),
-        ));
+    if let Some(why) = self_approval(principal, action) {
+        return Err((ErrorCode::SelfApproval, why));
     }
     if !may_decide(&principal.identity.groups, &action.policy.approver_groups) {
         return Err((
@@ -180,10 +200,23 @@ pub fn check_vote_with_digest(
             ),
         ));
     }
-    if action.votes.iter().any(|v| v.approver == d.approver) {
+    let me = principal.person();
+    if let Some(v) = action
+        .votes
+        .iter()
+        .find(|v| v.approver == d.approver || v.person_key().same_person(&me))
+    {
+        let how = if v.approver == d.approver {
+            String::new()
+        } else {
+            format!(
+                " (as {:?}: one person, one vote, whatever the login)",
+                v.approver
+            )
+        };
         return Err((
             ErrorCode::AlreadyVoted,
-            "you already voted on this action".into(),
+            format!("you already voted on this action{how}"),
         ));
     }
     if d.verdict == Verdict::Deny && d.reason.trim().is_empty() {
@@ -196,6 +229,8 @@ pub fn check_vote_with_digest(
         reason: d.reason.clone(),
         key_id: d.key_id.clone(),
         at: now,
+        person: Some(me),
+        group: None,
     };
     let approvals = action.approvals() + u32::from(d.verdict == Verdict::Approve);
     let status = match d.verdict {

@@ -22,6 +22,7 @@ fn bob() -> Principal {
             groups: vec!["sre".into()],
         },
         expires_at: None,
+        issuer: "static".into(),
     }
 }
 
@@ -81,6 +82,7 @@ fn valid_approval_counts_towards_quorum() {
     let mut a1 = a.clone();
     a1.votes.push(Vote {
         approver: "carol".into(),
+        person: None,
         ..out.vote.clone()
     });
     let out = check(

@@ -129,6 +129,8 @@ pub fn vote(a: &Action, who: &str) -> Vote {
         reason: "looks fine".into(),
         key_id: KeyId("00112233aabbccdd".into()),
         at: now().plus_secs(-30),
+        person: None,
+        group: None,
     }
 }
 

@@ -332,6 +332,8 @@ impl Generator {
                     reason,
                     key_id: who.key_id.clone(),
                     at,
+                    person: None,
+                    group: None,
                 }
             };
         let earlier = |k: i64| Timestamp::from_unix_millis(decided_at.unix_millis() - 1000 * k);
