@@ -129,6 +129,38 @@ pub fn may_decide(groups: &[String], approver_groups: &[String]) -> bool {
     approver_groups.is_empty() || groups.iter().any(|g| approver_groups.contains(g))
 }
 
+/// Under `distinct_groups`, the group this approval counts for: the first of the approver's
+/// eligible groups that no earlier approval counted for.
+fn distinct_group(principal: &Principal, action: &Action) -> Result<String, Rejection> {
+    let wanted = &action.policy.approver_groups;
+    let used: Vec<&str> = action
+        .votes
+        .iter()
+        .filter(|v| v.verdict == Verdict::Approve)
+        .filter_map(|v| v.group.as_deref())
+        .collect();
+    let mut eligible = principal
+        .identity
+        .groups
+        .iter()
+        .filter(|g| wanted.is_empty() || wanted.contains(g));
+    let eligible_any = eligible.clone().next().is_some();
+    match eligible.find(|g| !used.contains(&g.as_str())) {
+        Some(g) => Ok(g.clone()),
+        None if !eligible_any => Err((
+            ErrorCode::NotInGroup,
+            "this action needs approvals from distinct groups, and you are in none".into(),
+        )),
+        None => Err((
+            ErrorCode::NotInGroup,
+            format!(
+                "this action needs approvals from distinct groups; {} already approved",
+                used.join(", ")
+            ),
+        )),
+    }
+}
+
 /// The state checks, against the action as it stands now (`None`: no such action).
 pub fn check_vote(
     principal: &Principal,
@@ -222,6 +254,11 @@ pub fn check_vote_with_digest(
     if d.verdict == Verdict::Deny && d.reason.trim().is_empty() {
         return Err((ErrorCode::ReasonRequired, "a deny needs a reason".into()));
     }
+    let group = if action.policy.distinct_groups && d.verdict == Verdict::Approve {
+        Some(distinct_group(principal, action)?)
+    } else {
+        None
+    };
     let vote = Vote {
         decision_id: d.decision_id,
         approver: d.approver.clone(),
@@ -230,7 +267,7 @@ pub fn check_vote_with_digest(
         key_id: d.key_id.clone(),
         at: now,
         person: Some(me),
-        group: None,
+        group,
     };
     let approvals = action.approvals() + u32::from(d.verdict == Verdict::Approve);
     let status = match d.verdict {

@@ -88,6 +88,7 @@ pub fn action(n: u8, kind: &str, resource: &str, env: &str, level: RiskLevel) ->
             approvals_required: if level == RiskLevel::Critical { 2 } else { 1 },
             approver_groups: vec!["sre".into()],
             rule: Some("exports-need-sre".into()),
+            distinct_groups: false,
         },
         created_at: created,
         expires_at: created.plus_secs(900),

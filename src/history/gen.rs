@@ -298,6 +298,7 @@ impl Generator {
                         "nonprod"
                     }
                 )),
+                distinct_groups: false,
             },
             created_at,
             created_at.plus_secs(ttl),

@@ -233,6 +233,10 @@ pub struct Policy {
     /// The policy rule that matched, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// Each approval must count for a different approver group (one of `approver_groups`,
+    /// or of the approver's groups when that is empty). Absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_groups: bool,
 }
 
 impl Default for Policy {
@@ -241,6 +245,7 @@ impl Default for Policy {
             approvals_required: 1,
             approver_groups: Vec::new(),
             rule: None,
+            distinct_groups: false,
         }
     }
 }
@@ -624,6 +629,7 @@ pub(crate) mod fixtures {
                 approvals_required: 2,
                 approver_groups: vec!["sre".into()],
                 rule: None,
+                distinct_groups: false,
             },
             now,
             now.plus_secs(900),

@@ -137,6 +137,9 @@ impl Engine {
                 approvals_required,
                 approver_groups,
                 rule: matched.first().map(|r| r.name.clone()),
+                distinct_groups: first(&|r| r.distinct_groups.is_some())
+                    .and_then(|r| r.distinct_groups)
+                    .unwrap_or(false),
             },
             ttl_secs,
         }
