@@ -11,7 +11,7 @@
 use ed25519_dalek::VerifyingKey;
 
 use crate::auth::Principal;
-use crate::identity::person::PersonKey;
+use crate::identity::person;
 use crate::protocol::{
     Action, Digest, ErrorCode, SignedDecision, Status, Timestamp, Verdict, VerifyError, Vote,
 };
@@ -91,31 +91,21 @@ pub fn verify_signer(
 /// them (Unicode TR39 confusable skeletons).
 pub fn self_approval(principal: &Principal, action: &Action) -> Option<String> {
     let me = principal.person();
-    let mut named = vec![("requester.id", action.requester.id.as_str())];
-    if let Some(o) = action.requester.on_behalf_of.as_deref() {
-        named.push(("requester.on_behalf_of", o));
-    }
-    named.into_iter().find_map(|(field, text)| {
-        let them = PersonKey::claimed(text);
-        if me.same_person(&them) {
-            Some(format!(
-                "you are the {} ({:?}): nobody approves their own request",
-                if field == "requester.id" {
-                    "requester"
-                } else {
-                    "person the requester acts for"
-                },
-                crate::identity::visible(text)
-            ))
-        } else if me.confusable_with(&them) {
-            Some(format!(
-                "{field} {:?} looks like your identity {:?}: refused as a self-approval",
-                crate::identity::visible(text),
-                me.label()
-            ))
-        } else {
-            None
-        }
+    let r = &action.requester;
+    let found = person::self_request(&me, &r.id, r.on_behalf_of.as_deref())?;
+    let shown = crate::identity::visible(&found.text);
+    Some(if found.confusable {
+        format!(
+            "{} {shown:?} looks like your identity {:?}: refused as a self-approval",
+            found.field,
+            me.label()
+        )
+    } else if found.field == "requester.id" {
+        format!("you are the requester ({shown:?}): nobody approves their own request")
+    } else {
+        format!(
+            "you are the person the requester acts for ({shown:?}): nobody approves their own request"
+        )
     })
 }
 
@@ -269,7 +259,9 @@ pub fn check_vote_with_digest(
         person: Some(me),
         group,
     };
-    let approvals = action.approvals() + u32::from(d.verdict == Verdict::Approve);
+    // The voter is a person who has not voted yet (checked above): quorum counts persons.
+    let approvals =
+        person::distinct_approvers(&action.votes) + u32::from(d.verdict == Verdict::Approve);
     let status = match d.verdict {
         Verdict::Deny => Status::Denied,
         Verdict::Approve if approvals >= action.policy.approvals_required.max(1) => {

@@ -66,6 +66,18 @@ impl PersonKey {
         }
     }
 
+    /// The key of an identity whose issuer is not known here (the console's own identity
+    /// from the broker's welcome): it compares like a claimed identifier.
+    pub fn of_identity(subject: &str, email: Option<&str>) -> Self {
+        Self {
+            issuer: None,
+            subject: fold(subject),
+            email: email
+                .and_then(canonical_email)
+                .or_else(|| canonical_email(subject)),
+        }
+    }
+
     /// The key of a vote recorded before votes carried one: its approver subject only.
     pub fn legacy_subject(subject: &str) -> Self {
         Self::claimed(subject)
@@ -118,6 +130,65 @@ impl PersonKey {
     pub fn label(&self) -> &str {
         self.email.as_deref().unwrap_or(&self.subject)
     }
+}
+
+/// How an action names the approver as its own requester.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfRequest {
+    /// `requester.id` or `requester.on_behalf_of`.
+    pub field: &'static str,
+    /// The identifier as the action gives it.
+    pub text: String,
+    /// Not the same person by key, but a look-alike (TR39 skeleton).
+    pub confusable: bool,
+}
+
+/// The one self-approval check, used by the broker (to refuse) and the console (to warn):
+/// does the action's requester or the person it acts for name `me`, however spelled?
+pub fn self_request(
+    me: &PersonKey,
+    requester_id: &str,
+    on_behalf_of: Option<&str>,
+) -> Option<SelfRequest> {
+    let mut named = vec![("requester.id", requester_id)];
+    if let Some(o) = on_behalf_of {
+        named.push(("requester.on_behalf_of", o));
+    }
+    named.into_iter().find_map(|(field, text)| {
+        let confusable = names_me(me, &PersonKey::claimed(text))?;
+        Some(SelfRequest {
+            field,
+            text: text.to_string(),
+            confusable,
+        })
+    })
+}
+
+/// `Some(false)` when `them` is `me`, `Some(true)` when it only looks like `me`, `None`
+/// otherwise: the comparison behind [`self_request`].
+pub fn names_me(me: &PersonKey, them: &PersonKey) -> Option<bool> {
+    if me.same_person(them) {
+        Some(false)
+    } else if me.confusable_with(them) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// Approvals by distinct persons among `votes` (two votes of one person count once).
+pub fn distinct_approvers(votes: &[crate::protocol::Vote]) -> u32 {
+    let mut seen: Vec<PersonKey> = Vec::new();
+    for v in votes
+        .iter()
+        .filter(|v| v.verdict == crate::protocol::Verdict::Approve)
+    {
+        let k = v.person_key();
+        if !seen.iter().any(|s| s.same_person(&k)) {
+            seen.push(k);
+        }
+    }
+    seen.len() as u32
 }
 
 /// NFKC, then Unicode default case folding, then NFKC again (case folding can denormalise).

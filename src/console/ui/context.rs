@@ -92,6 +92,19 @@ impl ContextView<'_> {
         if let Some(o) = &v.on_behalf_of {
             out.push(self.field("On behalf of", self.safe(o, text)));
         }
+        if let Some(lookalike) = app.names_me(&v.id) {
+            out.push(self.field(
+                "",
+                vec![Span::styled(
+                    if lookalike {
+                        "⚠ names someone who looks like you: your approval will be refused"
+                    } else {
+                        "⚠ requested by you or for you: your approval will be refused"
+                    },
+                    theme.level(Level::Warn),
+                )],
+            ));
+        }
         let mut target = self.safe(&v.system, text);
         target.push(Span::styled(" / ", theme.muted()));
         target.extend(self.safe(
@@ -102,8 +115,9 @@ impl ContextView<'_> {
         out.push(self.field("Environment", self.safe(&v.environment, theme.risk(v.risk))));
         let groups: Vec<String> = v.groups.iter().map(SafeText::plain).collect();
         let mut policy = vec![Span::styled(
+            // Approvers, not approvals: the quorum counts distinct people.
             format!(
-                "{} approval{} needed",
+                "{} approver{} needed",
                 v.required,
                 if v.required == 1 { "" } else { "s" }
             ),
