@@ -112,10 +112,144 @@ async fn a_rehashed_edit_is_caught_by_the_next_link() {
     drop(db);
     let (ok, _, err) = audit(&["verify"], dir.path());
     assert!(!ok);
+    // The edited entry no longer matches the digest it records (and, were that rewritten
+    // too, the vote that signed it); the link to entry 3 is broken as well.
     assert!(
-        err.contains("audit entry 3:") && err.contains("prev_hash"),
+        err.contains("audit entry 2:") && err.contains("content was changed after creation"),
         "{err}"
     );
+}
+
+fn open_db(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join(signoff::broker::store::DB_FILE)).unwrap()
+}
+
+/// What an operator with database access would do after an edit: recompute every hash
+/// from `from` on, so the chain links again.
+fn rechain(db: &rusqlite::Connection, from: i64) {
+    let rows: Vec<(i64, String)> = db
+        .prepare("SELECT seq, entry FROM audit WHERE seq >= ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut prev: String = db
+        .query_row("SELECT prev_hash FROM audit WHERE seq = ?1", [from], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    for (seq, entry) in rows {
+        let hash = signoff::broker::store::audit::chain_hash(&prev, entry.as_bytes());
+        db.execute(
+            "UPDATE audit SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
+
+fn edit_entry(db: &rusqlite::Connection, seq: i64, from: &str, to: &str) {
+    let n = db
+        .execute(
+            "UPDATE audit SET entry = replace(entry, ?1, ?2) WHERE seq = ?3",
+            rusqlite::params![from, to, seq],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn summary_rewritten_with_a_recomputed_chain_fails_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    decided(dir.path()).await;
+    let db = open_db(dir.path());
+    edit_entry(&db, 2, "export for audit", "something harmless");
+    rechain(&db, 2);
+    drop(db);
+    let (ok, _, err) = audit(&["verify"], dir.path());
+    assert!(!ok);
+    assert!(
+        err.contains("audit entry 2:") && err.contains("changed after creation"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn outcome_flipped_with_a_recomputed_chain_fails_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    decided(dir.path()).await;
+    let db = open_db(dir.path());
+    edit_entry(&db, 4, "\"status\":\"approved\"", "\"status\":\"denied\"");
+    rechain(&db, 4);
+    db.execute("UPDATE actions SET status = 'denied'", [])
+        .unwrap();
+    drop(db);
+    let (ok, _, err) = audit(&["verify"], dir.path());
+    assert!(!ok);
+    assert!(
+        err.contains("audit entry 4:") && err.contains("make it approved"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn editing_the_at_type_or_action_id_column_fails_verify() {
+    for (column, value, says) in [
+        ("at", "0", "column at"),
+        ("type", "'withdrawal'", "column type"),
+        (
+            "action_id",
+            "'01JD0000000000000000000002'",
+            "column action_id",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        decided(dir.path()).await;
+        let db = open_db(dir.path());
+        db.execute(
+            &format!("UPDATE audit SET {column} = {value} WHERE seq = 4"),
+            [],
+        )
+        .unwrap();
+        drop(db);
+        let (ok, _, err) = audit(&["verify"], dir.path());
+        assert!(!ok, "{column}");
+        assert!(
+            err.contains("audit entry 4:") && err.contains(says),
+            "{column}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_actions_table_must_agree_with_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    decided(dir.path()).await;
+    let db = open_db(dir.path());
+    db.execute(
+        "UPDATE actions SET status = 'denied', \
+         body = replace(body, '\"status\":\"approved\"', '\"status\":\"denied\"')",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let (ok, _, err) = audit(&["verify"], dir.path());
+    assert!(!ok);
+    assert!(err.contains("is stored as denied"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    decided(dir.path()).await;
+    let db = open_db(dir.path());
+    db.execute(
+        "UPDATE actions SET body = replace(body, 'export for audit', 'harmless')",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let (ok, _, err) = audit(&["verify"], dir.path());
+    assert!(!ok);
+    assert!(err.contains("stored content hashes to"), "{err}");
 }
 
 /// `signoff dev seed` fills a store whose whole chain, signatures included, verifies.

@@ -261,10 +261,45 @@ pub fn verify(dir: &Path) -> Result<String, String> {
             v.push(e).map_err(|e| e.to_string())?;
         }
     }
+    check_actions(&store, &v)?;
     Ok(format!(
-        "audit log OK: {} entries, {} vote signatures verified, head {}",
-        v.entries, v.votes, head
+        "audit log OK: {} entries, {} vote signatures verified, {} actions match the log, head {}",
+        v.entries,
+        v.votes,
+        v.ledger.actions.len(),
+        head
     ))
+}
+
+/// The actions the broker serves must be the ones the log describes: each stored action's
+/// content hashes to the digest it was created with, and its status is the one the log's
+/// votes and outcome give it.
+fn check_actions(store: &SqliteStore, v: &Verifier) -> Result<(), String> {
+    let mut ids: Vec<_> = v.ledger.actions.keys().copied().collect();
+    ids.sort();
+    for id in ids {
+        let t = &v.ledger.actions[&id];
+        let Some(a) = store.action(&id).map_err(|e| e.to_string())? else {
+            return Err(format!(
+                "action {id}: in the audit log but not in the store"
+            ));
+        };
+        let digest = a.digest();
+        if digest != t.digest {
+            return Err(format!(
+                "action {id}: its stored content hashes to {} but the log created it with {}",
+                digest.prefix(12),
+                t.digest.prefix(12)
+            ));
+        }
+        if a.status != t.status {
+            return Err(format!(
+                "action {id}: is stored as {} but the audit log makes it {}",
+                a.status, t.status
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn export(
