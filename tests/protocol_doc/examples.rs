@@ -152,6 +152,7 @@ pub fn messages() -> (Vec<ClientMsg>, Vec<ServerMsg>) {
             action_id: a.id,
             status: Status::Pending,
             audit_hash: a.digest(),
+            checkpoint: None,
         },
         ServerMsg::Rejected {
             decision_id: decision().decision.decision_id,

@@ -134,6 +134,7 @@ impl Writer {
         Ok(VoteAck {
             status,
             audit_hash: hash,
+            checkpoint: None,
         })
     }
 
