@@ -471,6 +471,39 @@ fn approving_your_own_request_is_flagged_before_sending() {
 }
 
 #[test]
+fn self_request_by_another_spelling_is_marked_on_the_row() {
+    // The console compares the same person keys as the broker: other spellings and
+    // look-alikes of bob@example.com are marked on the queue row and in the context pane.
+    for (spelling, lookalike) in [
+        ("Bob <BOB@example.com>", false),
+        ("mailto:bob@example.com", false),
+        ("ｂｏｂ", false),
+        ("bob@example.com.", false),
+        ("b\u{43e}b", true),
+    ] {
+        let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+        a.requester.on_behalf_of = Some(spelling.into());
+        let app = live_app(vec![a], (160, 48));
+        let screen = render(&app, 160, 48);
+        let row = screen
+            .lines()
+            .find(|l| l.contains("HIGH") && l.contains("customers"))
+            .unwrap_or_default();
+        assert!(row.contains("⚠"), "{spelling:?}: {row}");
+        let warning = if lookalike {
+            "looks like you"
+        } else {
+            "requested by you or for you"
+        };
+        assert!(screen.contains(warning), "{spelling:?}: {screen}");
+    }
+    let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    a.requester.on_behalf_of = Some("carol@example.com".into());
+    let screen = render(&live_app(vec![a], (160, 48)), 160, 48);
+    assert!(!screen.contains("⚠"), "{screen}");
+}
+
+#[test]
 fn a_decision_waiting_for_reconnect_is_shown() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let mut app = live_app(vec![a], (160, 48));

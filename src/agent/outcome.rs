@@ -144,6 +144,8 @@ mod tests {
                 reason: (*reason).into(),
                 key_id: KeyId("0123456789abcdef".into()),
                 at: a.created_at,
+                person: None,
+                group: None,
             });
         }
         a

@@ -223,6 +223,7 @@ impl JwtAuthenticator {
             expires_at: Some(Timestamp::from_unix_millis(
                 exp.saturating_add(leeway).saturating_mul(1000),
             )),
+            issuer: self.cfg.issuer.clone(),
         })
     }
 }

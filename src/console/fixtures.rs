@@ -89,6 +89,7 @@ pub fn action(n: u8, kind: &str, resource: &str, env: &str, level: RiskLevel) ->
             approver_groups: vec!["sre".into()],
             rule: Some("exports-need-sre".into()),
             confirm: None,
+            distinct_groups: false,
         },
         created_at: created,
         expires_at: created.plus_secs(900),
@@ -130,6 +131,8 @@ pub fn vote(a: &Action, who: &str) -> Vote {
         reason: "looks fine".into(),
         key_id: KeyId("00112233aabbccdd".into()),
         at: now().plus_secs(-30),
+        person: None,
+        group: None,
     }
 }
 

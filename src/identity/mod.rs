@@ -20,6 +20,7 @@ pub mod jose;
 pub mod jwks;
 pub mod login;
 pub mod oidc;
+pub mod person;
 pub mod qr;
 pub mod session;
 pub mod session_lock;

@@ -244,6 +244,22 @@ pub struct App {
 }
 
 impl App {
+    /// The signed-in approver as a person key (from the broker's welcome), for the
+    /// self-approval warning.
+    pub fn me_key(&self) -> Option<crate::identity::person::PersonKey> {
+        let me = self.me.as_ref()?;
+        Some(crate::identity::person::PersonKey::of_identity(
+            &me.subject,
+            me.email.as_deref(),
+        ))
+    }
+
+    /// How the action names the signed-in approver as its own requester (see
+    /// [`QueueRow::names`](crate::console::model::view_model::QueueRow::names)).
+    pub fn names_me(&self, id: &ActionId) -> Option<bool> {
+        self.entries.get(id)?.row.names(&self.me_key()?)
+    }
+
     pub fn new(settings: Settings, now: Timestamp) -> Self {
         Self {
             settings,

@@ -50,6 +50,7 @@ fn ack(app: &mut App, d: &Decision, status: Status) -> Vec<Effect> {
             action_id: d.action_id,
             status,
             audit_hash: d.action_digest.clone(),
+            checkpoint: None,
         }),
     )
 }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::BoxFuture;
 use crate::client::{BrokerHttp, ClientError, FeedConfig, FeedEvent, feed};
-use crate::console::core::app::{App, Conn, Dialog, Level, Settings};
+use crate::console::core::app::{App, Dialog, Level, Settings};
 use crate::console::core::keymap::Keymap;
 use crate::console::core::msg::{Effect, HistoryAsk, Msg};
 use crate::console::core::session;

@@ -12,6 +12,7 @@ use crate::protocol::{Action, ActionId, Digest, RiskLevel, Status, Timestamp, Ve
 
 use crate::console::model::diff::DiffModel;
 use crate::console::model::sanitize::SafeText;
+use crate::identity::person::{self, PersonKey};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeTag {
@@ -107,7 +108,7 @@ impl SafeAction {
                     reason: SafeText::lines(&t.reason),
                 })
                 .collect(),
-            approvals: a.approvals(),
+            approvals: person::distinct_approvers(&a.votes),
             required: a.policy.approvals_required,
             groups: a
                 .policy
@@ -163,13 +164,26 @@ pub struct QueueRow {
     pub resource: SafeText,
     pub environment: SafeText,
     pub requester_name: SafeText,
+    /// Approvals by distinct persons.
     pub approvals: u32,
     pub required: u32,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The people the action names as its requester and the person it acts for, for the
+    /// self-approval warning (compared with the same person keys the broker uses).
+    pub requested_by: Box<[PersonKey]>,
 }
 
 impl QueueRow {
+    /// How the action names `me` as its own requester: `Some(false)` the same person,
+    /// `Some(true)` a look-alike, `None` not at all.
+    pub fn names(&self, me: &PersonKey) -> Option<bool> {
+        self.requested_by
+            .iter()
+            .filter_map(|k| person::names_me(me, k))
+            .min()
+    }
+
     fn of(a: &Action) -> Self {
         Self {
             id: a.id,
@@ -178,10 +192,14 @@ impl QueueRow {
             resource: SafeText::line(&a.target.resource),
             environment: SafeText::line(&a.target.environment),
             requester_name: SafeText::line(&a.requester.display_name),
-            approvals: a.approvals(),
+            approvals: person::distinct_approvers(&a.votes),
             required: a.policy.approvals_required,
             created_at: a.created_at,
             expires_at: a.expires_at,
+            requested_by: std::iter::once(a.requester.id.as_str())
+                .chain(a.requester.on_behalf_of.as_deref())
+                .map(PersonKey::claimed)
+                .collect(),
         }
     }
 }
