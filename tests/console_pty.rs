@@ -81,14 +81,14 @@ fn hostile_text_is_visible_on_a_real_terminal() {
         vec![fresh(hostile_action(1))],
     ));
     let mut pty = Pty::console(160, 48, &broker.url, "t", 5);
-    pty.wait_for("⟨CSI 2J⟩", 30);
+    pty.wait_for("⟨ESC⟩[2J", 30);
     let screen = pty.contents();
     assert!(
         !pty.restored(),
         "runs on the alternate screen with mouse reporting"
     );
     assert!(screen.contains("⟨U+202E⟩"), "{screen}");
-    assert!(screen.contains("ops-bot⟨OSC 0;pwned⟩"), "{screen}");
+    assert!(screen.contains("ops-bot⟨ESC⟩]0;pwned⟨BEL⟩"), "{screen}");
     // The screen was not cleared by the agent's ESC[2J: the queue is still there.
     assert!(screen.contains("Queue 1 pending"), "{screen}");
     pty.press("q");

@@ -252,7 +252,7 @@ fn hostile_action_shows_every_hidden_character() {
         !screen.contains('\u{202e}'),
         "no raw bidi override reaches the buffer"
     );
-    assert!(screen.contains("⟨CSI 2J⟩"));
+    assert!(screen.contains("⟨ESC⟩[2J"));
     assert!(screen.contains("⟨U+202E⟩"));
     assert!(screen.contains("⟨U+200B⟩"));
 }
@@ -373,7 +373,7 @@ fn hostile_history_text_shows_as_markers_in_rows_and_record() {
     let screen = render(&app, 160, 48);
     assert!(screen.contains("⟨U+202E⟩"), "{screen}");
     assert!(screen.contains("⟨U+200B⟩"), "{screen}");
-    assert!(screen.contains("⟨CSI 2J⟩"), "{screen}");
+    assert!(screen.contains("⟨ESC⟩[2J"), "{screen}");
     assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
 }
 

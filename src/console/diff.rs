@@ -315,7 +315,7 @@ mod tests {
     fn hostile_diff_text_is_made_visible() {
         let m = DiffModel::parse("@@ -1 +1 @@\n-a\n+b\u{1b}[2J\u{202e}c\n");
         let t = texts(&m);
-        assert_eq!(t[2].3, "b⟨CSI 2J⟩⟨U+202E⟩c");
+        assert_eq!(t[2].3, "b⟨ESC⟩[2J⟨U+202E⟩c");
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl SafeAction {
         let hidden = a
             .agent_texts()
             .iter()
-            .any(|(_, t)| t.chars().any(|c| crate::text::hidden_class(c).is_some()));
+            .any(|(_, t)| crate::text::has_hidden(t));
         Self {
             hidden_chars: hidden,
             ..s

@@ -171,11 +171,7 @@ impl Rule {
     pub fn tag(&self, id: &str) -> RiskTag {
         let mut reason = format!("policy rule {} matched", super::detect::quote(&self.name));
         if let Some(d) = &self.description {
-            let clean: String = d
-                .trim()
-                .chars()
-                .filter(|c| crate::text::hidden_class(*c).is_none())
-                .collect();
+            let clean = crate::text::visible_string(d.trim());
             reason.push_str(": ");
             reason.push_str(&clean);
         }
