@@ -8,6 +8,11 @@ mod json;
 pub mod scan;
 mod visible;
 
+#[cfg(test)]
+pub mod strategy;
+#[cfg(test)]
+mod props;
+
 pub use class::{Class, class, hidden_chars, is_combining, is_default_ignorable};
 pub use json::escape_json;
 pub use visible::{
