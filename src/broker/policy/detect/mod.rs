@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod content;
 pub mod data;
 pub mod hidden;
+pub mod long_line;
 pub mod off_hours;
 pub mod requester;
 pub mod set;
@@ -19,6 +20,7 @@ pub mod set;
 /// Every built-in detector's tag id, with the short label shown on its badge.
 pub const BUILTIN_TAGS: &[(&str, &str)] = &[
     ("hidden-characters", "hidden chars"),
+    ("long-line", "long line"),
     ("privilege-escalation", "privilege"),
     ("destructive", "destructive"),
     ("production", "prod"),
