@@ -21,9 +21,11 @@ pub fn long_line(req: &ActionRequest) -> Option<RiskTag> {
             if line.len() <= LONG_LINE_COLS / 10 {
                 continue;
             }
-            let cols = unicode_width::UnicodeWidthStr::width(
-                crate::text::visible_string(line).as_str(),
-            );
+            let cols = if line.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                line.len()
+            } else {
+                unicode_width::UnicodeWidthStr::width(crate::text::visible_string(line).as_str())
+            };
             if cols > LONG_LINE_COLS {
                 let tail_from = line
                     .char_indices()
