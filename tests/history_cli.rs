@@ -307,8 +307,7 @@ fn q(edit: impl FnOnce(&mut HistoryQuery)) -> HistoryQuery {
 /// each as `\uXXXX` and still parses to the exact stored text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_text_is_visible_in_the_table_and_escaped_in_json() {
-    const REASON: &str =
-        "ok\u{2028}line\u{E0041}\u{E007F} fill\u{3164}\u{FFA0}\u{2800} \u{202e}gnp\u{85}\u{9b}2J end";
+    const REASON: &str = "ok\u{2028}line\u{E0041}\u{E007F} fill\u{3164}\u{FFA0}\u{2800} \u{202e}gnp\u{85}\u{9b}2J end";
     let dir = tempfile::tempdir().expect("tempdir");
     let records = history_support::seed_edited(dir.path(), 5, |rs| {
         rs[0].reason = REASON.into();
@@ -332,10 +331,7 @@ async fn hostile_text_is_visible_in_the_table_and_escaped_in_json() {
         .lines()
         .find(|l| l.contains(&id))
         .unwrap_or_else(|| panic!("no row for {id}:\n{table}"));
-    for shown in [
-        "ok⟨U+2028⟩line⟨U+E0041⟩⟨U+E007F⟩",
-        "db.⟨U+200B⟩x⟨ESC⟩]0;",
-    ] {
+    for shown in ["ok⟨U+2028⟩line⟨U+E0041⟩⟨U+E007F⟩", "db.⟨U+200B⟩x⟨ESC⟩]0;"] {
         assert!(row.contains(shown), "{shown} not in {row}");
     }
     for c in table.chars().filter(|c| *c != '\n') {
@@ -356,7 +352,14 @@ async fn hostile_text_is_visible_in_the_table_and_escaped_in_json() {
             u32::from(c)
         );
     }
-    for escape in ["\\u2028", "\\udb40\\udc41", "\\u3164", "\\u202e", "\\u0085", "\\u009b"] {
+    for escape in [
+        "\\u2028",
+        "\\udb40\\udc41",
+        "\\u3164",
+        "\\u202e",
+        "\\u0085",
+        "\\u009b",
+    ] {
         assert!(text.contains(escape), "{escape} missing");
     }
     let back = lines(&out);

@@ -151,7 +151,8 @@ pub fn class(c: char) -> Option<Class> {
     if c == '\u{2800}' {
         return Some(Class::Blank);
     }
-    let conjoining_jamo = matches!(c, '\u{1100}'..='\u{11FF}' | '\u{A960}'..='\u{A97F}' | '\u{D7B0}'..='\u{D7FF}');
+    let conjoining_jamo =
+        matches!(c, '\u{1100}'..='\u{11FF}' | '\u{A960}'..='\u{A97F}' | '\u{D7B0}'..='\u{D7FF}');
     let regional_or_modifier = matches!(c, '\u{1F1E6}'..='\u{1F1FF}' | '\u{1F3FB}'..='\u{1F3FF}');
     if conjoining_jamo || regional_or_modifier {
         return Some(Class::AmbiguousWidth);
@@ -238,7 +239,9 @@ mod tests {
         assert_eq!(class('\u{1F1E6}'), Some(Class::AmbiguousWidth));
         assert_eq!(class('\u{1F3FB}'), Some(Class::AmbiguousWidth));
         assert_eq!(class('\u{1161}'), Some(Class::AmbiguousWidth));
-        for c in ['a', ' ', '\t', '\n', 'é', '€', '😀', '日', 'ß', 'α', 'ж', '\u{301}'] {
+        for c in [
+            'a', ' ', '\t', '\n', 'é', '€', '😀', '日', 'ß', 'α', 'ж', '\u{301}',
+        ] {
             assert_eq!(class(c), None, "{c:?}");
         }
     }

@@ -42,7 +42,10 @@ mod tests {
         for bad in ['\u{202e}', '\u{85}', '\u{E0041}', '\u{2028}', '\u{3164}'] {
             assert!(!safe.contains(bad), "{bad:?} in {safe}");
         }
-        assert!(safe.contains("\\u202e") && safe.contains("\\udb40\\udc41"), "{safe}");
+        assert!(
+            safe.contains("\\u202e") && safe.contains("\\udb40\\udc41"),
+            "{safe}"
+        );
         assert!(safe.contains("é 😀"));
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap_or_default();
         assert_eq!(back, value);

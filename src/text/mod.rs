@@ -9,13 +9,13 @@ pub mod scan;
 mod visible;
 
 #[cfg(test)]
-pub mod strategy;
-#[cfg(test)]
 mod props;
+#[cfg(test)]
+pub mod strategy;
 
 pub use class::{Class, class, hidden_chars, is_combining, is_default_ignorable};
 pub use json::escape_json;
 pub use visible::{
-    Piece, TAB_WIDTH, has_hidden, is_plain, marker, read_back, truncate, visible, visible_lines,
-    visible_string,
+    Piece, TAB_WIDTH, has_hidden, is_plain, marker, read_back, truncate, visible, visible_at,
+    visible_lines, visible_string,
 };

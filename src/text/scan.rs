@@ -16,9 +16,16 @@ pub const MAX_MARKS_PER_BASE: u8 = 2;
 pub enum Token<'a> {
     /// Characters shown as themselves; `seq` when they belong to a complete escape
     /// sequence (drawn in the marker style).
-    Text { text: &'a str, seq: bool },
+    Text {
+        text: &'a str,
+        seq: bool,
+    },
     /// A character shown as a marker because of its class, at byte offset `at`.
-    Hidden { at: usize, c: char, class: Class },
+    Hidden {
+        at: usize,
+        c: char,
+        class: Class,
+    },
     /// A printable character that is the renderer's own syntax (`⟨`, `⇥`), shown as a
     /// code-point marker so the visible form reads back unambiguously.
     Syntax(char),

@@ -50,16 +50,25 @@ fn unmarker(name: &str) -> Option<char> {
         return Some('\u{7f}');
     }
     let hex = name.strip_prefix("U+")?;
-    if hex.len() < 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase()) {
+    if hex.len() < 4
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())
+    {
         return None;
     }
     char::from_u32(u32::from_str_radix(hex, 16).ok()?)
 }
 
-/// Walks `s` as its visible form: `f(source byte range, shown text, marker)` for each
+/// Walks `s` as its visible form from column `start_col`: `f(source byte range, shown text, marker)` for each
 /// run, and `f(range, "\n", false)` where a multi-line form breaks the line.
-pub fn for_each_shown(s: &str, one_line: bool, mut f: impl FnMut(std::ops::Range<usize>, &str, bool)) {
-    let mut col = 0usize;
+fn shown_from(
+    s: &str,
+    one_line: bool,
+    start_col: usize,
+    mut f: impl FnMut(std::ops::Range<usize>, &str, bool),
+) {
+    let mut col = start_col;
     let mut pos = 0usize;
     scan(s, |t| {
         let (len, shown, is_marker): (usize, std::borrow::Cow<'_, str>, bool) = match t {
@@ -85,9 +94,9 @@ pub fn for_each_shown(s: &str, one_line: bool, mut f: impl FnMut(std::ops::Range
     });
 }
 
-fn build(s: &str, one_line: bool) -> Vec<Vec<Piece>> {
+fn build(s: &str, one_line: bool, start_col: usize) -> Vec<Vec<Piece>> {
     let mut lines: Vec<Vec<Piece>> = vec![Vec::new()];
-    for_each_shown(s, one_line, |_, shown, marker| {
+    shown_from(s, one_line, start_col, |_, shown, marker| {
         if !marker && shown == "\n" && !one_line {
             lines.push(Vec::new());
             return;
@@ -108,12 +117,18 @@ fn build(s: &str, one_line: bool) -> Vec<Vec<Piece>> {
 
 /// `s` as one line of pieces: a newline is `⟨LF⟩`.
 pub fn visible(s: &str) -> Vec<Piece> {
-    build(s, true).pop().unwrap_or_default()
+    build(s, true, 0).pop().unwrap_or_default()
+}
+
+/// [`visible`] for text that starts at column `col` of its line (tab stops count from
+/// the line's start: a diff line drawn in several highlighted segments).
+pub fn visible_at(s: &str, col: usize) -> Vec<Piece> {
+    build(s, true, col).pop().unwrap_or_default()
 }
 
 /// `s` as lines of pieces, one per `\n` (a `\r` before it stays visible as `⟨CR⟩`).
 pub fn visible_lines(s: &str) -> Vec<Vec<Piece>> {
-    build(s, false)
+    build(s, false, 0)
 }
 
 /// `s` as one display-safe line of plain text, for CLI output and logs.
@@ -224,7 +239,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_untouched() {
-        assert_eq!(line("drop table users; é € 😀 日本"), "drop table users; é € 😀 日本");
+        assert_eq!(
+            line("drop table users; é € 😀 日本"),
+            "drop table users; é € 😀 日本"
+        );
         assert!(is_plain("ok"));
         assert!(!is_plain("a\tb"));
     }
@@ -290,9 +308,24 @@ mod tests {
     #[test]
     fn every_invisible_from_the_issue_is_a_marker() {
         for c in [
-            '\u{FFF9}', '\u{FFFA}', '\u{FFFB}', '\u{3164}', '\u{FFA0}', '\u{2800}', '\u{206A}',
-            '\u{206F}', '\u{034F}', '\u{FE0F}', '\u{E0100}', '\u{17B4}', '\u{1D173}', '\u{E0001}',
-            '\u{E0041}', '\u{E007F}', '\u{2028}', '\u{2029}',
+            '\u{FFF9}',
+            '\u{FFFA}',
+            '\u{FFFB}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{2800}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{E0100}',
+            '\u{17B4}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{2028}',
+            '\u{2029}',
         ] {
             let s = format!("AAAA{c}PLAIN");
             assert_eq!(line(&s), format!("AAAA{}PLAIN", marker(c)));

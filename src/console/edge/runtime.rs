@@ -145,6 +145,11 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 Msg::Tick(now)
             }
             _ = spin.tick(), if busy => Msg::Tick(Timestamp::now()),
+            // A diff computed off the event loop made progress or finished: redraw.
+            () = crate::console::model::diff_job::WAKE.notified() => {
+                app.dirty = true;
+                continue;
+            }
             Some(answer) = watch.answers.recv() => match answer {
                 Watch::Keep => continue,
                 Watch::Reconnect => {

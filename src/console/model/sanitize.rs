@@ -36,6 +36,49 @@ impl SafeText {
         }
     }
 
+    /// [`SafeText::line`] for text that starts at column `col` of its line, so its tabs
+    /// stop where the whole line's would.
+    pub fn line_at(s: &str, col: usize) -> Self {
+        Self {
+            pieces: crate::text::visible_at(s, col),
+        }
+    }
+
+    /// The columns `start..start + cols` (a wide character cut by either edge becomes
+    /// a space), for horizontal scrolling.
+    pub fn slice(&self, start: usize, cols: usize) -> Self {
+        let end = start + cols;
+        let mut out: Vec<Piece> = Vec::new();
+        let mut col = 0;
+        for p in &self.pieces {
+            if col >= end {
+                break;
+            }
+            let mut text = String::new();
+            for c in p.text.chars() {
+                let w = char_width(c);
+                if col >= start && col + w <= end {
+                    text.push(c);
+                } else if col < end && col + w > start {
+                    // Straddles an edge: the part inside shows as spaces.
+                    let inside = (col + w).min(end) - col.max(start);
+                    text.extend(std::iter::repeat_n(' ', inside));
+                }
+                col += w;
+                if col >= end {
+                    break;
+                }
+            }
+            if !text.is_empty() {
+                out.push(Piece {
+                    text,
+                    marker: p.marker,
+                });
+            }
+        }
+        Self { pieces: out }
+    }
+
     /// Sanitizes multi-line text: one `SafeText` per line (`\n` ends a line; a `\r`
     /// before it stays visible as `⟨CR⟩`).
     pub fn lines(s: &str) -> Vec<Self> {

@@ -52,12 +52,7 @@ pub fn hidden(req: &ActionRequest) -> Option<RiskTag> {
             (!found.is_empty()).then(|| describe(field, &found))
         })
         .collect();
-    (!findings.is_empty()).then(|| {
-        tag(
-            "hidden-characters",
-            join_findings(&findings, LIST_FIELDS),
-        )
-    })
+    (!findings.is_empty()).then(|| tag("hidden-characters", join_findings(&findings, LIST_FIELDS)))
 }
 
 #[cfg(test)]
@@ -161,9 +156,26 @@ mod tests {
     #[test]
     fn every_invisible_from_the_issue_is_listed() {
         let cases = [
-            '\u{FFF9}', '\u{FFFA}', '\u{FFFB}', '\u{3164}', '\u{FFA0}', '\u{2800}', '\u{206A}',
-            '\u{206F}', '\u{034F}', '\u{FE0F}', '\u{E0100}', '\u{17B4}', '\u{1D173}', '\u{E0001}',
-            '\u{E0041}', '\u{E007F}', '\u{2028}', '\u{2029}', '\u{E000}', '\u{1F1E6}',
+            '\u{FFF9}',
+            '\u{FFFA}',
+            '\u{FFFB}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{2800}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{E0100}',
+            '\u{17B4}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E000}',
+            '\u{1F1E6}',
         ];
         for c in cases {
             let mut r = req();
@@ -179,7 +191,11 @@ mod tests {
         let mut r = req();
         r.summary = ('\u{E0041}'..='\u{E005A}').collect();
         let t = hidden(&r).unwrap_or_else(|| panic!("no tag"));
-        assert!(t.reason.contains("U+E0041") && t.reason.contains("U+E004C"), "{}", t.reason);
+        assert!(
+            t.reason.contains("U+E0041") && t.reason.contains("U+E004C"),
+            "{}",
+            t.reason
+        );
         assert!(t.reason.ends_with("and 14 more"), "{}", t.reason);
     }
 }

