@@ -137,7 +137,7 @@ impl Action {
         (
             Action::LineEnd,
             "line_end",
-            "diff: to the end of the longest line shown",
+            "diff: to the end of the longest line",
         ),
         (Action::NextPane, "next_pane", "next pane"),
         (Action::PrevPane, "prev_pane", "previous pane"),

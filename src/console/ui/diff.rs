@@ -114,10 +114,12 @@ fn row<'a>(
 impl DiffView<'_> {
     fn line(&self, l: &DiffLine, col: usize, room: usize) -> Line<'static> {
         let theme = self.theme;
-        let sign = match l.kind {
-            LineKind::Added => "+",
-            LineKind::Removed => "-",
-            _ => " ",
+        let (sign, room) = match l.kind {
+            LineKind::Added => ("+", room),
+            LineKind::Removed => ("-", room),
+            LineKind::Context => (" ", room),
+            // Headers start in the sign column.
+            _ => ("", room + 1),
         };
         let gutter = vec![
             Span::styled(num(l.old_no), theme.line_number()),
