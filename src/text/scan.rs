@@ -42,6 +42,9 @@ pub fn scan<'a>(s: &'a str, mut f: impl FnMut(Token<'a>)) {
     let mut run_seq = false;
     let mut seq_end = 0usize;
     let mut base = false;
+    // Whether the base was inside a complete sequence: a mark must be in the same run
+    // (views draw runs as separate spans, and a span cannot start with a mark).
+    let mut base_seq = false;
     let mut marks = 0u8;
     let flush = |f: &mut dyn FnMut(Token<'a>), start: &mut Option<usize>, end: usize, seq: bool| {
         if let Some(st) = start.take()
@@ -64,7 +67,7 @@ pub fn scan<'a>(s: &'a str, mut f: impl FnMut(Token<'a>)) {
             c => match class(c) {
                 Some(k) => Some(Err(k)),
                 None if is_combining(c) => {
-                    if base && marks < MAX_MARKS_PER_BASE {
+                    if base && base_seq == in_seq && marks < MAX_MARKS_PER_BASE {
                         marks += 1;
                         Some(Ok(()))
                     } else {
@@ -73,6 +76,7 @@ pub fn scan<'a>(s: &'a str, mut f: impl FnMut(Token<'a>)) {
                 }
                 None => {
                     base = c != ' ';
+                    base_seq = in_seq;
                     marks = 0;
                     Some(Ok(()))
                 }

@@ -57,7 +57,8 @@ impl SafeText {
             let mut text = String::new();
             for c in p.text.chars() {
                 let w = char_width(c);
-                if col >= start && col + w <= end {
+                // A mark (width 0) goes with its letter: shown only when that is.
+                if (col > start || (col == start && w > 0)) && col + w <= end {
                     text.push(c);
                 } else if col < end && col + w > start {
                     // Straddles an edge: the part inside shows as spaces.
