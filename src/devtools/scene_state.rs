@@ -138,6 +138,8 @@ pub fn hostile_context(size: (u16, u16)) -> App {
     let mut app = queue(size);
     select(&mut app, HOSTILE);
     focus(&mut app, Pane::Context);
+    // Down to the justification and the context note.
+    chars(&mut app, "jjjjjjjj");
     app
 }
 
