@@ -80,7 +80,7 @@ fn check_confirm(c: &str) -> Result<String, String> {
     }
     if let Some(bad) = c
         .chars()
-        .find(|ch| ch.is_control() || crate::text::hidden_class(*ch).is_some())
+        .find(|ch| ch.is_control() || crate::text::class(*ch).is_some())
     {
         return Err(format!(
             "confirm: U+{:04X} cannot be typed or seen; use visible characters",
@@ -209,11 +209,7 @@ impl Rule {
     pub fn tag(&self, id: &str) -> RiskTag {
         let mut reason = format!("policy rule {} matched", super::detect::quote(&self.name));
         if let Some(d) = &self.description {
-            let clean: String = d
-                .trim()
-                .chars()
-                .filter(|c| crate::text::hidden_class(*c).is_none())
-                .collect();
+            let clean = crate::text::visible_string(d.trim());
             reason.push_str(": ");
             reason.push_str(&clean);
         }

@@ -232,6 +232,8 @@ pub struct App {
     /// After a welcome: the broker's head; catch-up is done once `last_seq` reaches it.
     pub catching_up_to: Option<u64>,
     pub scroll: HashMap<Pane, u16>,
+    /// The diff pane's first column (horizontal scroll), 0-based.
+    pub diff_col: usize,
     pub spinner: usize,
     /// Decisions built so far (for the next decision id).
     pub decisions_built: u64,
@@ -288,6 +290,7 @@ impl App {
             last_event_at: None,
             catching_up_to: None,
             scroll: HashMap::new(),
+            diff_col: 0,
             spinner: 0,
             decisions_built: 0,
             quit_armed: false,
