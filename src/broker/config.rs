@@ -47,6 +47,10 @@ pub struct FeedConfig {
     pub queue_depth: Option<usize>,
     pub resume_window: Option<usize>,
     pub ping_interval_secs: Option<u64>,
+    /// Budget of pending bytes one requester may hold (`pending_budget_exceeded` past it).
+    pub pending_bytes_per_requester: Option<u64>,
+    /// Budget of pending bytes for the whole broker.
+    pub pending_bytes_total: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
@@ -110,6 +114,12 @@ impl Config {
         }
         if let Some(p) = self.feed.ping_interval_secs {
             t.ping_interval = Duration::from_secs(p.max(1));
+        }
+        if let Some(b) = self.feed.pending_bytes_per_requester {
+            t.budgets.per_requester = b;
+        }
+        if let Some(b) = self.feed.pending_bytes_total {
+            t.budgets.total = b;
         }
         t
     }

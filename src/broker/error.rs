@@ -97,6 +97,11 @@ impl From<OpError> for HttpError {
         match e {
             OpError::NotFound(m) => Self::not_found(m),
             OpError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            OpError::Budget(m) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::PendingBudgetExceeded,
+                m,
+            ),
             OpError::Internal => Self::internal(),
         }
     }

@@ -29,6 +29,7 @@ mod tls;
 mod writer;
 
 pub use error::HttpError;
+pub use writer::Budgets;
 pub use server::{Broker, BrokerError, RunningBroker, launch, spawn};
 
 /// Knobs with sensible defaults; tests shrink them.
@@ -44,6 +45,8 @@ pub struct Tunables {
     pub send_timeout: Duration,
     /// Most operations in one group commit.
     pub max_batch: usize,
+    /// Pending-bytes budgets, per requester and for the whole broker.
+    pub budgets: writer::Budgets,
 }
 
 impl Default for Tunables {
@@ -54,6 +57,7 @@ impl Default for Tunables {
             ping_interval: Duration::from_secs(20),
             send_timeout: Duration::from_secs(10),
             max_batch: 4096,
+            budgets: writer::Budgets::default(),
         }
     }
 }

@@ -81,6 +81,7 @@ impl Broker {
             keys: keys.clone(),
             metrics: metrics.clone(),
             new_action: new_action.clone(),
+            budgets: t.budgets,
         };
         let w = Writer::new(
             parts,

@@ -227,6 +227,8 @@ pub struct App {
     pub last_event_at: Option<Timestamp>,
     /// After a welcome: the broker's head; catch-up is done once `last_seq` reaches it.
     pub catching_up_to: Option<u64>,
+    /// Bodies fetched (`get_action`), kept for viewing and signing.
+    pub bodies: super::bodies::Bodies,
     pub scroll: HashMap<Pane, u16>,
     pub spinner: usize,
     pub quit_armed: bool,
@@ -264,6 +266,7 @@ impl App {
             last_seq: None,
             last_event_at: None,
             catching_up_to: None,
+            bodies: Default::default(),
             scroll: HashMap::new(),
             spinner: 0,
             quit_armed: false,

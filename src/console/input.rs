@@ -287,6 +287,11 @@ fn open_decide(app: &mut App, verdict: Verdict) {
     let critical = entry.row.risk == RiskLevel::Critical;
     let why_not = if entry.is_expired_at(app.now) {
         Some("it has expired and can no longer be decided".to_string())
+    } else if !entry.has_body() {
+        Some(match &entry.fetch {
+            super::view_model::BodyFetch::Refused(why) => format!("its content was {why}"),
+            _ => "its full content is still loading; look at it first".into(),
+        })
     } else if app.inflight_for(id).is_some() {
         Some("a decision for it is already in flight".into())
     } else if matches!(app.conn, super::app::Conn::SignedOut { .. }) {
@@ -393,7 +398,9 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
         );
     }
     let me = app.me.as_ref().ok_or("not connected to the broker")?;
-    let (action_id, action_digest) = entry.signing_basis();
+    let (action_id, action_digest) = entry
+        .signing_basis()
+        .ok_or("the full action is not loaded; nothing unseen can be signed")?;
     Ok(Decision {
         decision_id: DecisionId::new(),
         action_id,

@@ -5,6 +5,7 @@
 //! state change, pure), [`ui`] (views of `&App` + `&Theme`), and the runtime at the edge.
 
 pub mod app;
+pub mod bodies;
 pub mod cli;
 pub mod config;
 pub mod decisions;
