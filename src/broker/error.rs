@@ -60,6 +60,11 @@ impl HttpError {
         )
     }
 
+    /// Keeps the status and fields, with another code (e.g. `missing_field`).
+    pub fn set_code(&mut self, code: ErrorCode) {
+        self.body.error.code = code;
+    }
+
     pub fn code(&self) -> ErrorCode {
         self.body.error.code
     }

@@ -163,6 +163,18 @@ impl ContextView<'_> {
                 Span::styled("… (sha256, what you sign)", theme.muted()),
             ],
         ));
+        if let Some(note) = &v.body_note {
+            let style = if note.starts_with("refused") || note.contains("did not send") {
+                theme.level(Level::Error)
+            } else {
+                theme.muted()
+            };
+            out.push(self.field(
+                "Content",
+                vec![Span::styled(SafeText::line(note).plain(), style)],
+            ));
+            return out;
+        }
         if let Some(cmd) = &v.command {
             for (i, l) in cmd.iter().enumerate() {
                 let label = if i == 0 { "Command" } else { "" };

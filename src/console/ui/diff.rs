@@ -102,10 +102,11 @@ impl Widget for DiffView<'_> {
         block.render(area, buf);
         let Some(m) = model else {
             let msg = match self.entry {
-                Some(_) => "This action carries no change.",
-                None => "Select an action to see its change.",
+                Some(e) if !e.has_body() => e.view().body_note.clone().unwrap_or_default(),
+                Some(_) => "This action carries no change.".into(),
+                None => "Select an action to see its change.".into(),
             };
-            Line::styled(msg, theme.muted()).render(inner, buf);
+            Line::styled(SafeText::line(&msg).plain(), theme.muted()).render(inner, buf);
             return;
         };
         let first = scroll.min(m.lines.len().saturating_sub(1));
