@@ -33,20 +33,27 @@ async fn resume_gets_exactly_the_missed_events_or_a_snapshot() {
     let (mut f, welcome) = Feed::connect(&broker, BOB, Some(3)).await;
     assert!(matches!(welcome, ServerMsg::Welcome { head_seq: 5, .. }));
     for (seq, id) in [(4, ids[3]), (5, ids[4])] {
-        let ServerMsg::Pending { seq: s, action } = f.next().await else {
+        let ServerMsg::Pending {
+            seq: s,
+            row: action,
+        } = f.next().await
+        else {
             panic!()
         };
         assert_eq!((s, action.id), (seq, id));
     }
     // Live events follow the replay directly.
     let later = http.submit(AGENT, &request("later")).await.id;
-    let ServerMsg::Pending { seq, action } = f.next().await else {
+    let ServerMsg::Pending { seq, row: action } = f.next().await else {
         panic!()
     };
     assert_eq!((seq, action.id), (6, later));
 
     let (mut old, _) = Feed::connect(&broker, BOB, Some(1)).await;
-    let ServerMsg::Snapshot { seq, actions } = old.next().await else {
+    let ServerMsg::Snapshot {
+        seq, rows: actions, ..
+    } = old.next().await
+    else {
         panic!("snapshot")
     };
     assert_eq!((seq, actions.len()), (6, 6));

@@ -171,9 +171,10 @@ fn client_index(m: &ClientMsg) -> usize {
         ClientMsg::Hello { .. } => 0,
         ClientMsg::Decide { .. } => 1,
         ClientMsg::QueryHistory { .. } => 2,
+        ClientMsg::GetAction { .. } => 3,
     }
 }
-const CLIENT_VARIANTS: usize = 3;
+const CLIENT_VARIANTS: usize = 4;
 
 fn server_index(m: &ServerMsg) -> usize {
     match m {
@@ -187,9 +188,12 @@ fn server_index(m: &ServerMsg) -> usize {
         ServerMsg::HistoryPage { .. } => 7,
         ServerMsg::QueryFailed { .. } => 8,
         ServerMsg::Error { .. } => 9,
+        ServerMsg::Executed { .. } => 10,
+        ServerMsg::Skipped { .. } => 11,
+        ServerMsg::Action { .. } => 12,
     }
 }
-const SERVER_VARIANTS: usize = 10;
+const SERVER_VARIANTS: usize = 13;
 
 #[test]
 fn every_message_type_has_an_example_and_a_heading() {

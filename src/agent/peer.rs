@@ -16,8 +16,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::protocol::api::{KeyInfo, KeyRegistration};
 use crate::protocol::decision::encode_public_key;
 use crate::protocol::{
-    Action, ActionId, ActionRow, ClientMsg, Decision, DecisionId, ErrorCode, KeyId, ServerMsg, Status,
-    Timestamp, Verdict, decode_server, encode,
+    Action, ActionId, ActionRow, ClientMsg, Decision, DecisionId, ErrorCode, KeyId, ServerMsg,
+    Status, Timestamp, Verdict, decode_server, encode,
 };
 
 /// Why the scripted approver failed.
@@ -209,7 +209,10 @@ impl FeedApprover {
         })
         .await?;
         loop {
-            match self.recv(Duration::from_secs(30), "the action's body").await? {
+            match self
+                .recv(Duration::from_secs(30), "the action's body")
+                .await?
+            {
                 ServerMsg::Action {
                     request_id: r,
                     action,

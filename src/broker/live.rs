@@ -67,7 +67,10 @@ impl Inner {
     fn insert(&mut self, action: Arc<Action>, row: &ActionRow) {
         let bytes = row.sizes.action;
         self.remove(&action.id);
-        *self.bytes_by.entry(action.requester.id.clone()).or_default() += bytes;
+        *self
+            .bytes_by
+            .entry(action.requester.id.clone())
+            .or_default() += bytes;
         self.bytes_total += bytes;
         let slot = Slot {
             row_json: encode(row).into(),
@@ -225,7 +228,10 @@ impl Live {
             .filter(|(_, s)| may_decide(groups, &s.action.policy.approver_groups))
             .collect();
         visible.sort_by_key(|(id, _)| **id);
-        let rows = visible.into_iter().map(|(_, s)| s.row_json.clone()).collect();
+        let rows = visible
+            .into_iter()
+            .map(|(_, s)| s.row_json.clone())
+            .collect();
         (rx, Start::Snapshot { seq: head, rows }, head)
     }
 

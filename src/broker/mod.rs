@@ -29,8 +29,8 @@ mod tls;
 mod writer;
 
 pub use error::HttpError;
-pub use writer::Budgets;
 pub use server::{Broker, BrokerError, RunningBroker, launch, spawn};
+pub use writer::Budgets;
 
 /// Knobs with sensible defaults; tests shrink them.
 #[derive(Debug, Clone)]

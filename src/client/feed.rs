@@ -365,9 +365,9 @@ impl Task {
                                         return Ended::Retry(starting(welcomed, healthy, reason));
                                     }
                                 }
-                                Err(e) if !healthy => {
-                                    // The start cannot be completed without this frame.
-                                    tracing::warn!(error = %e, "unreadable frame before catching up");
+                                Err(e) if !healthy && is_snapshot(t.as_str()) => {
+                                    // The start cannot be completed without this page.
+                                    tracing::warn!(error = %e, "unreadable snapshot page");
                                     let _ = ws.close(None).await;
                                     return Ended::Retry(starting(welcomed, false, e.to_string()));
                                 }
@@ -419,6 +419,17 @@ impl Task {
             }
         }
     }
+}
+
+/// True when `frame` is a JSON object whose `type` is `snapshot` (whatever else is wrong
+/// with it).
+fn is_snapshot(frame: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Tag<'a> {
+        #[serde(rename = "type", borrow)]
+        ty: Option<&'a str>,
+    }
+    serde_json::from_str::<Tag>(frame).is_ok_and(|t| t.ty == Some("snapshot"))
 }
 
 /// A short human reason for a websocket error.

@@ -168,7 +168,10 @@ pub fn live_app(actions: Vec<Action>, size: (u16, u16)) -> App {
             head_seq: 10,
         }),
     );
-    let rows = actions.iter().map(crate::protocol::ActionRow::compute).collect();
+    let rows = actions
+        .iter()
+        .map(crate::protocol::ActionRow::compute)
+        .collect();
     update(
         &mut app,
         server(ServerMsg::Snapshot {

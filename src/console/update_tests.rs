@@ -99,7 +99,7 @@ fn the_broker_digest_is_never_trusted() {
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
-            action: changed.clone(),
+            row: crate::protocol::ActionRow::compute(&changed),
         }),
     );
     assert!(app.dialog.is_none());
@@ -191,7 +191,7 @@ fn decided_elsewhere_while_the_dialog_is_open() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: done,
+            row: crate::protocol::ActionRow::compute(&done),
             decided_by: vec!["carol".into()],
             reason: "fine".into(),
         }),
@@ -272,7 +272,7 @@ fn new_arrivals_do_not_move_the_selection_and_alert_when_risky() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 11,
-            action: c.clone(),
+            row: crate::protocol::ActionRow::compute(&c),
         }),
     );
     assert_eq!(app.order[0], c.id, "sorted first by risk");
@@ -287,7 +287,7 @@ fn new_arrivals_do_not_move_the_selection_and_alert_when_risky() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 12,
-            action: low,
+            row: crate::protocol::ActionRow::compute(&low),
         }),
     );
     assert!(fx.is_empty(), "low risk does not ring");
@@ -315,7 +315,7 @@ fn quorum_vote_leaves_my_queue_and_stays_out() {
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
-            action: voted,
+            row: crate::protocol::ActionRow::compute(&voted),
         }),
     );
     assert!(
@@ -397,11 +397,17 @@ fn a_replayed_arrival_does_not_ring_twice() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 11,
-            action: c.clone(),
+            row: crate::protocol::ActionRow::compute(&c),
         }),
     );
     assert_eq!(fx.len(), 1);
-    let fx = update(&mut app, server(ServerMsg::Pending { seq: 11, action: c }));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&c),
+        }),
+    );
     assert!(fx.is_empty());
     assert_eq!(app.entries.len(), 1);
 }

@@ -10,9 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::protocol::{
-    Action, ActionId, ActionRow, Digest, RiskLevel, Status, Timestamp, Verdict,
-};
+use crate::protocol::{Action, ActionId, ActionRow, Digest, RiskLevel, Status, Timestamp, Verdict};
 
 use super::diff::DiffModel;
 use super::sanitize::SafeText;
@@ -399,10 +397,9 @@ impl Entry {
     fn body_note(&self) -> String {
         match &self.fetch {
             BodyFetch::Refused(why) => why.clone(),
-            BodyFetch::Missing | BodyFetch::Requested => format!(
-                "loading the full action ({} bytes)…",
-                self.raw.sizes.action
-            ),
+            BodyFetch::Missing | BodyFetch::Requested => {
+                format!("loading the full action ({} bytes)…", self.raw.sizes.action)
+            }
         }
     }
 

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::PROTOCOL_VERSION;
 use super::action::{Action, ActionId, Status};
-use super::row::ActionRow;
 use super::canonical::Digest;
 use super::decision::{DecisionId, SignedDecision};
 use super::error::{ErrorCode, ProtocolError};
 use super::history::{HistoryPage, HistoryQuery};
 use super::limits::{MAX_CLIENT_FRAME, MAX_SERVER_FRAME};
+use super::row::ActionRow;
 use super::strict::classify;
 use super::time::Timestamp;
 
@@ -303,11 +303,16 @@ mod tests {
                     ..Default::default()
                 },
             },
+            ClientMsg::GetAction {
+                request_id: 9,
+                action_id: action().id,
+            },
         ]
     }
 
     fn all_server() -> Vec<ServerMsg> {
         let a = action();
+        let row = ActionRow::compute(&a);
         let record = HistoryRecord {
             action: a.clone(),
             digest: a.digest(),
@@ -331,22 +336,29 @@ mod tests {
             },
             ServerMsg::Snapshot {
                 seq: 41,
-                actions: vec![a.clone()],
+                page: 1,
+                pages: 1,
+                rows: vec![row.clone()],
             },
             ServerMsg::Pending {
                 seq: 42,
-                action: a.clone(),
+                row: row.clone(),
             },
             ServerMsg::Updated {
                 seq: 43,
-                action: a.clone(),
+                row: row.clone(),
             },
             ServerMsg::Resolved {
                 seq: 44,
-                action: a.clone(),
+                row: row.clone(),
                 decided_by: vec!["bob".into()],
                 reason: "no ticket".into(),
             },
+            ServerMsg::Executed {
+                seq: 45,
+                row: row.clone(),
+            },
+            ServerMsg::Skipped { seq: 47, from: 46 },
             ServerMsg::Ack {
                 decision_id: DecisionId::new(),
                 action_id: a.id,
@@ -364,6 +376,11 @@ mod tests {
                     records: vec![record],
                     next_cursor: None,
                 },
+            },
+            ServerMsg::Action {
+                request_id: 9,
+                action: Box::new(a.clone()),
+                digest: a.digest(),
             },
             ServerMsg::QueryFailed {
                 request_id: 8,
@@ -496,6 +513,8 @@ mod tests {
                     | ServerMsg::Pending { .. }
                     | ServerMsg::Updated { .. }
                     | ServerMsg::Resolved { .. }
+                    | ServerMsg::Executed { .. }
+                    | ServerMsg::Skipped { .. }
             );
             assert_eq!(m.seq().is_some(), is_event);
         }

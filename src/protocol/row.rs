@@ -66,9 +66,10 @@ impl BodySizes {
     pub fn of(a: &Action, canonical: usize) -> Self {
         Self {
             action: canonical as u64,
-            command: a.command.as_ref().map_or(0, |c| {
-                c.texts().iter().map(|t| t.len() as u64).sum()
-            }),
+            command: a
+                .command
+                .as_ref()
+                .map_or(0, |c| c.texts().iter().map(|t| t.len() as u64).sum()),
             change: a.change.as_ref().map_or(0, |c| c.byte_len() as u64),
         }
     }

@@ -143,9 +143,11 @@ mod tests {
 
     #[test]
     fn the_canonical_form_reads_back_as_sent() {
-        let d: SignedDecision =
-            decode_object(&decision("2026-11-23T14:03:12.345Z", "01M84BFJJS00000000000002RB"))
-                .unwrap();
+        let d: SignedDecision = decode_object(&decision(
+            "2026-11-23T14:03:12.345Z",
+            "01M84BFJJS00000000000002RB",
+        ))
+        .unwrap();
         assert_eq!(d.decision.issued_at.to_string(), "2026-11-23T14:03:12.345Z");
     }
 
@@ -183,7 +185,8 @@ mod tests {
         let req = r#"{"kind":"db.export","summary":"s","requester":["agent","a","A"],"target":{"system":"pg","resource":"r","environment":"prod"}}"#;
         let e = decode_object::<ActionRequest>(req).unwrap_err();
         assert!(
-            e.to_string().contains("requester: must be an object, not an array"),
+            e.to_string()
+                .contains("requester: must be an object, not an array"),
             "{e}"
         );
         let signed = r#"{"decision":["01M84BFJJS00000000000002RB"],"signature":"AA=="}"#;
@@ -193,12 +196,15 @@ mod tests {
     #[test]
     fn null_and_unknown_nested_fields_are_refused() {
         let base = r#"{"kind":"db.export","summary":"s","requester":{"kind":"agent","id":"a","display_name":"A"MORE},"target":{"system":"pg","resource":"r","environment":"prod"}}"#;
-        let e = decode_object::<ActionRequest>(&base.replace("MORE", r#","model":null"#))
-            .unwrap_err();
+        let e =
+            decode_object::<ActionRequest>(&base.replace("MORE", r#","model":null"#)).unwrap_err();
         assert!(e.to_string().contains("requester.model: is null"), "{e}");
-        let e = decode_object::<ActionRequest>(&base.replace("MORE", r#","admin":true"#))
-            .unwrap_err();
-        assert!(e.to_string().contains("requester.admin: is not a field"), "{e}");
+        let e =
+            decode_object::<ActionRequest>(&base.replace("MORE", r#","admin":true"#)).unwrap_err();
+        assert!(
+            e.to_string().contains("requester.admin: is not a field"),
+            "{e}"
+        );
         assert!(decode_object::<ActionRequest>(&base.replace("MORE", "")).is_ok());
     }
 }

@@ -17,8 +17,8 @@ use crate::broker::state::AppState;
 use crate::broker::writer::Op;
 use crate::protocol::api::{ActionCreated, ActionView, ResultReport};
 use crate::protocol::limits::{MAX_ACTION_BYTES, MAX_TEXT_FIELD};
-use crate::protocol::validate::validate_request;
 use crate::protocol::strict::decode_object;
+use crate::protocol::validate::validate_request;
 use crate::protocol::{Action, ActionId, ActionRequest, ErrorCode, ProtocolError, Timestamp};
 
 /// The longest `?wait=` a long poll may ask for, in seconds.

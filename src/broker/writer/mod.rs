@@ -420,7 +420,9 @@ impl Writer {
         let (mine, total) = self.live.pending_bytes(requester);
         let f = self.inflight.as_ref();
         let mine = mine
-            + f.and_then(|f| f.bytes_by.get(requester)).copied().unwrap_or(0)
+            + f.and_then(|f| f.bytes_by.get(requester))
+                .copied()
+                .unwrap_or(0)
             + b.bytes_by.get(requester).copied().unwrap_or(0);
         let total = total + f.map_or(0, |f| f.bytes_total) + b.bytes_total;
         let limits = self.budgets;
