@@ -95,7 +95,7 @@ fn the_broker_digest_is_never_trusted() {
     key(&mut app, 'a');
     let mut changed = a.clone();
     changed.target.resource = "all_tables".into();
-    update(
+    let asked = update(
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
@@ -104,9 +104,102 @@ fn the_broker_digest_is_never_trusted() {
     );
     assert!(app.dialog.is_none());
     assert!(last_notice(&app).contains("changed"));
+    // The new content is not here yet: nothing can be approved until it is fetched.
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none(), "no dialog before the body is here");
+    deliver(&mut app, &asked, changed.clone());
     key(&mut app, 'a');
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     assert_eq!(d.action_digest, changed.digest());
+}
+
+/// Answers the `get_action` among `fx` with `body`.
+fn deliver(app: &mut App, fx: &[Effect], body: crate::protocol::Action) {
+    let request_id = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send(crate::protocol::ClientMsg::GetAction { request_id, .. }) => {
+                Some(*request_id)
+            }
+            _ => None,
+        })
+        .expect("a get_action was asked for");
+    let digest = body.digest();
+    update(
+        app,
+        server(ServerMsg::Action {
+            request_id,
+            action: Box::new(body),
+            digest,
+        }),
+    );
+}
+
+#[test]
+fn a_body_is_fetched_on_view_and_shown_only_when_it_matches_its_row() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![], (80, 24));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&a),
+        }),
+    );
+    assert!(app.entries.get(&a.id).is_some_and(|e| !e.has_body()));
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none(), "nothing unseen can be approved");
+    assert!(
+        last_notice(&app).contains("still loading"),
+        "{}",
+        last_notice(&app)
+    );
+    deliver(&mut app, &fx, a.clone());
+    assert!(app.entries.get(&a.id).is_some_and(|e| e.has_body()));
+    key(&mut app, 'a');
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    assert_eq!(d.action_digest, a.digest());
+}
+
+#[test]
+fn a_body_whose_digest_is_not_its_rows_is_refused_loudly_and_never_signable() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![], (80, 24));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&a),
+        }),
+    );
+    let mut lie = a.clone();
+    lie.command = Some(crate::protocol::Command::Text {
+        text: "DROP DATABASE customers".into(),
+    });
+    deliver(&mut app, &fx, lie);
+    let e = app.entries.get(&a.id).unwrap();
+    assert!(!e.has_body());
+    assert!(
+        e.view()
+            .body_note
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("refused")
+    );
+    let newest = app.notices.back().unwrap();
+    assert_eq!(newest.level, crate::console::app::Level::Error);
+    assert!(
+        newest.text.plain().contains("REFUSED"),
+        "{}",
+        newest.text.plain()
+    );
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none(), "a refused body is never signable");
+    assert!(
+        last_notice(&app).contains("refused"),
+        "{}",
+        last_notice(&app)
+    );
 }
 
 #[test]
@@ -400,7 +493,12 @@ fn a_replayed_arrival_does_not_ring_twice() {
             row: crate::protocol::ActionRow::compute(&c),
         }),
     );
-    assert_eq!(fx.len(), 1);
+    let alerts = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::Alert { .. }))
+            .count()
+    };
+    assert_eq!(alerts(&fx), 1);
     let fx = update(
         &mut app,
         server(ServerMsg::Pending {
@@ -408,7 +506,7 @@ fn a_replayed_arrival_does_not_ring_twice() {
             row: crate::protocol::ActionRow::compute(&c),
         }),
     );
-    assert!(fx.is_empty());
+    assert_eq!(alerts(&fx), 0);
     assert_eq!(app.entries.len(), 1);
 }
 

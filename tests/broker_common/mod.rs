@@ -353,6 +353,39 @@ impl Feed {
         }
     }
 
+    /// Reads until a close frame; returns its code and reason.
+    pub async fn close_frame(&mut self) -> (u16, String) {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("closes in time")
+            {
+                Some(Ok(Message::Close(f))) => {
+                    return f
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or_default();
+                }
+                Some(Ok(_)) => {}
+                _ => return (0, String::new()),
+            }
+        }
+    }
+
+    /// The next text frame as sent (its length matters to some tests).
+    pub async fn next_text(&mut self) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let m = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("a message within the wait")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(t) = m {
+                return t.to_string();
+            }
+        }
+    }
+
     /// Sends a decision and returns the `ack` or `rejected` for it (events skipped).
     pub async fn decide(&mut self, d: SignedDecision) -> ServerMsg {
         let id = d.decision.decision_id;
