@@ -11,10 +11,10 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::protocol::{Action, ActionId, ActionRow, ClientMsg, ErrorCode};
 
-use super::app::{App, Conn, Level};
-use super::msg::Effect;
-use super::update::notice;
-use super::view_model::BodyFetch;
+use crate::console::core::app::{App, Conn, Level};
+use crate::console::core::msg::Effect;
+use crate::console::core::update::notice;
+use crate::console::model::view_model::BodyFetch;
 
 /// Bodies kept besides the one on screen.
 pub const KEEP: usize = 16;

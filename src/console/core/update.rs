@@ -1,20 +1,20 @@
 //! `update(&mut App, Msg) -> Vec<Effect>`: every state change, with no I/O.
 //!
 //! This file handles the feed, the clock and decisions in flight; keys, dialogs and the
-//! mouse are in [`super::input`].
+//! mouse are in [`crate::console::core::input`].
 
 use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{ActionId, ActionRow, Status, Timestamp};
 
-use super::app::{App, Conn, Dialog, Level, Notice};
-use super::decisions;
-use super::input;
-use super::login::LoginState;
-use super::msg::{Effect, Msg};
-use super::queue;
-use super::sanitize::SafeText;
-use super::view_model::Entry;
+use crate::console::core::app::{App, Conn, Dialog, Level, Notice};
+use crate::console::core::input;
+use crate::console::core::msg::{Effect, Msg};
+use crate::console::dialogs::login::LoginState;
+use crate::console::model::sanitize::SafeText;
+use crate::console::model::view_model::Entry;
+use crate::console::queue::decisions;
+use crate::console::queue::order as queue;
 
 /// Notices kept for the log.
 const MAX_NOTICES: usize = 50;
@@ -33,12 +33,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Do(action) => input::act(app, action, &mut fx),
         Msg::Resize(w, h) => {
             app.size = (w, h);
-            super::history_view::clamp(app);
+            crate::console::history::state::clamp(app);
             app.dirty = true;
         }
         Msg::Tick(now) => {
             tick(app, now);
-            super::history_live::tick(app, &mut fx);
+            crate::console::history::live::tick(app, &mut fx);
         }
         Msg::Feed(ev) => feed(app, ev, &mut fx),
         Msg::LoginStarted(auth) => {
@@ -62,15 +62,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Notice { level, text } => notice(app, level, &text),
         Msg::HistoryPage { generation, result } => {
-            super::history_view::page_arrived(app, generation, result, &mut fx);
+            crate::console::history::state::page_arrived(app, generation, result, &mut fx);
         }
         Msg::HistoryAnswer {
             ask,
             generation,
             result,
-        } => super::history_live::answered(app, ask, generation, result, &mut fx),
+        } => crate::console::history::live::answered(app, ask, generation, result, &mut fx),
     }
-    super::bodies::request_selected(app, &mut fx);
+    crate::console::queue::bodies::request_selected(app, &mut fx);
     fx
 }
 
@@ -140,7 +140,7 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
             for f in app.inflight.values_mut() {
                 f.sent = false;
             }
-            super::bodies::disconnected(app);
+            crate::console::queue::bodies::disconnected(app);
         }
         FeedEvent::Retrying { attempt, delay } => {
             let reason = match &app.conn {
@@ -224,7 +224,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
         ServerMsg::Snapshot {
             page, pages, rows, ..
         } => {
-            let Some(rows) = super::bodies::page(app, page, pages, rows) else {
+            let Some(rows) = crate::console::queue::bodies::page(app, page, pages, rows) else {
                 return;
             };
             let old = std::mem::take(&mut app.entries);
@@ -258,11 +258,11 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             queue::rebuild(app);
         }
         ServerMsg::Skipped { .. } => {}
-        ServerMsg::Executed { .. } => super::history_live::decided(app, fx),
+        ServerMsg::Executed { .. } => crate::console::history::live::decided(app, fx),
         ServerMsg::Action {
             request_id, action, ..
         } => {
-            super::bodies::arrived(app, request_id, *action);
+            crate::console::queue::bodies::arrived(app, request_id, *action);
         }
         ServerMsg::Pending { row, .. } => arrived(app, row, fx),
         ServerMsg::Updated { row: action, .. } => {
@@ -292,7 +292,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             ..
         } => {
             resolved(app, action, &decided_by, &reason);
-            super::history_live::decided(app, fx);
+            crate::console::history::live::decided(app, fx);
         }
         ServerMsg::Ack {
             decision_id,
@@ -310,7 +310,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             code,
             message,
         } => {
-            super::bodies::failed(app, request_id, code, &message);
+            crate::console::queue::bodies::failed(app, request_id, code, &message);
         }
         ServerMsg::HistoryPage { .. } => {}
         ServerMsg::Error { code, message } => {
