@@ -108,7 +108,10 @@ fn the_broker_digest_is_never_trusted() {
     key(&mut app, 'a');
     assert!(app.dialog.is_none(), "no dialog before the body is here");
     deliver(&mut app, &asked, changed.clone());
-    key(&mut app, 'a');
+    assert!(
+        matches!(app.dialog, Some(Dialog::Decide(_))),
+        "opens once it is here"
+    );
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     assert_eq!(d.action_digest, changed.digest());
 }
@@ -150,13 +153,16 @@ fn a_body_is_fetched_on_view_and_shown_only_when_it_matches_its_row() {
     key(&mut app, 'a');
     assert!(app.dialog.is_none(), "nothing unseen can be approved");
     assert!(
-        last_notice(&app).contains("still loading"),
+        last_notice(&app).contains("loading the full action"),
         "{}",
         last_notice(&app)
     );
     deliver(&mut app, &fx, a.clone());
     assert!(app.entries.get(&a.id).is_some_and(|e| e.has_body()));
-    key(&mut app, 'a');
+    assert!(
+        matches!(app.dialog, Some(Dialog::Decide(_))),
+        "the dialog opens once it is here"
+    );
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     assert_eq!(d.action_digest, a.digest());
 }

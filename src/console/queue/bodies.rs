@@ -27,6 +27,8 @@ pub struct Bodies {
     recent: VecDeque<ActionId>,
     /// Rows of a snapshot whose last page has not arrived yet.
     pub pages: Vec<ActionRow>,
+    /// `a` or `d` pressed while the body was loading: the dialog opens when it is here.
+    pub intent: Option<(ActionId, crate::protocol::Verdict)>,
 }
 
 /// Asks for the selected action's body when it is neither here nor on its way.
@@ -65,6 +67,14 @@ pub fn arrived(app: &mut App, request_id: u64, action: Action) -> bool {
     };
     match e.set_body(action) {
         Ok(()) => {
+            if let Some((want, verdict)) = app.bodies.intent
+                && want == id
+            {
+                app.bodies.intent = None;
+                if app.selected == Some(id) && app.dialog.is_none() {
+                    crate::console::core::input::open_decide(app, verdict);
+                }
+            }
             let b = &mut app.bodies;
             b.recent.retain(|x| *x != id);
             b.recent.push_back(id);
@@ -123,6 +133,7 @@ pub fn disconnected(app: &mut App) {
         }
     }
     app.bodies.pages.clear();
+    app.bodies.intent = None;
 }
 
 /// Adds one snapshot page; the full snapshot once its last page is here.
