@@ -646,3 +646,75 @@ fn signoff_digest_refuses_what_it_would_have_to_rewrite() {
         assert!(err.contains(field), "{what}: {err}");
     }
 }
+
+/// A broker that welcomes every console and then sends a snapshot page larger than any
+/// client accepts: the lock-out, as it looked from the console before the fix.
+async fn oversized_snapshot(mut ws: axum::extract::ws::WebSocket) {
+    use axum::extract::ws::Message as AxMessage;
+    let _ = ws.recv().await;
+    let welcome = ServerMsg::Welcome {
+        protocol: signoff::protocol::PROTOCOL_VERSION,
+        identity: signoff::protocol::messages::Identity {
+            subject: "bob".into(),
+            email: None,
+            name: None,
+            groups: vec!["sre".into()],
+        },
+        server_time: signoff::protocol::Timestamp::now(),
+        head_seq: 36,
+    };
+    let text = signoff::protocol::encode(&welcome);
+    if ws.send(AxMessage::Text(text.into())).await.is_err() {
+        return;
+    }
+    let filler = "x".repeat(MAX_SERVER_FRAME + 1);
+    let page = format!(
+        r#"{{"type":"snapshot","seq":36,"page":1,"pages":1,"rows":[],"pad":"{filler}"}}"#
+    );
+    let _ = ws.send(AxMessage::Text(page.into())).await;
+    while let Some(Ok(_)) = ws.recv().await {}
+}
+
+#[tokio::test]
+async fn a_connection_that_fails_before_catching_up_backs_off_and_says_why() {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/v1/feed",
+        get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
+            ws.on_upgrade(oversized_snapshot)
+        }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut config = FeedConfig::new(format!("http://{addr}"));
+    config.backoff = BackoffConfig {
+        base: Duration::from_millis(10),
+        max: Duration::from_secs(10),
+    };
+    let mut h = feed::spawn(config, Arc::new(FixedToken("tok".into())));
+    let mut retries = Vec::new();
+    let mut reasons = Vec::new();
+    while retries.len() < 4 {
+        match next_event(&mut h).await {
+            FeedEvent::Disconnected { reason } => reasons.push(reason),
+            FeedEvent::Retrying { attempt, delay } => retries.push((attempt, delay)),
+            _ => {}
+        }
+    }
+    // Welcomed every time, yet the attempts keep counting and the waits keep growing.
+    let attempts: Vec<u32> = retries.iter().map(|r| r.0).collect();
+    assert_eq!(attempts, [1, 2, 3, 4], "{retries:?}");
+    for w in retries.windows(2) {
+        assert!(w[1].1 >= w[0].1, "backoff grows: {retries:?}");
+    }
+    assert!(retries[3].1 >= Duration::from_millis(40), "{retries:?}");
+    assert!(
+        reasons.iter().all(|r| r.starts_with("snapshot refused:")),
+        "{reasons:?}"
+    );
+    drop(h);
+    server.abort();
+}

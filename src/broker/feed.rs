@@ -471,14 +471,26 @@ fn spawn_query(
 ) {
     let state = state.clone();
     tokio::spawn(async move {
-        let msg = match super::http::history::run(&state, q).await {
-            Ok(page) => ServerMsg::HistoryPage { request_id, page },
-            Err(e) => ServerMsg::QueryFailed {
-                request_id,
-                code: e.code(),
-                message: e.message().to_string(),
-            },
+        // A page of decided actions (each up to 2 MiB) must still fit one frame: when it
+        // does not, the same query is asked again for half as many records (one record
+        // always fits), and its `next_cursor` continues from there.
+        let mut q = q;
+        let json = loop {
+            let msg = match super::http::history::run(&state, q.clone()).await {
+                Ok(page) => ServerMsg::HistoryPage { request_id, page },
+                Err(e) => ServerMsg::QueryFailed {
+                    request_id,
+                    code: e.code(),
+                    message: e.message().to_string(),
+                },
+            };
+            let json = encode(&msg);
+            let size = q.page_size();
+            if json.len() <= MAX_SERVER_FRAME || size <= 1 {
+                break json;
+            }
+            q.limit = Some(size / 2);
         };
-        let _ = out.send(encode(&msg)).await;
+        let _ = out.send(json).await;
     });
 }

@@ -239,3 +239,54 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
     assert_eq!(app.entries.len(), 2);
     assert_eq!(app.last_seq, Some(12));
 }
+
+#[test]
+fn events_this_approver_may_not_see_arrive_as_skipped_and_never_resynchronise() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Low);
+    // 11 and 12 were about another group's actions.
+    let fx = update(&mut app, server(ServerMsg::Skipped { seq: 12, from: 11 }));
+    assert!(!fx.contains(&Effect::Resync));
+    assert_eq!(app.last_seq, Some(12));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 13,
+            row: crate::protocol::ActionRow::compute(&b),
+        }),
+    );
+    assert!(!fx.contains(&Effect::Resync), "{fx:?}");
+    assert!(app.entries.contains_key(&b.id));
+    assert!(
+        !app.notices.iter().any(|n| n.text.plain().contains("missed")),
+        "no 'missed events' notice"
+    );
+    // A skipped range that leaves a hole is a real gap.
+    let fx = update(&mut app, server(ServerMsg::Skipped { seq: 20, from: 15 }));
+    assert_eq!(fx, vec![Effect::Resync]);
+}
+
+#[test]
+fn a_paged_snapshot_replaces_the_queue_only_once_its_last_page_is_here() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Low);
+    let c = action(3, "iam.grant", "role/x", "dev", RiskLevel::Low);
+    let page = |n: u32, x: &crate::protocol::Action| {
+        server(ServerMsg::Snapshot {
+            seq: 30,
+            page: n,
+            pages: 2,
+            rows: vec![crate::protocol::ActionRow::compute(x)],
+        })
+    };
+    update(&mut app, page(1, &b));
+    assert!(
+        app.entries.contains_key(&a.id) && !app.entries.contains_key(&b.id),
+        "half a snapshot changes nothing"
+    );
+    update(&mut app, page(2, &c));
+    assert!(!app.entries.contains_key(&a.id));
+    assert!(app.entries.contains_key(&b.id) && app.entries.contains_key(&c.id));
+}
