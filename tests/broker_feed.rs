@@ -77,26 +77,30 @@ async fn a_consumer_that_stops_reading_is_closed_as_slow_and_others_keep_up() {
     let (mut healthy, _) = Feed::connect(&broker, CAROL, None).await;
     let _ = healthy.next().await;
 
-    // Big events fill the stalled socket's buffers; then its queue overflows.
+    // Events as large as a row gets (every short field full, written as \u0001 escapes:
+    // ~20 KB of JSON each) fill the stalled socket's buffers; then its queue overflows.
+    const EVENTS: usize = 300;
     let reader = tokio::spawn(async move {
         let mut seen = 0;
-        while seen < 40 {
+        while seen < EVENTS {
             if let ServerMsg::Pending { .. } = healthy.next().await {
                 seen += 1;
             }
         }
         seen
     });
-    for i in 0..40 {
-        let mut r = request(&format!("big {i}"));
-        // ~900 KB in long lines: big on the wire, cheap for the risk detectors.
-        let line = format!("+{}\n", "x".repeat(2_999));
-        r["change"] = json!({"type": "unified_diff", "diff": line.repeat(300)});
+    let pad = "\u{1}".repeat(500);
+    for i in 0..EVENTS {
+        let mut r = request(&format!("big {i} {pad}"));
+        r["requester"]["display_name"] = json!(pad);
+        r["requester"]["model"] = json!(pad);
+        r["requester"]["on_behalf_of"] = json!(format!("alice{pad}"));
+        r["target"] = json!({"system": pad, "resource": pad, "environment": pad});
         http.submit(AGENT, &r).await;
     }
     assert_eq!(
         reader.await.unwrap(),
-        40,
+        EVENTS,
         "the healthy console saw every event"
     );
 
