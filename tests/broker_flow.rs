@@ -213,6 +213,7 @@ async fn agent_api_refusals() {
         (s, v["error"]["fields"][0]["field"].as_str()),
         (400, Some("target"))
     );
+    assert_eq!(v["error"]["code"], "missing_field");
 
     let mut big = request("x");
     big["change"] = json!({"type": "unified_diff", "diff": "+".repeat(1024 * 1024 + 1)});
@@ -242,7 +243,7 @@ async fn agent_api_refusals() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let v: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["fields"][0]["field"], "body");
+    assert_eq!(v["error"]["code"], "malformed_frame", "not UTF-8 is not JSON text");
 
     // Withdraw: only the requester, only while pending.
     let created = http.submit(AGENT, &request("withdraw me")).await;
