@@ -243,7 +243,10 @@ async fn agent_api_refusals() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let v: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "malformed_frame", "not UTF-8 is not JSON text");
+    assert_eq!(
+        v["error"]["code"], "malformed_frame",
+        "not UTF-8 is not JSON text"
+    );
 
     // Withdraw: only the requester, only while pending.
     let created = http.submit(AGENT, &request("withdraw me")).await;

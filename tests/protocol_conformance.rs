@@ -388,6 +388,9 @@ async fn a_client_frame_over_64_kib_gets_frame_too_large_and_close_1009() {
     b.shutdown().await.unwrap();
 }
 
+/// A change made to a decision's JSON before it is signed and sent.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 /// The decision of `d` as JSON, with `edit` applied, signed over exactly those values.
 fn signed_as_sent(d: &signoff::protocol::SignedDecision, edit: impl Fn(&mut Value)) -> Value {
     use base64::Engine as _;
@@ -414,7 +417,7 @@ async fn a_decision_is_verified_as_sent_or_refused_naming_the_accepted_form() {
     let a = http.submit(AGENT, &open_request("sign me")).await;
     let body = http.view(BOB, &a.id.to_string(), 0).await.action;
     let good = sign(&key(1), "bob", &body, Verdict::Approve, "ok");
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "+00:00",
             Box::new(|d: &mut Value| {
@@ -668,9 +671,8 @@ async fn oversized_snapshot(mut ws: axum::extract::ws::WebSocket) {
         return;
     }
     let filler = "x".repeat(MAX_SERVER_FRAME + 1);
-    let page = format!(
-        r#"{{"type":"snapshot","seq":36,"page":1,"pages":1,"rows":[],"pad":"{filler}"}}"#
-    );
+    let page =
+        format!(r#"{{"type":"snapshot","seq":36,"page":1,"pages":1,"rows":[],"pad":"{filler}"}}"#);
     let _ = ws.send(AxMessage::Text(page.into())).await;
     while let Some(Ok(_)) = ws.recv().await {}
 }
@@ -680,12 +682,13 @@ async fn a_connection_that_fails_before_catching_up_backs_off_and_says_why() {
     use axum::routing::get;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().route(
-        "/v1/feed",
-        get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
-            ws.on_upgrade(oversized_snapshot)
-        }),
-    );
+    let app =
+        axum::Router::new().route(
+            "/v1/feed",
+            get(|ws: axum::extract::ws::WebSocketUpgrade| async move {
+                ws.on_upgrade(oversized_snapshot)
+            }),
+        );
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

@@ -233,8 +233,10 @@ async fn session(shared: Arc<Shared>, mut ws: WebSocket) {
                         for reply in decide(&shared, &decision) {
                             if !send(&mut ws, &reply).await { return }
                         }
-                    } else if let ClientMsg::GetAction { request_id, action_id } = msg {
-                        if !send(&mut ws, &body(&shared, request_id, action_id)).await { return }
+                    } else if let ClientMsg::GetAction { request_id, action_id } = msg
+                        && !send(&mut ws, &body(&shared, request_id, action_id)).await
+                    {
+                        return;
                     }
                 }
                 Some(Ok(_)) => {}

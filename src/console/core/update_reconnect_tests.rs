@@ -92,7 +92,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
             seq: 11,
             page: 1,
             pages: 1,
-            rows: (vec![changed])
+            rows: [changed]
                 .iter()
                 .map(crate::protocol::ActionRow::compute)
                 .collect(),
@@ -259,7 +259,9 @@ fn events_this_approver_may_not_see_arrive_as_skipped_and_never_resynchronise() 
     assert!(!fx.contains(&Effect::Resync), "{fx:?}");
     assert!(app.entries.contains_key(&b.id));
     assert!(
-        !app.notices.iter().any(|n| n.text.plain().contains("missed")),
+        !app.notices
+            .iter()
+            .any(|n| n.text.plain().contains("missed")),
         "no 'missed events' notice"
     );
     // A skipped range that leaves a hole is a real gap.
