@@ -235,7 +235,7 @@ async fn console_feed(
                     ServerMsg::Welcome { .. } => {
                         let _ = ready.send(()).await;
                     }
-                    ServerMsg::Pending { ref action, .. } => {
+                    ServerMsg::Pending { row: ref action, .. } => {
                         let at = Instant::now();
                         let bytes = if arrivals.is_empty() { encode(&*m).len() } else { 0 };
                         arrivals.push((action.id, at, bytes));
@@ -324,8 +324,13 @@ async fn baseline_post(State(s): State<Arc<Shared>>, Json(req): Json<ActionReque
         created_at: action.created_at,
         expires_at: action.expires_at,
     };
-    let _ =
-        s.tx.send(encode(&ServerMsg::Pending { seq, action }).into());
+    let _ = s.tx.send(
+        encode(&ServerMsg::Pending {
+            seq,
+            row: signoff::protocol::ActionRow::compute(&action),
+        })
+        .into(),
+    );
     (StatusCode::CREATED, Json(created)).into_response()
 }
 

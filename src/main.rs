@@ -100,7 +100,10 @@ fn digest(file: Option<PathBuf>) -> Result<ExitCode, String> {
         Some(p) if p.as_os_str() == "-" => read_stdin()?,
         Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
     };
-    let action: Action = serde_json::from_str(&text).map_err(|e| format!("not an action: {e}"))?;
+    // Strict: an unknown field, a `null`, or a value that is not in its canonical form
+    // (a timestamp with an offset, a lowercase id) is refused, never silently rewritten.
+    let action: Action = signoff::protocol::strict::decode_object(&text)
+        .map_err(|e| format!("not an action: {e}"))?;
     println!("{}", action.digest());
     Ok(ExitCode::SUCCESS)
 }

@@ -33,20 +33,27 @@ async fn resume_gets_exactly_the_missed_events_or_a_snapshot() {
     let (mut f, welcome) = Feed::connect(&broker, BOB, Some(3)).await;
     assert!(matches!(welcome, ServerMsg::Welcome { head_seq: 5, .. }));
     for (seq, id) in [(4, ids[3]), (5, ids[4])] {
-        let ServerMsg::Pending { seq: s, action } = f.next().await else {
+        let ServerMsg::Pending {
+            seq: s,
+            row: action,
+        } = f.next().await
+        else {
             panic!()
         };
         assert_eq!((s, action.id), (seq, id));
     }
     // Live events follow the replay directly.
     let later = http.submit(AGENT, &request("later")).await.id;
-    let ServerMsg::Pending { seq, action } = f.next().await else {
+    let ServerMsg::Pending { seq, row: action } = f.next().await else {
         panic!()
     };
     assert_eq!((seq, action.id), (6, later));
 
     let (mut old, _) = Feed::connect(&broker, BOB, Some(1)).await;
-    let ServerMsg::Snapshot { seq, actions } = old.next().await else {
+    let ServerMsg::Snapshot {
+        seq, rows: actions, ..
+    } = old.next().await
+    else {
         panic!("snapshot")
     };
     assert_eq!((seq, actions.len()), (6, 6));
@@ -70,26 +77,30 @@ async fn a_consumer_that_stops_reading_is_closed_as_slow_and_others_keep_up() {
     let (mut healthy, _) = Feed::connect(&broker, CAROL, None).await;
     let _ = healthy.next().await;
 
-    // Big events fill the stalled socket's buffers; then its queue overflows.
+    // Events as large as a row gets (every short field full, written as \u0001 escapes:
+    // ~20 KB of JSON each) fill the stalled socket's buffers; then its queue overflows.
+    const EVENTS: usize = 300;
     let reader = tokio::spawn(async move {
         let mut seen = 0;
-        while seen < 40 {
+        while seen < EVENTS {
             if let ServerMsg::Pending { .. } = healthy.next().await {
                 seen += 1;
             }
         }
         seen
     });
-    for i in 0..40 {
-        let mut r = request(&format!("big {i}"));
-        // ~900 KB in long lines: big on the wire, cheap for the risk detectors.
-        let line = format!("+{}\n", "x".repeat(2_999));
-        r["change"] = json!({"type": "unified_diff", "diff": line.repeat(300)});
+    let pad = "\u{1}".repeat(500);
+    for i in 0..EVENTS {
+        let mut r = request(&format!("big {i} {pad}"));
+        r["requester"]["display_name"] = json!(pad);
+        r["requester"]["model"] = json!(pad);
+        r["requester"]["on_behalf_of"] = json!(format!("alice{pad}"));
+        r["target"] = json!({"system": pad, "resource": pad, "environment": pad});
         http.submit(AGENT, &r).await;
     }
     assert_eq!(
         reader.await.unwrap(),
-        40,
+        EVENTS,
         "the healthy console saw every event"
     );
 

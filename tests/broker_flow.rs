@@ -24,7 +24,10 @@ async fn submit_decide_poll_report_verify() {
         unreachable!()
     };
     assert_eq!(identity.subject, "bob");
-    let ServerMsg::Snapshot { seq, actions } = feed.next().await else {
+    let ServerMsg::Snapshot {
+        seq, rows: actions, ..
+    } = feed.next().await
+    else {
         panic!("snapshot expected")
     };
     assert_eq!((seq, actions.len()), (head_seq, 0));
@@ -39,16 +42,18 @@ async fn submit_decide_poll_report_verify() {
         tokio::spawn(async move { http.view(AGENT, &id, 60).await })
     };
 
-    let ServerMsg::Pending { seq, action } = feed.next().await else {
+    let ServerMsg::Pending { seq, row: action } = feed.next().await else {
         panic!("pending expected")
     };
     assert_eq!(seq, head_seq + 1);
     assert_eq!(action.id, created.id);
     assert_eq!(
-        action.digest(),
-        created.digest,
-        "the feed shows what the agent submitted"
+        action.digest, created.digest,
+        "the feed announces what the agent submitted"
     );
+    // The body, fetched as a console does on view, has that digest.
+    let body = feed.get_action(&action).await;
+    assert_eq!(body.digest(), created.digest);
 
     let decision = sign(
         &bob_key,
@@ -208,6 +213,7 @@ async fn agent_api_refusals() {
         (s, v["error"]["fields"][0]["field"].as_str()),
         (400, Some("target"))
     );
+    assert_eq!(v["error"]["code"], "missing_field");
 
     let mut big = request("x");
     big["change"] = json!({"type": "unified_diff", "diff": "+".repeat(1024 * 1024 + 1)});
@@ -237,7 +243,10 @@ async fn agent_api_refusals() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let v: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["fields"][0]["field"], "body");
+    assert_eq!(
+        v["error"]["code"], "malformed_frame",
+        "not UTF-8 is not JSON text"
+    );
 
     // Withdraw: only the requester, only while pending.
     let created = http.submit(AGENT, &request("withdraw me")).await;
@@ -293,7 +302,9 @@ async fn expiry_resolves_and_wakes_the_long_poll() {
     assert_eq!(view.action.status, Status::Expired);
     let _pending = feed.next().await;
     let ServerMsg::Resolved {
-        action, decided_by, ..
+        row: action,
+        decided_by,
+        ..
     } = feed.next().await
     else {
         panic!()

@@ -109,7 +109,7 @@ async fn attempt(on_behalf_of: &str) -> Fate {
     } else {
         assert_eq!(status, 201, "{body}");
         let action = loop {
-            if let ServerMsg::Pending { action, .. } = feed.next().await {
+            if let ServerMsg::Pending { row: action, .. } = feed.next().await {
                 break action;
             }
         };
@@ -217,7 +217,7 @@ async fn another_person_may_still_approve() {
     req["requester"]["on_behalf_of"] = "Alice <alice@example.test>".into();
     http.submit(AGENT, &req).await;
     let action = loop {
-        if let ServerMsg::Pending { action, .. } = feed.next().await {
+        if let ServerMsg::Pending { row: action, .. } = feed.next().await {
             break action;
         }
     };
@@ -303,7 +303,7 @@ async fn one_person_two_logins_one_vote() {
     for attempt in 0..3 {
         let created = http.submit(AGENT, &req).await;
         let action = loop {
-            if let ServerMsg::Pending { action, .. } = oidc_feed.next().await
+            if let ServerMsg::Pending { row: action, .. } = oidc_feed.next().await
                 && action.id == created.id
             {
                 break action;

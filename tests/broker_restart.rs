@@ -55,13 +55,13 @@ async fn killed_broker_keeps_acked_decisions_and_pending_actions() {
     };
     assert_eq!(head_seq, last_seq);
     let more = http.submit(AGENT, &request("after restart")).await;
-    let ServerMsg::Pending { seq, action } = feed.next().await else {
+    let ServerMsg::Pending { seq, row: action } = feed.next().await else {
         panic!("pending expected")
     };
     assert_eq!((seq, action.id), (last_seq + 1, more.id));
     // A fresh console gets the surviving pending actions in its snapshot.
     let (mut fresh, _) = Feed::connect_url(&ws, CAROL, None).await;
-    let ServerMsg::Snapshot { actions, .. } = fresh.next().await else {
+    let ServerMsg::Snapshot { rows: actions, .. } = fresh.next().await else {
         panic!()
     };
     let ids: Vec<_> = actions.iter().map(|a| a.id).collect();

@@ -61,7 +61,10 @@ async fn hello_welcome_snapshot_then_resume_after_a_drop() {
     let FeedEvent::Server(m) = snap else {
         unreachable!()
     };
-    let ServerMsg::Snapshot { seq, actions } = *m else {
+    let ServerMsg::Snapshot {
+        seq, rows: actions, ..
+    } = *m
+    else {
         unreachable!()
     };
     assert_eq!((seq, actions.len()), (5, 4));
@@ -71,7 +74,7 @@ async fn hello_welcome_snapshot_then_resume_after_a_drop() {
         signoff::console::fixtures::action(9, "x", "y", "dev", signoff::protocol::RiskLevel::Low);
     broker.push(|seq| ServerMsg::Pending {
         seq,
-        action: extra.clone(),
+        row: signoff::protocol::ActionRow::compute(&extra),
     });
     until(&mut h, |e| is_server(e, |m| m.seq() == Some(6))).await;
     broker.shared.kick.notify_waiters();

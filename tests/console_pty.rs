@@ -160,6 +160,8 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
         ClientMsg::Hello { resume_after, .. } => assert_eq!(resume_after, None),
         other => panic!("expected the first hello, got {other:?}"),
     }
+    // The approver has looked at it: its full content (fetched on view) is on screen.
+    pty.wait_for("Why", 10);
     {
         let _rt = rt.enter();
         broker.stop();

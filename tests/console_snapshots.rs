@@ -121,7 +121,7 @@ fn withdrawn_under_the_dialog_notice() {
             &mut app,
             fixtures::server(signoff::protocol::messages::ServerMsg::Resolved {
                 seq: 11,
-                action: gone,
+                row: signoff::protocol::ActionRow::compute(&gone),
                 decided_by: vec![],
                 reason: "withdrawn".into(),
             }),

@@ -90,7 +90,7 @@ async fn console_session_opens_the_feed_and_its_decision_verifies() {
     // An agent asks; bob approves with the device key from the 0600 file.
     let http = Http::new(&broker);
     let created = http.submit(AGENT, &request("Export customers")).await;
-    let ServerMsg::Pending { action, .. } = feed.next().await else {
+    let ServerMsg::Pending { row: action, .. } = feed.next().await else {
         panic!("pending expected")
     };
     assert_eq!(action.id, created.id);
@@ -114,7 +114,7 @@ async fn console_session_opens_the_feed_and_its_decision_verifies() {
     assert!(old.revoked_at.is_some());
     let created = http.submit(AGENT, &request("Export again")).await;
     let action = loop {
-        if let ServerMsg::Pending { action, .. } = feed.next().await {
+        if let ServerMsg::Pending { row: action, .. } = feed.next().await {
             break action;
         }
     };

@@ -20,8 +20,8 @@ use signoff::protocol::api::{
 };
 use signoff::protocol::decision::{Decision, encode_public_key};
 use signoff::protocol::{
-    Action, ActionRequest, ClientMsg, Digest, ErrorCode, HistoryPage, HistoryQuery, KeyId,
-    ServerMsg, SignedDecision, canonical_json, decode_client, decode_server,
+    Action, ActionRequest, ActionRow, ClientMsg, Digest, ErrorCode, HistoryPage, HistoryQuery,
+    KeyId, ServerMsg, SignedDecision, canonical_json, decode_client, decode_server,
 };
 
 const DOC: &str = include_str!("../docs/protocol.md");
@@ -106,6 +106,7 @@ fn parse_as(marker: &str, body: &str) -> Result<Value, String> {
             .and_then(|m| serde_json::to_value(m).map_err(|e| e.to_string())),
         "action_request" => typed::<ActionRequest>(body),
         "action" => typed::<Action>(body),
+        "action_row" => typed::<ActionRow>(body),
         "action_created" => typed::<ActionCreated>(body),
         "action_view" => typed::<ActionView>(body),
         "result_report" => typed::<ResultReport>(body),
@@ -130,6 +131,7 @@ const MARKERS: &[&str] = &[
     "server_msg",
     "action_request",
     "action",
+    "action_row",
     "action_created",
     "action_view",
     "result_report",
@@ -164,6 +166,94 @@ fn every_json_block_parses_as_its_named_type() {
     assert!(count >= 20, "only {count} JSON examples");
 }
 
+/// Every digest shown next to an action is that action's digest, and every row of the
+/// worked example's action carries its digest and sizes: an independent client checking
+/// the examples must not find a digest that is not the digest of what is shown.
+#[test]
+fn example_digests_are_the_digests_of_the_examples() {
+    let worked = ActionRow::compute(&examples::action());
+    let check_row = |line: usize, row: &ActionRow, failures: &mut Vec<String>| {
+        if row.id == worked.id && (row.digest != worked.digest || row.sizes != worked.sizes) {
+            failures.push(format!(
+                "line {line}: row of the worked example has digest {} and sizes {:?}; expected {} and {:?}",
+                row.digest, row.sizes, worked.digest, worked.sizes
+            ));
+        }
+        if row.id != worked.id {
+            failures.push(format!(
+                "line {line}: a row example that is not the worked example's action"
+            ));
+        }
+    };
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for b in blocks(DOC).iter().filter(|b| b.lang == "json") {
+        match b.words.first().map(String::as_str) {
+            Some("action_view") => {
+                let v: ActionView = serde_json::from_str(&b.body).expect("action_view parses");
+                seen += 1;
+                if v.digest != v.action.digest() {
+                    failures.push(format!(
+                        "line {}: action_view digest {} is not its action's {}",
+                        b.line,
+                        v.digest,
+                        v.action.digest()
+                    ));
+                }
+            }
+            Some("history_page") => {
+                let p: HistoryPage = serde_json::from_str(&b.body).expect("history_page parses");
+                for r in &p.records {
+                    seen += 1;
+                    if r.digest != r.action.digest() {
+                        failures.push(format!(
+                            "line {}: history record digest {} is not its action's {}",
+                            b.line,
+                            r.digest,
+                            r.action.digest()
+                        ));
+                    }
+                }
+            }
+            Some("action_row") => {
+                let r: ActionRow = serde_json::from_str(&b.body).expect("action_row parses");
+                seen += 1;
+                check_row(b.line, &r, &mut failures);
+            }
+            Some("server_msg") => match decode_server(&b.body) {
+                Ok(ServerMsg::Action { action, digest, .. }) => {
+                    seen += 1;
+                    if digest != action.digest() {
+                        failures.push(format!(
+                            "line {}: `action` digest is not its action's",
+                            b.line
+                        ));
+                    }
+                }
+                Ok(
+                    ServerMsg::Pending { row, .. }
+                    | ServerMsg::Updated { row, .. }
+                    | ServerMsg::Resolved { row, .. }
+                    | ServerMsg::Executed { row, .. },
+                ) => {
+                    seen += 1;
+                    check_row(b.line, &row, &mut failures);
+                }
+                Ok(ServerMsg::Snapshot { rows, .. }) => {
+                    for r in &rows {
+                        seen += 1;
+                        check_row(b.line, r, &mut failures);
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(seen >= 8, "only {seen} digests checked");
+}
+
 /// Index of a client message variant; the exhaustive match breaks the build when a
 /// variant is added, so the document cannot silently fall behind.
 fn client_index(m: &ClientMsg) -> usize {
@@ -171,9 +261,10 @@ fn client_index(m: &ClientMsg) -> usize {
         ClientMsg::Hello { .. } => 0,
         ClientMsg::Decide { .. } => 1,
         ClientMsg::QueryHistory { .. } => 2,
+        ClientMsg::GetAction { .. } => 3,
     }
 }
-const CLIENT_VARIANTS: usize = 3;
+const CLIENT_VARIANTS: usize = 4;
 
 fn server_index(m: &ServerMsg) -> usize {
     match m {
@@ -187,9 +278,12 @@ fn server_index(m: &ServerMsg) -> usize {
         ServerMsg::HistoryPage { .. } => 7,
         ServerMsg::QueryFailed { .. } => 8,
         ServerMsg::Error { .. } => 9,
+        ServerMsg::Executed { .. } => 10,
+        ServerMsg::Skipped { .. } => 11,
+        ServerMsg::Action { .. } => 12,
     }
 }
-const SERVER_VARIANTS: usize = 10;
+const SERVER_VARIANTS: usize = 13;
 
 #[test]
 fn every_message_type_has_an_example_and_a_heading() {

@@ -22,7 +22,7 @@ use signoff::console::fixtures::{identity, sample_queue};
 use signoff::identity::FixedToken;
 use signoff::protocol::limits::MAX_CLIENT_FRAME;
 use signoff::protocol::messages::{ServerMsg, encode};
-use signoff::protocol::{ErrorCode, PROTOCOL_VERSION, Timestamp};
+use signoff::protocol::{ActionRow, ErrorCode, PROTOCOL_VERSION, Timestamp};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
@@ -187,7 +187,9 @@ async fn a_broker_names_each_malformed_frame_and_keeps_serving_others() {
 fn hostile_script() -> Vec<AxMessage> {
     let snapshot = ServerMsg::Snapshot {
         seq: 3,
-        actions: sample_queue(),
+        page: 1,
+        pages: 1,
+        rows: sample_queue().iter().map(ActionRow::compute).collect(),
     };
     vec![
         AxMessage::Text("{\"type\":\"snapshot\",".into()),
@@ -264,9 +266,9 @@ async fn the_console_feed_survives_garbage_from_a_broker() {
         garbled.iter().all(|r| !r.contains('\u{1b}')),
         "a garbled report never carries the raw escape: {garbled:?}"
     );
-    let ServerMsg::Snapshot { actions, .. } = *snapshot else {
+    let ServerMsg::Snapshot { rows, .. } = *snapshot else {
         unreachable!()
     };
-    assert_eq!(actions.len(), sample_queue().len());
+    assert_eq!(rows.len(), sample_queue().len());
     server.abort();
 }

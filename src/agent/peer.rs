@@ -16,8 +16,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::protocol::api::{KeyInfo, KeyRegistration};
 use crate::protocol::decision::encode_public_key;
 use crate::protocol::{
-    Action, ActionId, ClientMsg, Decision, DecisionId, ErrorCode, KeyId, ServerMsg, Status,
-    Timestamp, Verdict, decode_server, encode,
+    Action, ActionId, ActionRow, ClientMsg, Decision, DecisionId, ErrorCode, KeyId, ServerMsg,
+    Status, Timestamp, Verdict, decode_server, encode,
 };
 
 /// Why the scripted approver failed.
@@ -44,7 +44,10 @@ pub struct FeedApprover {
     key: SigningKey,
     key_id: KeyId,
     /// Pending actions seen but not yet handed out by [`FeedApprover::next_pending`].
-    queue: Vec<Action>,
+    queue: Vec<ActionRow>,
+    /// Rows of a snapshot still arriving page by page.
+    paging: Vec<ActionRow>,
+    next_request: u64,
 }
 
 impl FeedApprover {
@@ -101,6 +104,8 @@ impl FeedApprover {
             key_id: info.key_id,
             key,
             queue: Vec::new(),
+            paging: Vec::new(),
+            next_request: 1,
         };
         me.send(&ClientMsg::hello(
             concat!("signoff-peer/", env!("CARGO_PKG_VERSION")),
@@ -149,34 +154,86 @@ impl FeedApprover {
     /// Absorbs one feed message into the local queue of pending actions.
     fn absorb(&mut self, msg: ServerMsg) {
         match msg {
-            ServerMsg::Snapshot { actions, .. } => self.queue = actions,
-            ServerMsg::Pending { action, .. } | ServerMsg::Updated { action, .. } => {
-                self.queue.retain(|a| a.id != action.id);
-                self.queue.push(action);
+            ServerMsg::Snapshot {
+                page, pages, rows, ..
+            } => {
+                if page == 1 {
+                    self.paging.clear();
+                }
+                self.paging.extend(rows);
+                if page == pages {
+                    self.queue = std::mem::take(&mut self.paging);
+                }
             }
-            ServerMsg::Resolved { action, .. } => self.queue.retain(|a| a.id != action.id),
+            ServerMsg::Pending { row, .. } | ServerMsg::Updated { row, .. } => {
+                self.queue.retain(|a| a.id != row.id);
+                self.queue.push(row);
+            }
+            ServerMsg::Resolved { row, .. } => self.queue.retain(|a| a.id != row.id),
             _ => {}
         }
     }
 
     /// The next pending action matching `filter` that this approver has not voted on,
-    /// waiting up to `within` for one to arrive.
+    /// waiting up to `within` for one to arrive. Its body is fetched (`get_action`) and
+    /// returned only when its digest is the one the feed announced.
     pub async fn next_pending(
         &mut self,
         within: Duration,
-        filter: impl Fn(&Action) -> bool,
+        filter: impl Fn(&ActionRow) -> bool,
     ) -> Result<Action, PeerError> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let me = self.subject.clone();
-            if let Some(a) = self.queue.iter().find(|a| {
-                a.status == Status::Pending && filter(a) && a.votes.iter().all(|v| v.approver != me)
-            }) {
-                return Ok(a.clone());
+            if let Some(row) = self
+                .queue
+                .iter()
+                .find(|a| a.status == Status::Pending && filter(a) && !a.voted_by(&me))
+                .cloned()
+            {
+                return self.fetch(&row).await;
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let msg = self.recv(left, "a pending action").await?;
             self.absorb(msg);
+        }
+    }
+
+    /// The full action behind `row`, checked against the row's digest.
+    pub async fn fetch(&mut self, row: &ActionRow) -> Result<Action, PeerError> {
+        let request_id = self.next_request;
+        self.next_request += 1;
+        self.send(&ClientMsg::GetAction {
+            request_id,
+            action_id: row.id,
+        })
+        .await?;
+        loop {
+            match self
+                .recv(Duration::from_secs(30), "the action's body")
+                .await?
+            {
+                ServerMsg::Action {
+                    request_id: r,
+                    action,
+                    ..
+                } if r == request_id => {
+                    let digest = action.digest();
+                    if digest != row.digest {
+                        return Err(PeerError::Feed(format!(
+                            "the body of {} has digest {digest}, not the announced {}",
+                            row.id, row.digest
+                        )));
+                    }
+                    return Ok(*action);
+                }
+                ServerMsg::QueryFailed {
+                    request_id: r,
+                    code,
+                    message,
+                } if r == request_id => return Err(PeerError::Rejected { code, message }),
+                other => self.absorb(other),
+            }
         }
     }
 

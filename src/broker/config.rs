@@ -47,6 +47,10 @@ pub struct FeedConfig {
     pub queue_depth: Option<usize>,
     pub resume_window: Option<usize>,
     pub ping_interval_secs: Option<u64>,
+    /// Budget of pending bytes one requester may hold (`pending_budget_exceeded` past it).
+    pub pending_bytes_per_requester: Option<u64>,
+    /// Budget of pending bytes for the whole broker.
+    pub pending_bytes_total: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
@@ -80,12 +84,12 @@ impl Config {
             check_identifier(&t.subject).map_err(|m| {
                 format!(
                     "tokens[{i}].subject {:?} {m}",
-                    crate::identity::visible(&t.subject)
+                    crate::text::visible_string(&t.subject)
                 )
             })?;
             if let Some(e) = &t.email {
                 check_identifier(e).map_err(|m| {
-                    format!("tokens[{i}].email {:?} {m}", crate::identity::visible(e))
+                    format!("tokens[{i}].email {:?} {m}", crate::text::visible_string(e))
                 })?;
                 if canonical_email(e).is_none() {
                     return Err(format!("tokens[{i}].email {e:?} is not an email address"));
@@ -135,6 +139,12 @@ impl Config {
         }
         if let Some(p) = self.feed.ping_interval_secs {
             t.ping_interval = Duration::from_secs(p.max(1));
+        }
+        if let Some(b) = self.feed.pending_bytes_per_requester {
+            t.budgets.per_requester = b;
+        }
+        if let Some(b) = self.feed.pending_bytes_total {
+            t.budgets.total = b;
         }
         t
     }

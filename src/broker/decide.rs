@@ -4,9 +4,10 @@
 //! costly Ed25519 check never runs on the writer; the writer runs [`check_vote`] (state:
 //! digest, pending, expiry, self-approval, group, replay, one vote per approver) against the
 //! action as it stands inside the batch being committed. [`check`] composes both, in the
-//! order the codes are listed in [`ErrorCode`], except that a replayed decision id is
-//! reported first among the state checks (a replay of the vote that resolved an action
-//! is a replay, not merely "not pending").
+//! one order `docs/protocol.md` ("What the broker checks") documents: a replayed decision
+//! id is reported first among the state checks (a replay of the vote that resolved an
+//! action is a replay, not merely "not pending"), and an expired action is
+//! `action_expired` whether or not the expiry task has marked it yet.
 
 use ed25519_dalek::VerifyingKey;
 
@@ -93,7 +94,7 @@ pub fn self_approval(principal: &Principal, action: &Action) -> Option<String> {
     let me = principal.person();
     let r = &action.requester;
     let found = person::self_request(&me, &r.id, r.on_behalf_of.as_deref())?;
-    let shown = crate::identity::visible(&found.text);
+    let shown = crate::text::visible_string(&found.text);
     Some(if found.confusable {
         format!(
             "{} {shown:?} looks like your identity {:?}: refused as a self-approval",
@@ -198,16 +199,23 @@ pub fn check_vote_with_digest(
             ),
         ));
     }
+    // Expired is `action_expired` whether or not the expiry task has marked it yet;
+    // approved, denied and withdrawn are `not_pending`.
+    let expired = match action.status {
+        Status::Expired => true,
+        Status::Pending => action.is_expired_at(now),
+        _ => false,
+    };
+    if expired {
+        return Err((
+            ErrorCode::ActionExpired,
+            format!("action expired at {}", action.expires_at),
+        ));
+    }
     if action.status != Status::Pending {
         return Err((
             ErrorCode::NotPending,
             format!("action is already {}", action.status),
-        ));
-    }
-    if action.is_expired_at(now) {
-        return Err((
-            ErrorCode::ActionExpired,
-            format!("action expired at {}", action.expires_at),
         ));
     }
     if let Some(why) = self_approval(principal, action) {

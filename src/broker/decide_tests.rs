@@ -210,6 +210,24 @@ fn action_expired() {
     assert_eq!(e.0, ErrorCode::ActionExpired);
 }
 
+/// Once the expiry task marked it, a late decision is still `action_expired` (not the
+/// `not_pending` of an approved, denied or withdrawn action).
+#[test]
+fn an_action_marked_expired_is_action_expired_not_not_pending() {
+    let mut a = action();
+    a.status = Status::Expired;
+    let s = decision(&a, Verdict::Approve, "ok");
+    assert_eq!(
+        run(&bob(), &s, Some(&key()), Some(&a)),
+        ErrorCode::ActionExpired
+    );
+    a.status = Status::Withdrawn;
+    assert_eq!(
+        run(&bob(), &s, Some(&key()), Some(&a)),
+        ErrorCode::NotPending
+    );
+}
+
 #[test]
 fn self_approval_by_requester_or_on_behalf_of() {
     let mut a = action();

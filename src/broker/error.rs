@@ -60,6 +60,11 @@ impl HttpError {
         )
     }
 
+    /// Keeps the status and fields, with another code (e.g. `missing_field`).
+    pub fn set_code(&mut self, code: ErrorCode) {
+        self.body.error.code = code;
+    }
+
     pub fn code(&self) -> ErrorCode {
         self.body.error.code
     }
@@ -97,6 +102,11 @@ impl From<OpError> for HttpError {
         match e {
             OpError::NotFound(m) => Self::not_found(m),
             OpError::Conflict(m) => Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, m),
+            OpError::Budget(m) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::PendingBudgetExceeded,
+                m,
+            ),
             OpError::Internal => Self::internal(),
         }
     }

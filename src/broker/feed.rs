@@ -22,10 +22,10 @@ use super::live::{Event, Start};
 use super::state::AppState;
 use super::writer::Op;
 use crate::auth::Principal;
-use crate::protocol::limits::MAX_CLIENT_FRAME;
+use crate::protocol::limits::{MAX_CLIENT_FRAME, MAX_SERVER_FRAME, MAX_SNAPSHOT_PAGE};
 use crate::protocol::{
-    ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, SignedDecision, Timestamp, decode_client,
-    encode,
+    ActionId, ClientMsg, ErrorCode, PROTOCOL_VERSION, ServerMsg, SignedDecision, Timestamp,
+    decode_client, encode,
 };
 
 /// How long a client has to send `hello`.
@@ -33,6 +33,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Close codes: 1001 going away, 1008 policy violation, 1013 try again later.
 const CLOSE_SHUTDOWN: u16 = 1001;
 const CLOSE_PROTOCOL: u16 = 1008;
+/// 1009: message too big (a client frame over [`MAX_CLIENT_FRAME`]).
+const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_SLOW: u16 = 1013;
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -42,7 +44,10 @@ pub async fn upgrade(
     Approver(p): Approver,
     ws: WebSocketUpgrade,
 ) -> Response {
-    ws.max_message_size(MAX_CLIENT_FRAME * 2)
+    // The socket refuses larger frames itself (a read error, answered below with
+    // `frame_too_large` and close code 1009) so an oversized frame is never buffered.
+    ws.max_message_size(MAX_CLIENT_FRAME)
+        .max_frame_size(MAX_CLIENT_FRAME)
         .on_upgrade(move |socket| async move {
             let subject = p.subject().to_string();
             state
@@ -150,17 +155,24 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
         head_seq: head,
     };
     send_text(&mut tx, &encode(&welcome), t).await?;
-    match start {
-        Start::Snapshot { seq, actions } => {
-            let actions = actions.iter().map(|a| (**a).clone()).collect();
-            send_text(&mut tx, &encode(&ServerMsg::Snapshot { seq, actions }), t).await?;
-        }
-        Start::Replay(evs) => {
-            for e in evs {
-                send_text(&mut tx, &e.json, t).await?;
+    let mut cursor = match start {
+        Start::Snapshot { seq, rows } => {
+            for page in snapshot_pages(seq, &rows) {
+                feed_text(&mut tx, &page, t).await?;
             }
+            Cursor { last: seq }
         }
-    }
+        Start::Replay { after, events } => {
+            let mut c = Cursor { last: after };
+            for e in &events {
+                c.forward(&mut tx, e, &groups, t).await?;
+            }
+            c
+        }
+    };
+    // The start ends at `head_seq` exactly, so a client knows it has caught up.
+    cursor.skip_to(&mut tx, head, t).await?;
+    flush(&mut tx, t).await?;
     let (reply_tx, mut replies) = mpsc::channel::<String>(1024);
     let mut shutdown = state.shutdown.clone();
     let mut ping = tokio::time::interval(state.tunables.ping_interval);
@@ -182,7 +194,7 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
                 return Err(fail(&mut tx, ErrorCode::ServerShutdown, msg, CLOSE_SHUTDOWN, t).await);
             }
             ev = events.recv() => match ev {
-                Ok(e) => unflushed |= forward(&mut tx, &e, &groups, t).await?,
+                Ok(e) => unflushed |= cursor.forward(&mut tx, &e, &groups, t).await?,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     state.metrics.slow_consumers.fetch_add(1, Ordering::Relaxed);
                     let msg = format!(
@@ -198,7 +210,13 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
                 unflushed = true;
             }
             msg = rx.next() => match msg {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                None | Some(Ok(Message::Close(_))) => return Ok(()),
+                Some(Err(e)) => {
+                    if let Some(msg) = too_large(&e) {
+                        return Err(fail(&mut tx, ErrorCode::FrameTooLarge, msg, CLOSE_TOO_BIG, t).await);
+                    }
+                    return Err(format!("read failed: {e}"));
+                }
                 Some(Ok(Message::Pong(_))) => unanswered = 0,
                 Some(Ok(Message::Ping(_))) => {}
                 Some(Ok(Message::Binary(_))) => {
@@ -212,12 +230,16 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
                     Ok(ClientMsg::QueryHistory { request_id, query }) => {
                         spawn_query(&state, request_id, query, reply_tx.clone())
                     }
+                    Ok(ClientMsg::GetAction { request_id, action_id }) => {
+                        spawn_get(&state, &groups, request_id, action_id, reply_tx.clone())
+                    }
                     Ok(ClientMsg::Hello { .. }) => {
                         let msg = "`hello` is sent once per connection".to_string();
                         return Err(fail(&mut tx, ErrorCode::InvalidField, msg, CLOSE_PROTOCOL, t).await);
                     }
                     Err(e) => {
-                        return Err(fail(&mut tx, e.code(), e.to_string(), CLOSE_PROTOCOL, t).await);
+                        let close = if e.code() == ErrorCode::FrameTooLarge { CLOSE_TOO_BIG } else { CLOSE_PROTOCOL };
+                        return Err(fail(&mut tx, e.code(), e.to_string(), close, t).await);
                     }
                 },
             },
@@ -250,18 +272,86 @@ async fn token_expiry(p: &Principal) {
     }
 }
 
-/// Queues the event when this approver may see it; true when a frame was queued.
-async fn forward(
-    tx: &mut Sink,
-    e: &Arc<Event>,
-    groups: &[String],
-    t: Duration,
-) -> Result<bool, String> {
-    if e.visible_to(groups) {
-        feed_text(tx, &e.json, t).await.map(|()| true)
-    } else {
-        Ok(false)
+/// Where this feed stands in the event numbering: every number up to `last` was either
+/// sent or accounted for by a `skipped` range, so the client sees contiguous numbers and
+/// never mistakes an event it may not see for a lost one.
+struct Cursor {
+    last: u64,
+}
+
+impl Cursor {
+    /// Queues the event when this approver may see it, preceded by a `skipped` range for
+    /// the numbers since the last one sent; true when a frame was queued.
+    async fn forward(
+        &mut self,
+        tx: &mut Sink,
+        e: &Arc<Event>,
+        groups: &[String],
+        t: Duration,
+    ) -> Result<bool, String> {
+        if e.seq <= self.last || !e.visible_to(groups) {
+            return Ok(false);
+        }
+        self.skip_to(tx, e.seq - 1, t).await?;
+        feed_text(tx, &e.json, t).await?;
+        self.last = e.seq;
+        Ok(true)
     }
+
+    /// Accounts for every number up to `seq` with one `skipped` frame (none when there
+    /// is nothing to skip).
+    async fn skip_to(&mut self, tx: &mut Sink, seq: u64, t: Duration) -> Result<(), String> {
+        if seq > self.last {
+            let from = self.last + 1;
+            feed_text(tx, &encode(&ServerMsg::Skipped { seq, from }), t).await?;
+            self.last = seq;
+        }
+        Ok(())
+    }
+}
+
+/// The snapshot as frames of at most [`MAX_SNAPSHOT_PAGE`] bytes of rows each (a page
+/// always holds at least one row), built from rows encoded once by [`super::live`].
+pub fn snapshot_pages(seq: u64, rows: &[Arc<str>]) -> Vec<String> {
+    let mut groups: Vec<&[Arc<str>]> = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, r) in rows.iter().enumerate() {
+        if i > start && bytes + r.len() + 1 > MAX_SNAPSHOT_PAGE {
+            groups.push(&rows[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += r.len() + 1;
+    }
+    groups.push(&rows[start..]);
+    let pages = groups.len();
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let mut f = format!(
+                r#"{{"type":"snapshot","seq":{seq},"page":{},"pages":{pages},"rows":["#,
+                i + 1
+            );
+            for (j, r) in g.iter().enumerate() {
+                if j > 0 {
+                    f.push(',');
+                }
+                f.push_str(r);
+            }
+            f.push_str("]}");
+            f
+        })
+        .collect()
+}
+
+/// The message for a read error that means "frame over the limit", if it is one.
+fn too_large(e: &axum::Error) -> Option<String> {
+    let text = e.to_string();
+    let capacity = text.contains("Space limit exceeded")
+        || text.contains("too long")
+        || text.contains("too big")
+        || text.contains("Capacity");
+    capacity.then(|| format!("a client frame may be at most {MAX_CLIENT_FRAME} bytes ({text})"))
 }
 
 /// Checks identity, key and signature here, then hands the vote to the writer.
@@ -326,6 +416,54 @@ fn spawn_decide(
     });
 }
 
+/// Answers `get_action`: the full action when this approver may see it.
+fn spawn_get(
+    state: &AppState,
+    groups: &[String],
+    request_id: u64,
+    id: ActionId,
+    out: mpsc::Sender<String>,
+) {
+    let (state, groups) = (state.clone(), groups.to_vec());
+    tokio::spawn(async move {
+        let found = match state.live.pending(&id) {
+            Some(a) => Ok(Some((*a).clone())),
+            None => state.read(move |s| s.action(&id)).await,
+        };
+        let failed = |code, message: String| ServerMsg::QueryFailed {
+            request_id,
+            code,
+            message,
+        };
+        let msg = match found {
+            Ok(Some(a))
+                if a.status.is_final()
+                    || super::decide::may_decide(&groups, &a.policy.approver_groups) =>
+            {
+                let digest = a.digest();
+                ServerMsg::Action {
+                    request_id,
+                    action: Box::new(a),
+                    digest,
+                }
+            }
+            Ok(_) => failed(ErrorCode::NotFound, format!("no action {id} for you")),
+            Err(e) => failed(e.code(), e.message().to_string()),
+        };
+        let json = encode(&msg);
+        let json = if json.len() > MAX_SERVER_FRAME {
+            let m = format!(
+                "action {id} is {} bytes, over the {MAX_SERVER_FRAME}-byte frame limit",
+                json.len()
+            );
+            encode(&failed(ErrorCode::FrameTooLarge, m))
+        } else {
+            json
+        };
+        let _ = out.send(json).await;
+    });
+}
+
 fn spawn_query(
     state: &AppState,
     request_id: u64,
@@ -334,14 +472,26 @@ fn spawn_query(
 ) {
     let state = state.clone();
     tokio::spawn(async move {
-        let msg = match super::http::history::run(&state, q).await {
-            Ok(page) => ServerMsg::HistoryPage { request_id, page },
-            Err(e) => ServerMsg::QueryFailed {
-                request_id,
-                code: e.code(),
-                message: e.message().to_string(),
-            },
+        // A page of decided actions (each up to 2 MiB) must still fit one frame: when it
+        // does not, the same query is asked again for half as many records (one record
+        // always fits), and its `next_cursor` continues from there.
+        let mut q = q;
+        let json = loop {
+            let msg = match super::http::history::run(&state, q.clone()).await {
+                Ok(page) => ServerMsg::HistoryPage { request_id, page },
+                Err(e) => ServerMsg::QueryFailed {
+                    request_id,
+                    code: e.code(),
+                    message: e.message().to_string(),
+                },
+            };
+            let json = encode(&msg);
+            let size = q.page_size();
+            if json.len() <= MAX_SERVER_FRAME || size <= 1 {
+                break json;
+            }
+            q.limit = Some(size / 2);
         };
-        let _ = out.send(encode(&msg)).await;
+        let _ = out.send(json).await;
     });
 }

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, watch};
 
 use super::decide::may_decide;
-use crate::protocol::{Action, ActionId, ServerMsg, Status, encode};
+use crate::protocol::row::digest_and_sizes;
+use crate::protocol::{Action, ActionId, ActionRow, ServerMsg, Status, encode};
 
 /// One feed event, encoded once for every subscriber.
 #[derive(Debug)]
@@ -37,17 +38,60 @@ impl Event {
 
 /// What a new subscriber gets before live events.
 pub enum Start {
-    /// Events after the client's `resume_after`, in order.
-    Replay(Vec<Arc<Event>>),
-    /// A fresh snapshot at `seq`.
-    Snapshot { seq: u64, actions: Vec<Arc<Action>> },
+    /// Every event after `after` up to the head, in order, for every group: the feed
+    /// forwards the visible ones and accounts for the rest as `skipped`.
+    Replay { after: u64, events: Vec<Arc<Event>> },
+    /// A fresh snapshot at `seq`: the encoded rows this subscriber may see, by id.
+    Snapshot { seq: u64, rows: Vec<Arc<str>> },
+}
+
+/// A pending action with its row, encoded once for every snapshot.
+struct Slot {
+    action: Arc<Action>,
+    row_json: Arc<str>,
+    /// The canonical size of the action (what the pending-bytes budgets count).
+    bytes: u64,
 }
 
 struct Inner {
     head_seq: u64,
-    pending: HashMap<ActionId, Arc<Action>>,
+    pending: HashMap<ActionId, Slot>,
     ring: VecDeque<Arc<Event>>,
     waiters: HashMap<ActionId, watch::Sender<Status>>,
+    /// Pending bytes, in total and per requester id.
+    bytes_total: u64,
+    bytes_by: HashMap<String, u64>,
+}
+
+impl Inner {
+    fn insert(&mut self, action: Arc<Action>, row: &ActionRow) {
+        let bytes = row.sizes.action;
+        self.remove(&action.id);
+        *self
+            .bytes_by
+            .entry(action.requester.id.clone())
+            .or_default() += bytes;
+        self.bytes_total += bytes;
+        let slot = Slot {
+            row_json: encode(row).into(),
+            action,
+            bytes,
+        };
+        self.pending.insert(slot.action.id, slot);
+    }
+
+    fn remove(&mut self, id: &ActionId) {
+        if let Some(old) = self.pending.remove(id) {
+            self.bytes_total = self.bytes_total.saturating_sub(old.bytes);
+            let who = &old.action.requester.id;
+            if let Some(b) = self.bytes_by.get_mut(who) {
+                *b = b.saturating_sub(old.bytes);
+                if *b == 0 {
+                    self.bytes_by.remove(who);
+                }
+            }
+        }
+    }
 }
 
 /// Shared live state.
@@ -60,23 +104,45 @@ pub struct Live {
 /// What one committed batch changes.
 #[derive(Default)]
 pub struct Publish {
-    pub upsert: Vec<Arc<Action>>,
+    /// Pending actions created or changed, each with its row.
+    pub upsert: Vec<(Arc<Action>, ActionRow)>,
     pub remove: Vec<(ActionId, Status)>,
     pub events: Vec<Arc<Event>>,
     pub head_seq: u64,
 }
 
+/// The events after `n` when `ring` still holds every one of them (`head` is the newest
+/// number); `None` when `n` is too old or from the future (another numbering). This is
+/// the one place that decides "replay or snapshot", so a durable event store can back it.
+pub fn replay_after(ring: &VecDeque<Arc<Event>>, n: u64, head: u64) -> Option<Vec<Arc<Event>>> {
+    if n > head {
+        return None;
+    }
+    let oldest = ring.front().map_or(head + 1, |e| e.seq);
+    if n + 1 < oldest {
+        return None;
+    }
+    Some(ring.iter().filter(|e| e.seq > n).cloned().collect())
+}
+
 impl Live {
     pub fn new(pending: Vec<Action>, head_seq: u64, queue_depth: usize, resume: usize) -> Self {
         let (tx, _) = broadcast::channel(queue_depth.max(1));
-        let pending = pending.into_iter().map(|a| (a.id, Arc::new(a))).collect();
+        let mut inner = Inner {
+            head_seq,
+            pending: HashMap::new(),
+            ring: VecDeque::new(),
+            waiters: HashMap::new(),
+            bytes_total: 0,
+            bytes_by: HashMap::new(),
+        };
+        for a in pending {
+            let (digest, sizes) = digest_and_sizes(&a);
+            let row = ActionRow::of(&a, digest, sizes);
+            inner.insert(Arc::new(a), &row);
+        }
         Self {
-            inner: Mutex::new(Inner {
-                head_seq,
-                pending,
-                ring: VecDeque::new(),
-                waiters: HashMap::new(),
-            }),
+            inner: Mutex::new(inner),
             tx,
             resume_window: resume,
         }
@@ -92,7 +158,7 @@ impl Live {
     }
 
     pub fn pending(&self, id: &ActionId) -> Option<Arc<Action>> {
-        self.lock().pending.get(id).cloned()
+        self.lock().pending.get(id).map(|s| s.action.clone())
     }
 
     pub fn pending_count(&self) -> usize {
@@ -101,17 +167,30 @@ impl Live {
 
     /// Every pending action (for the expiry task).
     pub fn all_pending(&self) -> Vec<Arc<Action>> {
-        self.lock().pending.values().cloned().collect()
+        self.lock()
+            .pending
+            .values()
+            .map(|s| s.action.clone())
+            .collect()
+    }
+
+    /// Pending bytes held for `requester`, and in total (committed actions only).
+    pub fn pending_bytes(&self, requester: &str) -> (u64, u64) {
+        let g = self.lock();
+        (
+            g.bytes_by.get(requester).copied().unwrap_or(0),
+            g.bytes_total,
+        )
     }
 
     /// Applies a committed batch: state first, then events, then wake-ups.
     pub fn publish(&self, p: Publish) {
         let mut g = self.lock();
-        for a in p.upsert {
-            g.pending.insert(a.id, a);
+        for (a, row) in p.upsert {
+            g.insert(a, &row);
         }
         for (id, status) in p.remove {
-            g.pending.remove(&id);
+            g.remove(&id);
             if let Some(w) = g.waiters.remove(&id) {
                 let _ = w.send(status);
             }
@@ -127,8 +206,9 @@ impl Live {
         g.head_seq = g.head_seq.max(p.head_seq);
     }
 
-    /// Subscribes: a replay of the events after `resume_after` when the ring still holds
-    /// them all, otherwise a snapshot of the pending actions visible to `groups`.
+    /// Subscribes: a replay of the events after `resume_after` when they are all still
+    /// held (see [`replay_after`]), otherwise a snapshot of the pending actions visible
+    /// to `groups`, sorted by id.
     pub fn subscribe(
         &self,
         resume_after: Option<u64>,
@@ -138,27 +218,21 @@ impl Live {
         let rx = self.tx.subscribe();
         let head = g.head_seq;
         if let Some(n) = resume_after
-            && n <= head
+            && let Some(events) = replay_after(&g.ring, n, head)
         {
-            let oldest = g.ring.front().map_or(head + 1, |e| e.seq);
-            if n + 1 >= oldest {
-                let events = g
-                    .ring
-                    .iter()
-                    .filter(|e| e.seq > n && e.visible_to(groups))
-                    .cloned()
-                    .collect();
-                return (rx, Start::Replay(events), head);
-            }
+            return (rx, Start::Replay { after: n, events }, head);
         }
-        let mut actions: Vec<Arc<Action>> = g
+        let mut visible: Vec<(&ActionId, &Slot)> = g
             .pending
-            .values()
-            .filter(|a| may_decide(groups, &a.policy.approver_groups))
-            .cloned()
+            .iter()
+            .filter(|(_, s)| may_decide(groups, &s.action.policy.approver_groups))
             .collect();
-        actions.sort_by_key(|a| a.id);
-        (rx, Start::Snapshot { seq: head, actions }, head)
+        visible.sort_by_key(|(id, _)| **id);
+        let rows = visible
+            .into_iter()
+            .map(|(_, s)| s.row_json.clone())
+            .collect();
+        (rx, Start::Snapshot { seq: head, rows }, head)
     }
 
     /// A receiver that changes when the action leaves the pending set; `None` when it is
@@ -185,7 +259,7 @@ mod tests {
     fn event(seq: u64, groups: &[&str]) -> Arc<Event> {
         let msg = ServerMsg::Resolved {
             seq,
-            action: fixtures::action(),
+            row: ActionRow::compute(&fixtures::action()),
             decided_by: vec!["system".into()],
             reason: "expired".into(),
         };
@@ -209,7 +283,10 @@ mod tests {
         let (_, start, head) = live.subscribe(Some(12), &[]);
         assert_eq!(head, 14);
         match start {
-            Start::Replay(ev) => assert_eq!(ev.iter().map(|e| e.seq).collect::<Vec<_>>(), [13, 14]),
+            Start::Replay { after, events } => {
+                assert_eq!(after, 12);
+                assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [13, 14]);
+            }
             Start::Snapshot { .. } => panic!("expected a replay"),
         }
         // The ring holds 12..=14 only: resuming after 10 must give a snapshot.
@@ -217,7 +294,7 @@ mod tests {
         assert!(matches!(start, Start::Snapshot { seq: 14, .. }));
         // Up to date: an empty replay.
         let (_, start, _) = live.subscribe(Some(14), &[]);
-        assert!(matches!(start, Start::Replay(ref e) if e.is_empty()));
+        assert!(matches!(start, Start::Replay { ref events, .. } if events.is_empty()));
         // From the future (another database): a snapshot.
         let (_, start, _) = live.subscribe(Some(99), &[]);
         assert!(matches!(start, Start::Snapshot { .. }));
@@ -227,9 +304,9 @@ mod tests {
     fn snapshot_and_events_are_filtered_by_group() {
         let live = Live::new(vec![fixtures::action()], 0, 16, 16);
         let (_, start, _) = live.subscribe(None, &["dba".into()]);
-        assert!(matches!(start, Start::Snapshot { ref actions, .. } if actions.is_empty()));
+        assert!(matches!(start, Start::Snapshot { ref rows, .. } if rows.is_empty()));
         let (_, start, _) = live.subscribe(None, &["sre".into()]);
-        assert!(matches!(start, Start::Snapshot { ref actions, .. } if actions.len() == 1));
+        assert!(matches!(start, Start::Snapshot { ref rows, .. } if rows.len() == 1));
         assert!(event(1, &["sre"]).visible_to(&["sre".into()]));
         assert!(!event(1, &["sre"]).visible_to(&["dba".into()]));
         assert!(event(1, &[]).visible_to(&[]));
@@ -247,5 +324,19 @@ mod tests {
         assert!(rx.has_changed().unwrap_or(true));
         assert_eq!(*rx.borrow_and_update(), Status::Approved);
         assert!(live.watch(&a.id).is_none());
+    }
+
+    #[test]
+    fn pending_bytes_are_counted_per_requester_and_in_total() {
+        let a = fixtures::action();
+        let size = ActionRow::compute(&a).sizes.action;
+        let live = Live::new(vec![a.clone()], 0, 16, 16);
+        assert_eq!(live.pending_bytes(&a.requester.id), (size, size));
+        assert_eq!(live.pending_bytes("someone-else"), (0, size));
+        live.publish(Publish {
+            remove: vec![(a.id, Status::Withdrawn)],
+            ..Default::default()
+        });
+        assert_eq!(live.pending_bytes(&a.requester.id), (0, 0));
     }
 }

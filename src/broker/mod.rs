@@ -31,6 +31,7 @@ mod writer;
 
 pub use error::HttpError;
 pub use server::{Broker, BrokerError, RunningBroker, launch, spawn};
+pub use writer::Budgets;
 
 /// Knobs with sensible defaults; tests shrink them.
 #[derive(Debug, Clone)]
@@ -45,6 +46,8 @@ pub struct Tunables {
     pub send_timeout: Duration,
     /// Most operations in one group commit.
     pub max_batch: usize,
+    /// Pending-bytes budgets, per requester and for the whole broker.
+    pub budgets: writer::Budgets,
 }
 
 impl Default for Tunables {
@@ -55,6 +58,7 @@ impl Default for Tunables {
             ping_interval: Duration::from_secs(20),
             send_timeout: Duration::from_secs(10),
             max_batch: 4096,
+            budgets: writer::Budgets::default(),
         }
     }
 }

@@ -95,6 +95,7 @@ impl Broker {
             new_action: new_action.clone(),
             audit_key: audit_key.clone(),
             checkpoint: checkpoint.clone(),
+            budgets: t.budgets,
         };
         let w = Writer::new(
             parts,

@@ -4,7 +4,11 @@
 //! (with `resume_after` = the last event number it saw, so the broker replays what was
 //! missed or sends a fresh snapshot), forwards every broker message as a [`FeedEvent`],
 //! and sends what the console asks it to. When the socket drops it reports why and
-//! retries with exponential backoff and jitter ([`super::backoff`]). Whether a decision
+//! retries with exponential backoff and jitter ([`super::backoff`]). The backoff starts
+//! over only once a connection was healthy — welcomed and caught up to the welcome's
+//! `head_seq` (the last snapshot page, or the replay's last event or `skipped` range) —
+//! so a broker that welcomes and then fails the start is retried ever more slowly, and
+//! the reason says what failed ("snapshot refused: …"). Whether a decision
 //! in flight is re-sent is the console's call, not this task's: it alone knows what the
 //! approver saw.
 
@@ -300,20 +304,47 @@ impl Task {
         let mut last_heard = Instant::now();
         let mut ping = tokio::time::interval(self.config.keepalive);
         ping.tick().await;
+        // The welcome's head_seq until the start (snapshot or replay) reached it.
+        let mut catching_up: Option<u64> = None;
+        let mut healthy = false;
+        let mut welcomed = false;
+        // Why a connection that ended before it was healthy ended, for the status bar.
+        let starting = |welcomed: bool, healthy: bool, why: String| {
+            if welcomed && !healthy {
+                format!("snapshot refused: {why}")
+            } else {
+                why
+            }
+        };
         loop {
             tokio::select! {
                 frame = ws.next() => {
                     last_heard = Instant::now();
                     match frame {
                         None => return Ended::Retry("the broker closed the connection".into()),
-                        Some(Err(e)) => return Ended::Retry(describe(&e)),
+                        Some(Err(e)) => return Ended::Retry(starting(welcomed, healthy, describe(&e))),
                         Some(Ok(Message::Text(t))) => {
                             match decode_server(t.as_str()) {
                                 Ok(msg) => {
                                     if let Some(seq) = msg.seq() {
-                                        self.last_seq = Some(seq);
+                                        let done = match &msg {
+                                            ServerMsg::Snapshot { page, pages, .. } => page >= pages,
+                                            _ => true,
+                                        };
+                                        if done {
+                                            self.last_seq = Some(seq);
+                                        }
+                                        if done && catching_up.is_some_and(|head| seq >= head) {
+                                            catching_up = None;
+                                        }
                                     }
-                                    if matches!(msg, ServerMsg::Welcome { .. }) {
+                                    if let ServerMsg::Welcome { head_seq, .. } = &msg {
+                                        welcomed = true;
+                                        let resumed_at_head = self.last_seq == Some(*head_seq);
+                                        catching_up = (!resumed_at_head).then_some(*head_seq);
+                                    }
+                                    if !healthy && catching_up.is_none() && self.last_seq.is_some() {
+                                        healthy = true;
                                         backoff.succeeded();
                                     }
                                     let fatal = match &msg {
@@ -331,8 +362,14 @@ impl Task {
                                         // feed) is a reconnect: it asks the token source
                                         // again, so a session refreshes silently, and a
                                         // token the broker refuses ends in a 401 there.
-                                        return Ended::Retry(reason);
+                                        return Ended::Retry(starting(welcomed, healthy, reason));
                                     }
+                                }
+                                Err(e) if !healthy && is_snapshot(t.as_str()) => {
+                                    // The start cannot be completed without this page.
+                                    tracing::warn!(error = %e, "unreadable snapshot page");
+                                    let _ = ws.close(None).await;
+                                    return Ended::Retry(starting(welcomed, false, e.to_string()));
                                 }
                                 Err(e) => {
                                     tracing::warn!(error = %e, "garbled frame from broker");
@@ -346,7 +383,7 @@ impl Task {
                             let why = frame
                                 .map(|f| format!("closed by broker: {} {}", u16::from(f.code), f.reason))
                                 .unwrap_or_else(|| "closed by broker".into());
-                            return Ended::Retry(why);
+                            return Ended::Retry(starting(welcomed, healthy, why));
                         }
                         Some(Ok(_)) => {}
                     }
@@ -382,6 +419,17 @@ impl Task {
             }
         }
     }
+}
+
+/// True when `frame` is a JSON object whose `type` is `snapshot` (whatever else is wrong
+/// with it).
+fn is_snapshot(frame: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Tag<'a> {
+        #[serde(rename = "type", borrow)]
+        ty: Option<&'a str>,
+    }
+    serde_json::from_str::<Tag>(frame).is_ok_and(|t| t.ty == Some("snapshot"))
 }
 
 /// A short human reason for a websocket error.

@@ -184,7 +184,25 @@ pub fn live_app(actions: Vec<Action>, size: (u16, u16)) -> App {
             head_seq: 10,
         }),
     );
-    update(&mut app, server(ServerMsg::Snapshot { seq: 10, actions }));
+    let rows = actions
+        .iter()
+        .map(crate::protocol::ActionRow::compute)
+        .collect();
+    update(
+        &mut app,
+        server(ServerMsg::Snapshot {
+            seq: 10,
+            page: 1,
+            pages: 1,
+            rows,
+        }),
+    );
+    // As if every body had been fetched and checked (the feed tests cover the fetch).
+    for a in actions {
+        if let Some(e) = app.entries.get_mut(&a.id) {
+            let _ = e.set_body(a);
+        }
+    }
     app.last_event_at = Some(now().plus_secs(-3));
     app
 }

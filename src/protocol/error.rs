@@ -43,6 +43,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     RateLimited,
+    PendingBudgetExceeded,
     Internal,
 }
 
@@ -76,6 +77,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
+        ErrorCode::PendingBudgetExceeded,
         ErrorCode::Internal,
     ];
 
@@ -110,6 +112,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PendingBudgetExceeded => "pending_budget_exceeded",
             ErrorCode::Internal => "internal",
         }
     }

@@ -3,7 +3,6 @@
 //! Frames are size-checked before parsing and decoded in two steps (JSON, then the known
 //! `type`, then the fields) so that each failure has its own clear [`ProtocolError`].
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::PROTOCOL_VERSION;
@@ -13,6 +12,8 @@ use super::decision::{DecisionId, SignedDecision};
 use super::error::{ErrorCode, ProtocolError};
 use super::history::{HistoryPage, HistoryQuery};
 use super::limits::{MAX_CLIENT_FRAME, MAX_SERVER_FRAME};
+use super::row::ActionRow;
+use super::strict::classify;
 use super::time::Timestamp;
 
 /// Who the broker says you are, from your token.
@@ -47,6 +48,12 @@ pub enum ClientMsg {
         request_id: u64,
         query: HistoryQuery,
     },
+    /// The full action (its body) for viewing; answered by `action` or `query_failed`
+    /// with the same id.
+    GetAction {
+        request_id: u64,
+        action_id: ActionId,
+    },
 }
 
 /// Broker → console. Feed events (`snapshot`, `pending`, `updated`, `resolved`) carry a
@@ -62,29 +69,42 @@ pub enum ServerMsg {
         /// The newest event sequence number at the time of the welcome.
         head_seq: u64,
     },
-    /// Every pending action this approver may decide, as of event `seq`. Replaces all
-    /// state the client held; events after it follow with `seq + 1` onwards.
+    /// One page of the pending actions this approver may decide, as of event `seq`.
+    /// Page 1 starts a snapshot; when page `pages` has arrived it replaces all state the
+    /// client held, and events after `seq` follow.
     Snapshot {
         seq: u64,
-        actions: Vec<Action>,
+        page: u32,
+        pages: u32,
+        rows: Vec<ActionRow>,
     },
     /// A new pending action.
     Pending {
         seq: u64,
-        action: Action,
+        row: ActionRow,
     },
     /// A pending action changed: a vote arrived.
     Updated {
         seq: u64,
-        action: Action,
+        row: ActionRow,
     },
     /// An action left the queue: approved, denied, expired or withdrawn.
     Resolved {
         seq: u64,
-        action: Action,
+        row: ActionRow,
         /// Who decided (approver subjects, the requester for a withdrawal, `system` for expiry).
         decided_by: Vec<String>,
         reason: String,
+    },
+    /// An approved action ran and its requester reported the result (`row.execution`).
+    Executed {
+        seq: u64,
+        row: ActionRow,
+    },
+    /// Events `from..=seq` happened but concern actions this approver may not see.
+    Skipped {
+        seq: u64,
+        from: u64,
     },
     /// A decision is durable in the audit log.
     Ack {
@@ -108,6 +128,12 @@ pub enum ServerMsg {
         request_id: u64,
         page: HistoryPage,
     },
+    /// The answer to `get_action`: the full action and its current digest.
+    Action {
+        request_id: u64,
+        action: Box<Action>,
+        digest: Digest,
+    },
     QueryFailed {
         request_id: u64,
         code: ErrorCode,
@@ -121,14 +147,25 @@ pub enum ServerMsg {
 }
 
 impl ServerMsg {
-    /// The event sequence number, for feed events.
+    /// The event sequence number, for feed events (the last number, for `skipped`).
     pub fn seq(&self) -> Option<u64> {
         match self {
             ServerMsg::Snapshot { seq, .. }
             | ServerMsg::Pending { seq, .. }
             | ServerMsg::Updated { seq, .. }
-            | ServerMsg::Resolved { seq, .. } => Some(*seq),
+            | ServerMsg::Resolved { seq, .. }
+            | ServerMsg::Executed { seq, .. }
+            | ServerMsg::Skipped { seq, .. } => Some(*seq),
             _ => None,
+        }
+    }
+
+    /// The first sequence number this event accounts for: `from` for `skipped`, else
+    /// [`ServerMsg::seq`]. A client expects it to be one more than the last it applied.
+    pub fn first_seq(&self) -> Option<u64> {
+        match self {
+            ServerMsg::Skipped { from, .. } => Some(*from),
+            _ => self.seq(),
         }
     }
 }
@@ -144,23 +181,28 @@ impl ClientMsg {
     }
 }
 
-const CLIENT_TYPES: &[&str] = &["hello", "decide", "query_history"];
+const CLIENT_TYPES: &[&str] = &["hello", "decide", "query_history", "get_action"];
 const SERVER_TYPES: &[&str] = &[
     "welcome",
     "snapshot",
     "pending",
     "updated",
     "resolved",
+    "executed",
+    "skipped",
     "ack",
     "rejected",
     "history_page",
+    "action",
     "query_failed",
     "error",
 ];
 
-/// Decodes a console → broker frame, checking its size first.
+/// Decodes a console → broker frame, checking its size first. Strict: a frame that does
+/// not read back exactly as sent (see [`super::strict`]) is refused.
 pub fn decode_client(frame: &str) -> Result<ClientMsg, ProtocolError> {
-    let msg: ClientMsg = decode(frame, MAX_CLIENT_FRAME, CLIENT_TYPES)?;
+    let value = parse(frame, MAX_CLIENT_FRAME, CLIENT_TYPES)?;
+    let msg: ClientMsg = super::strict::decode_value(&value)?;
     if let ClientMsg::Hello { protocol, .. } = &msg
         && *protocol != PROTOCOL_VERSION
     {
@@ -174,7 +216,8 @@ pub fn decode_client(frame: &str) -> Result<ClientMsg, ProtocolError> {
 
 /// Decodes a broker → console frame, checking its size first.
 pub fn decode_server(frame: &str) -> Result<ServerMsg, ProtocolError> {
-    let msg: ServerMsg = decode(frame, MAX_SERVER_FRAME, SERVER_TYPES)?;
+    let value = parse(frame, MAX_SERVER_FRAME, SERVER_TYPES)?;
+    let msg: ServerMsg = serde_json::from_value(value).map_err(|e| classify(&e.to_string()))?;
     if let ServerMsg::Welcome { protocol, .. } = &msg
         && *protocol != PROTOCOL_VERSION
     {
@@ -192,11 +235,8 @@ pub fn encode<T: Serialize>(msg: &T) -> String {
     serde_json::to_string(msg).unwrap_or_else(|e| unreachable!("encoding a message failed: {e}"))
 }
 
-fn decode<T: DeserializeOwned>(
-    frame: &str,
-    limit: usize,
-    known: &[&str],
-) -> Result<T, ProtocolError> {
+/// Checks the size, parses the JSON and checks the `type` is one of `known`.
+fn parse(frame: &str, limit: usize, known: &[&str]) -> Result<serde_json::Value, ProtocolError> {
     if frame.len() > limit {
         return Err(ProtocolError::FrameTooLarge {
             size: frame.len(),
@@ -224,17 +264,7 @@ fn decode<T: DeserializeOwned>(
             ty.chars().take(64).collect(),
         ));
     }
-    serde_json::from_value(value).map_err(|e| classify(&e.to_string()))
-}
-
-/// Turns a serde message into a typed error: a missing field is named as such.
-fn classify(msg: &str) -> ProtocolError {
-    if let Some(rest) = msg.strip_prefix("missing field `")
-        && let Some(end) = rest.find('`')
-    {
-        return ProtocolError::MissingField(rest[..end].to_string());
-    }
-    ProtocolError::InvalidField(msg.to_string())
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -277,11 +307,16 @@ mod tests {
                     ..Default::default()
                 },
             },
+            ClientMsg::GetAction {
+                request_id: 9,
+                action_id: action().id,
+            },
         ]
     }
 
     fn all_server() -> Vec<ServerMsg> {
         let a = action();
+        let row = ActionRow::compute(&a);
         let record = HistoryRecord {
             action: a.clone(),
             digest: a.digest(),
@@ -305,22 +340,29 @@ mod tests {
             },
             ServerMsg::Snapshot {
                 seq: 41,
-                actions: vec![a.clone()],
+                page: 1,
+                pages: 1,
+                rows: vec![row.clone()],
             },
             ServerMsg::Pending {
                 seq: 42,
-                action: a.clone(),
+                row: row.clone(),
             },
             ServerMsg::Updated {
                 seq: 43,
-                action: a.clone(),
+                row: row.clone(),
             },
             ServerMsg::Resolved {
                 seq: 44,
-                action: a.clone(),
+                row: row.clone(),
                 decided_by: vec!["bob".into()],
                 reason: "no ticket".into(),
             },
+            ServerMsg::Executed {
+                seq: 45,
+                row: row.clone(),
+            },
+            ServerMsg::Skipped { seq: 47, from: 46 },
             ServerMsg::Ack {
                 decision_id: DecisionId::new(),
                 action_id: a.id,
@@ -344,6 +386,11 @@ mod tests {
                     records: vec![record],
                     next_cursor: None,
                 },
+            },
+            ServerMsg::Action {
+                request_id: 9,
+                action: Box::new(a.clone()),
+                digest: a.digest(),
             },
             ServerMsg::QueryFailed {
                 request_id: 8,
@@ -476,6 +523,8 @@ mod tests {
                     | ServerMsg::Pending { .. }
                     | ServerMsg::Updated { .. }
                     | ServerMsg::Resolved { .. }
+                    | ServerMsg::Executed { .. }
+                    | ServerMsg::Skipped { .. }
             );
             assert_eq!(m.seq().is_some(), is_event);
         }

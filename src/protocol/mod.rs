@@ -9,6 +9,8 @@ pub mod decision;
 pub mod error;
 pub mod history;
 pub mod messages;
+pub mod row;
+pub mod strict;
 pub mod time;
 pub mod validate;
 
@@ -19,6 +21,7 @@ pub use decision::{Decision, DecisionId, KeyId, SignedDecision, Verdict, VerifyE
 pub use error::{ErrorCode, ProtocolError};
 pub use history::{HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord};
 pub use messages::{ClientMsg, ServerMsg, decode_client, decode_server, encode};
+pub use row::{ActionRow, BodySizes, RowVote};
 pub use time::Timestamp;
 
 /// The protocol version spoken by this build. A hello with any other version is refused.
@@ -28,8 +31,16 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub mod limits {
     /// Largest websocket frame a client may send (a decision or a history query).
     pub const MAX_CLIENT_FRAME: usize = 64 * 1024;
-    /// Largest websocket frame the server sends (a snapshot of many actions).
-    pub const MAX_SERVER_FRAME: usize = 64 * 1024 * 1024;
+    /// Largest websocket frame the server sends: one full action (`action`, at most
+    /// [`MAX_ACTION_BYTES`] as submitted plus what the broker adds) or one snapshot page.
+    pub const MAX_SERVER_FRAME: usize = 4 * 1024 * 1024;
+    /// A snapshot page holds rows up to this many bytes of JSON (always at least one row;
+    /// a row is far smaller, see `docs/protocol.md`).
+    pub const MAX_SNAPSHOT_PAGE: usize = 256 * 1024;
+    /// Default budget of pending bytes (the canonical size of pending actions) per requester.
+    pub const DEFAULT_PENDING_BYTES_PER_REQUESTER: u64 = 32 * 1024 * 1024;
+    /// Default budget of pending bytes for the whole broker.
+    pub const DEFAULT_PENDING_BYTES_TOTAL: u64 = 256 * 1024 * 1024;
     /// Largest action request body accepted over HTTP.
     pub const MAX_ACTION_BYTES: usize = 2 * 1024 * 1024;
     /// Largest unified diff, or before/after document, in an action.

@@ -31,7 +31,7 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> FieldError {
 
 fn required_short(out: &mut Vec<FieldError>, field: &str, value: &str) {
     if value.trim().is_empty() {
-        out.push(err(field, "is required"));
+        out.push(err(field, "must not be empty"));
     } else if value.len() > MAX_SHORT_FIELD {
         out.push(err(
             field,

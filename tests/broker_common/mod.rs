@@ -185,17 +185,36 @@ impl Http {
     }
 }
 
+/// What a decision names: an action's id and digest (from its body, or as a feed row
+/// announced it).
+pub trait Basis {
+    fn basis(&self) -> (signoff::protocol::ActionId, signoff::protocol::Digest);
+}
+
+impl Basis for Action {
+    fn basis(&self) -> (signoff::protocol::ActionId, signoff::protocol::Digest) {
+        (self.id, self.digest())
+    }
+}
+
+impl Basis for signoff::protocol::ActionRow {
+    fn basis(&self) -> (signoff::protocol::ActionId, signoff::protocol::Digest) {
+        (self.id, self.digest.clone())
+    }
+}
+
 pub fn sign(
     k: &SigningKey,
     approver: &str,
-    a: &Action,
+    a: &impl Basis,
     verdict: Verdict,
     reason: &str,
 ) -> SignedDecision {
+    let (action_id, action_digest) = a.basis();
     Decision {
         decision_id: DecisionId::new(),
-        action_id: a.id,
-        action_digest: a.digest(),
+        action_id,
+        action_digest,
         verdict,
         reason: reason.into(),
         approver: approver.into(),
@@ -212,6 +231,43 @@ pub struct Feed {
 pub const WAIT: Duration = Duration::from_secs(60);
 
 impl Feed {
+    /// Fetches the full action behind `row` (`get_action`), skipping feed events, and
+    /// checks it against the row's digest.
+    pub async fn get_action(&mut self, row: &signoff::protocol::ActionRow) -> Action {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let request_id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.send(&ClientMsg::GetAction {
+            request_id,
+            action_id: row.id,
+        })
+        .await;
+        loop {
+            match self.next().await {
+                ServerMsg::Action {
+                    request_id: r,
+                    action,
+                    digest,
+                } if r == request_id => {
+                    assert_eq!(digest, row.digest, "the broker's digest is the row's");
+                    assert_eq!(
+                        action.digest(),
+                        row.digest,
+                        "the body is what the row announced"
+                    );
+                    return *action;
+                }
+                ServerMsg::QueryFailed {
+                    request_id: r,
+                    code,
+                    message,
+                } if r == request_id => {
+                    panic!("get_action failed: {code}: {message}")
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Connects without sending anything.
     pub async fn raw(b: &RunningBroker, token: &str) -> Self {
         Self::raw_url(&b.feed_url(), token).await
@@ -293,6 +349,39 @@ impl Feed {
                 }
                 Some(Ok(_)) => {}
                 _ => return String::new(),
+            }
+        }
+    }
+
+    /// Reads until a close frame; returns its code and reason.
+    pub async fn close_frame(&mut self) -> (u16, String) {
+        loop {
+            match tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("closes in time")
+            {
+                Some(Ok(Message::Close(f))) => {
+                    return f
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or_default();
+                }
+                Some(Ok(_)) => {}
+                _ => return (0, String::new()),
+            }
+        }
+    }
+
+    /// The next text frame as sent (its length matters to some tests).
+    pub async fn next_text(&mut self) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let m = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("a message within the wait")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(t) = m {
+                return t.to_string();
             }
         }
     }

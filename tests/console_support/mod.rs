@@ -1,6 +1,7 @@
 //! A small stand-in for the broker's approver side, on a real socket at 127.0.0.1:0:
 //! bearer check, `POST /v1/keys`, and `GET /v1/feed` speaking protocol v1 (hello →
-//! welcome → snapshot or resume, decide → signature and digest checks → ack + resolved).
+//! welcome → snapshot or resume, get_action → the body, decide → signature and digest
+//! checks → ack + resolved).
 //! It lets the console and client be tested end to end before the real broker lands;
 //! the real-broker test in `console_pty.rs` is the one that matters at merge.
 
@@ -20,7 +21,9 @@ use axum::{Json, Router};
 use signoff::protocol::api::{KeyInfo, KeyRegistration};
 use signoff::protocol::decision::decode_public_key;
 use signoff::protocol::messages::{ClientMsg, Identity, ServerMsg, decode_client, encode};
-use signoff::protocol::{Action, ErrorCode, KeyId, PROTOCOL_VERSION, Status, Timestamp};
+use signoff::protocol::{
+    Action, ActionId, ActionRow, ErrorCode, KeyId, PROTOCOL_VERSION, Status, Timestamp,
+};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 pub struct Shared {
@@ -34,6 +37,9 @@ pub struct Shared {
     /// Closes every open feed connection.
     pub kick: Notify,
     pub events: broadcast::Sender<ServerMsg>,
+    /// Actions whose body is served with its summary changed (a broker lying about what
+    /// it announced): the console must refuse it.
+    pub tamper: Mutex<Vec<ActionId>>,
 }
 
 pub struct FakeBroker {
@@ -63,6 +69,7 @@ impl FakeBroker {
             received: tx,
             kick: Notify::new(),
             events,
+            tamper: Mutex::new(Vec::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -191,8 +198,20 @@ async fn session(shared: Arc<Shared>, mut ws: WebSocket) {
         return;
     }
     if resume != Some(head) {
-        let actions = shared.actions.lock().unwrap().clone();
-        if !send(&mut ws, &ServerMsg::Snapshot { seq: head, actions }).await {
+        let rows = shared
+            .actions
+            .lock()
+            .unwrap()
+            .iter()
+            .map(ActionRow::compute)
+            .collect();
+        let snapshot = ServerMsg::Snapshot {
+            seq: head,
+            page: 1,
+            pages: 1,
+            rows,
+        };
+        if !send(&mut ws, &snapshot).await {
             return;
         }
     }
@@ -214,12 +233,45 @@ async fn session(shared: Arc<Shared>, mut ws: WebSocket) {
                         for reply in decide(&shared, &decision) {
                             if !send(&mut ws, &reply).await { return }
                         }
+                    } else if let ClientMsg::GetAction { request_id, action_id } = msg
+                        && !send(&mut ws, &body(&shared, request_id, action_id)).await
+                    {
+                        return;
                     }
                 }
                 Some(Ok(_)) => {}
                 _ => return,
             },
         }
+    }
+}
+
+/// The answer to `get_action` (tampered with when the test asked for it).
+fn body(shared: &Shared, request_id: u64, id: ActionId) -> ServerMsg {
+    let found = shared
+        .actions
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|a| a.id == id)
+        .cloned();
+    match found {
+        Some(mut action) => {
+            let digest = action.digest();
+            if shared.tamper.lock().unwrap().contains(&id) {
+                action.summary.push_str(" and also drop the backups");
+            }
+            ServerMsg::Action {
+                request_id,
+                action: Box::new(action),
+                digest,
+            }
+        }
+        None => ServerMsg::QueryFailed {
+            request_id,
+            code: ErrorCode::NotFound,
+            message: format!("no action {id}"),
+        },
     }
 }
 
@@ -264,7 +316,7 @@ fn decide(shared: &Shared, signed: &signoff::protocol::SignedDecision) -> Vec<Se
         },
         ServerMsg::Resolved {
             seq: *seq,
-            action,
+            row: ActionRow::compute(&action),
             decided_by: vec![shared.subject.clone()],
             reason: d.reason.clone(),
         },

@@ -146,7 +146,7 @@ pub fn messages() -> (Vec<ClientMsg>, Vec<ServerMsg>) {
         },
         ServerMsg::Pending {
             seq: 42,
-            action: a.clone(),
+            row: signoff::protocol::ActionRow::compute(&a),
         },
         ServerMsg::Ack {
             decision_id: decision().decision.decision_id,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, to_bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
@@ -16,8 +17,9 @@ use crate::broker::state::AppState;
 use crate::broker::writer::Op;
 use crate::protocol::api::{ActionCreated, ActionView, ResultReport};
 use crate::protocol::limits::{MAX_ACTION_BYTES, MAX_TEXT_FIELD};
+use crate::protocol::strict::decode_object;
 use crate::protocol::validate::validate_request;
-use crate::protocol::{Action, ActionId, ActionRequest, ErrorCode, Timestamp};
+use crate::protocol::{Action, ActionId, ActionRequest, ErrorCode, ProtocolError, Timestamp};
 
 /// The longest `?wait=` a long poll may ask for, in seconds.
 pub const MAX_WAIT_SECS: u64 = 300;
@@ -34,34 +36,49 @@ fn parse_id(raw: &str) -> Result<ActionId, HttpError> {
         .map_err(|_| HttpError::not_found(format!("no action {raw:?}")))
 }
 
-/// Reads a JSON body, refusing more than `limit` bytes (413) and invalid UTF-8 (400).
-pub async fn json_body<T: serde::de::DeserializeOwned>(
+/// Reads a JSON body: more than `limit` bytes is `413 frame_too_large`; not UTF-8 JSON,
+/// or not one object, is `400 malformed_frame`; then it is decoded strictly (see
+/// [`crate::protocol::strict`]): a required field absent is `400 missing_field`, anything
+/// else that does not read back exactly as sent is `400 invalid_field` naming the field.
+pub async fn json_body<T: serde::de::DeserializeOwned + serde::Serialize>(
     body: Body,
     limit: usize,
 ) -> Result<T, HttpError> {
     let bytes = to_bytes(body, limit).await.map_err(|_| {
         HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::InvalidField,
+            ErrorCode::FrameTooLarge,
             format!("request body is over the {limit}-byte limit"),
         )
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        HttpError::field(
-            "body",
-            format!("is not valid UTF-8 (at byte {})", e.valid_up_to()),
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedFrame,
+            format!("body is not valid UTF-8 (at byte {})", e.valid_up_to()),
         )
     })?;
-    serde_json::from_str(text).map_err(|e| {
-        let msg = e.to_string();
-        match msg
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split_once('`'))
-        {
-            Some((field, _)) => HttpError::field(field, "is required"),
-            None => HttpError::field("body", msg),
+    decode_object(text).map_err(|e| match e {
+        ProtocolError::MissingField(field) => {
+            let mut err = HttpError::field(&field, "is required");
+            err.set_code(ErrorCode::MissingField);
+            err
         }
+        ProtocolError::InvalidField(msg) => match msg.split_once(": ") {
+            Some((field, why)) if !field.contains(' ') => HttpError::field(field, why),
+            _ => HttpError::field("body", msg),
+        },
+        other => HttpError::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
     })
+}
+
+/// `?wait=S`: whole seconds; any larger number is the longest wait. `None` when it is
+/// not a whole number.
+pub fn parse_wait(raw: &str) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 1000 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(raw.parse::<u64>().unwrap_or(u64::MAX).min(MAX_WAIT_SECS))
 }
 
 pub async fn create(
@@ -133,15 +150,18 @@ pub async fn get(
     State(state): State<AppState>,
     Anyone(p): Anyone,
     Path(raw): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<ActionView>, HttpError> {
     let id = parse_id(&raw)?;
+    let Query(q) = q.map_err(|e| HttpError::invalid_query(format!("bad query string: {e}")))?;
     let wait = match q.get("wait") {
         None => 0,
-        Some(w) => w
-            .parse::<u64>()
-            .map_err(|_| HttpError::field("wait", "must be a whole number of seconds"))?
-            .min(MAX_WAIT_SECS),
+        Some(w) => parse_wait(w).ok_or_else(|| {
+            HttpError::invalid_query(format!(
+                "wait: {:?} is not a whole number of seconds (0 to {MAX_WAIT_SECS}; more is {MAX_WAIT_SECS})",
+                w.chars().take(40).collect::<String>()
+            ))
+        })?,
     };
     let a = load(&state, id, &p).await?;
     if wait == 0 || a.status.is_final() {

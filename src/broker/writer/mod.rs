@@ -20,9 +20,10 @@ use super::store::audit::seal;
 use super::store::{AuditEntry, AuditKind, Mutation, Store, StoreError};
 use crate::auth::Principal;
 use crate::protocol::api::{KeyInfo, ResultReport};
+use crate::protocol::row::digest_and_sizes;
 use crate::protocol::{
-    Action, ActionId, Checkpoint, DecisionId, Digest, ErrorCode, KeyId, ServerMsg, SignedDecision,
-    Status, Timestamp,
+    Action, ActionId, ActionRow, BodySizes, Checkpoint, DecisionId, Digest, ErrorCode, KeyId,
+    ServerMsg, SignedDecision, Status, Timestamp,
 };
 
 mod commit;
@@ -35,6 +36,9 @@ pub enum OpError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A pending-bytes budget is full.
+    #[error("{0}")]
+    Budget(String),
     #[error("internal error")]
     Internal,
 }
@@ -155,6 +159,28 @@ struct Batch {
     done: Vec<Done>,
     outcomes: Vec<Status>,
     created: u64,
+    /// Pending bytes this batch adds, per requester and in total (not yet in `live`).
+    bytes_by: HashMap<String, u64>,
+    bytes_total: u64,
+}
+
+/// Pending-bytes budgets (see `docs/protocol.md`, size limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    pub per_requester: u64,
+    pub total: u64,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        use crate::protocol::limits::{
+            DEFAULT_PENDING_BYTES_PER_REQUESTER, DEFAULT_PENDING_BYTES_TOTAL,
+        };
+        Self {
+            per_requester: DEFAULT_PENDING_BYTES_PER_REQUESTER,
+            total: DEFAULT_PENDING_BYTES_TOTAL,
+        }
+    }
 }
 
 /// What the batch being committed changed, for staging the next one on top of it.
@@ -165,6 +191,8 @@ struct Inflight {
     touched: HashMap<ActionId, Arc<Action>>,
     decisions: HashSet<DecisionId>,
     keys: HashMap<KeyId, KeyInfo>,
+    bytes_by: HashMap<String, u64>,
+    bytes_total: u64,
 }
 
 /// The writer's own state: chain heads and the shared views it keeps current.
@@ -178,13 +206,14 @@ pub struct Writer {
     audit_seq: u64,
     audit_hash: String,
     max_batch: usize,
-    /// Digests of pending actions. The fields a digest covers never change after
-    /// creation, and computing one means the canonical form of the whole action.
-    digests: HashMap<ActionId, Digest>,
+    /// Digests and sizes of pending actions. The fields a digest covers never change
+    /// after creation, and computing one means the canonical form of the whole action.
+    digests: HashMap<ActionId, (Digest, BodySizes)>,
     inflight: Option<Inflight>,
     /// Signs a checkpoint of the audit head after every batch that appends to it.
     audit_key: Arc<ed25519_dalek::SigningKey>,
     checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
+    budgets: Budgets,
 }
 
 /// Shared pieces the writer updates.
@@ -198,6 +227,7 @@ pub struct Parts {
     pub audit_key: Arc<ed25519_dalek::SigningKey>,
     /// The latest checkpoint, published once its batch is durable.
     pub checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
+    pub budgets: Budgets,
 }
 
 impl Writer {
@@ -222,6 +252,7 @@ impl Writer {
             inflight: None,
             audit_key: p.audit_key,
             checkpoint: p.checkpoint,
+            budgets: p.budgets,
         }
     }
 
@@ -345,6 +376,8 @@ impl Writer {
             touched: std::mem::take(&mut b.touched),
             decisions: std::mem::take(&mut b.decisions),
             keys: b.keys.clone(),
+            bytes_by: std::mem::take(&mut b.bytes_by),
+            bytes_total: b.bytes_total,
         });
         let c = commit::Commit {
             muts: b.muts,
@@ -385,13 +418,57 @@ impl Writer {
 
     /// The action's digest: cached while it is pending (computed once after a restart).
     fn digest(&mut self, a: &Action) -> Digest {
+        self.digest_and_sizes(a).0
+    }
+
+    /// The action's digest and sizes, cached like [`Writer::digest`].
+    fn digest_and_sizes(&mut self, a: &Action) -> (Digest, BodySizes) {
         if a.status != Status::Pending {
-            return a.digest();
+            return self
+                .digests
+                .get(&a.id)
+                .cloned()
+                .unwrap_or_else(|| digest_and_sizes(a));
         }
         self.digests
             .entry(a.id)
-            .or_insert_with(|| a.digest())
+            .or_insert_with(|| digest_and_sizes(a))
             .clone()
+    }
+
+    /// The feed row of `a`.
+    fn row(&mut self, a: &Action) -> ActionRow {
+        let (digest, sizes) = self.digest_and_sizes(a);
+        ActionRow::of(a, digest, sizes)
+    }
+
+    /// Refuses `bytes` more pending for `requester` when a budget would overflow: what
+    /// is committed (`live`), plus the batch in flight, plus this batch.
+    fn check_budget(&self, b: &Batch, requester: &str, bytes: u64) -> Result<(), OpError> {
+        let (mine, total) = self.live.pending_bytes(requester);
+        let f = self.inflight.as_ref();
+        let mine = mine
+            + f.and_then(|f| f.bytes_by.get(requester))
+                .copied()
+                .unwrap_or(0)
+            + b.bytes_by.get(requester).copied().unwrap_or(0);
+        let total = total + f.map_or(0, |f| f.bytes_total) + b.bytes_total;
+        let limits = self.budgets;
+        if mine + bytes > limits.per_requester {
+            return Err(OpError::Budget(format!(
+                "{requester} already has {mine} bytes of actions pending; this one ({bytes} bytes) \
+                 would pass the per-requester budget of {} bytes; wait for decisions or withdraw some",
+                limits.per_requester
+            )));
+        }
+        if total + bytes > limits.total {
+            return Err(OpError::Budget(format!(
+                "the broker holds {total} bytes of pending actions; this one ({bytes} bytes) \
+                 would pass its budget of {} bytes; retry once some are decided",
+                limits.total
+            )));
+        }
+        Ok(())
     }
 
     /// Seals an audit entry onto the chain; returns its hash.

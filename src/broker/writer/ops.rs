@@ -10,9 +10,10 @@ use crate::auth::Principal;
 use crate::broker::decide::{Rejection, SeenFacts, check_vote_with_digest};
 use crate::broker::store::{AuditKind, HistoryRow, Mutation, StoreError};
 use crate::protocol::api::{KeyInfo, ResultReport};
+use crate::protocol::row::digest_and_sizes;
 use crate::protocol::{
-    Action, ActionId, ErrorCode, Execution, KeyId, ServerMsg, SignedDecision, Status, Timestamp,
-    Verdict,
+    Action, ActionId, ActionRow, ErrorCode, Execution, KeyId, ServerMsg, SignedDecision, Status,
+    Timestamp, Verdict,
 };
 
 fn internal(e: StoreError) -> OpError {
@@ -22,8 +23,9 @@ fn internal(e: StoreError) -> OpError {
 
 impl Writer {
     pub(super) fn create(&mut self, b: &mut Batch, action: Action) -> Result<Arc<Action>, OpError> {
+        let (digest, sizes) = digest_and_sizes(&action);
+        self.check_budget(b, &action.requester.id, sizes.action)?;
         let a = Arc::new(action);
-        let digest = a.digest();
         let payload = json!({ "action": a.as_ref(), "digest": &digest });
         let actor = a.requester.id.clone();
         self.audit(
@@ -35,18 +37,20 @@ impl Writer {
             payload,
         );
         b.muts.push(Mutation::PutAction(a.clone(), digest.clone()));
-        self.digests.insert(a.id, digest);
-        let ev = a.clone();
+        self.digests.insert(a.id, (digest.clone(), sizes));
+        let row = ActionRow::of(&a, digest, sizes);
         self.event(
             b,
             |seq| ServerMsg::Pending {
                 seq,
-                action: (*ev).clone(),
+                row: row.clone(),
             },
             &a.policy.approver_groups,
         );
+        *b.bytes_by.entry(a.requester.id.clone()).or_default() += sizes.action;
+        b.bytes_total += sizes.action;
         b.touched.insert(a.id, a.clone());
-        b.publish.upsert.push(a.clone());
+        b.publish.upsert.push((a.clone(), row));
         b.created += 1;
         Ok(a)
     }
@@ -106,17 +110,18 @@ impl Writer {
         if status == Status::Pending {
             let a = Arc::new(a);
             b.muts.push(Mutation::PutAction(a.clone(), digest));
-            let ev = a.clone();
+            let row = self.row(&a);
             self.event(
                 b,
                 |seq| ServerMsg::Updated {
                     seq,
-                    action: (*ev).clone(),
+                    row: row.clone(),
                 },
                 &a.policy.approver_groups,
             );
             b.touched.insert(a.id, a.clone());
-            b.publish.upsert.push(a);
+            b.publish.upsert.retain(|u| u.0.id != a.id);
+            b.publish.upsert.push((a, row));
         } else {
             let (by, reason) = if status == Status::Denied {
                 (vec![d.approver.clone()], d.reason.clone())
@@ -158,7 +163,11 @@ impl Writer {
         });
         let hash = self.audit(b, kind, Some(a.id), actor, now, payload);
         // A decided action takes no more votes: its cached digest is needed no longer.
-        let digest = self.digests.remove(&a.id).unwrap_or_else(|| a.digest());
+        let (digest, sizes) = self
+            .digests
+            .remove(&a.id)
+            .unwrap_or_else(|| digest_and_sizes(&a));
+        let row = ActionRow::of(&a, digest.clone(), sizes);
         let a = Arc::new(a);
         b.muts.push(Mutation::PutAction(a.clone(), digest));
         b.muts.push(Mutation::History(HistoryRow {
@@ -168,19 +177,18 @@ impl Writer {
             reason: reason.clone(),
             audit_hash: hash,
         }));
-        let ev = a.clone();
         self.event(
             b,
             |seq| ServerMsg::Resolved {
                 seq,
-                action: (*ev).clone(),
+                row,
                 decided_by,
                 reason,
             },
             &a.policy.approver_groups,
         );
         b.touched.insert(a.id, a.clone());
-        b.publish.upsert.retain(|u| u.id != a.id);
+        b.publish.upsert.retain(|u| u.0.id != a.id);
         b.publish.remove.push((a.id, a.status));
         b.outcomes.push(a.status);
         a
@@ -243,9 +251,15 @@ impl Writer {
             reported_at: now,
             detail: report.detail,
         });
-        let digest = a.digest();
+        let (digest, sizes) = digest_and_sizes(&a);
         let payload = json!({ "execution": a.execution, "digest": &digest });
         self.audit(b, AuditKind::Execution, Some(a.id), by, now, payload);
+        let row = ActionRow::of(&a, digest.clone(), sizes);
+        self.event(
+            b,
+            |seq| ServerMsg::Executed { seq, row },
+            &a.policy.approver_groups,
+        );
         let a = Arc::new(a);
         b.muts.push(Mutation::PutAction(a.clone(), digest));
         b.muts.push(Mutation::MarkExecuted(a.id));

@@ -72,6 +72,7 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
         new_action: Arc::new(Notify::new()),
         audit_key: Arc::new(ed25519_dalek::SigningKey::from_bytes(&[8; 32])),
         checkpoint: Default::default(),
+        budgets: Default::default(),
     };
     let live = parts.live.clone();
     let writer = Writer::new(parts, 0, 0, crate::broker::store::audit::GENESIS.into(), 64);

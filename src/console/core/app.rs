@@ -231,6 +231,8 @@ pub struct App {
     pub last_event_at: Option<Timestamp>,
     /// After a welcome: the broker's head; catch-up is done once `last_seq` reaches it.
     pub catching_up_to: Option<u64>,
+    /// Bodies fetched (`get_action`), kept for viewing and signing.
+    pub bodies: crate::console::queue::bodies::Bodies,
     pub scroll: HashMap<Pane, u16>,
     /// The diff pane's first column (horizontal scroll), 0-based.
     pub diff_col: usize,
@@ -289,6 +291,7 @@ impl App {
             last_seq: None,
             last_event_at: None,
             catching_up_to: None,
+            bodies: Default::default(),
             scroll: HashMap::new(),
             diff_col: 0,
             spinner: 0,

@@ -334,7 +334,7 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
 }
 
 /// `a` / `d`: opens the dialog, unless the action cannot be decided now.
-fn open_decide(app: &mut App, verdict: Verdict) {
+pub fn open_decide(app: &mut App, verdict: Verdict) {
     let Some(entry) = app.selected_entry() else {
         notice(app, Level::Info, "nothing selected");
         return;
@@ -343,8 +343,15 @@ fn open_decide(app: &mut App, verdict: Verdict) {
     let digest = entry.digest().clone();
     let label = entry.label();
     let critical = entry.row.risk == RiskLevel::Critical;
+    let loading = !entry.has_body()
+        && !matches!(
+            entry.fetch,
+            crate::console::model::view_model::BodyFetch::Refused(_)
+        );
     let why_not = if entry.is_expired_at(app.now) {
         Some("it has expired and can no longer be decided".to_string())
+    } else if let crate::console::model::view_model::BodyFetch::Refused(why) = &entry.fetch {
+        Some(format!("its content was {why}"))
     } else if app.inflight_for(id).is_some() {
         Some("a decision for it is already in flight".into())
     } else if matches!(app.conn, crate::console::core::app::Conn::SignedOut { .. }) {
@@ -356,6 +363,17 @@ fn open_decide(app: &mut App, verdict: Verdict) {
     };
     if let Some(why) = why_not {
         notice(app, Level::Warn, &format!("cannot {verdict}: {why}"));
+        return;
+    }
+    if loading {
+        // Nothing unseen is signed: the dialog opens once the full action is here and
+        // checked (if the selection is still on it).
+        app.bodies.intent = Some((id, verdict));
+        notice(
+            app,
+            Level::Info,
+            "loading the full action; the dialog opens when it is here",
+        );
         return;
     }
     let typed = (verdict == Verdict::Approve && critical).then(TextInput::default);
@@ -456,7 +474,9 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
         });
     }
     let me = app.me.as_ref().ok_or("not connected to the broker")?;
-    let (action_id, action_digest) = entry.signing_basis();
+    let (action_id, action_digest) = entry
+        .signing_basis()
+        .ok_or("the full action is not loaded; nothing unseen can be signed")?;
     Ok(Decision {
         decision_id: app.next_decision_id(),
         action_id,

@@ -289,6 +289,15 @@ pub fn context(app: &App, e: &Entry, width: usize) -> Vec<Row> {
             muted("… (sha256, what you sign)".into()),
         ],
     );
+    if let Some(note) = &v.body_note {
+        let tone = if note.starts_with("refused") || note.contains("did not send") {
+            Tone::Level(Level::Error)
+        } else {
+            Tone::Muted
+        };
+        field("Content", vec![Seg::new(SafeText::line(note).plain(), tone)]);
+        return labelled(out, width, &CONTEXT_LABELS, usize::MAX);
+    }
     if let Some(cmd) = &v.command {
         for (i, l) in cmd.iter().enumerate() {
             let mut s = vec![muted(if i == 0 { "$ " } else { "  " }.into())];

@@ -5,7 +5,7 @@
 
 use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
-use crate::protocol::{Action, ActionId, Status, Timestamp};
+use crate::protocol::{ActionId, ActionRow, Status, Timestamp};
 
 use crate::console::core::app::{App, Conn, DecideDialog, Dialog, Level, Notice};
 use crate::console::core::input;
@@ -83,6 +83,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         } => crate::console::history::live::answered(app, ask, generation, result, &mut fx),
     }
     settle(app);
+    crate::console::queue::bodies::request_selected(app, &mut fx);
     fx
 }
 
@@ -182,6 +183,7 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
             for f in app.inflight.values_mut() {
                 f.sent = false;
             }
+            crate::console::queue::bodies::disconnected(app);
         }
         FeedEvent::Retrying { attempt, delay } => {
             let reason = match &app.conn {
@@ -230,17 +232,18 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
 
 fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
     let snapshot = matches!(msg, ServerMsg::Snapshot { .. });
-    if let Some(seq) = msg.seq() {
+    if let (Some(first), Some(seq)) = (msg.first_seq(), msg.seq()) {
         match app.last_seq {
             // A replay overlapping what we already applied: skip it.
             Some(last) if !snapshot && seq <= last => return,
-            // A gap: events were lost; ask for a fresh snapshot rather than guess.
-            Some(last) if !snapshot && seq > last + 1 => {
-                tracing::warn!(last, seq, "gap in feed events; resynchronising");
+            // A gap: events were lost; ask for a fresh snapshot rather than guess. (Events
+            // this approver may not see arrive as `skipped` ranges, never as gaps.)
+            Some(last) if !snapshot && first > last + 1 => {
+                tracing::warn!(last, first, "gap in feed events; resynchronising");
                 notice(
                     app,
                     Level::Warn,
-                    &format!("missed events {}–{}; resynchronising", last + 1, seq - 1),
+                    &format!("missed events {}–{}; resynchronising", last + 1, first - 1),
                 );
                 app.catching_up_to = None;
                 fx.push(Effect::Resync);
@@ -249,7 +252,9 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             _ => {}
         }
         app.last_seq = Some(seq);
-        app.last_event_at = Some(app.now);
+        if !matches!(msg, ServerMsg::Skipped { .. }) {
+            app.last_event_at = Some(app.now);
+        }
     }
     match msg {
         ServerMsg::Welcome {
@@ -259,9 +264,14 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             app.conn = Conn::Live;
             app.catching_up_to = Some(head_seq);
         }
-        ServerMsg::Snapshot { actions, .. } => {
+        ServerMsg::Snapshot {
+            page, pages, rows, ..
+        } => {
+            let Some(rows) = crate::console::queue::bodies::page(app, page, pages, rows) else {
+                return;
+            };
             let old = std::mem::take(&mut app.entries);
-            for a in actions {
+            for a in rows {
                 let id = a.id;
                 if let Some(e) = old.get(&id) {
                     let kept = e.clone().updated(a);
@@ -290,18 +300,25 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             }
             queue::rebuild(app);
         }
-        ServerMsg::Pending { action, .. } => arrived(app, action, fx),
-        ServerMsg::Updated { action, .. } => {
+        ServerMsg::Skipped { .. } => {}
+        ServerMsg::Executed { .. } => crate::console::history::live::decided(app, fx),
+        ServerMsg::Action {
+            request_id, action, ..
+        } => {
+            crate::console::queue::bodies::arrived(app, request_id, *action);
+        }
+        ServerMsg::Pending { row, .. } => arrived(app, row, fx),
+        ServerMsg::Updated { row: action, .. } => {
             let id = action.id;
             let mine = app
                 .me
                 .as_ref()
-                .is_some_and(|me| action.votes.iter().any(|v| v.approver == me.subject));
+                .is_some_and(|me| action.voted_by(&me.subject));
             if mine && app.inflight_for(id).is_none() {
                 app.entries.remove(&id);
                 app.voted.insert(id);
             } else if let Some(e) = app.entries.remove(&id) {
-                let changed = e.digest() != &action.digest();
+                let changed = e.digest() != &action.digest;
                 app.entries.insert(id, e.updated(action));
                 if changed {
                     changed_under_dialog(app, id);
@@ -312,7 +329,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             queue::rebuild(app);
         }
         ServerMsg::Resolved {
-            action,
+            row: action,
             decided_by,
             reason,
             ..
@@ -332,7 +349,14 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             code,
             message,
         } => decisions::rejected(app, decision_id, code, &message),
-        ServerMsg::HistoryPage { .. } | ServerMsg::QueryFailed { .. } => {}
+        ServerMsg::QueryFailed {
+            request_id,
+            code,
+            message,
+        } => {
+            crate::console::queue::bodies::failed(app, request_id, code, &message);
+        }
+        ServerMsg::HistoryPage { .. } => {}
         ServerMsg::Error { code, message } => {
             notice(app, Level::Error, &format!("broker: {code}: {message}"));
         }
@@ -340,7 +364,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
     decisions::catch_up_done(app, fx);
 }
 
-fn arrived(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+fn arrived(app: &mut App, action: ActionRow, fx: &mut Vec<Effect>) {
     let id = action.id;
     if app.voted.contains(&id) || action.status != Status::Pending {
         return;
@@ -366,7 +390,7 @@ fn arrived(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
 }
 
-fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) {
+fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &str) {
     let id = action.id;
     let label = app.entries.get(&id).map(|e| e.label()).unwrap_or_else(|| {
         format!(

@@ -9,7 +9,7 @@ use super::*;
 use crate::console::core::app::Dialog;
 use crate::console::dialogs::gone::Why;
 use crate::console::fixtures::{action, live_app, server};
-use crate::protocol::{RiskLevel, Verdict};
+use crate::protocol::{Action, ActionRow, RiskLevel, Verdict};
 
 /// A (high risk, selected, sorted first) and B in the queue; `a` pressed on A and
 /// `ok, ` typed into its reason.
@@ -94,7 +94,7 @@ fn withdrawn_under_the_dialog_swallows_the_typing() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: gone,
+            row: ActionRow::compute(&gone),
             decided_by: vec![],
             reason: "withdrawn".into(),
         }),
@@ -116,7 +116,7 @@ fn decided_elsewhere_under_the_dialog_swallows_the_typing() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: done,
+            row: ActionRow::compute(&done),
             decided_by: vec!["carol".into()],
             reason: "fine".into(),
         }),
@@ -144,7 +144,7 @@ fn expired_by_the_broker_under_the_dialog_swallows_the_typing() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: done,
+            row: ActionRow::compute(&done),
             decided_by: vec![],
             reason: "expired".into(),
         }),
@@ -161,7 +161,7 @@ fn changed_under_the_dialog_swallows_the_typing_and_keeps_the_reason() {
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
-            action: changed.clone(),
+            row: ActionRow::compute(&changed.clone()),
         }),
     );
     assert_eq!(app.drafts.get(&a.id).map(String::as_str), Some("ok,"));
@@ -176,7 +176,9 @@ fn gone_from_a_snapshot_under_the_dialog_swallows_the_typing() {
         &mut app,
         server(ServerMsg::Snapshot {
             seq: 20,
-            actions: vec![b.clone()],
+            page: 1,
+            pages: 1,
+            rows: [b.clone()].iter().map(ActionRow::compute).collect(),
         }),
     );
     assert_swallowed(app, &b, Why::Gone);
@@ -191,7 +193,9 @@ fn changed_in_a_snapshot_under_the_dialog_swallows_the_typing() {
         &mut app,
         server(ServerMsg::Snapshot {
             seq: 20,
-            actions: vec![changed, b.clone()],
+            page: 1,
+            pages: 1,
+            rows: [changed, b.clone()].iter().map(ActionRow::compute).collect(),
         }),
     );
     assert_swallowed(app, &b, Why::Changed);
@@ -211,7 +215,7 @@ fn the_reason_dialog_is_guarded_too() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: gone,
+            row: ActionRow::compute(&gone),
             decided_by: vec![],
             reason: "withdrawn".into(),
         }),
@@ -241,7 +245,7 @@ fn a_decision_for_another_action_is_never_built_from_a_stale_dialog() {
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
-            action: changed,
+            row: ActionRow::compute(&changed),
         }),
     );
     let fx = code(&mut app, KeyCode::Enter);
@@ -396,7 +400,7 @@ fn the_selected_action_is_always_on_a_visible_row_and_in_the_panes() {
                     let a = numbered(next_n, &mut rng);
                     sent.insert(a.id, a.clone());
                     next_n += 1;
-                    update(&mut app, server(ServerMsg::Pending { seq, action: a }));
+                    update(&mut app, server(ServerMsg::Pending { seq, row: ActionRow::compute(&a) }));
                     seq += 1;
                 }
                 2 => {
@@ -411,7 +415,7 @@ fn the_selected_action_is_always_on_a_visible_row_and_in_the_panes() {
                             &mut app,
                             server(ServerMsg::Resolved {
                                 seq,
-                                action: done,
+                                row: ActionRow::compute(&done),
                                 decided_by: vec!["carol".into()],
                                 reason: String::new(),
                             }),

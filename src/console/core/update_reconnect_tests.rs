@@ -7,7 +7,7 @@ use crossterm::event::KeyCode;
 use super::tests::{code, key, last_notice, signed};
 use super::*;
 use crate::console::fixtures::{self, action, live_app, now, server, vote};
-use crate::protocol::{Decision, ErrorCode, PROTOCOL_VERSION, RiskLevel};
+use crate::protocol::{Action, Decision, ErrorCode, PROTOCOL_VERSION, RiskLevel};
 
 fn in_flight_then_drop(a: &Action) -> (App, Decision) {
     let mut app = live_app(vec![a.clone()], (80, 24));
@@ -59,7 +59,7 @@ fn reconnect_resumes_and_resends_the_same_decision() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 11,
-            action: b.clone(),
+            row: crate::protocol::ActionRow::compute(&b),
         }),
     );
     let mut voted = a.clone();
@@ -68,7 +68,7 @@ fn reconnect_resumes_and_resends_the_same_decision() {
         &mut app,
         server(ServerMsg::Updated {
             seq: 12,
-            action: voted,
+            row: crate::protocol::ActionRow::compute(&voted),
         }),
     );
     let again = signed(&fx).expect("re-sent after catch-up");
@@ -90,7 +90,12 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         &mut app,
         server(ServerMsg::Snapshot {
             seq: 11,
-            actions: vec![changed],
+            page: 1,
+            pages: 1,
+            rows: [changed]
+                .iter()
+                .map(crate::protocol::ActionRow::compute)
+                .collect(),
         }),
     );
     assert!(signed(&fx).is_none());
@@ -110,7 +115,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: done,
+            row: crate::protocol::ActionRow::compute(&done),
             decided_by: vec!["carol".into()],
             reason: "no".into(),
         }),
@@ -126,7 +131,9 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         &mut app,
         server(ServerMsg::Snapshot {
             seq: 11,
-            actions: vec![],
+            page: 1,
+            pages: 1,
+            rows: vec![],
         }),
     );
     assert!(signed(&fx).is_none());
@@ -149,7 +156,7 @@ fn a_replayed_resolution_by_me_means_my_vote_landed() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: done,
+            row: crate::protocol::ActionRow::compute(&done),
             decided_by: vec!["bob".into()],
             reason: "ok".into(),
         }),
@@ -196,7 +203,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 10,
-            action: done,
+            row: crate::protocol::ActionRow::compute(&done),
             decided_by: vec!["carol".into()],
             reason: String::new(),
         }),
@@ -210,7 +217,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 12,
-            action: b.clone(),
+            row: crate::protocol::ActionRow::compute(&b),
         }),
     );
     assert_eq!(fx, vec![Effect::Resync]);
@@ -221,7 +228,12 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
         &mut app,
         server(ServerMsg::Snapshot {
             seq: 12,
-            actions: vec![a.clone(), b.clone()],
+            page: 1,
+            pages: 1,
+            rows: [a.clone(), b.clone()]
+                .iter()
+                .map(crate::protocol::ActionRow::compute)
+                .collect(),
         }),
     );
     assert_eq!(app.entries.len(), 2);
@@ -284,4 +296,57 @@ fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
         asks(&update(&mut app, Msg::Tick(later.plus_secs(EVERY_SECS)))),
         0
     );
+}
+
+#[test]
+fn events_this_approver_may_not_see_arrive_as_skipped_and_never_resynchronise() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Low);
+    // 11 and 12 were about another group's actions.
+    let fx = update(&mut app, server(ServerMsg::Skipped { seq: 12, from: 11 }));
+    assert!(!fx.contains(&Effect::Resync));
+    assert_eq!(app.last_seq, Some(12));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 13,
+            row: crate::protocol::ActionRow::compute(&b),
+        }),
+    );
+    assert!(!fx.contains(&Effect::Resync), "{fx:?}");
+    assert!(app.entries.contains_key(&b.id));
+    assert!(
+        !app.notices
+            .iter()
+            .any(|n| n.text.plain().contains("missed")),
+        "no 'missed events' notice"
+    );
+    // A skipped range that leaves a hole is a real gap.
+    let fx = update(&mut app, server(ServerMsg::Skipped { seq: 20, from: 15 }));
+    assert_eq!(fx, vec![Effect::Resync]);
+}
+
+#[test]
+fn a_paged_snapshot_replaces_the_queue_only_once_its_last_page_is_here() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Low);
+    let c = action(3, "iam.grant", "role/x", "dev", RiskLevel::Low);
+    let page = |n: u32, x: &crate::protocol::Action| {
+        server(ServerMsg::Snapshot {
+            seq: 30,
+            page: n,
+            pages: 2,
+            rows: vec![crate::protocol::ActionRow::compute(x)],
+        })
+    };
+    update(&mut app, page(1, &b));
+    assert!(
+        app.entries.contains_key(&a.id) && !app.entries.contains_key(&b.id),
+        "half a snapshot changes nothing"
+    );
+    update(&mut app, page(2, &c));
+    assert!(!app.entries.contains_key(&a.id));
+    assert!(app.entries.contains_key(&b.id) && app.entries.contains_key(&c.id));
 }

@@ -96,11 +96,11 @@ fn the_broker_digest_is_never_trusted() {
     key(&mut app, 'a');
     let mut changed = a.clone();
     changed.target.resource = "all_tables".into();
-    update(
+    let asked = update(
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
-            action: changed.clone(),
+            row: crate::protocol::ActionRow::compute(&changed),
         }),
     );
     assert!(
@@ -109,9 +109,108 @@ fn the_broker_digest_is_never_trusted() {
     );
     assert!(last_notice(&app).contains("changed"));
     code(&mut app, KeyCode::Esc);
+    // The new content is not here yet: nothing can be approved until it is fetched.
     key(&mut app, 'a');
+    assert!(app.dialog.is_none(), "no dialog before the body is here");
+    deliver(&mut app, &asked, changed.clone());
+    assert!(
+        matches!(app.dialog, Some(Dialog::Decide(_))),
+        "opens once it is here"
+    );
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     assert_eq!(d.action_digest, changed.digest());
+}
+
+/// Answers the `get_action` among `fx` with `body`.
+fn deliver(app: &mut App, fx: &[Effect], body: crate::protocol::Action) {
+    let request_id = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send(crate::protocol::ClientMsg::GetAction { request_id, .. }) => {
+                Some(*request_id)
+            }
+            _ => None,
+        })
+        .expect("a get_action was asked for");
+    let digest = body.digest();
+    update(
+        app,
+        server(ServerMsg::Action {
+            request_id,
+            action: Box::new(body),
+            digest,
+        }),
+    );
+}
+
+#[test]
+fn a_body_is_fetched_on_view_and_shown_only_when_it_matches_its_row() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![], (80, 24));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&a),
+        }),
+    );
+    assert!(app.entries.get(&a.id).is_some_and(|e| !e.has_body()));
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none(), "nothing unseen can be approved");
+    assert!(
+        last_notice(&app).contains("loading the full action"),
+        "{}",
+        last_notice(&app)
+    );
+    deliver(&mut app, &fx, a.clone());
+    assert!(app.entries.get(&a.id).is_some_and(|e| e.has_body()));
+    assert!(
+        matches!(app.dialog, Some(Dialog::Decide(_))),
+        "the dialog opens once it is here"
+    );
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    assert_eq!(d.action_digest, a.digest());
+}
+
+#[test]
+fn a_body_whose_digest_is_not_its_rows_is_refused_loudly_and_never_signable() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![], (80, 24));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&a),
+        }),
+    );
+    let mut lie = a.clone();
+    lie.command = Some(crate::protocol::Command::Text {
+        text: "DROP DATABASE customers".into(),
+    });
+    deliver(&mut app, &fx, lie);
+    let e = app.entries.get(&a.id).unwrap();
+    assert!(!e.has_body());
+    assert!(
+        e.view()
+            .body_note
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("refused")
+    );
+    let newest = app.notices.back().unwrap();
+    assert_eq!(newest.level, crate::console::app::Level::Error);
+    assert!(
+        newest.text.plain().contains("REFUSED"),
+        "{}",
+        newest.text.plain()
+    );
+    key(&mut app, 'a');
+    assert!(app.dialog.is_none(), "a refused body is never signable");
+    assert!(
+        last_notice(&app).contains("refused"),
+        "{}",
+        last_notice(&app)
+    );
 }
 
 #[test]
@@ -249,7 +348,7 @@ fn decided_elsewhere_while_the_dialog_is_open() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: done,
+            row: crate::protocol::ActionRow::compute(&done),
             decided_by: vec!["carol".into()],
             reason: "fine".into(),
         }),
@@ -334,7 +433,7 @@ fn new_arrivals_do_not_move_the_selection_and_alert_when_risky() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 11,
-            action: c.clone(),
+            row: crate::protocol::ActionRow::compute(&c),
         }),
     );
     assert_eq!(app.order[0], c.id, "sorted first by risk");
@@ -349,7 +448,7 @@ fn new_arrivals_do_not_move_the_selection_and_alert_when_risky() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 12,
-            action: low,
+            row: crate::protocol::ActionRow::compute(&low),
         }),
     );
     assert!(fx.is_empty(), "low risk does not ring");
@@ -377,7 +476,7 @@ fn quorum_vote_leaves_my_queue_and_stays_out() {
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
-            action: voted,
+            row: crate::protocol::ActionRow::compute(&voted),
         }),
     );
     assert!(
@@ -459,12 +558,23 @@ fn a_replayed_arrival_does_not_ring_twice() {
         &mut app,
         server(ServerMsg::Pending {
             seq: 11,
-            action: c.clone(),
+            row: crate::protocol::ActionRow::compute(&c),
         }),
     );
-    assert_eq!(fx.len(), 1);
-    let fx = update(&mut app, server(ServerMsg::Pending { seq: 11, action: c }));
-    assert!(fx.is_empty());
+    let alerts = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::Alert { .. }))
+            .count()
+    };
+    assert_eq!(alerts(&fx), 1);
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&c),
+        }),
+    );
+    assert_eq!(alerts(&fx), 0);
     assert_eq!(app.entries.len(), 1);
 }
 

@@ -27,9 +27,10 @@ impl TrimPolicy {
             return false;
         };
         match **m {
-            ServerMsg::Snapshot { .. } => {
+            // Once the snapshot is whole (its last page).
+            ServerMsg::Snapshot { page, pages, .. } => {
                 self.arrivals = 0;
-                true
+                page >= pages
             }
             ServerMsg::Pending { .. } | ServerMsg::Updated { .. } => {
                 self.arrivals += 1;
@@ -64,7 +65,13 @@ mod tests {
     fn pending(n: u8) -> Msg {
         server(ServerMsg::Pending {
             seq: u64::from(n),
-            action: action(n, "k8s.scale", "api", "dev", RiskLevel::Low),
+            row: crate::protocol::ActionRow::compute(&action(
+                n,
+                "k8s.scale",
+                "api",
+                "dev",
+                RiskLevel::Low,
+            )),
         })
     }
 
@@ -73,7 +80,9 @@ mod tests {
         let mut p = TrimPolicy::default();
         assert!(p.after(&server(ServerMsg::Snapshot {
             seq: 1,
-            actions: vec![]
+            page: 1,
+            pages: 1,
+            rows: vec![]
         })));
         assert!(!p.after(&Msg::Feed(FeedEvent::Connected)));
         let trims = (0..2 * BATCH + 5)
@@ -83,7 +92,9 @@ mod tests {
         // A snapshot restarts the count.
         assert!(p.after(&server(ServerMsg::Snapshot {
             seq: 2,
-            actions: vec![]
+            page: 1,
+            pages: 1,
+            rows: vec![]
         })));
         assert!((1..BATCH).all(|i| !p.after(&pending((i % 200) as u8))));
         trim(); // callable at any time

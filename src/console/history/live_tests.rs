@@ -53,7 +53,7 @@ fn resolved(app: &mut App, seq: u64) -> Vec<Effect> {
         app,
         server(ServerMsg::Resolved {
             seq,
-            action: a,
+            row: crate::protocol::ActionRow::compute(&a),
             decided_by: vec!["carol".into()],
             reason: "no".into(),
         }),

@@ -1,14 +1,16 @@
 //! What the views are allowed to see of an action: every string already display-safe.
 //!
-//! A queue entry keeps the raw [`Action`] privately (the console needs it to compute the
-//! digest it signs) and exposes a small [`QueueRow`] for the queue list plus this
-//! [`SafeAction`], built the first time a detail pane or dialog asks for it (10,000 full
-//! views cost ~5 KB of heap each). Views take `&QueueRow` or `&SafeAction`, so no agent
-//! string reaches a widget unsanitized.
+//! A queue entry keeps the raw [`ActionRow`] the feed sent and, once fetched and checked,
+//! the full [`Action`] privately (the console computes the digest it signs from that body,
+//! never from what the broker announced). It exposes a small [`QueueRow`] for the queue
+//! list plus this [`SafeAction`], built the first time a detail pane or dialog asks for it.
+//! Views take `&QueueRow` or `&SafeAction`, so no agent string reaches a widget
+//! unsanitized. The body is fetched only for the action being viewed, so 10,000 pending
+//! actions hold 10,000 rows and one body.
 
 use std::sync::{Arc, OnceLock};
 
-use crate::protocol::{Action, ActionId, Digest, RiskLevel, Status, Timestamp, Verdict};
+use crate::protocol::{Action, ActionId, ActionRow, Digest, RiskLevel, Status, Timestamp, Verdict};
 
 use crate::console::model::diff::DiffModel;
 use crate::console::model::diff_job::{DiffJob, DiffState};
@@ -65,6 +67,9 @@ pub struct SafeAction {
     pub digest: Digest,
     /// True when any agent string carried something that had to be made visible.
     pub hidden_chars: bool,
+    /// Set while the body is not shown (loading, or refused): the detail panes show this
+    /// instead of the justification, context, command and change.
+    pub body_note: Option<String>,
 }
 
 impl SafeAction {
@@ -134,6 +139,7 @@ impl SafeAction {
             status: a.status,
             digest: digest.clone(),
             hidden_chars: false,
+            body_note: None,
         };
         let hidden = a
             .agent_texts()
@@ -142,6 +148,81 @@ impl SafeAction {
         Self {
             hidden_chars: hidden,
             ..s
+        }
+    }
+
+    /// The view of an action whose body is not shown: the row's fields, and `note` in
+    /// place of the body.
+    pub fn of_row(r: &ActionRow, note: String) -> Self {
+        use crate::protocol::RequesterKind;
+        let hidden = [
+            &r.kind,
+            &r.summary,
+            &r.requester.id,
+            &r.requester.display_name,
+            &r.target.system,
+            &r.target.resource,
+            &r.target.environment,
+        ]
+        .iter()
+        .any(|t| crate::text::has_hidden(t));
+        Self {
+            id: r.id,
+            kind: SafeText::line(&r.kind),
+            summary: SafeText::line(&r.summary),
+            requester_kind: match r.requester.kind {
+                RequesterKind::Agent => "agent",
+                RequesterKind::Pipeline => "pipeline",
+                RequesterKind::Human => "human",
+            },
+            requester_id: SafeText::line(&r.requester.id),
+            requester_name: SafeText::line(&r.requester.display_name),
+            model: r.requester.model.as_deref().map(SafeText::line),
+            on_behalf_of: r.requester.on_behalf_of.as_deref().map(SafeText::line),
+            system: SafeText::line(&r.target.system),
+            resource: SafeText::line(&r.target.resource),
+            environment: SafeText::line(&r.target.environment),
+            justification: Vec::new(),
+            context: Vec::new(),
+            command: None,
+            risk: r.risk.level,
+            score: r.risk.score,
+            tags: r
+                .risk
+                .tags
+                .iter()
+                .map(|t| SafeTag {
+                    label: SafeText::line(&t.label),
+                    id: SafeText::line(&t.id),
+                    reason: SafeText::lines(&t.reason),
+                })
+                .collect(),
+            approvals: r.approvals(),
+            required: r.policy.approvals_required,
+            groups: r
+                .policy
+                .approver_groups
+                .iter()
+                .map(|g| SafeText::line(g))
+                .collect(),
+            rule: r.policy.rule.as_deref().map(SafeText::line),
+            confirm: r.policy.confirm.as_deref().map(SafeText::line),
+            votes: r
+                .votes
+                .iter()
+                .map(|v| SafeVote {
+                    approver: SafeText::line(&v.approver),
+                    verdict: v.verdict,
+                    reason: SafeText::line(""),
+                    at: v.at,
+                })
+                .collect(),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            status: r.status,
+            digest: r.digest.clone(),
+            hidden_chars: hidden,
+            body_note: Some(note),
         }
     }
 
@@ -185,7 +266,7 @@ impl QueueRow {
             .min()
     }
 
-    fn of(a: &Action) -> Self {
+    fn of(a: &ActionRow) -> Self {
         Self {
             id: a.id,
             risk: a.risk.level,
@@ -193,7 +274,9 @@ impl QueueRow {
             resource: SafeText::line(&a.target.resource),
             environment: SafeText::line(&a.target.environment),
             requester_name: SafeText::line(&a.requester.display_name),
-            approvals: person::distinct_approvers(&a.votes),
+            // The broker refuses a second vote by one person, so the row's approvals are
+            // approvals by distinct persons.
+            approvals: a.approvals(),
             required: a.policy.approvals_required,
             created_at: a.created_at,
             expires_at: a.expires_at,
@@ -205,14 +288,28 @@ impl QueueRow {
     }
 }
 
+/// Where the full action of an entry stands while it is not shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyFetch {
+    /// Not asked for yet (asked when the action is viewed).
+    Missing,
+    /// `get_action` is on its way.
+    Requested,
+    /// The broker could not send it, or its digest was not the announced one: never
+    /// shown, never signable.
+    Refused(String),
+}
+
 /// One pending action in the queue.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The raw action, private to this module: views reach only [`QueueRow`] and
-    /// [`SafeAction`], and the decision path only the narrow methods below.
-    action: Action,
-    /// The digest this console computed from `action` (what it will sign).
-    digest: Digest,
+    /// The row as the feed sent it, private to this module: views reach only
+    /// [`QueueRow`] and [`SafeAction`], and the decision path only the narrow methods below.
+    raw: ActionRow,
+    /// The full action, once fetched and checked against `raw.digest`.
+    body: Option<Box<Action>>,
+    /// Why there is no body yet.
+    pub fetch: BodyFetch,
     pub row: QueueRow,
     /// Built on first view (see [`Entry::view`]); boxed so an unbuilt one costs a word.
     view: OnceLock<Box<SafeAction>>,
@@ -222,28 +319,119 @@ pub struct Entry {
     pub seen_at: Timestamp,
 }
 
+/// A body that does not match the row it was fetched for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyMismatch {
+    pub announced: Digest,
+    pub computed: Digest,
+}
+
 impl Entry {
-    pub fn new(action: Action, seen_at: Timestamp) -> Self {
-        let digest = action.digest();
+    pub fn new(row: ActionRow, seen_at: Timestamp) -> Self {
         Self {
-            row: QueueRow::of(&action),
-            action,
-            digest,
+            row: QueueRow::of(&row),
+            raw: row,
+            body: None,
+            fetch: BodyFetch::Missing,
             view: OnceLock::new(),
             diff: OnceLock::new(),
             seen_at,
         }
     }
 
+    /// An entry whose body is already here (tests, and a console that computed the row
+    /// itself): the row is derived from the action.
+    pub fn with_body(action: Action, seen_at: Timestamp) -> Self {
+        let mut e = Self::new(ActionRow::compute(&action), seen_at);
+        e.body = Some(Box::new(action));
+        e
+    }
+
+    /// Takes the fetched body when the digest this console computes from it is the one
+    /// the row announced; otherwise refuses it (and says so), keeping nothing of it.
+    pub fn set_body(&mut self, action: Action) -> Result<(), BodyMismatch> {
+        let computed = action.digest();
+        if action.id != self.raw.id || computed != self.raw.digest {
+            let m = BodyMismatch {
+                announced: self.raw.digest.clone(),
+                computed,
+            };
+            self.fetch = BodyFetch::Refused(format!(
+                "refused: the body the broker sent has digest {}, not the announced {}; \
+                 it is not shown and cannot be signed",
+                m.computed.prefix(12),
+                m.announced.prefix(12)
+            ));
+            self.view.take();
+            return Err(m);
+        }
+        // Votes may have moved on since the body was read; the row is newer.
+        let mut action = action;
+        action.status = self.raw.status;
+        self.body = Some(Box::new(action));
+        self.view.take();
+        self.diff.take();
+        Ok(())
+    }
+
+    /// True when the checked body is here (the action can be shown in full and signed).
+    pub fn has_body(&self) -> bool {
+        self.body.is_some()
+    }
+
+    /// Drops the body (and its diff) to keep memory to the action on screen.
+    pub fn forget_body(&mut self) {
+        if self.body.take().is_some() {
+            self.fetch = BodyFetch::Missing;
+        }
+        self.view.take();
+        self.diff.take();
+    }
+
     /// The full display-safe view, built the first time a detail pane or dialog asks:
     /// the queue list needs only [`Entry::row`].
     pub fn view(&self) -> &SafeAction {
-        self.view
-            .get_or_init(|| Box::new(SafeAction::of(&self.action, &self.digest)))
+        self.view.get_or_init(|| {
+            Box::new(match &self.body {
+                Some(a) => {
+                    let mut v = SafeAction::of(a, &self.raw.digest);
+                    v.votes = self
+                        .raw
+                        .votes
+                        .iter()
+                        .map(|rv| SafeVote {
+                            approver: SafeText::line(&rv.approver),
+                            verdict: rv.verdict,
+                            reason: SafeText::line(
+                                a.votes
+                                    .iter()
+                                    .find(|v| v.decision_id == rv.decision_id)
+                                    .map_or("", |v| v.reason.as_str()),
+                            ),
+                            at: rv.at,
+                        })
+                        .collect();
+                    v.approvals = self.raw.approvals();
+                    v
+                }
+                None => SafeAction::of_row(&self.raw, self.body_note()),
+            })
+        })
+    }
+
+    /// What the detail panes say while the body is not shown.
+    fn body_note(&self) -> String {
+        match &self.fetch {
+            BodyFetch::Refused(why) => why.clone(),
+            BodyFetch::Missing | BodyFetch::Requested => {
+                format!("loading the full action ({} bytes)…", self.raw.sizes.action)
+            }
+        }
     }
 
     /// Drops the full view; the next [`Entry::view`] builds it again. Called when the
-    /// selection leaves this entry.
+    /// selection leaves this entry. (The body stays until [`Entry::forget_body`]: the
+    /// console keeps the few most recently viewed.)
     pub fn forget_view(&mut self) {
         self.view.take();
         // Also the diff: a large one's memory goes back when the selection leaves (and a
@@ -256,7 +444,7 @@ impl Entry {
     /// large ones are computed off the event loop, [`DiffJob`]): a queue of 10,000
     /// actions shows one diff at a time.
     pub fn diff(&self) -> Option<DiffState<'_>> {
-        let change = self.action.change.as_ref()?;
+        let change = self.body.as_ref()?.change.as_ref()?;
         let job = self
             .diff
             .get_or_init(|| Some(Arc::new(DiffJob::start(change))))
@@ -276,7 +464,7 @@ impl Entry {
     /// Waits (up to `limit`) for a diff computed off the event loop: for tests and the
     /// screenshot renderer, which draw one frame and need the finished pane.
     pub fn wait_for_diff(&self, limit: std::time::Duration) -> bool {
-        if self.action.change.is_none() {
+        if self.body.as_ref().and_then(|a| a.change.as_ref()).is_none() {
             return true;
         }
         let _ = self.diff();
@@ -286,29 +474,28 @@ impl Entry {
             .is_none_or(|j| j.wait(limit))
     }
 
-    /// The same action with new mutable state (votes); the diff is reused when the
-    /// digest is unchanged.
-    pub fn updated(self, action: Action) -> Self {
-        let digest = action.digest();
-        if digest == self.digest {
+    /// The same action with a newer row (votes); the body is kept when the digest is
+    /// unchanged.
+    pub fn updated(self, row: ActionRow) -> Self {
+        if row.digest == self.raw.digest {
             Self {
-                row: QueueRow::of(&action),
-                action,
-                digest,
+                row: QueueRow::of(&row),
+                raw: row,
                 view: OnceLock::new(),
                 ..self
             }
         } else {
-            Self::new(action, self.seen_at)
+            Self::new(row, self.seen_at)
         }
     }
 
+    /// The digest the feed announced (what a body must match).
     pub fn digest(&self) -> &Digest {
-        &self.digest
+        &self.raw.digest
     }
 
     pub fn is_expired_at(&self, now: Timestamp) -> bool {
-        self.action.is_expired_at(now)
+        now >= self.raw.expires_at
     }
 
     /// `kind system/resource`, one line, for notices and titles (as [`SafeAction::label`],
@@ -317,14 +504,14 @@ impl Entry {
         format!(
             "{} {}/{}",
             self.row.kind.plain(),
-            SafeText::line(&self.action.target.system).plain(),
+            SafeText::line(&self.raw.target.system).plain(),
             self.row.resource.plain()
         )
     }
 
     /// The summary as displayed, for desktop alerts.
     pub fn summary_plain(&self) -> String {
-        SafeText::line(&self.action.summary).plain()
+        SafeText::line(&self.raw.summary).plain()
     }
 
     /// True when the lower-cased `query` occurs in one of the searched fields as
@@ -332,7 +519,7 @@ impl Entry {
     /// 10,000 actions builds no full view.
     pub fn matches(&self, query: &str) -> bool {
         let r = &self.row;
-        let a = &self.action;
+        let a = &self.raw;
         let hit = |t: &SafeText| t.plain().to_lowercase().contains(query);
         [&r.kind, &r.resource, &r.environment, &r.requester_name]
             .into_iter()
@@ -343,9 +530,10 @@ impl Entry {
     }
 
     /// What a decision names: the action id and the digest this console computed from
-    /// the action it displayed (never one received from the broker).
-    pub fn signing_basis(&self) -> (ActionId, Digest) {
-        (self.action.id, self.action.digest())
+    /// the body it displayed (never one received from the broker). `None` while the body
+    /// is not here: nothing unseen can be signed.
+    pub fn signing_basis(&self) -> Option<(ActionId, Digest)> {
+        self.body.as_ref().map(|a| (a.id, a.digest()))
     }
 
     /// True when `typed` is the confirmation phrase for a critical approval: the policy
@@ -354,10 +542,10 @@ impl Entry {
         let t = typed.trim();
         // As sent, or as displayed (hidden characters shown as markers can be typed as
         // they read). Never the environment: that would become muscle memory.
-        let (phrase, shown) = match &self.action.policy.confirm {
+        let (phrase, shown) = match &self.raw.policy.confirm {
             Some(c) => (c.as_str(), SafeText::line(c).plain()),
             None => (
-                self.action.target.resource.as_str(),
+                self.raw.target.resource.as_str(),
                 self.row.resource.plain(),
             ),
         };
@@ -366,12 +554,12 @@ impl Entry {
 
     /// True when the broker already recorded this decision on the action.
     pub fn has_decision(&self, id: crate::protocol::DecisionId) -> bool {
-        self.action.votes.iter().any(|v| v.decision_id == id)
+        self.raw.votes.iter().any(|v| v.decision_id == id)
     }
 
     /// True when `subject` has already voted on it.
     pub fn voted_by(&self, subject: &str) -> bool {
-        self.action.votes.iter().any(|v| v.approver == subject)
+        self.raw.voted_by(subject)
     }
 }
 
@@ -383,7 +571,7 @@ mod tests {
 
     #[test]
     fn the_diff_is_parsed_on_first_view_then_kept() {
-        let e = Entry::new(action(1, "k8s.scale", "api", "dev", RiskLevel::Low), now());
+        let e = Entry::with_body(action(1, "k8s.scale", "api", "dev", RiskLevel::Low), now());
         assert!(e.diff.get().is_none(), "not parsed on arrival");
         let first = e.diff_model().expect("the fixture carries a diff") as *const DiffModel;
         assert!(
@@ -394,7 +582,7 @@ mod tests {
 
         let mut plain = action(2, "k8s.scale", "api", "dev", RiskLevel::Low);
         plain.change = None;
-        assert!(Entry::new(plain, now()).diff().is_none());
+        assert!(Entry::with_body(plain, now()).diff().is_none());
     }
 
     fn built(app: &crate::console::core::app::App) -> usize {
@@ -474,7 +662,7 @@ mod tests {
     #[test]
     fn the_row_and_lazy_view_agree_with_a_full_view() {
         let a = crate::console::fixtures::hostile_action(7);
-        let e = Entry::new(a.clone(), now());
+        let e = Entry::with_body(a.clone(), now());
         let full = SafeAction::of(&a, &a.digest());
         assert_eq!(e.row.kind, full.kind);
         assert_eq!(e.row.resource, full.resource);

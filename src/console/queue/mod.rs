@@ -1,5 +1,7 @@
 //! The pending queue: its order (filter, search, sort, selection kept on the same
-//! action) and the life of a decision after it is sent.
+//! action), the full actions fetched for viewing, and the life of a decision after it is
+//! sent.
 
+pub mod bodies;
 pub mod decisions;
 pub mod order;

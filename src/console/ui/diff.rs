@@ -237,10 +237,11 @@ impl Widget for DiffView<'_> {
             }
             None => {
                 let msg = match self.entry {
-                    Some(_) => "This action carries no change.",
-                    None => "Select an action to see its change.",
+                    Some(e) if !e.has_body() => e.view().body_note.clone().unwrap_or_default(),
+                    Some(_) => "This action carries no change.".into(),
+                    None => "Select an action to see its change.".into(),
                 };
-                Line::styled(msg, theme.muted()).render(inner, buf);
+                Line::styled(SafeText::line(&msg).plain(), theme.muted()).render(inner, buf);
                 return;
             }
         };
