@@ -20,6 +20,7 @@ pub mod registry;
 pub mod run;
 pub mod serve;
 pub mod server;
+pub mod snippet;
 pub mod tools;
 
 pub use args::{HookArgs, McpArgs};
