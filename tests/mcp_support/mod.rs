@@ -155,9 +155,12 @@ impl PyClient {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
     }
 
-    /// The next event, which must be `name`.
+    /// The next event, which must be `name` (a `connected` event before it is skipped).
     pub async fn expect(&mut self, name: &str) -> Value {
-        let e = self.event().await;
+        let mut e = self.event().await;
+        if e["event"] == "connected" && name != "connected" {
+            e = self.event().await;
+        }
         assert_eq!(e["event"], name, "{e}");
         e
     }
