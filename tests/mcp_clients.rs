@@ -3,6 +3,8 @@
 //! test approver on the broker's feed.
 
 mod mcp_support;
+#[path = "console_support/pty.rs"]
+mod pty;
 
 use std::time::Duration;
 
@@ -594,4 +596,122 @@ async fn hook_denies_garbage_and_a_timeout_and_withdraws() {
     assert_eq!(out["permissionDecision"], "deny", "{v}");
     let reason = out["permissionDecisionReason"].as_str().unwrap_or_default();
     assert!(reason.contains("withdrawn"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamable_http_serves_the_same_tools_on_loopback_only() {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"));
+    cmd.args(["mcp", "--listen", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in agent_env() {
+        cmd.env(k, v);
+    }
+    let mut server = cmd.spawn().expect("signoff mcp --listen starts");
+    let mut lines = tokio::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the endpoint is printed in time")
+        .expect("stdout")
+        .expect("a first line");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
+        "{url}"
+    );
+    // An action to ask about, submitted through the same server kind over stdio earlier is
+    // not needed: an unknown id must come back as not approved, never as an error page.
+    let unknown = ActionId::new().to_string();
+    let mut py = PyClient::start("list_tools", &json!({"url": url, "status_of": unknown}));
+    let e = py.expect("tools").await;
+    assert_eq!(e["tools"].as_array().map(Vec::len), Some(4), "{e}");
+    let s = py.expect("status").await;
+    assert_eq!(s["result"]["structured"]["approved"], false, "{s}");
+    assert_eq!(s["result"]["structured"]["status"], "unknown", "{s}");
+    py.finish().await;
+    let _ = server.start_kill();
+    let _ = server.wait().await;
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["mcp", "--listen", "0.0.0.0:0"])
+        .envs(agent_env())
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"));
+}
+
+/// The demo's temporary directories under `tmp` that hold an MCP snippet.
+fn demo_snippets(tmp: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(tmp)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path().join("mcp.json"))
+                .filter(|p| p.exists())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_offers_an_mcp_snippet_that_reaches_its_broker() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let demo = pty::Pty::spawn_args(
+        &["demo"],
+        120,
+        40,
+        &[("TMPDIR", tmp.path().display().to_string())],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let path = loop {
+        if let Some(p) = demo_snippets(tmp.path()).pop() {
+            break p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no snippet; screen:\n{}",
+            demo.contents()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mode = std::fs::metadata(&path)
+        .expect("snippet")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the snippet holds a token");
+    let snippet: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    let server = &snippet["mcpServers"]["signoff-demo"];
+    assert_eq!(server["args"], json!(["mcp"]));
+    let mut env = vec![(
+        "SIGNOFF_BIN",
+        server["command"].as_str().expect("command").to_string(),
+    )];
+    for (k, v) in server["env"].as_object().expect("env") {
+        let k: &'static str = match k.as_str() {
+            "SIGNOFF_BROKER_URL" => "SIGNOFF_BROKER_URL",
+            "SIGNOFF_AGENT_TOKEN" => "SIGNOFF_AGENT_TOKEN",
+            "SIGNOFF_AGENT_ID" => "SIGNOFF_AGENT_ID",
+            "SIGNOFF_ENV" => "SIGNOFF_ENV",
+            other => panic!("unexpected variable {other}"),
+        };
+        env.push((k, v.as_str().unwrap_or_default().to_string()));
+    }
+    let mut py = PyClient::start_with(
+        "request",
+        &json!({"call": call("mcp: from the demo snippet", json!({"wait_seconds": 1}))}),
+        &env,
+    );
+    let r = py.expect("result").await;
+    let o = &r["result"]["structured"];
+    assert_eq!(
+        o["status"], "pending",
+        "the demo broker took the request: {r}"
+    );
+    assert_eq!(o["approved"], false);
+    py.finish().await;
+    drop(demo);
 }

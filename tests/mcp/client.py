@@ -87,13 +87,17 @@ async def task_request(session: Any, req: Request) -> dict[str, Any]:
 
 
 async def list_tools(args: dict[str, Any]) -> None:
-    async with Client(server()) as client:
+    # Over Streamable HTTP when the test gives a URL, else stdio.
+    async with Client(args.get("url") or server()) as client:
         tools = await client.list_tools()
         emit(
             "tools",
             protocol=client.protocol_version,
             tools=[t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in tools.tools],
         )
+        if args.get("status_of"):
+            r = await client.call_tool("approval_status", {"id": args["status_of"]})
+            emit("status", result=result_json(r))
 
 
 async def request(args: dict[str, Any]) -> None:
