@@ -30,6 +30,15 @@ use crate::agent::{EXIT_ERROR, say};
 
 /// `signoff mcp`: the binary's handler.
 pub fn mcp_command(args: McpArgs) -> ExitCode {
+    // Standard output is the MCP connection (stdio): diagnostics go to standard error only,
+    // filtered by SIGNOFF_LOG (default: warnings).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNOFF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
     let client = match connect(&args.connect) {
         Ok(c) => c,
         Err(e) => {
