@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::BoxFuture;
 use crate::client::{BrokerHttp, ClientError, FeedConfig, FeedEvent, feed};
-use crate::console::core::app::{App, Conn, Dialog, Level, Settings};
+use crate::console::core::app::{App, Dialog, Level, Settings};
 use crate::console::core::keymap::Keymap;
 use crate::console::core::msg::{Effect, HistoryAsk, Msg};
 use crate::console::core::session;
@@ -142,6 +142,11 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
             }
             _ = second.tick() => Msg::Tick(Timestamp::now()),
             _ = spin.tick(), if busy => Msg::Tick(Timestamp::now()),
+            // A diff computed off the event loop made progress or finished: redraw.
+            () = crate::console::model::diff_job::WAKE.notified() => {
+                app.dirty = true;
+                continue;
+            }
         };
         // A registration that failed (broker down at start) is retried once it is back.
         if matches!(msg, Msg::Feed(FeedEvent::Connected)) && !register.done() {
