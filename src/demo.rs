@@ -16,7 +16,8 @@ use tokio::sync::watch;
 
 use crate::agent::peer::run_peer_approver;
 use crate::agent::traffic::{SampleTokens, run_traffic};
-use crate::auth::static_tokens::StaticTokens;
+use crate::auth::static_tokens::{StaticToken, StaticTokens};
+use crate::auth::{PrincipalKind, hash_token};
 use crate::broker::dev::trusting_dev_issuer;
 use crate::broker::policy::Engine;
 use crate::broker::{Settings, spawn};
@@ -26,6 +27,7 @@ use crate::console::edge::runtime::{RunOptions, run};
 use crate::console::ui::theme::Theme;
 use crate::identity::dev_issuer::{self, DevIdentity, DevIssuerConfig};
 use crate::identity::{DeviceKey, DeviceLogin, SessionStore};
+use crate::mcp::snippet;
 
 /// The policy the demo runs with: the commented example shipped in `examples/`.
 const DEMO_POLICY: &str = include_str!("../examples/policy.toml");
@@ -71,16 +73,24 @@ async fn demo() -> Result<(), String> {
     .map_err(|e| format!("development issuer: {e}"))?;
 
     let samples = SampleTokens::generate().map_err(|e| e.to_string())?;
-    let auth = trusting_dev_issuer(
-        vec![Arc::new(StaticTokens::new(samples.static_tokens()))],
-        &issuer,
-    )
-    .map_err(|e| e.to_string())?;
+    let mcp_token = demo_mcp_token()?;
+    let mut tokens = samples.static_tokens();
+    tokens.push(StaticToken {
+        token_sha256: hash_token(&mcp_token),
+        kind: PrincipalKind::Agent,
+        subject: snippet::DEMO_MCP_AGENT.into(),
+        email: None,
+        name: Some("Your MCP agent".into()),
+        groups: Vec::new(),
+    });
+    let auth = trusting_dev_issuer(vec![Arc::new(StaticTokens::new(tokens))], &issuer)
+        .map_err(|e| e.to_string())?;
     let policy = Engine::from_toml_str(DEMO_POLICY).map_err(|e| e.to_string())?;
     let broker = spawn(Settings::new(auth, policy, dir.0.join("broker")))
         .await
         .map_err(|e| format!("broker: {e}"))?;
     let url = broker.url();
+    offer_mcp_snippet(&dir.0, &url, &mcp_token);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -144,4 +154,29 @@ async fn demo() -> Result<(), String> {
     let _ = broker.shutdown().await;
     issuer.shutdown().await;
     result
+}
+
+/// A fresh agent token for the MCP snippet.
+fn demo_mcp_token() -> Result<String, String> {
+    let mut b = [0u8; 24];
+    getrandom::fill(&mut b).map_err(|e| format!("random token: {e}"))?;
+    Ok(format!("sot_demo_{}", hex::encode(b)))
+}
+
+/// Writes `mcp.json` (an MCP client configuration for this demo's broker) into the demo's
+/// temporary directory and says where, before the console takes the screen; see
+/// docs/mcp.md. A failure here only costs the snippet, never the demo.
+fn offer_mcp_snippet(dir: &std::path::Path, url: &str, token: &str) {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("signoff"));
+    let path = dir.join("mcp.json");
+    let snippet = snippet::demo_snippet(&exe, url, token);
+    match snippet::write_snippet(&path, &snippet) {
+        Ok(()) => eprintln!(
+            "signoff demo: let an AI agent ask this demo for approval over MCP, while it runs:\n  \
+             claude --mcp-config {}\n  (or copy its \"signoff-demo\" entry into .mcp.json / \
+             .cursor/mcp.json; docs/mcp.md)",
+            path.display()
+        ),
+        Err(e) => eprintln!("signoff demo: could not write the MCP snippet: {e}"),
+    }
 }

@@ -10,5 +10,6 @@ pub mod demo;
 pub mod devtools;
 pub mod history;
 pub mod identity;
+pub mod mcp;
 pub mod protocol;
 pub mod text;

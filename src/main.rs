@@ -52,6 +52,10 @@ enum Command {
     Request(signoff::agent::RequestArgs),
     /// Run a command only once it is approved: signoff gate [flags] -- COMMAND ARGS...
     Gate(signoff::agent::GateArgs),
+    /// Serve MCP (stdio, or Streamable HTTP with --listen): AI agents ask for approval.
+    Mcp(signoff::mcp::McpArgs),
+    /// Answer an agent's pre-tool-call hook (claude-code) with a human's decision.
+    Hook(signoff::mcp::HookArgs),
     /// Decided actions, newest first: filter, search, and print a table or JSON Lines.
     History(Box<signoff::history::HistoryArgs>),
     /// Developer tools: fill a store with generated history (`dev seed`).
@@ -82,6 +86,8 @@ fn main() -> ExitCode {
         Some(Command::Audit(cmd)) => return signoff::broker::cli::run_audit(cmd),
         Some(Command::Request(args)) => return signoff::agent::request_command(args),
         Some(Command::Gate(args)) => return signoff::agent::gate_command(args),
+        Some(Command::Mcp(args)) => return signoff::mcp::mcp_command(args),
+        Some(Command::Hook(args)) => return signoff::mcp::hook_command(args),
         Some(Command::History(args)) => return signoff::history::cli::run(*args),
         Some(Command::Dev(cmd)) => return signoff::devtools::dev_cli::run(cmd),
     };

@@ -72,7 +72,7 @@ pub async fn run(args: GateArgs) -> Result<u8, AgentError> {
     say(&describe(&view.action, Timestamp::now()));
     let outcome = run_child(&args.command, &created.id.to_string(), &mut interrupts).await;
     say(&format!("command {}", outcome.detail));
-    report(&client, &view, &outcome).await;
+    report_result(&client, &view, &outcome).await;
     Ok(u8::try_from(outcome.exit_code.clamp(0, 255)).unwrap_or(u8::MAX))
 }
 
@@ -89,8 +89,9 @@ pub fn check_approved_matches(view: &ActionView, req: &ActionRequest) -> Result<
 }
 
 /// Reports the execution result, retrying through transient failures; a failure to report
-/// is printed but never changes the exit code (the command already ran).
-async fn report(client: &AgentClient, view: &ActionView, outcome: &ChildOutcome) {
+/// is printed but never changes the exit code (the command already ran). `signoff mcp`'s
+/// `run_approved` reports through here too.
+pub async fn report_result(client: &AgentClient, view: &ActionView, outcome: &ChildOutcome) {
     let body = ResultReport {
         exit_code: outcome.exit_code,
         detail: Some(outcome.detail.clone()),
