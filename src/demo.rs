@@ -21,10 +21,10 @@ use crate::auth::static_tokens::StaticTokens;
 use crate::broker::dev::trusting_dev_issuer;
 use crate::broker::policy::Engine;
 use crate::broker::{Settings, spawn};
-use crate::console::cli::init_logging;
-use crate::console::config::{self, Flags};
-use crate::console::runtime::{RunOptions, run};
-use crate::console::theme::Theme;
+use crate::console::edge::cli::init_logging;
+use crate::console::edge::config::{self, Flags};
+use crate::console::edge::runtime::{RunOptions, run};
+use crate::console::ui::theme::Theme;
 use crate::identity::dev_issuer::{self, DevIdentity, DevIssuerConfig};
 use crate::identity::{DeviceKey, DeviceLogin, SessionStore};
 

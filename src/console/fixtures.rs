@@ -10,10 +10,10 @@ use crate::protocol::{
     RequesterKind, Risk, RiskLevel, RiskTag, Status, Target, Timestamp, Verdict, Vote,
 };
 
-use super::app::{App, Settings};
-use super::keymap::Keymap;
-use super::msg::Msg;
-use super::update::update;
+use crate::console::core::app::{App, Settings};
+use crate::console::core::keymap::Keymap;
+use crate::console::core::msg::Msg;
+use crate::console::core::update::update;
 
 /// A fixed "now" so snapshots are stable: 2026-11-18T09:06:40Z.
 pub const NOW_MS: i64 = 1_795_000_000_000;

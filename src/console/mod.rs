@@ -1,38 +1,40 @@
 //! The approver console (ratatui): live queue, context / diff / risk panes, keyboard
 //! approve and deny with signed decisions.
 //!
-//! Shape: [`msg`] (what happens), [`keymap`] (keys → actions), [`update`] (the only
-//! state change, pure), [`ui`] (views of `&App` + `&Theme`), and the runtime at the edge.
+//! Layers, each importing only the ones above it:
+//!
+//! - [`model`]: an action made display-safe (sanitized text, queue entry, parsed diff);
+//! - [`core`]: state, messages, keymap, the pure `update` and the geometry it shares
+//!   with the views; [`queue`], [`history`] and [`dialogs`] are the core's parts;
+//! - [`ui`]: views, pure functions of `&App` and `&Theme`;
+//! - [`edge`]: the runtime that performs effects, and everything that touches the world.
+//!
+//! See docs/architecture.md.
 
-pub mod app;
-pub mod cli;
-pub mod config;
-pub mod decisions;
-pub mod diff;
+pub mod core;
+pub mod dialogs;
+pub mod edge;
 pub mod fixtures;
-pub mod heap_trim;
-pub mod history_chips;
-pub mod history_export;
-pub mod history_input;
-pub mod history_live;
-pub mod history_view;
-pub mod input;
-pub mod keymap;
-pub mod login;
-pub mod msg;
-pub mod notify;
+pub mod history;
+pub mod model;
 pub mod queue;
-pub mod runtime;
-pub mod sanitize;
-pub mod session_watch;
-pub mod signin;
-pub mod stop_signals;
-pub mod terminal;
-pub mod theme;
 pub mod ui;
-pub mod update;
-pub mod view_model;
 
-pub use app::App;
-pub use msg::{Action, Effect, Msg};
-pub use update::update;
+pub use self::core::app::App;
+pub use self::core::msg::{Action, Effect, Msg};
+pub use self::core::update::update;
+
+// The paths before the split, kept for callers outside `src/console` (tests, benches,
+// other branches). New code names the layered path.
+pub use self::core::{app, input, keymap, msg};
+pub use self::dialogs::login;
+pub use self::edge::{
+    cli, config, export as history_export, heap_trim, notify, runtime, session_watch,
+    signals as stop_signals, signin, terminal,
+};
+pub use self::history::{
+    chips as history_chips, input as history_input, live as history_live, state as history_view,
+};
+pub use self::model::{diff, sanitize, view_model};
+pub use self::queue::decisions;
+pub use self::ui::theme;

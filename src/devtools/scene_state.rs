@@ -7,9 +7,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::agent::samples::samples;
 use crate::broker::policy::{Engine, Facts};
-use crate::console::app::{App, Pane};
+use crate::console::core::app::{App, Pane};
+use crate::console::dialogs::login::DeviceAuthorization;
 use crate::console::fixtures::{self, now};
-use crate::console::login::DeviceAuthorization;
 use crate::console::{Msg, update};
 use crate::history::{GenConfig, Generator};
 use crate::identity::qr::qr_lines;

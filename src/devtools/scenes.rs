@@ -10,9 +10,9 @@ use ratatui::style::Color;
 
 use super::scene_state as state;
 use super::svg::{Palette, buffer_to_svg};
-use crate::console::app::App;
-use crate::console::theme::{Theme, ThemeError};
+use crate::console::core::app::App;
 use crate::console::ui::Root;
+use crate::console::ui::theme::{Theme, ThemeError};
 
 /// One screenshot.
 pub struct Scene {

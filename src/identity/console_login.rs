@@ -15,8 +15,8 @@ use super::oidc::IssuerConfig;
 use super::qr_lines;
 use super::session::SessionStore;
 use crate::auth::BoxFuture;
-use crate::console::login::DeviceAuthorization;
-use crate::console::runtime::LoginFlow;
+use crate::console::dialogs::login::DeviceAuthorization;
+use crate::console::edge::runtime::LoginFlow;
 
 /// Device-flow sign-in into one data dir, registering the key with one broker.
 pub struct DeviceLogin {

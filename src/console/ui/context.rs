@@ -8,10 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{duration, pane_block, safe_spans, title, wrap_spans};
-use crate::console::app::{App, Level, Pane};
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
-use crate::console::view_model::Entry;
+use crate::console::core::app::{App, Level, Pane};
+use crate::console::model::sanitize::SafeText;
+use crate::console::model::view_model::Entry;
+use crate::console::ui::theme::Theme;
 use crate::protocol::Verdict;
 
 pub struct ContextView<'a> {

@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 use super::{centered, safe_spans};
-use crate::console::app::{App, DecideDialog, Dialog, Field, Level, TextInput};
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
+use crate::console::core::app::{App, DecideDialog, Dialog, Field, Level, TextInput};
+use crate::console::model::sanitize::SafeText;
+use crate::console::ui::theme::Theme;
 use crate::protocol::{RiskLevel, Verdict};
 
 pub struct DialogView<'a> {
@@ -183,7 +183,7 @@ impl DialogView<'_> {
                 theme,
             ));
         }
-        if !matches!(app.conn, crate::console::app::Conn::Live) {
+        if !matches!(app.conn, crate::console::core::app::Conn::Live) {
             lines.push(Line::styled(
                 "Offline: sent after reconnect, only if the action is unchanged.",
                 theme.level(Level::Warn),
@@ -310,7 +310,7 @@ impl Widget for DialogView<'_> {
 }
 
 /// True when the signed-in approver is the requester or the person it acts for.
-fn self_request(app: &App, v: &crate::console::view_model::SafeAction) -> bool {
+fn self_request(app: &App, v: &crate::console::model::view_model::SafeAction) -> bool {
     let Some(me) = &app.me else {
         return false;
     };

@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{pane_block, safe_spans, title, wrap_styled_rows};
-use crate::console::app::{App, Pane};
-use crate::console::diff::{DiffLine, LineKind};
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
-use crate::console::view_model::Entry;
+use crate::console::core::app::{App, Pane};
+use crate::console::model::diff::{DiffLine, LineKind};
+use crate::console::model::sanitize::SafeText;
+use crate::console::model::view_model::Entry;
+use crate::console::ui::theme::Theme;
 
 pub struct DiffView<'a> {
     pub app: &'a App,

@@ -6,10 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use super::centered;
-use crate::console::app::App;
-use crate::console::keymap::Keymap;
-use crate::console::msg::Action;
-use crate::console::theme::Theme;
+use crate::console::core::app::App;
+use crate::console::core::keymap::Keymap;
+use crate::console::core::msg::Action;
+use crate::console::ui::theme::Theme;
 
 /// Every key bound to `action`, as configured (`-` when none).
 fn keys_label(km: &Keymap, action: Action) -> String {

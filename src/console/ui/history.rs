@@ -9,38 +9,13 @@ use ratatui::widgets::Widget;
 
 use super::history_detail::HistoryDetail;
 use super::history_rows::{Cols, row};
-use super::{layout, pane_block, safe_spans, title};
-use crate::console::app::{App, Level};
-use crate::console::history_live::{BrokerSearch, LiveState};
-use crate::console::history_view::{Load, Prompt};
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
-
-/// Where the parts of the history screen go, as a pure function of the window size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    pub chips: Rect,
-    pub search: Rect,
-    pub list: Rect,
-    pub detail: Rect,
-}
-
-pub fn areas(w: u16, h: u16) -> Areas {
-    let main_h = h.saturating_sub(layout::STATUS_ROWS);
-    let avail = main_h.saturating_sub(2);
-    let list_h = (avail * 11 / 20).max(5).min(avail);
-    Areas {
-        chips: Rect::new(0, 0, w, 1),
-        search: Rect::new(0, 1, w, 1),
-        list: Rect::new(0, 2, w, list_h),
-        detail: Rect::new(0, 2 + list_h, w, avail - list_h),
-    }
-}
-
-/// Record rows the list shows at this window size (inside the border, under the header).
-pub fn list_rows(w: u16, h: u16) -> usize {
-    usize::from(areas(w, h).list.height.saturating_sub(3))
-}
+use super::{pane_block, safe_spans, title};
+use crate::console::core::app::{App, Level};
+use crate::console::core::layout;
+use crate::console::history::live::{BrokerSearch, LiveState};
+use crate::console::history::state::{Load, Prompt};
+use crate::console::model::sanitize::SafeText;
+use crate::console::ui::theme::Theme;
 
 pub struct HistoryView<'a> {
     pub app: &'a App,
@@ -221,7 +196,7 @@ fn live_status(live: &LiveState) -> String {
 
 impl Widget for HistoryView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let a = areas(area.width, area.height + layout::STATUS_ROWS);
+        let a = layout::history_areas(area.width, area.height + layout::STATUS_ROWS);
         let at = |r: Rect| Rect::new(area.x + r.x, area.y + r.y, r.width, r.height);
         self.chips_line().render(at(a.chips), buf);
         self.search_line().render(at(a.search), buf);

@@ -10,9 +10,9 @@ use ratatui::widgets::Widget;
 
 use super::history_rows::{highlighted, outcome_style};
 use super::{duration, pane_block, safe_spans, title, wrap_spans_rows};
-use crate::console::app::{App, Level};
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
+use crate::console::core::app::{App, Level};
+use crate::console::model::sanitize::SafeText;
+use crate::console::ui::theme::Theme;
 use crate::history::table::outcome_label;
 use crate::history::{FieldMatch, SearchField};
 use crate::protocol::{HistoryRecord, Verdict};

@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use super::{centered, safe_spans};
-use crate::console::app::{App, Level};
-use crate::console::history_view::Prompt;
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
+use crate::console::core::app::{App, Level};
+use crate::console::history::state::Prompt;
+use crate::console::model::sanitize::SafeText;
+use crate::console::ui::theme::Theme;
 
 pub struct PromptView<'a> {
     pub app: &'a App,

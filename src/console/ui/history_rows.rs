@@ -11,9 +11,9 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar as _;
 
 use super::safe_spans;
-use crate::console::app::Level;
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
+use crate::console::core::app::Level;
+use crate::console::model::sanitize::SafeText;
+use crate::console::ui::theme::Theme;
 use crate::history::table::outcome_label;
 use crate::history::{FieldMatch, SearchField};
 use crate::protocol::{HistoryRecord, RiskLevel, Status, Timestamp};

@@ -6,10 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 use super::{centered, duration};
-use crate::console::app::{App, Level};
-use crate::console::login::LoginState;
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
+use crate::console::core::app::{App, Level};
+use crate::console::dialogs::login::LoginState;
+use crate::console::model::sanitize::SafeText;
+use crate::console::ui::theme::Theme;
 
 pub struct LoginView<'a> {
     pub app: &'a App,

@@ -11,11 +11,11 @@ pub mod history;
 pub mod history_detail;
 pub mod history_prompt;
 pub mod history_rows;
-pub mod layout;
 pub mod login;
 pub mod queue;
 pub mod risk;
 pub mod status;
+pub mod theme;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -23,9 +23,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
-use super::app::{App, Dialog, Pane, Screen};
-use super::sanitize::SafeText;
-use super::theme::Theme;
+use crate::console::core::app::{App, Dialog, Pane, Screen};
+use crate::console::core::layout;
+use crate::console::model::sanitize::SafeText;
+use theme::Theme;
 
 /// The whole screen.
 pub struct Root<'a> {
@@ -46,7 +47,7 @@ impl Widget for Root<'_> {
                 layout::MIN_HEIGHT
             );
             Paragraph::new(msg)
-                .style(theme.level(super::app::Level::Warn))
+                .style(theme.level(crate::console::core::notice::Level::Warn))
                 .wrap(ratatui::widgets::Wrap { trim: true })
                 .render(area, buf);
             return;

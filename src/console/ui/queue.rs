@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{SPINNER, pane_block, safe_spans, short_duration, title};
-use crate::console::app::{App, Pane};
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
-use crate::console::view_model::Entry;
+use crate::console::core::app::{App, Pane};
+use crate::console::model::sanitize::SafeText;
+use crate::console::model::view_model::Entry;
+use crate::console::ui::theme::Theme;
 use crate::protocol::RiskLevel;
 
 pub struct QueueView<'a> {
@@ -89,7 +89,7 @@ impl QueueView<'_> {
         let text = theme.text();
         let queued = app.inflight_for(v.id).is_some_and(|f| !f.sent);
         let mark = if queued {
-            Span::styled("‖ ", theme.level(crate::console::app::Level::Warn))
+            Span::styled("‖ ", theme.level(crate::console::core::app::Level::Warn))
         } else if app.inflight_for(v.id).is_some() {
             Span::styled(
                 format!("{} ", SPINNER[app.spinner % SPINNER.len()]),
@@ -122,11 +122,11 @@ impl QueueView<'_> {
         let left = if left_ms <= 0 {
             Span::styled(
                 format!("{:>LEFT$} ", "expired"),
-                theme.level(crate::console::app::Level::Error),
+                theme.level(crate::console::core::app::Level::Error),
             )
         } else {
             let style = if left_ms < 60_000 {
-                theme.level(crate::console::app::Level::Warn)
+                theme.level(crate::console::core::app::Level::Warn)
             } else {
                 text
             };
@@ -148,7 +148,7 @@ impl Widget for QueueView<'_> {
         let focused = app.focus == Pane::Queue;
         let mut detail = format!("{} pending · sort {}", app.order.len(), app.sort.as_str());
         let hidden = app.entries.len().saturating_sub(app.order.len());
-        if !matches!(app.conn, crate::console::app::Conn::Live) && app.last_seq.is_some() {
+        if !matches!(app.conn, crate::console::core::app::Conn::Live) && app.last_seq.is_some() {
             // The console never guesses: say the list may be stale.
             detail.push_str(" · offline, as last seen");
         }

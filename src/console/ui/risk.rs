@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{pane_block, safe_spans, title, wrap_spans};
-use crate::console::app::{App, Pane};
-use crate::console::theme::Theme;
-use crate::console::view_model::Entry;
+use crate::console::core::app::{App, Pane};
+use crate::console::model::view_model::Entry;
+use crate::console::ui::theme::Theme;
 
 pub struct RiskView<'a> {
     pub app: &'a App,

@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{SPINNER, duration, safe_spans};
-use crate::console::app::{App, Conn, Level};
-use crate::console::msg::Action;
-use crate::console::sanitize::SafeText;
-use crate::console::theme::Theme;
+use crate::console::core::app::{App, Conn, Level};
+use crate::console::core::msg::Action;
+use crate::console::model::sanitize::SafeText;
+use crate::console::ui::theme::Theme;
 
 pub struct StatusBar<'a> {
     pub app: &'a App,
@@ -111,7 +111,7 @@ impl Widget for StatusBar<'_> {
             return;
         }
         let km = &app.settings.keymap;
-        if app.screen == crate::console::app::Screen::History {
+        if app.screen == crate::console::core::app::Screen::History {
             let mut s = Vec::new();
             let keys = [
                 (km.hint(Action::Search), "search"),

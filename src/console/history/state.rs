@@ -6,7 +6,7 @@
 //! chip change also refetches from the first page (the chips are server-side filters
 //! too); each fetch carries a generation, and answers for an older one are dropped. The
 //! next page is asked for once the selection comes near the end of the rows. Key
-//! handling is in [`super::history_input`].
+//! handling is in [`crate::console::history::input`].
 
 use std::fmt;
 
@@ -14,12 +14,12 @@ use crate::history::LocalHistory;
 use crate::history::chips::Chips;
 use crate::protocol::{ActionId, HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord};
 
-use super::app::{App, Level, Screen, TextInput};
-use super::history_chips::ChipPicker;
-use super::history_live::LiveState;
-use super::keymap::Mode;
-use super::msg::Effect;
-use super::update::notice;
+use crate::console::core::app::{App, Level, Screen, TextInput};
+use crate::console::core::keymap::Mode;
+use crate::console::core::msg::Effect;
+use crate::console::core::update::notice;
+use crate::console::history::chips::ChipPicker;
+use crate::console::history::live::LiveState;
 
 /// Records asked for per page.
 pub const PAGE_SIZE: u32 = 200;
@@ -108,7 +108,7 @@ pub struct HistoryState {
     /// where it stopped (the broker's cursor is a keyset, stable under new decisions),
     /// if the refreshed page reaches records already loaded.
     pub keep_cursor: Option<Option<HistoryCursor>>,
-    /// Refreshes on feed decisions and the broker search ([`super::history_live`]).
+    /// Refreshes on feed decisions and the broker search ([`crate::console::history::live`]).
     pub live: LiveState,
 }
 
@@ -236,7 +236,7 @@ pub fn leave(app: &mut App) {
     app.screen = Screen::Queue;
     app.history.prompt = None;
     app.history.detail_focus = false;
-    super::history_live::left(app);
+    crate::console::history::live::left(app);
 }
 
 /// The chips changed (or the screen opened): filter what is loaded at once, and ask the
@@ -264,7 +264,7 @@ pub fn refetch(app: &mut App, fx: &mut Vec<Effect>) {
     });
     clamp(app);
     // The broker search runs again under the new filters.
-    super::history_live::text_changed(app);
+    crate::console::history::live::text_changed(app);
 }
 
 /// A page arrived (or failed).
@@ -331,7 +331,7 @@ pub fn more_if_near_end(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// Keeps the selection valid and visible for the current window size.
 pub fn clamp(app: &mut App) {
-    let rows = super::ui::history::list_rows(app.size.0, app.size.1);
+    let rows = crate::console::core::layout::history_list_rows(app.size.0, app.size.1);
     app.history.clamp(rows);
 }
 
@@ -350,5 +350,5 @@ pub fn export_name(now: crate::protocol::Timestamp) -> String {
 }
 
 #[cfg(test)]
-#[path = "history_view_tests.rs"]
+#[path = "state_tests.rs"]
 mod tests;

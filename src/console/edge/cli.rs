@@ -8,10 +8,10 @@ use std::sync::Arc;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 
-use super::config::{self, Config, Flags, NotifyMode};
-use super::runtime::{LoginFlow, RunOptions, run};
-use super::signin;
-use super::theme::Theme;
+use crate::console::edge::config::{self, Config, Flags, NotifyMode};
+use crate::console::edge::runtime::{LoginFlow, RunOptions, run};
+use crate::console::edge::signin;
+use crate::console::ui::theme::Theme;
 use crate::identity::{
     DeviceKey, DeviceLogin, FixedToken, SessionStore, TokenSource, default_data_dir,
 };

@@ -12,19 +12,22 @@ use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
 
-use super::app::Level;
-use super::diff::LineKind;
+use crate::console::core::notice::Level;
+use crate::console::model::diff::LineKind;
 use crate::protocol::RiskLevel;
 
 /// The shipped themes, by name.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("dark", include_str!("../../themes/dark.toml")),
-    ("light", include_str!("../../themes/light.toml")),
+    ("dark", include_str!("../../../themes/dark.toml")),
+    ("light", include_str!("../../../themes/light.toml")),
     (
         "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
+        include_str!("../../../themes/high-contrast.toml"),
     ),
-    ("colorblind", include_str!("../../themes/colorblind.toml")),
+    (
+        "colorblind",
+        include_str!("../../../themes/colorblind.toml"),
+    ),
 ];
 
 const KEYS: &[&str] = &[

@@ -1,15 +1,16 @@
-//! The console's whole state. Views read it; only [`super::update::update`] changes it.
+//! The console's whole state. Views read it; only [`crate::console::core::update::update`] changes it.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::protocol::messages::Identity;
 use crate::protocol::{ActionId, Decision, DecisionId, KeyId, RiskLevel, Timestamp, Verdict};
 
-use super::history_view::HistoryState;
-use super::keymap::{Keymap, Mode};
-use super::login::LoginState;
-use super::sanitize::SafeText;
-use super::view_model::Entry;
+use crate::console::core::keymap::{Keymap, Mode};
+use crate::console::dialogs::login::LoginState;
+use crate::console::history::state::HistoryState;
+use crate::console::model::view_model::Entry;
+
+pub use super::notice::{Level, Notice};
 
 /// Which screen fills the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,21 +167,6 @@ pub struct InFlight {
     /// False while the connection is down: re-sent after reconnect if still valid.
     pub sent: bool,
     pub resent: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Success,
-    Warn,
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notice {
-    pub at: Timestamp,
-    pub level: Level,
-    pub text: SafeText,
 }
 
 /// What the console was told at start-up.

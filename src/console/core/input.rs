@@ -4,12 +4,14 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 use crate::protocol::{Decision, DecisionId, RiskLevel, Verdict};
 
-use super::app::{App, DecideDialog, Dialog, Field, InFlight, Level, Pane, Screen, TextInput};
-use super::login::LoginState;
-use super::msg::{Action, Effect};
-use super::queue;
-use super::ui::layout;
-use super::update::notice;
+use crate::console::core::app::{
+    App, DecideDialog, Dialog, Field, InFlight, Level, Pane, Screen, TextInput,
+};
+use crate::console::core::layout;
+use crate::console::core::msg::{Action, Effect};
+use crate::console::core::update::notice;
+use crate::console::dialogs::login::LoginState;
+use crate::console::queue::order as queue;
 
 /// Rows moved by page up / down in the detail panes.
 const PAGE: i32 = 10;
@@ -20,7 +22,9 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         app.quit_armed = false;
     }
     match app.dialog.take() {
-        None if app.screen == Screen::History => super::history_input::act(app, action, fx),
+        None if app.screen == Screen::History => {
+            crate::console::history::input::act(app, action, fx)
+        }
         None => normal(app, action, fx),
         Some(Dialog::Decide(d)) => decide_dialog(app, d, action, fx),
         Some(Dialog::Reason {
@@ -119,7 +123,7 @@ fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, v: T) {
 /// Pasted text goes into the focused text field, line breaks as spaces; never a key.
 pub fn paste(app: &mut App, text: &str) {
     if app.dialog.is_none() && app.screen == Screen::History {
-        super::history_input::paste(app, text);
+        crate::console::history::input::paste(app, text);
         return;
     }
     let input = match app.dialog.as_mut() {
@@ -191,7 +195,7 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 &format!("sorted by {}", app.sort.as_str()),
             );
         }
-        Action::History => super::history_view::enter(app, fx),
+        Action::History => crate::console::history::state::enter(app, fx),
         Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
         Action::Reconnect => fx.push(Effect::Reconnect),
         Action::Quit => quit(app, fx),
@@ -267,11 +271,15 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
         // Diff lines may wrap, so the last line may need to reach the top.
         Pane::Diff => e.diff().map_or(0, |d| d.lines.len().saturating_sub(1)),
         // Wrapped rows are known exactly: stop when the last page is full.
-        Pane::Risk => super::ui::risk::risk_rows(e, &super::theme::Theme::monochrome(), width)
-            .len()
-            .saturating_sub(height),
+        Pane::Risk => crate::console::ui::risk::risk_rows(
+            e,
+            &crate::console::ui::theme::Theme::monochrome(),
+            width,
+        )
+        .len()
+        .saturating_sub(height),
         Pane::Context => {
-            super::ui::context::context_row_count(app, e, width).saturating_sub(height)
+            crate::console::ui::context::context_row_count(app, e, width).saturating_sub(height)
         }
     };
     u16::try_from(max).unwrap_or(u16::MAX)
@@ -289,7 +297,7 @@ fn open_decide(app: &mut App, verdict: Verdict) {
         Some("it has expired and can no longer be decided".to_string())
     } else if app.inflight_for(id).is_some() {
         Some("a decision for it is already in flight".into())
-    } else if matches!(app.conn, super::app::Conn::SignedOut { .. }) {
+    } else if matches!(app.conn, crate::console::core::app::Conn::SignedOut { .. }) {
         Some("signed out; sign in again first".into())
     } else if app.me.is_none() {
         Some("not connected to the broker yet".into())
@@ -336,7 +344,7 @@ fn decide_dialog(app: &mut App, mut d: DecideDialog, action: Action, fx: &mut Ve
                     .get(&d.action_id)
                     .map(|e| e.label())
                     .unwrap_or_default();
-                let live = matches!(app.conn, super::app::Conn::Live);
+                let live = matches!(app.conn, crate::console::core::app::Conn::Live);
                 app.inflight.insert(
                     decision.decision_id,
                     InFlight {
@@ -408,7 +416,7 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
 
 pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
     if app.dialog.is_none() && app.screen == Screen::History {
-        super::history_input::mouse(app, m, fx);
+        crate::console::history::input::mouse(app, m, fx);
         return;
     }
     if app.dialog.is_some() || app.screen != Screen::Queue {

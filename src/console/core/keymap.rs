@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::msg::Action;
+use crate::console::core::msg::Action;
 
 /// Which key table applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,20 +1,20 @@
 //! `update(&mut App, Msg) -> Vec<Effect>`: every state change, with no I/O.
 //!
 //! This file handles the feed, the clock and decisions in flight; keys, dialogs and the
-//! mouse are in [`super::input`].
+//! mouse are in [`crate::console::core::input`].
 
 use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{Action, ActionId, Status, Timestamp};
 
-use super::app::{App, Conn, Dialog, Level, Notice};
-use super::decisions;
-use super::input;
-use super::login::LoginState;
-use super::msg::{Effect, Msg};
-use super::queue;
-use super::sanitize::SafeText;
-use super::view_model::Entry;
+use crate::console::core::app::{App, Conn, Dialog, Level, Notice};
+use crate::console::core::input;
+use crate::console::core::msg::{Effect, Msg};
+use crate::console::dialogs::login::LoginState;
+use crate::console::model::sanitize::SafeText;
+use crate::console::model::view_model::Entry;
+use crate::console::queue::decisions;
+use crate::console::queue::order as queue;
 
 /// Notices kept for the log.
 const MAX_NOTICES: usize = 50;
@@ -33,12 +33,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Do(action) => input::act(app, action, &mut fx),
         Msg::Resize(w, h) => {
             app.size = (w, h);
-            super::history_view::clamp(app);
+            crate::console::history::state::clamp(app);
             app.dirty = true;
         }
         Msg::Tick(now) => {
             tick(app, now);
-            super::history_live::tick(app, &mut fx);
+            crate::console::history::live::tick(app, &mut fx);
         }
         Msg::Feed(ev) => feed(app, ev, &mut fx),
         Msg::LoginStarted(auth) => {
@@ -62,13 +62,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Notice { level, text } => notice(app, level, &text),
         Msg::HistoryPage { generation, result } => {
-            super::history_view::page_arrived(app, generation, result, &mut fx);
+            crate::console::history::state::page_arrived(app, generation, result, &mut fx);
         }
         Msg::HistoryAnswer {
             ask,
             generation,
             result,
-        } => super::history_live::answered(app, ask, generation, result, &mut fx),
+        } => crate::console::history::live::answered(app, ask, generation, result, &mut fx),
     }
     fx
 }
@@ -275,7 +275,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             ..
         } => {
             resolved(app, action, &decided_by, &reason);
-            super::history_live::decided(app, fx);
+            crate::console::history::live::decided(app, fx);
         }
         ServerMsg::Ack {
             decision_id,

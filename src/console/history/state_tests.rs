@@ -4,10 +4,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::console::app::Screen;
+use crate::console::core::app::Screen;
+use crate::console::core::msg::Msg;
+use crate::console::core::update::update;
 use crate::console::fixtures::{live_app, now};
-use crate::console::msg::Msg;
-use crate::console::update::update;
 use crate::history::SearchField;
 use crate::history::chips::TimeRange;
 use crate::history::r#gen::{GenConfig, Generator};
@@ -368,7 +368,7 @@ fn the_mouse_selects_rows_focuses_the_record_and_scrolls() {
     use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
     let all = records(300);
     let mut app = opened(&all);
-    let a = crate::console::ui::history::areas(80, 24);
+    let a = crate::console::core::layout::history_areas(80, 24);
     let at = |kind, row| {
         Msg::Mouse(MouseEvent {
             kind,

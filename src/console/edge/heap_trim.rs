@@ -8,7 +8,7 @@
 use crate::client::FeedEvent;
 use crate::protocol::ServerMsg;
 
-use super::msg::Msg;
+use crate::console::core::msg::Msg;
 
 /// Arrivals (new or updated actions) after which the heap is trimmed again.
 pub const BATCH: u32 = 1_000;

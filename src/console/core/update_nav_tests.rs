@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyModifiers};
 
 use super::tests::{code, key, typ};
 use super::*;
-use crate::console::app::Pane;
+use crate::console::core::app::Pane;
 use crate::console::fixtures::{self, live_app, now};
 
 #[test]

@@ -7,7 +7,7 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use super::sanitize::{SafeText, TAB_WIDTH};
+use crate::console::model::sanitize::{SafeText, TAB_WIDTH};
 use crate::protocol::Change;
 
 /// Pairs of changed lines longer than this get no intra-line highlight (cost bound).

@@ -277,8 +277,8 @@ mod tests {
 
     #[test]
     fn history_keys_rebind_from_the_config_file() {
-        use crate::console::keymap::{Keymap, Mode};
-        use crate::console::msg::Action;
+        use crate::console::core::keymap::{Keymap, Mode};
+        use crate::console::core::msg::Action;
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let file: ConfigFile = toml::from_str(
             r#"

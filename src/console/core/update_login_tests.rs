@@ -5,9 +5,9 @@ use crossterm::event::KeyCode;
 
 use super::tests::{code, last_notice};
 use super::*;
-use crate::console::app::{Conn, Dialog};
+use crate::console::core::app::{Conn, Dialog};
+use crate::console::dialogs::login::DeviceAuthorization;
 use crate::console::fixtures::live_app;
-use crate::console::login::DeviceAuthorization;
 
 fn auth(app: &App) -> DeviceAuthorization {
     DeviceAuthorization {

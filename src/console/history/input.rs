@@ -5,11 +5,11 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use crate::history::args::parse_time;
 use crate::history::chips::TimeRange;
 
-use super::app::{App, Dialog, Level, TextInput};
-use super::history_chips::ChipPicker;
-use super::history_view::{self as view, Prompt};
-use super::msg::{Action, Effect};
-use super::update::notice;
+use crate::console::core::app::{App, Dialog, Level, TextInput};
+use crate::console::core::msg::{Action, Effect};
+use crate::console::core::update::notice;
+use crate::console::history::chips::ChipPicker;
+use crate::console::history::state::{self as view, Prompt};
 
 /// Rows moved by page up / down.
 const PAGE: isize = 10;
@@ -35,7 +35,7 @@ pub fn paste(app: &mut App, text: &str) {
             }
             let t = app.history.search.value.clone();
             app.history.set_text(&t);
-            super::history_live::text_changed(app);
+            crate::console::history::live::text_changed(app);
         }
         Some(Prompt::CustomTime { input, .. }) => clean.chars().for_each(|c| input.insert(c)),
         _ => return,
@@ -49,7 +49,7 @@ pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
     if app.history.prompt.is_some() {
         return;
     }
-    let a = super::ui::history::areas(app.size.0, app.size.1);
+    let a = crate::console::core::layout::history_areas(app.size.0, app.size.1);
     let inside = |r: ratatui::layout::Rect| {
         m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
     };
@@ -148,7 +148,7 @@ fn list(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Export => export(app, fx),
         Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
         Action::Reconnect => fx.push(Effect::Reconnect),
-        Action::Quit => super::input::quit(app, fx),
+        Action::Quit => crate::console::core::input::quit(app, fx),
         _ => {}
     }
 }
@@ -156,10 +156,10 @@ fn list(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
 fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
     let h = &mut app.history;
     if h.detail_focus {
-        let area = super::ui::history::areas(app.size.0, app.size.1).detail;
-        let max = h
-            .selected_record()
-            .map_or(0, |r| super::ui::history_detail::max_scroll(r, area));
+        let area = crate::console::core::layout::history_areas(app.size.0, app.size.1).detail;
+        let max = h.selected_record().map_or(0, |r| {
+            crate::console::ui::history_detail::max_scroll(r, area)
+        });
         let d = delta.clamp(-1000, 1000) as i32;
         let next = (i32::from(h.detail_scroll) + d).clamp(0, i32::from(max));
         h.detail_scroll = next as u16;
@@ -198,7 +198,7 @@ fn search(app: &mut App, action: Action) {
     }
     let text = h.search.value.clone();
     h.set_text(&text);
-    super::history_live::text_changed(app);
+    crate::console::history::live::text_changed(app);
 }
 
 fn chips(app: &mut App, mut picker: ChipPicker, action: Action, fx: &mut Vec<Effect>) {
@@ -208,7 +208,7 @@ fn chips(app: &mut App, mut picker: ChipPicker, action: Action, fx: &mut Vec<Eff
         Action::Up => picker.move_by(-1),
         Action::Toggle => {
             if let Some(item) = picker.current().cloned() {
-                let mine = matches!(item, super::history_chips::ChipItem::DecidedByMe);
+                let mine = matches!(item, crate::console::history::chips::ChipItem::DecidedByMe);
                 if mine && app.me.is_none() && !app.history.chips.decided_by_me {
                     notice(
                         app,

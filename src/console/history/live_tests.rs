@@ -4,9 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::console::core::msg::Msg;
+use crate::console::core::update::update;
 use crate::console::fixtures::{self, live_app, now, server};
-use crate::console::msg::Msg;
-use crate::console::update::update;
 use crate::history::r#gen::{GenConfig, Generator};
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{HistoryCursor, HistoryRecord, RiskLevel, Status};
@@ -90,7 +90,7 @@ fn screen_text(app: &App) -> String {
     use ratatui::widgets::Widget as _;
     let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
     let mut buf = ratatui::buffer::Buffer::empty(area);
-    let theme = crate::console::theme::Theme::dark();
+    let theme = crate::console::ui::theme::Theme::dark();
     crate::console::ui::Root { app, theme: &theme }.render(area, &mut buf);
     (0..area.height)
         .map(|y| {
@@ -280,7 +280,7 @@ fn leaving_stops_the_settle_clock_and_entering_restarts_it() {
     typed(&mut app, "zebra");
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.screen, crate::console::app::Screen::Queue);
+    assert_eq!(app.screen, crate::console::core::app::Screen::Queue);
     assert!(!app.busy(), "no fast ticks on the queue");
     assert!(asks(&tick_at(&mut app, 5000)).is_empty());
     // Back: the first page is asked for again; the search waits for it, then settles.

@@ -2,8 +2,8 @@
 //! through the terminal (OSC 9 or OSC 777). The text comes from an agent, so it is
 //! reduced to characters that cannot end or extend the sequence.
 
-use super::config::NotifyMode;
-use super::sanitize::notification_text;
+use crate::console::edge::config::NotifyMode;
+use crate::console::model::sanitize::notification_text;
 
 /// Longest notification body sent.
 const MAX_BODY: usize = 160;

@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
-use crate::console::app::Pane;
+use crate::console::core::app::Pane;
 
 /// Smallest usable window.
 pub const MIN_WIDTH: u16 = 60;
@@ -103,6 +103,32 @@ pub fn areas(width: u16, height: u16, detail: Pane) -> Areas {
         _ => a.context = Some(body),
     }
     a
+}
+
+/// Where the parts of the history screen (`H`) go, as a pure function of the window size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryAreas {
+    pub chips: Rect,
+    pub search: Rect,
+    pub list: Rect,
+    pub detail: Rect,
+}
+
+pub fn history_areas(w: u16, h: u16) -> HistoryAreas {
+    let main_h = h.saturating_sub(STATUS_ROWS);
+    let avail = main_h.saturating_sub(2);
+    let list_h = (avail * 11 / 20).max(5).min(avail);
+    HistoryAreas {
+        chips: Rect::new(0, 0, w, 1),
+        search: Rect::new(0, 1, w, 1),
+        list: Rect::new(0, 2, w, list_h),
+        detail: Rect::new(0, 2 + list_h, w, avail - list_h),
+    }
+}
+
+/// Record rows the list shows at this window size (inside the border, under the header).
+pub fn history_list_rows(w: u16, h: u16) -> usize {
+    usize::from(history_areas(w, h).list.height.saturating_sub(3))
 }
 
 #[cfg(test)]

@@ -4,12 +4,18 @@
 
 use crate::protocol::{ActionId, DecisionId, ErrorCode, Status, Verdict};
 
-use super::app::{App, Level};
-use super::msg::Effect;
-use super::queue;
-use super::update::notice;
+use crate::console::core::app::{App, Level};
+use crate::console::core::msg::Effect;
+use crate::console::core::update::notice;
+use crate::console::queue::order as queue;
 
-pub(super) fn acked(app: &mut App, did: DecisionId, id: ActionId, status: Status, audit: &str) {
+pub(in crate::console) fn acked(
+    app: &mut App,
+    did: DecisionId,
+    id: ActionId,
+    status: Status,
+    audit: &str,
+) {
     let Some(f) = app.inflight.remove(&did) else {
         return;
     };
@@ -35,7 +41,7 @@ pub(super) fn acked(app: &mut App, did: DecisionId, id: ActionId, status: Status
     queue::rebuild(app);
 }
 
-pub(super) fn rejected(app: &mut App, did: DecisionId, code: ErrorCode, message: &str) {
+pub(in crate::console) fn rejected(app: &mut App, did: DecisionId, code: ErrorCode, message: &str) {
     let Some(f) = app.inflight.remove(&did) else {
         return;
     };
@@ -64,7 +70,7 @@ pub(super) fn rejected(app: &mut App, did: DecisionId, code: ErrorCode, message:
 /// After a reconnect, once the feed has caught up: re-send decisions that were in flight
 /// when the connection dropped, but only where the action is still pending with the
 /// digest that was signed; otherwise tell the approver what happened instead.
-pub(super) fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
+pub(in crate::console) fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(head) = app.catching_up_to else {
         return;
     };

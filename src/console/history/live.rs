@@ -11,9 +11,9 @@ use std::collections::HashSet;
 
 use crate::protocol::{ActionId, HistoryPage, HistoryQuery, Timestamp};
 
-use super::app::{App, Screen};
-use super::history_view::{self as view, Load, PAGE_SIZE};
-use super::msg::{Effect, HistoryAsk};
+use crate::console::core::app::{App, Screen};
+use crate::console::core::msg::{Effect, HistoryAsk};
+use crate::console::history::state::{self as view, Load, PAGE_SIZE};
 
 /// A search text unchanged this long is sent to the broker.
 pub const SETTLE_MS: i64 = 300;
@@ -210,5 +210,5 @@ fn merge(app: &mut App, page: HistoryPage) -> usize {
 }
 
 #[cfg(test)]
-#[path = "history_live_tests.rs"]
+#[path = "live_tests.rs"]
 mod tests;

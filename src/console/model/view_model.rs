@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use crate::protocol::{Action, ActionId, Digest, RiskLevel, Status, Timestamp, Verdict};
 
-use super::diff::DiffModel;
-use super::sanitize::SafeText;
+use crate::console::model::diff::DiffModel;
+use crate::console::model::sanitize::SafeText;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeTag {
@@ -342,7 +342,7 @@ mod tests {
         assert!(Entry::new(plain, now()).diff().is_none());
     }
 
-    fn built(app: &crate::console::app::App) -> usize {
+    fn built(app: &crate::console::core::app::App) -> usize {
         app.entries
             .values()
             .filter(|e| e.view.get().is_some())
@@ -351,9 +351,9 @@ mod tests {
 
     #[test]
     fn the_queue_builds_full_views_only_for_what_a_pane_shows() {
-        use crate::console::app::SortKey;
+        use crate::console::core::app::SortKey;
         use crate::console::fixtures::live_app;
-        use crate::console::queue;
+        use crate::console::queue::order as queue;
         use ratatui::widgets::Widget as _;
 
         let levels = [RiskLevel::Low, RiskLevel::High, RiskLevel::Critical];
@@ -388,7 +388,7 @@ mod tests {
 
         let area = ratatui::layout::Rect::new(0, 0, 160, 48);
         let mut buf = ratatui::buffer::Buffer::empty(area);
-        let theme = crate::console::theme::Theme::dark();
+        let theme = crate::console::ui::theme::Theme::dark();
         crate::console::ui::Root {
             app: &app,
             theme: &theme,

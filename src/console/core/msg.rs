@@ -11,8 +11,8 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::client::FeedEvent;
 use crate::protocol::{ClientMsg, Decision, HistoryPage, HistoryQuery, HistoryRecord, Timestamp};
 
-use super::app::Level;
-use super::login::DeviceAuthorization;
+use crate::console::core::notice::Level;
+use crate::console::dialogs::login::DeviceAuthorization;
 
 /// Something happened.
 #[derive(Debug, Clone)]

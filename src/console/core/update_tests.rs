@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::console::app::Dialog;
+use crate::console::core::app::Dialog;
 use crate::console::fixtures::{self, action, hostile_action, live_app, server, vote};
 use crate::protocol::{Decision, ErrorCode, RiskLevel, Verdict};
 

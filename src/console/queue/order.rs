@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 
 use crate::protocol::ActionId;
 
-use super::app::{App, SortKey};
-use super::view_model::Entry;
+use crate::console::core::app::{App, SortKey};
+use crate::console::model::view_model::Entry;
 
 /// True when the entry passes the filter and the search text.
 pub fn visible(app: &App, e: &Entry) -> bool {

@@ -1,0 +1,12 @@
+//! The pure core: the state ([`app`]), what happens ([`msg`]), keys → actions
+//! ([`keymap`]), the only state change ([`update`], with key handling in [`input`]) and
+//! the geometry both `update` and the views use ([`layout`]). No I/O, no terminal, and
+//! no import of the views.
+
+pub mod app;
+pub mod input;
+pub mod keymap;
+pub mod layout;
+pub mod msg;
+pub mod notice;
+pub mod update;

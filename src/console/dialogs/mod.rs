@@ -1,0 +1,3 @@
+//! The dialogs drawn over a screen, one file each.
+
+pub mod login;
