@@ -49,6 +49,8 @@ pub enum SortKey {
     Expiry,
     /// Oldest first.
     Age,
+    /// Newest first.
+    Newest,
 }
 
 impl SortKey {
@@ -56,7 +58,8 @@ impl SortKey {
         match self {
             SortKey::Risk => SortKey::Expiry,
             SortKey::Expiry => SortKey::Age,
-            SortKey::Age => SortKey::Risk,
+            SortKey::Age => SortKey::Newest,
+            SortKey::Newest => SortKey::Risk,
         }
     }
 
@@ -64,7 +67,8 @@ impl SortKey {
         match self {
             SortKey::Risk => "risk",
             SortKey::Expiry => "expiry",
-            SortKey::Age => "age",
+            SortKey::Age => "oldest first",
+            SortKey::Newest => "newest first",
         }
     }
 }

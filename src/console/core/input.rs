@@ -172,7 +172,15 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.focus = app.detail;
             }
         }
-        Action::Cancel => app.focus = Pane::Queue,
+        // Esc steps back one thing at a time: a detail pane to the queue, then a kept
+        // search (new actions must never hide behind a forgotten filter).
+        Action::Cancel if app.focus != Pane::Queue => app.focus = Pane::Queue,
+        Action::Cancel if !app.search.value.is_empty() => {
+            app.search = TextInput::default();
+            queue::rebuild(app);
+            notice(app, Level::Info, "search cleared");
+        }
+        Action::Cancel => {}
         Action::Approve => open_decide(app, Verdict::Approve),
         Action::Deny => open_decide(app, Verdict::Deny),
         Action::Reason => {

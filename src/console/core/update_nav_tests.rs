@@ -26,6 +26,47 @@ fn search_filter_and_sort_keep_the_selection() {
 }
 
 #[test]
+fn esc_clears_a_kept_search_after_enter() {
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    key(&mut app, '/');
+    typ(&mut app, "rest");
+    code(&mut app, KeyCode::Enter);
+    assert_eq!(app.search.value, "rest", "Enter keeps the search");
+    assert!(app.order.len() < 4);
+    // From a detail pane, the first Esc goes back to the queue, the next clears.
+    code(&mut app, KeyCode::Tab);
+    code(&mut app, KeyCode::Esc);
+    assert_eq!((app.focus, app.search.value.as_str()), (Pane::Queue, "rest"));
+    code(&mut app, KeyCode::Esc);
+    assert_eq!(app.search.value, "");
+    assert_eq!(app.order.len(), 4, "every action is back");
+    assert!(app.notices.iter().any(|n| n.text.plain() == "search cleared"));
+}
+
+#[test]
+fn sort_cycles_to_newest_first() {
+    use crate::console::core::app::SortKey;
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    let mut seen = vec![app.sort];
+    for _ in 0..4 {
+        key(&mut app, 's');
+        seen.push(app.sort);
+    }
+    assert_eq!(
+        seen,
+        [SortKey::Risk, SortKey::Expiry, SortKey::Age, SortKey::Newest, SortKey::Risk]
+    );
+    app.sort = SortKey::Newest;
+    crate::console::queue::order::rebuild(&mut app);
+    let created: Vec<_> = app
+        .order
+        .iter()
+        .map(|id| app.entries[id].row.created_at)
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "{created:?}");
+}
+
+#[test]
 fn panes_cycle_and_scroll_independently() {
     let mut app = live_app(fixtures::sample_queue(), (80, 24));
     code(&mut app, KeyCode::Tab);

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{SPINNER, pane_block, safe_spans, short_duration, title};
-use crate::console::core::app::{App, Pane};
+use crate::console::core::app::{App, Conn, Level, Pane};
 use crate::console::model::sanitize::SafeText;
 use crate::console::model::view_model::Entry;
 use crate::console::ui::theme::Theme;
@@ -142,26 +142,82 @@ impl QueueView<'_> {
     }
 }
 
+/// Before the first snapshot, an empty queue means nothing: say why there is no list.
+pub fn not_connected(app: &App) -> Option<String> {
+    if app.last_seq.is_some() {
+        return None;
+    }
+    let url = SafeText::line(&app.settings.broker_url).plain();
+    Some(match &app.conn {
+        Conn::Live => return None,
+        Conn::Connecting { attempt: 0 } => format!("Connecting to {url}…"),
+        Conn::Handshake => format!("Connected to {url}; waiting for its welcome…"),
+        Conn::Connecting { attempt } => format!("Not connected to {url} (attempt {attempt})…"),
+        Conn::Reconnecting {
+            attempt,
+            retry_at,
+            reason,
+        } => {
+            let secs = (app.now.millis_until(*retry_at) + 999).max(0) / 1000;
+            let reason = SafeText::line(reason).plain();
+            let why = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(" — {reason}")
+            };
+            format!("Not connected to {url}{why} (attempt {attempt}, next in {secs} s)")
+        }
+        Conn::SignedOut { reason } => format!(
+            "Signed out of {url} — {}; sign in again to see the queue",
+            SafeText::line(reason).plain()
+        ),
+    })
+}
+
+/// `as last seen at 14:03:12 UTC` (or `as last seen` before any event).
+fn last_seen(app: &App) -> String {
+    match app.last_event_at {
+        Some(t) => {
+            let s = t.to_string();
+            format!("as last seen at {} UTC", s.get(11..19).unwrap_or(&s))
+        }
+        None => "as last seen".into(),
+    }
+}
+
 impl Widget for QueueView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
         let focused = app.focus == Pane::Queue;
         let mut detail = format!("{} pending · sort {}", app.order.len(), app.sort.as_str());
         let hidden = app.entries.len().saturating_sub(app.order.len());
-        if !matches!(app.conn, crate::console::core::app::Conn::Live) && app.last_seq.is_some() {
-            // The console never guesses: say the list may be stale.
-            detail.push_str(" · offline, as last seen");
+        if !matches!(app.conn, Conn::Live) && app.last_seq.is_some() {
+            // The console never guesses: say the list may be stale, and since when.
+            detail.push_str(&format!(" · offline, {}", last_seen(app)));
+        }
+        // An active filter or search is loud: new actions may be hiding behind it.
+        let mut narrowing = Vec::new();
+        if !app.search.value.is_empty() {
+            narrowing.push(format!("/{}", SafeText::line(&app.search.value).plain()));
+        }
+        if !app.filter.hidden_risks.is_empty() || !app.filter.hidden_envs.is_empty() {
+            narrowing.push("filter on".into());
         }
         if hidden > 0 {
-            detail.push_str(&format!(" · {hidden} filtered out"));
+            narrowing.push(format!("{hidden} hidden"));
         }
-        if !app.search.value.is_empty() {
-            detail.push_str(&format!(
-                " · /{}",
-                SafeText::line(&app.search.value).plain()
+        let mut heading = title("Queue", &detail, focused, theme);
+        if !narrowing.is_empty() {
+            heading.push_span(ratatui::text::Span::styled(
+                format!(
+                    " {}{} ",
+                    narrowing.join(" · "),
+                    if app.search.value.is_empty() { "" } else { " (Esc clears)" }
+                ),
+                theme.level(Level::Warn).add_modifier(ratatui::style::Modifier::REVERSED),
             ));
         }
-        let block = pane_block(title("Queue", &detail, focused, theme), focused, theme);
+        let block = pane_block(heading, focused, theme);
         let inner = block.inner(area);
         block.render(area, buf);
         if inner.height == 0 {
@@ -191,13 +247,28 @@ impl Widget for QueueView<'_> {
         Line::styled(header, theme.muted()).render(Rect { height: 1, ..inner }, buf);
         let rows = usize::from(inner.height.saturating_sub(1));
         if app.order.is_empty() {
-            let msg = if app.entries.is_empty() {
-                "No pending actions. New requests appear here as they arrive."
-            } else {
-                "Nothing matches the filter or search (f, /)."
+            let (msg, style) = match not_connected(app) {
+                Some(why) => (why, theme.level(Level::Warn)),
+                None if app.entries.is_empty() && !matches!(app.conn, Conn::Live) => (
+                    format!("No pending actions {}.", last_seen(app)),
+                    theme.level(Level::Warn),
+                ),
+                None if app.entries.is_empty() => (
+                    "No pending actions. New requests appear here as they arrive.".into(),
+                    theme.muted(),
+                ),
+                None => (
+                    "Nothing matches the filter or search (f, /; Esc clears).".into(),
+                    theme.muted(),
+                ),
             };
-            Line::styled(format!("  {msg}"), theme.muted())
-                .render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
+            let para = ratatui::widgets::Paragraph::new(format!("  {msg}"))
+                .style(style)
+                .wrap(ratatui::widgets::Wrap { trim: false });
+            para.render(
+                Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1),
+                buf,
+            );
             return;
         }
         let offset = app.queue_offset.min(app.order.len().saturating_sub(1));
