@@ -250,7 +250,10 @@ impl Widget for QueueView<'_> {
             let (msg, style) = match not_connected(app) {
                 Some(why) => (why, theme.level(Level::Warn)),
                 None if app.entries.is_empty() && !matches!(app.conn, Conn::Live) => (
-                    format!("No pending actions {}.", last_seen(app)),
+                    format!(
+                        "No pending actions {}; offline now, so new ones cannot arrive.",
+                        last_seen(app).replacen("as ", "when ", 1)
+                    ),
                     theme.level(Level::Warn),
                 ),
                 None if app.entries.is_empty() => (
@@ -262,11 +265,16 @@ impl Widget for QueueView<'_> {
                     theme.muted(),
                 ),
             };
-            let para = ratatui::widgets::Paragraph::new(format!("  {msg}"))
+            let para = ratatui::widgets::Paragraph::new(msg)
                 .style(style)
-                .wrap(ratatui::widgets::Wrap { trim: false });
+                .wrap(ratatui::widgets::Wrap { trim: true });
             para.render(
-                Rect::new(inner.x, inner.y + 1, inner.width, inner.height - 1),
+                Rect::new(
+                    inner.x + 2,
+                    inner.y + 1,
+                    inner.width.saturating_sub(2),
+                    inner.height - 1,
+                ),
                 buf,
             );
             return;
