@@ -232,3 +232,24 @@ fn a_broker_down_at_start_gets_the_key_once_it_is_up() {
     let vk = ed25519_dalek::SigningKey::from_bytes(&[11; 32]).verifying_key();
     assert_eq!(broker.shared.keys.lock().unwrap()[0], vk);
 }
+
+/// Issue 18: a console that never reached its broker says so on the queue pane, with
+/// the cause, instead of "No pending actions".
+#[test]
+fn a_console_that_never_connected_says_why() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut pty = Pty::console(120, 30, &url, "tok", 6);
+    pty.wait_for(&format!("Not connected to {url}"), 30);
+    pty.wait_for("attempt", 30);
+    let screen = pty.contents();
+    assert!(
+        screen.to_lowercase().contains("refused") && !screen.contains("No pending actions"),
+        "{screen}"
+    );
+    pty.press("q");
+    pty.wait_exit(10);
+}

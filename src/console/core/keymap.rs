@@ -445,7 +445,10 @@ mod tests {
         o.insert("approve".to_string(), vec!["d".to_string()]);
         o.insert("deny".to_string(), vec!["n".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
-        assert_eq!((m.hint(Action::Approve), m.hint(Action::Deny)), ("d".into(), "n".into()));
+        assert_eq!(
+            (m.hint(Action::Approve), m.hint(Action::Deny)),
+            ("d".into(), "n".into())
+        );
         let mut o = BTreeMap::new();
         o.insert("search".to_string(), vec![]);
         let e = Keymap::with_overrides(&o).unwrap_err();

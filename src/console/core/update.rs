@@ -331,7 +331,7 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
         )
     });
     let was_listed = app.entries.remove(&id).is_some();
-    app.voted.remove(&id);
+    let voted_on = app.voted.remove(&id);
     app.drafts.remove(&id);
     let mine = app.inflight_for(id).map(|f| f.decision.decision_id);
     let who = if decided_by.is_empty() {
@@ -340,6 +340,12 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
         decided_by.join(", ")
     };
     let status = action.status;
+    // "expired by system" says nothing: expiry and withdrawal have no decider to name.
+    let ended = match status {
+        Status::Expired => "expired before a decision".to_string(),
+        Status::Withdrawn => "withdrawn by its requester".to_string(),
+        _ => format!("{status} by {who}"),
+    };
     let dialog_open = matches!(&app.dialog, Some(Dialog::Decide(d)) if d.action_id == id)
         || matches!(&app.dialog, Some(Dialog::Reason { action_id, .. }) if *action_id == id);
     if dialog_open {
@@ -356,7 +362,7 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
             notice(
                 app,
                 Level::Warn,
-                &format!("{label} was {status} by {who} before your decision landed"),
+                &format!("{label} was {ended} before your decision landed"),
             );
         } else if !sent {
             // Replayed after a reconnect: our vote landed, only the ack was lost.
@@ -372,15 +378,17 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
         notice(
             app,
             Level::Warn,
-            &format!("{label} was {status} by {who} while your dialog was open ({reason})"),
+            &format!("{label} was {ended} while your dialog was open ({reason})"),
         );
-    } else if was_listed {
+    } else if was_listed || voted_on {
         let level = if status == Status::Expired {
             Level::Warn
         } else {
             Level::Info
         };
-        notice(app, level, &format!("{label} {status} by {who}"));
+        // An approver whose vote was one of several hears how it ended.
+        let yours = if voted_on { " (you voted on it)" } else { "" };
+        notice(app, level, &format!("{label} {ended}{yours}"));
     }
     queue::rebuild(app);
 }

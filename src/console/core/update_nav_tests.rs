@@ -36,11 +36,18 @@ fn esc_clears_a_kept_search_after_enter() {
     // From a detail pane, the first Esc goes back to the queue, the next clears.
     code(&mut app, KeyCode::Tab);
     code(&mut app, KeyCode::Esc);
-    assert_eq!((app.focus, app.search.value.as_str()), (Pane::Queue, "rest"));
+    assert_eq!(
+        (app.focus, app.search.value.as_str()),
+        (Pane::Queue, "rest")
+    );
     code(&mut app, KeyCode::Esc);
     assert_eq!(app.search.value, "");
     assert_eq!(app.order.len(), 4, "every action is back");
-    assert!(app.notices.iter().any(|n| n.text.plain() == "search cleared"));
+    assert!(
+        app.notices
+            .iter()
+            .any(|n| n.text.plain() == "search cleared")
+    );
 }
 
 #[test]
@@ -54,7 +61,13 @@ fn sort_cycles_to_newest_first() {
     }
     assert_eq!(
         seen,
-        [SortKey::Risk, SortKey::Expiry, SortKey::Age, SortKey::Newest, SortKey::Risk]
+        [
+            SortKey::Risk,
+            SortKey::Expiry,
+            SortKey::Age,
+            SortKey::Newest,
+            SortKey::Risk
+        ]
     );
     app.sort = SortKey::Newest;
     crate::console::queue::order::rebuild(&mut app);

@@ -83,7 +83,7 @@ fn plain(s: &str, w: usize, style: Style) -> Span<'static> {
 }
 
 impl QueueView<'_> {
-    fn row(&self, e: &Entry, cols: &Cols) -> Line<'static> {
+    fn row(&self, e: &Entry, cols: &Cols, selected: bool) -> Line<'static> {
         let (app, theme) = (self.app, self.theme);
         let v = &e.row;
         let text = theme.text();
@@ -100,7 +100,17 @@ impl QueueView<'_> {
         } else {
             Span::raw("  ")
         };
-        let mut spans = vec![mark, Span::styled(badge(v.risk), theme.risk_badge(v.risk))];
+        let mut badge_style = theme.risk_badge(v.risk);
+        let bar = theme.selection().bg;
+        if selected && bar.is_some() && badge_style.bg == bar {
+            // The badge would vanish into the selection bar (high contrast: MED and the
+            // bar are both yellow): draw it inverted, as a dark block with coloured text.
+            badge_style = Style::new()
+                .fg(badge_style.bg.unwrap_or_default())
+                .bg(badge_style.fg.unwrap_or(ratatui::style::Color::Black))
+                .add_modifier(ratatui::style::Modifier::BOLD);
+        }
+        let mut spans = vec![mark, Span::styled(badge(v.risk), badge_style)];
         spans.push(Span::raw(" "));
         spans.extend(cell(&v.kind, cols.kind, text, theme));
         spans.extend(cell(&v.resource, cols.target, text, theme));
@@ -212,9 +222,15 @@ impl Widget for QueueView<'_> {
                 format!(
                     " {}{} ",
                     narrowing.join(" · "),
-                    if app.search.value.is_empty() { "" } else { " (Esc clears)" }
+                    if app.search.value.is_empty() {
+                        ""
+                    } else {
+                        " (Esc clears)"
+                    }
                 ),
-                theme.level(Level::Warn).add_modifier(ratatui::style::Modifier::REVERSED),
+                theme
+                    .level(Level::Warn)
+                    .add_modifier(ratatui::style::Modifier::REVERSED),
             ));
         }
         let block = pane_block(heading, focused, theme);
@@ -286,7 +302,7 @@ impl Widget for QueueView<'_> {
             };
             let y = inner.y + 1 + (i - offset) as u16;
             let r = Rect::new(inner.x, y, inner.width, 1);
-            self.row(e, &cols).render(r, buf);
+            self.row(e, &cols, app.selected == Some(*id)).render(r, buf);
             if app.selected == Some(*id) {
                 let style = if focused {
                     theme.selection()
@@ -298,7 +314,8 @@ impl Widget for QueueView<'_> {
                 // Keep the badge and markers readable: style only the row's background
                 // (the theme's own, which is a colour in themes that set `bg`).
                 let page = theme.base().bg;
-                for x in r.x..r.x + r.width {
+                let badge = r.x + MARK as u16..r.x + (MARK + BADGE) as u16;
+                for x in (r.x..r.x + r.width).filter(|x| !badge.contains(x)) {
                     if let Some(c) = buf.cell_mut((x, y)) {
                         let cur = c.style();
                         if cur.bg.is_none()
@@ -326,5 +343,47 @@ impl Widget for QueueView<'_> {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Widget as _;
+
+    use super::QueueView;
+    use crate::console::fixtures::{action, live_app};
+    use crate::console::ui::theme::Theme;
+    use crate::protocol::RiskLevel;
+
+    /// Issue 18: in high contrast a selected MED badge stayed yellow on the yellow bar.
+    #[test]
+    fn a_selected_badge_never_merges_into_the_selection_bar() {
+        let a = action(1, "k8s.scale", "api", "staging", RiskLevel::Medium);
+        let app = live_app(vec![a.clone()], (80, 24));
+        assert_eq!(app.selected, Some(a.id));
+        let theme = Theme::load("high-contrast", None).unwrap_or_else(|e| panic!("{e}"));
+        let area = Rect::new(0, 0, 80, 8);
+        let mut buf = Buffer::empty(area);
+        QueueView {
+            app: &app,
+            theme: &theme,
+        }
+        .render(area, &mut buf);
+        let row = 2; // border, header, first row
+        let cell = |x: u16| buf.cell((x, row)).cloned().unwrap_or_default();
+        let badge_x = (0..80)
+            .find(|x| cell(*x).symbol() == "M")
+            .unwrap_or_else(|| panic!());
+        assert_ne!(
+            cell(badge_x).bg,
+            cell(badge_x + 10).bg,
+            "badge and bar differ"
+        );
+        assert_eq!(
+            cell(badge_x + 10).bg,
+            theme.selection().bg.unwrap_or_default()
+        );
     }
 }
