@@ -160,6 +160,16 @@ async fn login_whoami_and_a_verified_decision_against_broker_dev() {
     assert!(out.contains("groups:   sre, security"), "{out}");
     assert!(out.contains(&format!("issuer:   {}", dev.issuer)), "{out}");
 
+    // Issue 18: right after `signoff login`, `signoff history` uses that session and its
+    // broker, like the console: no --token, no --broker.
+    let (ok, out) = run(signoff()
+        .arg("history")
+        .env_remove("SIGNOFF_TOKEN")
+        .env("SIGNOFF_DATA_DIR", &session_dir))
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("No decisions match"), "{out}");
+
     // The printed agent token submits; the signed-in approver's signed decision verifies.
     let http = Http::at(&dev.broker);
     let mut req = request("export for the dev loop");
