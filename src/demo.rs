@@ -167,6 +167,7 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         key: key.signing_key().clone(),
         login: Some(Arc::new(login)),
         needs_login: true,
+        intro: intro.lines().map(str::to_string).collect(),
     })
     .await
     .map_err(|e| e.to_string());

@@ -42,12 +42,23 @@ fn completions_for_every_shell_and_a_man_page() {
     let man = signoff(&["man"]);
     assert!(man.status.success());
     let page = text(&man.stdout);
-    assert!(page.starts_with(".ie") || page.contains(".TH signoff 1"), "{page}");
-    assert!(page.contains("broker") && page.contains("approvals"), "{page}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH signoff 1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("broker") && page.contains("approvals"),
+        "{page}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = signoff(&["man", "--dir", dir.path().to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for page in ["signoff.1", "signoff-history.1", "signoff-gate.1", "signoff-broker.1"] {
+    for page in [
+        "signoff.1",
+        "signoff-history.1",
+        "signoff-gate.1",
+        "signoff-broker.1",
+    ] {
         let body = std::fs::read_to_string(dir.path().join(page)).unwrap();
         assert!(body.contains(".TH"), "{page}");
     }
@@ -64,7 +75,10 @@ fn audit_verify_names_the_data_dir_to_pass() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("no broker database") && err.contains("--data"), "{err}");
+    assert!(
+        err.contains("no broker database") && err.contains("--data"),
+        "{err}"
+    );
     // With a `broker --dev` store beside it, the hint names that dir.
     let dev = dir.path().join("data/signoff/dev");
     std::fs::create_dir_all(&dev).unwrap();

@@ -225,6 +225,9 @@ pub struct App {
     pub dirty: bool,
     /// The history screen (`H`): loaded pages, chips, search, selection.
     pub history: HistoryState,
+    /// Lines the help overlay shows first, for the whole session (`signoff demo`: what
+    /// to run in a second terminal).
+    pub intro: Vec<String>,
 }
 
 impl App {
@@ -260,6 +263,7 @@ impl App {
             should_quit: false,
             dirty: true,
             history: HistoryState::default(),
+            intro: Vec::new(),
         }
     }
 

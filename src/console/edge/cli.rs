@@ -95,6 +95,7 @@ pub fn main(args: ConsoleArgs) -> Result<ExitCode, String> {
         key: auth.key,
         login: auth.login,
         needs_login: auth.needs_login,
+        intro: Vec::new(),
     }))
     .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
