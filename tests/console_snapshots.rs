@@ -308,6 +308,16 @@ fn never_connected_says_why_the_queue_is_empty() {
     });
 }
 
+/// Issue 18: an action with no change does not spend 16 rows saying so.
+#[test]
+fn an_action_without_a_change_collapses_the_diff_pane() {
+    snap_both("no_change", |size| {
+        let mut a = action(1, "k8s.restart", "checkout", "staging", RiskLevel::Low);
+        a.change = None;
+        live_app(vec![a], size)
+    });
+}
+
 #[test]
 fn too_small_window() {
     let app = live_app(fixtures::sample_queue(), (50, 10));

@@ -52,7 +52,8 @@ impl Widget for Root<'_> {
                 .render(area, buf);
             return;
         }
-        let a = layout::areas(area.width, area.height, app.detail);
+        let has_change = app.selected_entry().is_none_or(|e| e.diff().is_some());
+        let a = layout::areas_with(area.width, area.height, app.detail, has_change);
         match app.screen {
             Screen::Queue => {
                 queue::QueueView { app, theme }.render(a.queue, buf);
