@@ -126,6 +126,32 @@ impl Widget for Tabs<'_> {
     }
 }
 
+/// Marks a pane whose rows do not all fit: `↑ N above` on its top border and `↓ N more`
+/// on its bottom border (right-aligned), so cut content never looks complete.
+pub fn more_markers(
+    area: Rect,
+    total: usize,
+    scroll: usize,
+    shown: usize,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    let below = total.saturating_sub(scroll + shown);
+    let mut mark = |text: String, y: u16| {
+        let w = text.chars().count() as u16;
+        if area.width > w + 4 {
+            Line::styled(text, theme.key_hint())
+                .render(Rect::new(area.x + area.width - w - 2, y, w, 1), buf);
+        }
+    };
+    if scroll > 0 {
+        mark(format!(" ↑ {scroll} above "), area.y);
+    }
+    if below > 0 && area.height > 1 {
+        mark(format!(" ↓ {below} more "), area.y + area.height - 1);
+    }
+}
+
 /// Spans for display-safe text: markers in the theme's `hidden` style.
 pub fn safe_spans(t: &SafeText, style: Style, theme: &Theme) -> Vec<Span<'static>> {
     t.pieces()
