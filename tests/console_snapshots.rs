@@ -108,6 +108,30 @@ fn approve_dialog() {
 }
 
 #[test]
+fn withdrawn_under_the_dialog_notice() {
+    snap_both("withdrawn_notice", |size| {
+        let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+        let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Medium);
+        let mut app = live_app(vec![a.clone(), b], size);
+        chars(&mut app, "a");
+        chars(&mut app, "ok, ");
+        let mut gone = a;
+        gone.status = signoff::protocol::Status::Withdrawn;
+        update(
+            &mut app,
+            fixtures::server(signoff::protocol::messages::ServerMsg::Resolved {
+                seq: 11,
+                action: gone,
+                decided_by: vec![],
+                reason: "withdrawn".into(),
+            }),
+        );
+        chars(&mut app, "all good");
+        app
+    });
+}
+
+#[test]
 fn critical_approve_dialog() {
     snap_both("critical_dialog", |size| {
         let mut app = live_app(

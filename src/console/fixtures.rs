@@ -88,6 +88,7 @@ pub fn action(n: u8, kind: &str, resource: &str, env: &str, level: RiskLevel) ->
             approvals_required: if level == RiskLevel::Critical { 2 } else { 1 },
             approver_groups: vec!["sre".into()],
             rule: Some("exports-need-sre".into()),
+            confirm: None,
         },
         created_at: created,
         expires_at: created.plus_secs(900),
@@ -138,6 +139,7 @@ pub fn settings() -> Settings {
         key_id: KeyId("0123456789abcdef".into()),
         alert_level: RiskLevel::High,
         broker_url: "http://127.0.0.1:7700".into(),
+        decision_seed: 0x5eed,
     }
 }
 

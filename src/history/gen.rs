@@ -298,6 +298,7 @@ impl Generator {
                         "nonprod"
                     }
                 )),
+                confirm: None,
             },
             created_at,
             created_at.plus_secs(ttl),

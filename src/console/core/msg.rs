@@ -27,6 +27,8 @@ pub enum Msg {
     Resize(u16, u16),
     /// The clock moved (1 s ticks, faster while a spinner shows).
     Tick(Timestamp),
+    /// The token source's answer to an [`Effect::RefreshToken`].
+    TokenChecked(crate::console::core::session::Watch),
     /// The broker feed reported something.
     Feed(FeedEvent),
     /// An approver intent, already resolved from a key (or sent directly by tests).
@@ -215,6 +217,12 @@ pub enum Effect {
     },
     /// Ask the feed to reconnect now.
     Reconnect,
+    /// Ask the token source for a fresh token (its feed token expires soon); the answer
+    /// comes back as [`Msg::TokenChecked`], read against `current`, the feed token's
+    /// expiry.
+    RefreshToken {
+        current: Option<Timestamp>,
+    },
     /// Ask the feed for a fresh snapshot (events were missed).
     Resync,
     /// Start the device-flow sign-in (the session is dead).

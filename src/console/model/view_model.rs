@@ -52,6 +52,9 @@ pub struct SafeAction {
     pub required: u32,
     pub groups: Vec<SafeText>,
     pub rule: Option<SafeText>,
+    /// The phrase a policy rule asks for to approve a critical action (else the
+    /// resource name is typed).
+    pub confirm: Option<SafeText>,
     pub votes: Vec<SafeVote>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
@@ -113,6 +116,7 @@ impl SafeAction {
                 .map(|g| SafeText::line(g))
                 .collect(),
             rule: a.policy.rule.as_deref().map(SafeText::line),
+            confirm: a.policy.confirm.as_deref().map(SafeText::line),
             votes: a
                 .votes
                 .iter()
@@ -301,15 +305,20 @@ impl Entry {
         (self.action.id, self.action.digest())
     }
 
-    /// True when `typed` is the resource or environment name, as sent or as displayed
-    /// (a name with hidden characters can be typed as shown, markers included).
+    /// True when `typed` is the confirmation phrase for a critical approval: the policy
+    /// rule's `confirm` phrase when set, else the resource name.
     pub fn confirms(&self, typed: &str) -> bool {
         let t = typed.trim();
-        !t.is_empty()
-            && (t == self.action.target.resource
-                || t == self.action.target.environment
-                || t == self.row.resource.plain()
-                || t == self.row.environment.plain())
+        // As sent, or as displayed (hidden characters shown as markers can be typed as
+        // they read). Never the environment: that would become muscle memory.
+        let (phrase, shown) = match &self.action.policy.confirm {
+            Some(c) => (c.as_str(), SafeText::line(c).plain()),
+            None => (
+                self.action.target.resource.as_str(),
+                self.row.resource.plain(),
+            ),
+        };
+        !t.is_empty() && (t == phrase || t == shown)
     }
 
     /// True when the broker already recorded this decision on the action.

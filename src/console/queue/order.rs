@@ -48,6 +48,10 @@ pub fn rebuild(app: &mut App) {
             Some(app.order[i])
         }
     });
+    if app.selected != before {
+        // The detail panes show another action now: from its top.
+        app.scroll.clear();
+    }
     forget_if_left(app, before);
     app.dirty = true;
 }
