@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::agent::peer::run_peer_approver;
+use crate::agent::samples::SAMPLE_AGENTS;
 use crate::agent::traffic::{SampleTokens, run_traffic};
 use crate::auth::static_tokens::{StaticToken, StaticTokens};
 use crate::auth::{PrincipalKind, hash_token};
@@ -41,18 +42,39 @@ impl Drop for TempDir {
     }
 }
 
+/// `signoff demo` flags: the console's look.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DemoArgs {
+    /// Colour theme: dark, light, high-contrast, colorblind, or a user theme.
+    #[arg(long, env = "SIGNOFF_THEME", value_name = "NAME")]
+    pub theme: Option<String>,
+}
+
+/// What to run in a second terminal while the demo runs: its broker, the approver's
+/// history through the demo's sign-in session, and one more request as a sample agent.
+pub fn second_terminal(broker: &str, session_dir: &str, agent: &str, token: &str) -> String {
+    format!(
+        "signoff demo: broker {broker} (stops when you quit the demo).\n\
+         In a second terminal, while it runs:\n  \
+         SIGNOFF_DATA_DIR={session_dir} signoff history --broker {broker}\n  \
+         SIGNOFF_AGENT_TOKEN={token} signoff request --broker {broker} \
+         --requester-id {agent} --kind deploy.rollout --summary 'Roll out checkout v2' \
+         --target k8s:deployment/checkout --env staging --wait\n"
+    )
+}
+
 /// Runs the demo until the console quits.
-pub fn main() -> Result<ExitCode, String> {
+pub fn main(args: DemoArgs) -> Result<ExitCode, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
-    rt.block_on(demo())?;
+    rt.block_on(demo(args))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo() -> Result<(), String> {
+async fn demo(args: DemoArgs) -> Result<(), String> {
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     let dir = TempDir(std::env::temp_dir().join(format!("signoff-demo-{suffix}")));
     std::fs::create_dir_all(&dir.0).map_err(|e| format!("creating {}: {e}", dir.0.display()))?;
@@ -91,6 +113,17 @@ async fn demo() -> Result<(), String> {
         .map_err(|e| format!("broker: {e}"))?;
     let url = broker.url();
     offer_mcp_snippet(&dir.0, &url, &mcp_token);
+    let (agent, agent_token) = (SAMPLE_AGENTS[5].id, samples.token(SAMPLE_AGENTS[5].id));
+    let intro = second_terminal(
+        &url,
+        &dir.0.join("session").display().to_string(),
+        agent,
+        agent_token.unwrap_or_default(),
+    );
+    // Before the console takes the screen (visible again after quitting, and in the log).
+    print!("{intro}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    tracing::info!(broker = %url, "demo started");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -126,7 +159,7 @@ async fn demo() -> Result<(), String> {
         broker_url: Some(url.clone()),
         issuer: Some(issuer.issuer_url.clone()),
         client_id: None,
-        theme: None,
+        theme: args.theme.clone(),
         key_file: None,
         token: None,
         notifications: None,
@@ -144,6 +177,7 @@ async fn demo() -> Result<(), String> {
         key: key.signing_key().clone(),
         login: Some(Arc::new(login)),
         needs_login: true,
+        intro: intro.lines().map(str::to_string).collect(),
     })
     .await
     .map_err(|e| e.to_string());

@@ -9,10 +9,20 @@ use clap::{Parser, Subcommand};
 use signoff::identity::cli as identity;
 use signoff::protocol::Action;
 
+/// `signoff --version`: the release, the commit and the day it was built (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SIGNOFF_COMMIT"),
+    ", built ",
+    env!("SIGNOFF_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "signoff",
-    version,
+    version = VERSION,
     about = "Action-level approvals for AI agents and pipelines",
     args_conflicts_with_subcommands = true
 )]
@@ -29,7 +39,7 @@ enum Command {
     /// The approver console (the default when no subcommand is given).
     Console(signoff::console::cli::ConsoleArgs),
     /// Run the whole loop on this machine: broker, development issuer, sample agents, console.
-    Demo,
+    Demo(signoff::demo::DemoArgs),
     /// Print the SHA-256 digest of an action's canonical form (RFC 8785), as approvers sign it.
     Digest {
         /// A JSON file holding one action; `-` or nothing reads standard input.
@@ -61,6 +71,17 @@ enum Command {
     /// Developer tools: fill a store with generated history (`dev seed`).
     #[command(subcommand)]
     Dev(signoff::devtools::dev_cli::DevCommand),
+    /// Print a shell completion script: signoff completions bash > ~/.local/share/bash-completion/completions/signoff
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): signoff man > ~/.local/share/man/man1/signoff.1
+    Man {
+        /// Write signoff.1 and one signoff-SUBCOMMAND.1 page per subcommand into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -76,7 +97,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => signoff::console::cli::main(cli.console),
         Some(Command::Console(args)) => signoff::console::cli::main(args),
-        Some(Command::Demo) => signoff::demo::main(),
+        Some(Command::Demo(args)) => signoff::demo::main(args),
         Some(Command::Digest { file }) => digest(file),
         Some(Command::Login(a)) => identity::login_cmd(a),
         Some(Command::Logout(a)) => identity::logout_cmd(a),
@@ -90,6 +111,12 @@ fn main() -> ExitCode {
         Some(Command::Hook(args)) => return signoff::mcp::hook_command(args),
         Some(Command::History(args)) => return signoff::history::cli::run(*args),
         Some(Command::Dev(cmd)) => return signoff::devtools::dev_cli::run(cmd),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "signoff", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man { dir }) => man(dir),
     };
     match result {
         Ok(code) => code,
@@ -98,6 +125,41 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The man page (roff) on stdout; with `dir`, one page per subcommand as well, as files.
+fn man(dir: Option<PathBuf>) -> Result<ExitCode, String> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let render = |c: clap::Command| {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(c)
+            .render(&mut out)
+            .map(|()| out)
+            .map_err(|e| e.to_string())
+    };
+    let Some(dir) = dir else {
+        let page = render(cmd)?;
+        return match std::io::Write::write_all(&mut std::io::stdout(), &page) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+            _ => Ok(ExitCode::SUCCESS),
+        };
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut pages = vec![("signoff".to_string(), render(cmd.clone())?)];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        // clap names are `&'static str` without its `string` feature; this runs once.
+        let name: &'static str = Box::leak(format!("signoff-{}", sub.get_name()).into_boxed_str());
+        pages.push((
+            name.to_string(),
+            render(sub.clone().name(name).version(VERSION))?,
+        ));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, page).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn digest(file: Option<PathBuf>) -> Result<ExitCode, String> {

@@ -1,6 +1,7 @@
 //! The real `signoff broker --dev`: its development issuer signs `signoff login` in by
 //! itself, `whoami` shows the development identity, the agent token it prints submits an
-//! action and the signed-in approver's decision verifies; a non-loopback address is refused.
+//! action and the signed-in approver's decision verifies; a non-loopback address is refused;
+//! a restart keeps sessions, agent tokens and a waiting `gate` working.
 
 mod broker_common;
 
@@ -9,6 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use broker_common::*;
+use signoff::broker::dev::{ISSUER_FILE as DEV_ISSUER, STATE_FILE as DEV_STATE};
 use signoff::identity::{DeviceKey, SessionStore};
 use signoff::protocol::{ServerMsg, Status, Verdict};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -16,7 +18,7 @@ use tokio::process::{Child, Command};
 
 /// What `signoff broker --dev` printed: the URLs and the agent token.
 struct DevBroker {
-    _child: Child,
+    child: Child,
     broker: String,
     issuer: String,
     client_id: String,
@@ -42,8 +44,12 @@ fn after<'a>(line: &'a str, flag: &str) -> Option<&'a str> {
 }
 
 async fn start_dev(dir: &Path) -> DevBroker {
+    start_dev_on(dir, "127.0.0.1:0").await
+}
+
+async fn start_dev_on(dir: &Path, listen: &str) -> DevBroker {
     let mut child = signoff()
-        .args(["broker", "--dev", "--listen", "127.0.0.1:0", "--data"])
+        .args(["broker", "--dev", "--listen", listen, "--data"])
         .arg(dir.join("data"))
         .args([
             "--dev-user",
@@ -93,7 +99,7 @@ async fn start_dev(dir: &Path) -> DevBroker {
     );
     assert!(shown.contains("local use only"), "{shown}");
     DevBroker {
-        _child: child,
+        child,
         broker: after(&login, "--broker").expect("--broker").into(),
         issuer: after(&login, "--issuer").expect("--issuer").into(),
         client_id: after(&login, "--client-id").expect("--client-id").into(),
@@ -154,6 +160,16 @@ async fn login_whoami_and_a_verified_decision_against_broker_dev() {
     assert!(out.contains("groups:   sre, security"), "{out}");
     assert!(out.contains(&format!("issuer:   {}", dev.issuer)), "{out}");
 
+    // Issue 18: right after `signoff login`, `signoff history` uses that session and its
+    // broker, like the console: no --token, no --broker.
+    let (ok, out) = run(signoff()
+        .arg("history")
+        .env_remove("SIGNOFF_TOKEN")
+        .env("SIGNOFF_DATA_DIR", &session_dir))
+    .await;
+    assert!(ok, "{out}");
+    assert!(out.contains("No decisions match"), "{out}");
+
     // The printed agent token submits; the signed-in approver's signed decision verifies.
     let http = Http::at(&dev.broker);
     let mut req = request("export for the dev loop");
@@ -203,4 +219,186 @@ async fn dev_refuses_a_non_loopback_address() {
     assert!(out.contains("loopback only"), "{out}");
     assert!(out.contains("0.0.0.0:0"), "{out}");
     assert!(!out.contains("listening on"), "{out}");
+}
+
+/// Stops a broker with SIGTERM and waits for it to exit.
+async fn stop(dev: &mut DevBroker) {
+    let pid = dev.child.id().expect("running") as i32;
+    // SAFETY: kill(2) on a child process id this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    tokio::time::timeout(WAIT, dev.child.wait())
+        .await
+        .expect("the broker stops in time")
+        .expect("exit status");
+}
+
+/// Collects a child's stderr lines into a shared string.
+fn collect(child: &mut Child) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    let sink = text.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = lines.next_line().await {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&l);
+            s.push('\n');
+        }
+    });
+    text
+}
+
+async fn wait_for_text(text: &Arc<Mutex<String>>, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !text.lock().unwrap().contains(want) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {want:?} in:\n{}",
+            text.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_session_the_agent_token_and_a_waiting_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let mut first = start_dev_on(dir.path(), &listen).await;
+    let session_dir = dir.path().join("session");
+    let (ok, out) = run(signoff()
+        .args(["login", "--no-qr", "--issuer", &first.issuer])
+        .args(["--client-id", &first.client_id, "--broker", &first.broker])
+        .env("SIGNOFF_DATA_DIR", &session_dir))
+    .await;
+    assert!(ok, "{out}");
+
+    // An agent waits at the gate while the broker restarts.
+    let mut gate = signoff()
+        .args([
+            "gate",
+            "--broker",
+            &first.broker,
+            "--requester-id",
+            "dev-agent",
+        ])
+        .args([
+            "--kind",
+            "db.export",
+            "--summary",
+            "export across a restart",
+        ])
+        .args([
+            "--target",
+            "postgres:customers",
+            "--env",
+            "staging",
+            "--",
+            "true",
+        ])
+        .env("SIGNOFF_AGENT_TOKEN", &first.agent_token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gate starts");
+    let gate_err = collect(&mut gate);
+    wait_for_text(&gate_err, "waiting for approval").await;
+    stop(&mut first).await;
+    let second = start_dev_on(dir.path(), &listen).await;
+    assert_eq!(second.issuer, first.issuer, "the issuer keeps its port");
+    assert_eq!(
+        second.agent_token, first.agent_token,
+        "the agent token is kept"
+    );
+    for f in [DEV_STATE, DEV_ISSUER] {
+        let mode = std::fs::metadata(dir.path().join("data").join(f)).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
+
+    // The session from before the restart is still good, at the issuer and the broker.
+    let (ok, out) = run(signoff()
+        .arg("whoami")
+        .env("SIGNOFF_DATA_DIR", &session_dir))
+    .await;
+    assert!(ok && !out.contains("warning"), "{out}");
+    let store = SessionStore::new(&session_dir);
+    let session = store.load().unwrap().expect("a stored session");
+    let key = DeviceKey::load(&store.device_key_path())
+        .unwrap()
+        .expect("a device key");
+    let ws = format!("{}/v1/feed", second.broker.replace("http://", "ws://"));
+    let (mut feed, _) = Feed::connect_url(&ws, &session.access_token, None).await;
+    let ServerMsg::Snapshot { actions, .. } = feed.next().await else {
+        panic!("a snapshot first")
+    };
+    let action = actions
+        .into_iter()
+        .find(|a| a.summary == "export across a restart")
+        .expect("the gate's action survived the restart");
+    let signed = sign(
+        key.signing_key(),
+        "alice@example.com",
+        &action,
+        Verdict::Approve,
+        "ok",
+    );
+    let ack = feed.decide(signed).await;
+    assert!(
+        matches!(
+            ack,
+            ServerMsg::Ack {
+                status: Status::Approved,
+                ..
+            }
+        ),
+        "{ack:?}"
+    );
+    let status = tokio::time::timeout(WAIT, gate.wait())
+        .await
+        .expect("the gate finishes")
+        .expect("status");
+    let said = gate_err.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(0), "{said}");
+    assert!(!said.contains("malformed"), "{said}");
+
+    // A token this broker never issued is called unknown, not malformed.
+    let (ok, out) = run(signoff()
+        .args(["request", "--broker", &second.broker, "--requester-id", "x"])
+        .args([
+            "--kind",
+            "db.export",
+            "--summary",
+            "s",
+            "--target",
+            "pg:t",
+            "--env",
+            "dev",
+        ])
+        .env("SIGNOFF_AGENT_TOKEN", "sot_dev_forgotten"))
+    .await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("does not know the token") && !out.contains("malformed"),
+        "{out}"
+    );
+
+    // With the broker and its issuer gone, whoami says the session cannot be checked.
+    let mut second = second;
+    stop(&mut second).await;
+    let (ok, out) = run(signoff()
+        .arg("whoami")
+        .env("SIGNOFF_DATA_DIR", &session_dir))
+    .await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("the issuer does not answer") && out.contains("signoff login"),
+        "{out}"
+    );
 }

@@ -325,7 +325,13 @@ fn demo_dirs(tmp: &Path) -> Vec<String> {
 
 /// Starts `signoff demo` with its temp dir under `tmp` and waits for a first action.
 fn demo_with_a_first_action(tmp: &Path) -> Pty {
-    let pty = Pty::spawn_args(&["demo"], 120, 40, &[("TMPDIR", tmp.display().to_string())]);
+    demo_sized(tmp, 120, 40, &[])
+}
+
+fn demo_sized(tmp: &Path, cols: u16, rows: u16, args: &[&str]) -> Pty {
+    let mut all = vec!["demo"];
+    all.extend_from_slice(args);
+    let pty = Pty::spawn_args(&all, cols, rows, &[("TMPDIR", tmp.display().to_string())]);
     // The demo signs in in the console's dialog, by itself.
     pty.wait_for("Sign in to start approving.", 60);
     pty.wait_for("signed in", 60);
@@ -382,4 +388,54 @@ fn demo_cleans_up_when_the_terminal_closes_or_it_is_killed() {
             demo_dirs(tmp.path())
         );
     }
+}
+
+/// Issue 18: the demo names its broker and the one-liners for a second terminal (in `?`),
+/// and `signoff history` run as printed uses the demo's sign-in session; `--theme light`
+/// is accepted.
+#[cfg(target_os = "linux")]
+#[test]
+fn demo_tells_what_to_run_in_a_second_terminal_and_it_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pty = demo_sized(tmp.path(), 230, 50, &["--theme", "light"]);
+    pty.press("?");
+    pty.wait_for("signoff history --broker", 10);
+    let screen = pty.contents();
+    let line = screen
+        .lines()
+        .find(|l| l.contains("signoff history --broker"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let mut words = line
+        .split_whitespace()
+        .skip_while(|w| !w.starts_with("SIGNOFF_DATA_DIR="));
+    let data_dir = words
+        .next()
+        .and_then(|w| w.strip_prefix("SIGNOFF_DATA_DIR="))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let broker = line
+        .split_whitespace()
+        .skip_while(|w| *w != "--broker")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    assert!(
+        screen.contains(&format!("signoff demo: broker {broker}")),
+        "{screen}"
+    );
+    assert!(screen.contains("SIGNOFF_AGENT_TOKEN=sot_demo_"), "{screen}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["history", "--broker", &broker])
+        .env("SIGNOFF_DATA_DIR", &data_dir)
+        .env_remove("SIGNOFF_TOKEN")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pty.press("?");
+    pty.press("q");
+    pty.wait_exit(30);
 }

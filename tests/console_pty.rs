@@ -264,3 +264,24 @@ fn unterminated_osc_and_long_line_tail_are_on_a_real_screen() {
     pty.press("q");
     assert!(pty.wait_exit(10).success());
 }
+
+/// Issue 18: a console that never reached its broker says so on the queue pane, with
+/// the cause, instead of "No pending actions".
+#[test]
+fn a_console_that_never_connected_says_why() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut pty = Pty::console(120, 30, &url, "tok", 6);
+    pty.wait_for(&format!("Not connected to {url}"), 30);
+    pty.wait_for("attempt", 30);
+    let screen = pty.contents();
+    assert!(
+        screen.to_lowercase().contains("refused") && !screen.contains("No pending actions"),
+        "{screen}"
+    );
+    pty.press("q");
+    pty.wait_exit(10);
+}

@@ -302,6 +302,46 @@ fn reconnecting_status_and_empty_queue() {
     });
 }
 
+/// Issue 18: a console that never connected must not look like "all quiet".
+#[test]
+fn never_connected_says_why_the_queue_is_empty() {
+    snap_both("never_connected", |size| {
+        let mut app = App::new(fixtures::settings(), now());
+        app.size = size;
+        update(&mut app, Msg::Feed(FeedEvent::Connecting { attempt: 7 }));
+        update(
+            &mut app,
+            Msg::Feed(FeedEvent::Disconnected {
+                reason: "connection refused".into(),
+            }),
+        );
+        update(
+            &mut app,
+            Msg::Feed(FeedEvent::Retrying {
+                attempt: 7,
+                delay: std::time::Duration::from_secs(14),
+            }),
+        );
+        let screen = render(&app, size.0, size.1);
+        assert!(
+            screen.contains("Not connected to http://127.0.0.1:7700 — connection refused")
+                && !screen.contains("No pending actions"),
+            "{screen}"
+        );
+        app
+    });
+}
+
+/// Issue 18: an action with no change does not spend 16 rows saying so.
+#[test]
+fn an_action_without_a_change_collapses_the_diff_pane() {
+    snap_both("no_change", |size| {
+        let mut a = action(1, "k8s.restart", "checkout", "staging", RiskLevel::Low);
+        a.change = None;
+        live_app(vec![a], size)
+    });
+}
+
 #[test]
 fn too_small_window() {
     let app = live_app(fixtures::sample_queue(), (50, 10));

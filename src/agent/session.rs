@@ -125,7 +125,24 @@ pub async fn wait_or_withdraw(
     match end {
         WaitEnd::Final(v) => Waited::Final(v),
         WaitEnd::TimedOut(v) => Waited::TimedOut(v),
-        WaitEnd::Failed { error, .. } => Waited::Failed(error.into()),
+        WaitEnd::Failed { error, .. } => Waited::Failed(refused_while_waiting(error, created)),
+    }
+}
+
+/// A token refused after the broker accepted the request with it means the broker forgot
+/// the token (restarted with new ones): say so, and that the action stays pending.
+pub fn refused_while_waiting(error: ClientError, created: &ActionCreated) -> AgentError {
+    match &error {
+        ClientError::Api {
+            status: 401,
+            error: body,
+        } => AgentError::Io(format!(
+            "the broker stopped accepting this agent token while waiting ({}); it accepted \
+             the request with it, so the broker was probably restarted with new tokens. \
+             {} stays pending there until an approver decides or it expires at {}",
+            body.message, created.id, created.expires_at
+        )),
+        _ => error.into(),
     }
 }
 

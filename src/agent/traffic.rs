@@ -38,6 +38,11 @@ impl SampleTokens {
         Ok(Self { tokens })
     }
 
+    /// The token of sample agent `id` (the demo prints one for a second terminal).
+    pub fn token(&self, id: &str) -> Option<&str> {
+        self.tokens.get(id).map(String::as_str)
+    }
+
     /// The broker-side entries (hashed) that make these tokens valid agent tokens.
     pub fn static_tokens(&self) -> Vec<StaticToken> {
         SAMPLE_AGENTS

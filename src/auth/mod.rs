@@ -66,7 +66,10 @@ impl Principal {
 pub enum AuthError {
     #[error("no bearer token")]
     Missing,
-    #[error("token is not recognised")]
+    #[error(
+        "this broker does not know the token (not one of its agent or approver tokens, nor \
+         signed by its issuer): was it restarted with new tokens, or is this the wrong broker?"
+    )]
     UnknownToken,
     #[error("token is malformed: {0}")]
     Malformed(String),
@@ -138,7 +141,12 @@ impl Authenticator for Chain {
                 match a.authenticate(bearer).await {
                     Ok(p) => return Ok(p),
                     Err(AuthError::UnknownToken) => last = AuthError::UnknownToken,
-                    Err(AuthError::Malformed(m)) => last = AuthError::Malformed(m),
+                    // A JWT validator calls any opaque token malformed; only a token shaped
+                    // like a JWT (three dot-separated parts) is worth that detail.
+                    Err(AuthError::Malformed(m)) if looks_like_jwt(bearer) => {
+                        last = AuthError::Malformed(m)
+                    }
+                    Err(AuthError::Malformed(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -147,7 +155,52 @@ impl Authenticator for Chain {
     }
 }
 
+fn looks_like_jwt(bearer: &str) -> bool {
+    bearer.split('.').count() == 3
+}
+
 /// SHA-256 of a token, hex: how static tokens are stored in config files.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every token with one fixed error.
+    struct Says(AuthError);
+
+    impl Authenticator for Says {
+        fn authenticate<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+            let e = self.0.clone();
+            Box::pin(async move { Err(e) })
+        }
+    }
+
+    fn chain() -> Chain {
+        Chain(vec![
+            Arc::new(Says(AuthError::UnknownToken)),
+            Arc::new(Says(AuthError::Malformed(
+                "not three dot-separated parts".into(),
+            ))),
+        ])
+    }
+
+    #[tokio::test]
+    async fn an_unknown_opaque_token_is_called_unknown_not_malformed() {
+        let e = chain().authenticate("sot_dev_0123").await.unwrap_err();
+        assert_eq!(e, AuthError::UnknownToken);
+        let text = e.to_string();
+        assert!(
+            text.contains("does not know the token") && text.contains("restarted"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_jwt_shaped_token_keeps_the_malformed_detail() {
+        let e = chain().authenticate("a.b.c").await.unwrap_err();
+        assert!(matches!(e, AuthError::Malformed(_)), "{e:?}");
+    }
 }

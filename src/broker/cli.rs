@@ -92,8 +92,12 @@ pub fn default_data_dir() -> PathBuf {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a person at a terminal: never into a log file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if json {
         b.json().try_init()
@@ -213,9 +217,14 @@ pub fn run_broker(args: BrokerArgs) -> ExitCode {
         let dev = match args.dev {
             true => {
                 let identity = dev::identity(args.dev_user.as_deref(), &args.dev_groups);
-                let (setup, auth) = dev::start(addr.ip(), identity, settings.authenticator.clone())
-                    .await
-                    .map_err(|e| BrokerError::Config(e.to_string()))?;
+                let (setup, auth) = dev::start(
+                    addr.ip(),
+                    identity,
+                    settings.authenticator.clone(),
+                    &settings.data_dir,
+                )
+                .await
+                .map_err(|e| BrokerError::Config(e.to_string()))?;
                 settings.authenticator = auth;
                 Some(setup)
             }
@@ -242,15 +251,38 @@ pub fn run_broker(args: BrokerArgs) -> ExitCode {
     }
 }
 
+/// "No database here", with the `--data` to pass when another known data dir has one
+/// (`broker --dev` keeps its store apart, in `<data dir>/dev`).
+pub fn no_database(dir: &Path, given: bool) -> String {
+    let mut msg = format!("no broker database at {}", dir.join(DB_FILE).display());
+    let dev = default_data_dir().join("dev");
+    if !given && dev != dir && dev.join(DB_FILE).exists() {
+        msg.push_str(&format!(
+            "; `signoff broker --dev` keeps its data in {}: pass --data {}",
+            dev.display(),
+            dev.display()
+        ));
+    } else {
+        msg.push_str("; pass --data DIR (the broker's --data, or `data_dir` in its config)");
+    }
+    msg
+}
+
 fn open_existing(data: Option<PathBuf>) -> Result<SqliteStore, String> {
+    let given = data.is_some();
     let dir = data.unwrap_or_else(default_data_dir);
     if !dir.join(DB_FILE).exists() {
-        return Err(format!(
-            "no broker database at {}",
-            dir.join(DB_FILE).display()
-        ));
+        return Err(no_database(&dir, given));
     }
     SqliteStore::open(&dir).map_err(|e| e.to_string())
+}
+
+/// A reader that went away (`signoff audit export | head`) is not an error: stop quietly.
+fn quiet_on_closed_pipe(r: std::io::Result<()>) -> Result<(), String> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(String::new()),
+        other => other.map_err(|e| e.to_string()),
+    }
 }
 
 /// Checks the whole chain; `Ok` holds the summary line, `Err` names the first bad entry.
@@ -406,15 +438,14 @@ fn export(
             if since.is_some_and(|s| entry.at < s) || until.is_some_and(|u| entry.at >= u) {
                 continue;
             }
-            writeln!(
+            quiet_on_closed_pipe(writeln!(
                 out,
                 "{{\"seq\":{},\"prev_hash\":\"{}\",\"hash\":\"{}\",\"entry\":{}}}",
                 e.seq, e.prev_hash, e.hash, e.canonical
-            )
-            .map_err(|e| e.to_string())?;
+            ))?;
         }
     }
-    out.flush().map_err(|e| e.to_string())
+    quiet_on_closed_pipe(out.flush())
 }
 
 /// Runs `signoff audit verify|export`.
@@ -425,6 +456,7 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
             checkpoints,
             audit_key,
         } => {
+            let given = data.is_some();
             let dir = data.unwrap_or_else(default_data_dir);
             let inputs = checkpoints
                 .iter()
@@ -451,10 +483,7 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
                 }
             };
             if !dir.join(DB_FILE).exists() {
-                eprintln!(
-                    "signoff audit verify: no broker database at {}",
-                    dir.display()
-                );
+                eprintln!("signoff audit verify: {}", no_database(&dir, given));
                 return ExitCode::from(2);
             }
             match verify_with(&dir, &checkpoints, key.as_ref()) {
@@ -470,6 +499,8 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
         }
         AuditCommand::Export { data, since, until } => match export(data, since, until) {
             Ok(()) => ExitCode::SUCCESS,
+            // The reader closed the pipe: what it wanted was written.
+            Err(e) if e.is_empty() => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("signoff audit export: {e}");
                 ExitCode::from(2)

@@ -5,13 +5,17 @@
 //! broker that trusts it, and a generated agent token, with the exact commands to run next.
 //! `signoff demo` uses [`trusting_dev_issuer`] too, so both wire the broker the same way.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
+
+use tokio::net::TcpListener;
 
 use crate::auth::jwt::{JwtAuthenticator, JwtConfigError};
 use crate::auth::static_tokens::{StaticToken, StaticTokens};
 use crate::auth::{Authenticator, Chain, PrincipalKind, hash_token};
 use crate::identity::dev_issuer::{self, DevIdentity, DevIssuer, DevIssuerConfig};
+use crate::identity::files;
 
 /// The subject of the agent token `--dev` generates.
 pub const DEV_AGENT: &str = "dev-agent";
@@ -73,25 +77,83 @@ pub struct DevSetup {
     pub identity: DevIdentity,
 }
 
-/// Starts the issuer on `ip` (an ephemeral port) and returns the authenticator the broker
-/// should use: `first`, the generated agent token, then the issuer's JWTs.
+/// The file in the dev data dir that keeps the issuer's port and the agent token.
+pub const STATE_FILE: &str = "dev.json";
+/// The file in the dev data dir that keeps the issuer's signing key and refresh grants.
+pub const ISSUER_FILE: &str = "dev-issuer.json";
+
+/// What `--dev` keeps across restarts, so sessions and agents survive them.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Kept {
+    issuer_port: Option<u16>,
+    agent_token: Option<String>,
+}
+
+fn load_kept(path: &Path) -> Result<Kept, DevError> {
+    match files::read_private(path).map_err(|e| DevError::Setup(e.to_string()))? {
+        None => Ok(Kept::default()),
+        Some(b) => serde_json::from_slice(&b).map_err(|e| {
+            DevError::Setup(format!(
+                "{}: {e}; delete it to start afresh (new agent token, everyone signs in again)",
+                path.display()
+            ))
+        }),
+    }
+}
+
+/// Binds the issuer on its port from the last run, or an ephemeral one the first time (or
+/// when that port is taken now, with a warning: sessions from before need a new login).
+async fn bind_issuer(ip: IpAddr, port: Option<u16>) -> Result<TcpListener, DevError> {
+    let fail = |e: std::io::Error| DevError::Setup(format!("binding the development issuer: {e}"));
+    if let Some(p) = port {
+        match TcpListener::bind(SocketAddr::new(ip, p)).await {
+            Ok(l) => return Ok(l),
+            Err(e) => eprintln!(
+                "warning: the development issuer's port {p} from the last run is not free ({e}); \
+                 using another one, so sign in again with the `signoff login` line below"
+            ),
+        }
+    }
+    TcpListener::bind(SocketAddr::new(ip, 0))
+        .await
+        .map_err(fail)
+}
+
+/// Starts the issuer on `ip` and returns the authenticator the broker should use: `first`,
+/// the agent token, then the issuer's JWTs. The issuer's port, signing key and refresh
+/// grants and the agent token are kept in `data_dir` (0600 files), so a restarted
+/// `broker --dev` keeps everyone signed in and every agent's token valid.
 pub async fn start(
-    ip: std::net::IpAddr,
+    ip: IpAddr,
     identity: DevIdentity,
     first: Arc<dyn Authenticator>,
+    data_dir: &Path,
 ) -> Result<(DevSetup, Arc<dyn Authenticator>), DevError> {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, 0))
-        .await
-        .map_err(|e| DevError::Setup(format!("binding the development issuer: {e}")))?;
+    let state_path = data_dir.join(STATE_FILE);
+    let kept = load_kept(&state_path)?;
+    let listener = bind_issuer(ip, kept.issuer_port).await?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| DevError::Setup(format!("the development issuer's address: {e}")))?
+        .port();
     let cfg = DevIssuerConfig {
         identity: identity.clone(),
         ..DevIssuerConfig::default()
     };
     let client_id = cfg.client_id.clone();
-    let issuer = dev_issuer::start(listener, cfg)
+    let issuer = dev_issuer::start_persistent(listener, cfg, &data_dir.join(ISSUER_FILE))
         .await
         .map_err(|e| DevError::Setup(e.to_string()))?;
-    let agent_token = generate_token()?;
+    let agent_token = match kept.agent_token {
+        Some(t) => t,
+        None => generate_token()?,
+    };
+    let kept = Kept {
+        issuer_port: Some(port),
+        agent_token: Some(agent_token.clone()),
+    };
+    let bytes = serde_json::to_vec_pretty(&kept).map_err(|e| DevError::Setup(e.to_string()))?;
+    files::write_private(&state_path, &bytes).map_err(|e| DevError::Setup(e.to_string()))?;
     let agent = StaticToken {
         token_sha256: hash_token(&agent_token),
         kind: PrincipalKind::Agent,

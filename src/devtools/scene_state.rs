@@ -39,7 +39,10 @@ fn request_of(a: Action) -> ActionRequest {
 pub fn demo_queue() -> Vec<Action> {
     // The example policy is compiled in and covered by the policy tests; an error here
     // means a broken checkout, and the screenshot test reports it.
-    let policy = Engine::from_toml_str(POLICY).unwrap_or_else(|_| Engine::builtin());
+    // Pinned to UTC: the example otherwise runs in the machine's zone, and a screenshot
+    // must not depend on where it is rendered.
+    let pinned = POLICY.replace("# timezone = \"Europe/Berlin\"", "timezone = \"UTC\"");
+    let policy = Engine::from_toml_str(&pinned).unwrap_or_else(|_| Engine::builtin());
     let mut requests = samples(now(), SEED);
     requests.push(request_of(fixtures::hostile_action(8)));
     requests

@@ -51,7 +51,7 @@ pub struct HistoryArgs {
     /// Broker base URL.
     #[arg(long, env = "SIGNOFF_BROKER_URL", value_name = "URL")]
     pub broker: Option<String>,
-    /// Approver bearer token.
+    /// Approver bearer token [default: the sign-in session of `signoff login`].
     #[arg(
         long,
         env = "SIGNOFF_TOKEN",
@@ -59,6 +59,9 @@ pub struct HistoryArgs {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// Directory of the sign-in session [default: the platform data dir].
+    #[arg(long, env = "SIGNOFF_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl HistoryArgs {

@@ -102,22 +102,8 @@ pub async fn execute(
     width: Option<usize>,
 ) -> Result<Printed, CliError> {
     let query = build_query(args, now).map_err(CliError::BadFilter)?;
-    let broker = crate::client::broker_env::or_deprecated(args.broker.clone());
-    let broker = broker
-        .as_deref()
-        .filter(|b| !b.trim().is_empty())
-        .ok_or_else(|| {
-            CliError::Setup("no broker: pass --broker URL or set SIGNOFF_BROKER_URL".into())
-        })?;
-    let token = args
-        .token
-        .as_deref()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| {
-            CliError::Setup(
-                "no token: pass --token or set SIGNOFF_TOKEN (an approver token)".into(),
-            )
-        })?;
+    let creds = credentials(args).await?;
+    let (broker, token) = (creds.broker.as_str(), creds.token.as_str());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
@@ -142,7 +128,7 @@ pub async fn execute(
     let result = pages(
         &client,
         &url,
-        token,
+        (token, creds.from_session),
         query,
         args.max_records(),
         |records, more| {
@@ -179,7 +165,7 @@ fn write_all(out: &mut impl Write, bytes: &[u8]) -> Result<(), CliError> {
 async fn pages(
     client: &reqwest::Client,
     url: &str,
-    token: &str,
+    token: (&str, bool),
     mut query: HistoryQuery,
     max: Option<u64>,
     mut sink: impl FnMut(Vec<HistoryRecord>, Option<HistoryCursor>) -> std::io::Result<()>,
@@ -213,7 +199,7 @@ async fn pages(
 async fn fetch_page(
     client: &reqwest::Client,
     url: &str,
-    token: &str,
+    (token, from_session): (&str, bool),
     query: &HistoryQuery,
 ) -> Result<HistoryPage, CliError> {
     let response = client
@@ -246,12 +232,68 @@ async fn fetch_page(
         | (StatusCode::BAD_REQUEST, _) => {
             CliError::BadFilter(format!("the broker refused the filter: {message}"))
         }
+        (StatusCode::UNAUTHORIZED, _) if from_session => CliError::Auth(format!(
+            "the broker refused your session's token: {message}; sign in again with `signoff login`"
+        )),
         (StatusCode::UNAUTHORIZED, _) => CliError::Auth(format!("token refused: {message}")),
         (StatusCode::FORBIDDEN, _) => CliError::Auth(format!(
             "forbidden: {message} (history needs an approver token)"
         )),
         _ => CliError::Broker(format!("the broker answered {status}: {message}")),
     })
+}
+
+/// Where to ask and with what: the flags and environment, else the sign-in session.
+struct Credentials {
+    broker: String,
+    token: String,
+    /// The token came from `signoff login`'s session (a 401 then means: sign in again).
+    from_session: bool,
+}
+
+/// `--token`/`SIGNOFF_TOKEN` and `--broker`/`SIGNOFF_BROKER_URL` win; otherwise the
+/// approver's sign-in session gives both (refreshed when due), as it does for the console.
+async fn credentials(args: &HistoryArgs) -> Result<Credentials, CliError> {
+    let nonempty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+    let broker = nonempty(crate::client::broker_env::or_deprecated(
+        args.broker.clone(),
+    ));
+    let (token, from_session, session_broker) = match nonempty(args.token.clone()) {
+        Some(t) => (t, false, None),
+        None => {
+            let s = session(args).await?;
+            (s.access_token, true, s.broker)
+        }
+    };
+    let broker = broker.or(session_broker).ok_or_else(|| {
+        CliError::Setup(
+            "no broker: pass --broker URL, set SIGNOFF_BROKER_URL, or sign in with \
+             `signoff login --broker URL`"
+                .into(),
+        )
+    })?;
+    Ok(Credentials {
+        broker,
+        token,
+        from_session,
+    })
+}
+
+async fn session(args: &HistoryArgs) -> Result<crate::identity::Session, CliError> {
+    use crate::identity::session::{SessionError, SessionStore, default_data_dir};
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir().map_err(|e| CliError::Setup(e.to_string()))?,
+    };
+    match SessionStore::new(dir).valid_session().await {
+        Ok(s) => Ok(s),
+        Err(SessionError::NotSignedIn) => Err(CliError::Setup(
+            "no token: sign in with `signoff login`, or pass --token / set SIGNOFF_TOKEN \
+             (an approver token)"
+                .into(),
+        )),
+        Err(e) => Err(CliError::Auth(format!("your sign-in session: {e}"))),
+    }
 }
 
 /// An error with its sources, `a: b: c`.

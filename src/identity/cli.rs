@@ -226,11 +226,16 @@ pub fn logout_cmd(args: LogoutArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `signoff whoami`.
+/// `signoff whoami`: the session, checked against its issuer. Exit 1 when the session
+/// cannot be used as it is (refresh refused, issuer gone, or its key no longer there).
 pub fn whoami_cmd(args: WhoamiArgs) -> Result<ExitCode, String> {
     let store = store(&args.dir)?;
-    let (s, note) = match runtime()?.block_on(store.valid_session()) {
-        Ok(s) => (s, None),
+    let rt = runtime()?;
+    let (s, note) = match rt.block_on(store.valid_session()) {
+        Ok(s) => {
+            let note = rt.block_on(check_issuer(&s)).err();
+            (s, note)
+        }
         Err(SessionError::NotSignedIn) => return Err(SessionError::NotSignedIn.to_string()),
         Err(e) => match store.load() {
             Ok(Some(s)) => (s, Some(e.to_string())),
@@ -238,7 +243,35 @@ pub fn whoami_cmd(args: WhoamiArgs) -> Result<ExitCode, String> {
         },
     };
     print_whoami(&s, note.as_deref(), &store);
-    Ok(ExitCode::SUCCESS)
+    Ok(match note {
+        None => ExitCode::SUCCESS,
+        Some(_) => ExitCode::from(1),
+    })
+}
+
+/// Asks the session's issuer whether it still stands behind the session: discovery
+/// answers, and (for a JWT access token) the key that signed it is still in its key set.
+async fn check_issuer(s: &Session) -> Result<(), String> {
+    let again = "sign in again with `signoff login`";
+    super::oidc::discover(&s.issuer, &super::oidc::http_client())
+        .await
+        .map_err(|e| format!("the issuer does not answer ({e}); once it does, {again}"))?;
+    let Ok(jws) = super::jose::split(&s.access_token) else {
+        return Ok(()); // An opaque access token: only the broker can judge it.
+    };
+    let kid = jws.header.get("kid").and_then(|v| v.as_str());
+    let Ok(alg) = serde_json::from_value(jws.header.get("alg").cloned().unwrap_or_default()) else {
+        return Ok(());
+    };
+    let jwks = super::jwks::JwksCache::new(s.issuer.issuer.clone(), Duration::ZERO);
+    match jwks.key_for(kid, &alg).await {
+        Ok(_) => Ok(()),
+        Err(super::jwks::JwksError::UnknownKid(_)) => Err(format!(
+            "the issuer no longer has the key that signed this session (was it restarted \
+             with new keys?): {again}"
+        )),
+        Err(e) => Err(format!("the issuer's key set: {e}; {again}")),
+    }
 }
 
 fn print_whoami(s: &Session, note: Option<&str>, store: &SessionStore) {

@@ -87,6 +87,23 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     Ok(())
 }
 
+/// Creates `path` empty with mode 0600 when missing, and narrows an existing one to 0600:
+/// for files others append to (the console's log), so they are private from the first byte.
+pub fn ensure_private_file(path: &Path) -> Result<(), FileError> {
+    let mut opts = OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    opts.open(path).map_err(|e| FileError::io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .map_err(|e| FileError::io(path, e))?;
+    }
+    Ok(())
+}
+
 /// Deletes a file; a missing file is not an error. Returns whether something was deleted.
 pub fn remove_private(path: &Path) -> Result<bool, FileError> {
     match fs::remove_file(path) {
@@ -119,6 +136,19 @@ mod tests {
 
     fn mode(p: &Path) -> u32 {
         fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn log_files_are_created_or_narrowed_to_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("console.log");
+        ensure_private_file(&p).unwrap();
+        assert_eq!(mode(&p), 0o600);
+        fs::write(&p, b"kept").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        ensure_private_file(&p).unwrap();
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(fs::read(&p).unwrap(), b"kept");
     }
 
     #[test]

@@ -49,6 +49,25 @@ impl Pty {
 
     /// Starts `signoff ARGS…` with `env`.
     pub fn spawn_args(args: &[&str], cols: u16, rows: u16, env: &[(&str, String)]) -> Self {
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_signoff"));
+        cmd.args(args);
+        Self::spawn_command(cmd, cols, rows, env)
+    }
+
+    /// Runs a shell line (`sh -c LINE`) as a user would type it; `env` should put the
+    /// built `signoff` on PATH.
+    pub fn spawn_shell(line: &str, cols: u16, rows: u16, env: &[(&str, String)]) -> Self {
+        let mut cmd = CommandBuilder::new("sh");
+        cmd.args(["-c", line]);
+        Self::spawn_command(cmd, cols, rows, env)
+    }
+
+    fn spawn_command(
+        mut cmd: CommandBuilder,
+        cols: u16,
+        rows: u16,
+        env: &[(&str, String)],
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -58,8 +77,6 @@ impl Pty {
                 pixel_height: 0,
             })
             .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_signoff"));
-        cmd.args(args);
         // Files the console writes to its working directory (history exports) stay in
         // the test's temp dir.
         cmd.cwd(dir.path());

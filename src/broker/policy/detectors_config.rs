@@ -173,6 +173,8 @@ pub fn apply(v: &Value, d: &mut Detectors) -> Result<(), PolicyError> {
             }
             "first-time" => d.first_time = on(typed::<Switch>(s, v)?.enabled),
             "unknown-kind" => d.unknown_kind = on(typed::<Switch>(s, v)?.enabled),
+            "network-exposure" => d.network_exposure = on(typed::<Switch>(s, v)?.enabled),
+            "public-data" => d.public_data = on(typed::<Switch>(s, v)?.enabled),
             "hidden-characters" => {
                 if typed::<Switch>(s, v)?.enabled == Some(false) {
                     return Err(err(
@@ -208,7 +210,7 @@ fn off_hours(
     end: Option<&str>,
     days: Option<&[String]>,
 ) -> Result<OffHours, String> {
-    let mut cfg = OffHours::default();
+    let mut cfg = OffHours::system();
     if let Some(tz) = timezone {
         cfg.zone = parse_zone(tz).map_err(|e| format!("timezone: {e}"))?;
         cfg.zone_name = tz.trim().to_string();

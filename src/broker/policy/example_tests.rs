@@ -6,8 +6,62 @@ use crate::protocol::{ActionRequest, RiskLevel, Timestamp};
 
 const EXAMPLE: &str = include_str!("../../../examples/policy.toml");
 
+/// The example with its commented-out `timezone` switched on: the example runs in the
+/// broker machine's zone, these tests in Berlin's whatever the machine says.
 fn engine() -> Engine {
-    Engine::from_toml_str(EXAMPLE).unwrap_or_else(|e| panic!("examples/policy.toml: {e}"))
+    let pinned = EXAMPLE.replace(
+        "# timezone = \"Europe/Berlin\"",
+        "timezone = \"Europe/Berlin\"",
+    );
+    assert_ne!(
+        pinned, EXAMPLE,
+        "the example names Europe/Berlin as its commented zone"
+    );
+    Engine::from_toml_str(&pinned).unwrap_or_else(|e| panic!("examples/policy.toml: {e}"))
+}
+
+#[test]
+fn the_example_runs_in_the_system_zone_and_says_so() {
+    let e = Engine::from_toml_str(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
+    let r = req(serde_json::json!({
+        "kind": "service.restart",
+        "summary": "Restart checkout",
+        "requester": agent("ops-bot"),
+        "target": {"system": "k8s", "resource": "checkout", "environment": "staging"},
+    }));
+    let facts = Facts {
+        // Saturday: off-hours in every zone.
+        now: Timestamp::parse("2026-11-28T12:00:00Z").unwrap_or_else(|e| panic!("{e}")),
+        first_time_for_kind: false,
+    };
+    let ev = e.evaluate(&r, &facts);
+    let off = ev.risk.tags.iter().find(|t| t.id == "off-hours");
+    let off = off.unwrap_or_else(|| panic!("{:?}", ids(&ev)));
+    assert!(
+        off.reason.contains("the broker's system zone"),
+        "{}",
+        off.reason
+    );
+}
+
+#[test]
+fn the_demo_samples_are_known_kinds() {
+    for kind in crate::agent::samples::samples(Timestamp::now(), 7)
+        .iter()
+        .map(|r| r.kind.clone())
+    {
+        let r = req(serde_json::json!({
+            "kind": kind,
+            "summary": "s",
+            "requester": agent("a"),
+            "target": {"system": "s", "resource": "r", "environment": "staging"},
+        }));
+        let ev = engine().evaluate(&r, &office_hours());
+        assert!(
+            !ids(&ev).contains(&"unknown-kind"),
+            "{kind} is tagged unknown-kind"
+        );
+    }
 }
 
 /// Monday 2026-11-23 10:00 in Berlin: inside working hours.

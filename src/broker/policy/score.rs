@@ -16,6 +16,8 @@ pub const DEFAULT_WEIGHTS: &[(&str, u32)] = &[
     ("pii", 30),
     ("data-export", 20),
     ("bulk", 20),
+    ("network-exposure", 35),
+    ("public-data", 35),
     ("unknown-kind", 15),
     ("first-time", 15),
     ("off-hours", 10),

@@ -52,6 +52,8 @@ pub enum SortKey {
     Expiry,
     /// Oldest first.
     Age,
+    /// Newest first.
+    Newest,
 }
 
 impl SortKey {
@@ -59,7 +61,8 @@ impl SortKey {
         match self {
             SortKey::Risk => SortKey::Expiry,
             SortKey::Expiry => SortKey::Age,
-            SortKey::Age => SortKey::Risk,
+            SortKey::Age => SortKey::Newest,
+            SortKey::Newest => SortKey::Risk,
         }
     }
 
@@ -67,7 +70,8 @@ impl SortKey {
         match self {
             SortKey::Risk => "risk",
             SortKey::Expiry => "expiry",
-            SortKey::Age => "age",
+            SortKey::Age => "oldest first",
+            SortKey::Newest => "newest first",
         }
     }
 }
@@ -245,6 +249,9 @@ pub struct App {
     pub dirty: bool,
     /// The history screen (`H`): loaded pages, chips, search, selection.
     pub history: HistoryState,
+    /// Lines the help overlay shows first, for the whole session (`signoff demo`: what
+    /// to run in a second terminal).
+    pub intro: Vec<String>,
 }
 
 impl App {
@@ -300,6 +307,7 @@ impl App {
             should_quit: false,
             dirty: true,
             history: HistoryState::default(),
+            intro: Vec::new(),
         }
     }
 

@@ -188,7 +188,15 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.focus = app.detail;
             }
         }
-        Action::Cancel => app.focus = Pane::Queue,
+        // Esc steps back one thing at a time: a detail pane to the queue, then a kept
+        // search (new actions must never hide behind a forgotten filter).
+        Action::Cancel if app.focus != Pane::Queue => app.focus = Pane::Queue,
+        Action::Cancel if !app.search.value.is_empty() => {
+            app.search = TextInput::default();
+            queue::rebuild(app);
+            notice(app, Level::Info, "search cleared");
+        }
+        Action::Cancel => {}
         Action::Approve => open_decide(app, Verdict::Approve),
         Action::Deny => open_decide(app, Verdict::Deny),
         Action::Reason => {
@@ -250,7 +258,13 @@ pub fn quit(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn cycle_pane(app: &mut App, step: isize) {
-    let order = Pane::ORDER;
+    // An action without a change has nothing in the diff pane: Tab skips it, so the
+    // risk reasons are one Tab closer.
+    let no_change = app.selected_entry().is_some_and(|e| e.diff().is_none());
+    let order: Vec<Pane> = Pane::ORDER
+        .into_iter()
+        .filter(|p| !(no_change && *p == Pane::Diff))
+        .collect();
     let i = order.iter().position(|p| *p == app.focus).unwrap_or(0) as isize;
     let j = (i + step).rem_euclid(order.len() as isize) as usize;
     app.focus = order[j];
@@ -263,7 +277,7 @@ fn scroll_or_move(app: &mut App, delta: i32) {
     if app.focus == Pane::Queue {
         let d = delta.clamp(-100_000, 100_000) as isize;
         queue::move_selection(app, d);
-        let a = layout::areas(app.size.0, app.size.1, app.detail);
+        let a = layout::for_app(app);
         queue::keep_visible(app, a.queue_rows());
     } else {
         let cur = i32::from(app.pane_scroll(app.focus));
@@ -317,7 +331,7 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
     let Some(e) = app.selected_entry() else {
         return 0;
     };
-    let a = layout::areas(app.size.0, app.size.1, app.detail);
+    let a = layout::for_app(app);
     // Inside the pane's border; a narrow window shows the pane in the detail slot.
     let rect = a.rect(pane).or(a.context.or(a.diff).or(a.risk));
     let width = rect.map_or(1, |r| usize::from(r.width.saturating_sub(2)));
@@ -497,7 +511,15 @@ pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
     if app.dialog.is_some() || app.screen != Screen::Queue {
         return;
     }
-    let a = layout::areas(app.size.0, app.size.1, app.detail);
+    let a = layout::for_app(app);
+    if let (MouseEventKind::Down(MouseButton::Left), Some(tab)) =
+        (m.kind, a.tab_at(m.column, m.row))
+    {
+        app.detail = tab;
+        app.focus = tab;
+        app.dirty = true;
+        return;
+    }
     let Some(pane) = a.pane_at(m.column, m.row) else {
         return;
     };

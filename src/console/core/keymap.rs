@@ -193,8 +193,15 @@ impl Keymap {
     /// the keys listed (its default keys are dropped), and a key taken by an override
     /// leaves whatever action it had in the same table (history actions have their own
     /// table, which wins on the history screen).
+    ///
+    /// The result is checked: every action keeps at least one key, and one key is never
+    /// given to two actions, so a rebinding cannot silently remove a command. Errors name
+    /// both actions and the key.
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Self, String> {
         let mut map = Self::default();
+        // Keys given by the config so far, and the action that lost each taken key.
+        let mut given: Vec<(Key, Action, &str)> = Vec::new();
+        let mut taken: Vec<(Key, Action, &str)> = Vec::new();
         for (name, keys) in overrides {
             let action = Action::from_name(name).ok_or_else(|| {
                 let known: Vec<_> = Action::BINDABLE
@@ -212,9 +219,38 @@ impl Keymap {
             table.retain(|(_, a)| *a != action);
             for k in keys {
                 let key = Key::parse(k).map_err(|e| format!("[keys] {name}: {e}"))?;
+                let same_table = |a: &Action| a.is_history() == action.is_history();
+                if let Some((_, _, other)) = given
+                    .iter()
+                    .find(|(g, a, _)| *g == key && same_table(a) && *a != action)
+                {
+                    return Err(format!(
+                        "[keys] {label} is bound to both {other} and {name}; give each its own key",
+                        label = key.label()
+                    ));
+                }
+                if let Some((_, lost)) = table.iter().find(|(b, a)| *b == key && *a != action) {
+                    taken.push((key, *lost, name));
+                }
                 table.retain(|(b, _)| *b != key);
                 table.push((key, action));
+                given.push((key, action, name));
             }
+        }
+        let all = Action::BINDABLE.iter().chain(Action::HISTORY_BINDABLE);
+        for (action, action_name, _) in all {
+            if !map.keys_for(*action).is_empty() {
+                continue;
+            }
+            return Err(match taken.iter().find(|(_, lost, _)| lost == action) {
+                Some((key, _, by)) => format!(
+                    "[keys] {by} = \"{label}\" takes the only key of {action_name}, which would \
+                     leave {action_name} with no key; bind {action_name} to another key too \
+                     (for example {action_name} = \"…\")",
+                    label = key.label()
+                ),
+                None => format!("[keys] {action_name} has no key; give it at least one"),
+            });
         }
         Ok(map)
     }
@@ -384,15 +420,58 @@ mod tests {
         assert_eq!(m.hint(Action::Export), "E");
         assert_eq!(Action::from_name("custom_time"), Some(Action::CustomTime));
         assert_eq!(Action::CycleTime.name(), Some("cycle_time"));
-        // A history key taken by another history action leaves the first one.
+        // A history key taken by another history action is fine once the first one has
+        // a key of its own again.
         let mut o = BTreeMap::new();
         o.insert("export".to_string(), vec!["m".to_string()]);
+        o.insert("decided_by_me".to_string(), vec!["M".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
         assert_eq!(
             m.action(Mode::History, &key(KeyCode::Char('m'))),
             Some(Action::Export)
         );
-        assert!(m.keys_for(Action::DecidedByMe).is_empty());
+        assert_eq!(m.hint(Action::DecidedByMe), "M");
+    }
+
+    #[test]
+    fn a_rebinding_that_leaves_a_command_without_a_key_is_refused() {
+        let mut o = BTreeMap::new();
+        o.insert("approve".to_string(), vec!["d".to_string()]);
+        let e = Keymap::with_overrides(&o).unwrap_err();
+        assert!(
+            e.contains("approve = \"d\" takes the only key of deny") && e.contains("deny ="),
+            "{e}"
+        );
+        let mut o = BTreeMap::new();
+        o.insert("export".to_string(), vec!["m".to_string()]);
+        let e = Keymap::with_overrides(&o).unwrap_err();
+        assert!(e.contains("takes the only key of decided_by_me"), "{e}");
+        // Moving deny elsewhere first makes the same rebinding fine.
+        o.clear();
+        o.insert("approve".to_string(), vec!["d".to_string()]);
+        o.insert("deny".to_string(), vec!["n".to_string()]);
+        let m = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(
+            (m.hint(Action::Approve), m.hint(Action::Deny)),
+            ("d".into(), "n".into())
+        );
+        let mut o = BTreeMap::new();
+        o.insert("search".to_string(), vec![]);
+        let e = Keymap::with_overrides(&o).unwrap_err();
+        assert!(e.contains("search has no key"), "{e}");
+    }
+
+    #[test]
+    fn one_key_for_two_commands_is_refused_naming_both() {
+        let mut o = BTreeMap::new();
+        o.insert("approve".to_string(), vec!["x".to_string()]);
+        o.insert("deny".to_string(), vec!["x".to_string()]);
+        let e = Keymap::with_overrides(&o).unwrap_err();
+        assert!(e.contains("x is bound to both approve and deny"), "{e}");
+        // The history screen has its own table: the same key there is no conflict.
+        let mut o = BTreeMap::new();
+        o.insert("approve".to_string(), vec!["e".to_string()]);
+        assert!(Keymap::with_overrides(&o).is_ok());
     }
 
     #[test]

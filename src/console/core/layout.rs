@@ -45,6 +45,19 @@ impl Areas {
         usize::from(self.queue.height.saturating_sub(3))
     }
 
+    /// The detail tab under a cell of the tab bar (narrow windows): the labels are
+    /// buttons too.
+    pub fn tab_at(&self, x: u16, y: u16) -> Option<Pane> {
+        let tabs = self.tabs?;
+        if y != tabs.y {
+            return None;
+        }
+        tab_labels(tabs)
+            .into_iter()
+            .find(|(_, from, to)| x >= *from && x < *to)
+            .map(|(p, _, _)| p)
+    }
+
     pub fn rect(&self, pane: Pane) -> Option<Rect> {
         match pane {
             Pane::Queue => Some(self.queue),
@@ -59,14 +72,58 @@ pub fn too_small(width: u16, height: u16) -> bool {
     width < MIN_WIDTH || height < MIN_HEIGHT
 }
 
+/// The detail tabs in the order the tab bar draws them, with the columns each label
+/// takes (` Context ` and one space between labels, after a one-column margin).
+pub fn tab_labels(tabs: Rect) -> Vec<(Pane, u16, u16)> {
+    let mut x = tabs.x + 1;
+    [Pane::Context, Pane::Diff, Pane::Risk]
+        .into_iter()
+        .map(|p| {
+            let w = p.title().len() as u16 + 2;
+            let label = (p, x, x + w);
+            x += w + 1;
+            label
+        })
+        .collect()
+}
+
+/// The layout of the queue screen for `app`: its size, the detail pane a narrow window
+/// shows, and whether the selected action carries a change (an empty diff pane is
+/// collapsed and its rows go to the others).
+pub fn for_app(app: &crate::console::core::app::App) -> Areas {
+    let has_change = app.selected_entry().is_none_or(|e| e.diff().is_some());
+    areas_with(app.size.0, app.size.1, app.detail, has_change)
+}
+
 /// The layout for a `width`×`height` window; `detail` is the pane a narrow window shows.
 pub fn areas(width: u16, height: u16, detail: Pane) -> Areas {
+    areas_with(width, height, detail, true)
+}
+
+/// [`areas`], with the diff pane cut to a one-line note when there is no change.
+pub fn areas_with(width: u16, height: u16, detail: Pane, has_change: bool) -> Areas {
     let full = Rect::new(0, 0, width, height);
     let [main, status] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(STATUS_ROWS)]).areas(full);
     if width >= WIDE_WIDTH && height >= WIDE_HEIGHT {
         let [queue, right] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Min(40)]).areas(main);
+        if !has_change {
+            let [context, diff, risk] = Layout::vertical([
+                Constraint::Min(6),
+                Constraint::Length(3),
+                Constraint::Percentage(35),
+            ])
+            .areas(right);
+            return Areas {
+                queue,
+                tabs: None,
+                context: Some(context),
+                diff: Some(diff),
+                risk: Some(risk),
+                status,
+            };
+        }
         let [context, lower] =
             Layout::vertical([Constraint::Percentage(40), Constraint::Min(6)]).areas(right);
         let [diff, risk] = Layout::default()

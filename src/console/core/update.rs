@@ -399,7 +399,7 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
         )
     });
     let was_listed = app.entries.remove(&id).is_some();
-    app.voted.remove(&id);
+    let voted_on = app.voted.remove(&id);
     app.drafts.remove(&id);
     let mine = app.inflight_for(id).map(|f| f.decision.decision_id);
     let who = if decided_by.is_empty() {
@@ -408,8 +408,14 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
         decided_by.join(", ")
     };
     let status = action.status;
+    // "expired by system" says nothing: expiry and withdrawal have no decider to name.
+    let ended = match status {
+        Status::Expired => "expired before a decision".to_string(),
+        Status::Withdrawn => "withdrawn by its requester".to_string(),
+        _ => format!("{status} by {who}"),
+    };
     let dialog_open = gone::open_on(app, id);
-    let mut why_text = format!("{status} by {who}");
+    let mut why_text = ended.clone();
     if dialog_open {
         let why = match status {
             Status::Withdrawn => Why::Withdrawn,
@@ -434,7 +440,7 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
             notice(
                 app,
                 Level::Warn,
-                &format!("{label} was {status} by {who} before your decision landed"),
+                &format!("{label} was {ended} before your decision landed"),
             );
         } else if !sent {
             // Replayed after a reconnect: our vote landed, only the ack was lost.
@@ -452,13 +458,15 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
             Level::Warn,
             &format!("{label} was {why_text} while your dialog was open ({reason})"),
         );
-    } else if was_listed {
+    } else if was_listed || voted_on {
         let level = if status == Status::Expired {
             Level::Warn
         } else {
             Level::Info
         };
-        notice(app, level, &format!("{label} {status} by {who}"));
+        // An approver whose vote was one of several hears how it ended.
+        let yours = if voted_on { " (you voted on it)" } else { "" };
+        notice(app, level, &format!("{label} {ended}{yours}"));
     }
     queue::rebuild(app);
 }

@@ -26,6 +26,114 @@ fn search_filter_and_sort_keep_the_selection() {
 }
 
 #[test]
+fn esc_clears_a_kept_search_after_enter() {
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    key(&mut app, '/');
+    typ(&mut app, "rest");
+    code(&mut app, KeyCode::Enter);
+    assert_eq!(app.search.value, "rest", "Enter keeps the search");
+    assert!(app.order.len() < 4);
+    // From a detail pane, the first Esc goes back to the queue, the next clears.
+    code(&mut app, KeyCode::Tab);
+    code(&mut app, KeyCode::Esc);
+    assert_eq!(
+        (app.focus, app.search.value.as_str()),
+        (Pane::Queue, "rest")
+    );
+    code(&mut app, KeyCode::Esc);
+    assert_eq!(app.search.value, "");
+    assert_eq!(app.order.len(), 4, "every action is back");
+    assert!(
+        app.notices
+            .iter()
+            .any(|n| n.text.plain() == "search cleared")
+    );
+}
+
+#[test]
+fn sort_cycles_to_newest_first() {
+    use crate::console::core::app::SortKey;
+    let mut app = live_app(fixtures::sample_queue(), (80, 24));
+    let mut seen = vec![app.sort];
+    for _ in 0..4 {
+        key(&mut app, 's');
+        seen.push(app.sort);
+    }
+    assert_eq!(
+        seen,
+        [
+            SortKey::Risk,
+            SortKey::Expiry,
+            SortKey::Age,
+            SortKey::Newest,
+            SortKey::Risk
+        ]
+    );
+    app.sort = SortKey::Newest;
+    crate::console::queue::order::rebuild(&mut app);
+    let created: Vec<_> = app
+        .order
+        .iter()
+        .map(|id| app.entries[id].row.created_at)
+        .collect();
+    assert!(created.windows(2).all(|w| w[0] >= w[1]), "{created:?}");
+}
+
+#[test]
+fn tab_skips_an_empty_diff_and_the_tab_labels_are_clickable() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut plain = fixtures::action(
+        1,
+        "k8s.restart",
+        "api",
+        "staging",
+        crate::protocol::RiskLevel::Low,
+    );
+    plain.change = None;
+    let mut app = live_app(vec![plain], (80, 24));
+    code(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Context);
+    code(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.focus,
+        Pane::Risk,
+        "no change: Tab goes straight to the risk reasons"
+    );
+    let a = crate::console::core::layout::for_app(&app);
+    let tabs = a.tabs.unwrap_or_else(|| panic!("80x24 has a tab bar"));
+    for (pane, from, _) in crate::console::core::layout::tab_labels(tabs) {
+        update(
+            &mut app,
+            Msg::Mouse(MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column: from + 1,
+                row: tabs.y,
+                modifiers: KeyModifiers::NONE,
+            }),
+        );
+        assert_eq!((app.detail, app.focus), (pane, pane));
+    }
+}
+
+#[test]
+fn an_empty_diff_pane_gives_its_rows_to_the_others_at_160x48() {
+    let mut plain = fixtures::action(
+        1,
+        "k8s.restart",
+        "api",
+        "staging",
+        crate::protocol::RiskLevel::Low,
+    );
+    plain.change = None;
+    let app = live_app(vec![plain], (160, 48));
+    let a = crate::console::core::layout::for_app(&app);
+    let full = crate::console::core::layout::areas(160, 48, Pane::Context);
+    let (diff, ctx) = (a.diff.unwrap_or_default(), a.context.unwrap_or_default());
+    assert_eq!(diff.height, 3, "one line saying there is no change");
+    assert!(ctx.height > full.context.unwrap_or_default().height);
+}
+
+#[test]
 fn panes_cycle_and_scroll_independently() {
     let mut app = live_app(fixtures::sample_queue(), (80, 24));
     code(&mut app, KeyCode::Tab);

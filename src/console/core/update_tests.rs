@@ -483,6 +483,45 @@ fn quorum_vote_leaves_my_queue_and_stays_out() {
         !app.entries.contains_key(&a.id),
         "my own vote does not bring it back"
     );
+    // Issue 18: the approver whose vote was 1 of 2 hears how it ended.
+    let mut done = a.clone();
+    done.status = Status::Approved;
+    update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 12,
+            action: done,
+            decided_by: vec!["bob".into(), "carol".into()],
+            reason: "quorum".into(),
+        }),
+    );
+    let n = last_notice(&app);
+    assert!(
+        n.contains("approved by bob, carol") && n.contains("you voted on it"),
+        "{n}"
+    );
+}
+
+#[test]
+fn an_expired_action_is_not_expired_by_anyone() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    let mut done = a.clone();
+    done.status = Status::Expired;
+    update(
+        &mut app,
+        server(ServerMsg::Resolved {
+            seq: 11,
+            action: done,
+            decided_by: vec!["system".into()],
+            reason: "ttl".into(),
+        }),
+    );
+    let n = last_notice(&app);
+    assert!(
+        n.contains("expired before a decision") && !n.contains("system"),
+        "{n}"
+    );
 }
 
 #[test]

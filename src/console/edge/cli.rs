@@ -95,6 +95,7 @@ pub fn main(args: ConsoleArgs) -> Result<ExitCode, String> {
         key: auth.key,
         login: auth.login,
         needs_login: auth.needs_login,
+        intro: Vec::new(),
     }))
     .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
@@ -191,6 +192,9 @@ pub fn init_logging(
 ) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
     std::fs::create_dir_all(state_dir)
         .map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
+    // Private from the first byte: the log names approvers, actions and brokers.
+    crate::identity::files::ensure_private_file(&state_dir.join("console.log"))
+        .map_err(|e| e.to_string())?;
     let appender = tracing_appender::rolling::never(state_dir, "console.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGNOFF_LOG")

@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub login: Option<Arc<dyn LoginFlow>>,
     /// No usable session: open with the login dialog (needs `login`).
     pub needs_login: bool,
+    /// Lines shown first in the help overlay (`?`) for the whole session.
+    pub intro: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
         decision_seed: ulid::Ulid::new().random(),
     };
     let mut app = App::new(settings, Timestamp::now());
+    app.intro = opts.intro.clone();
     let mut feed = feed::spawn(
         FeedConfig::new(&opts.config.broker_url),
         opts.tokens.clone(),

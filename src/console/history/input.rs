@@ -292,7 +292,15 @@ fn copy_id(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     };
     fx.push(Effect::CopyToClipboard(id.to_string()));
-    notice(app, Level::Success, &format!("copied action id {id}"));
+    // OSC 52 has no answer: a terminal that ignores it copies nothing, so never claim
+    // success; the id is in the notice to copy by hand.
+    notice(
+        app,
+        Level::Info,
+        &format!(
+            "sent {id} to the clipboard via OSC 52: it copies only where the terminal allows it (the id is also in the record pane)"
+        ),
+    );
 }
 
 fn export(app: &mut App, fx: &mut Vec<Effect>) {

@@ -287,6 +287,13 @@ fn y_copies_the_selected_id_and_e_exports_the_filtered_set() {
     let id = app.history.selected_record().unwrap().action.id;
     let fx = key(&mut app, KeyCode::Char('y'));
     assert_eq!(fx, vec![Effect::CopyToClipboard(id.to_string())]);
+    // OSC 52 has no reply: the notice never claims the copy worked.
+    let n = app
+        .notices
+        .back()
+        .map(|n| n.text.plain())
+        .unwrap_or_default();
+    assert!(n.contains(&id.to_string()) && !n.contains("copied"), "{n}");
     key(&mut app, KeyCode::Char('/'));
     typed(&mut app, "production");
     key(&mut app, KeyCode::Enter);

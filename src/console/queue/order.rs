@@ -34,6 +34,7 @@ pub fn rebuild(app: &mut App) {
         SortKey::Risk => ids.sort_by_key(|e| (Reverse(e.row.risk), e.row.expires_at, e.row.id)),
         SortKey::Expiry => ids.sort_by_key(|e| (e.row.expires_at, e.row.id)),
         SortKey::Age => ids.sort_by_key(|e| (e.row.created_at, e.row.id)),
+        SortKey::Newest => ids.sort_by_key(|e| (Reverse(e.row.created_at), Reverse(e.row.id))),
     }
     let order: Vec<ActionId> = ids.iter().map(|e| e.row.id).collect();
     app.order = order;

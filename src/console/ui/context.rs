@@ -40,6 +40,15 @@ impl Widget for ContextView<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let rows = rows::context(self.app, e, usize::from(inner.width));
+        let total = rows.len();
+        super::more_markers(
+            area,
+            total,
+            scroll,
+            usize::from(inner.height),
+            buf,
+            self.theme,
+        );
         for (i, row) in rows
             .into_iter()
             .skip(scroll)

@@ -32,6 +32,24 @@ impl Widget for HelpView<'_> {
         let theme = self.theme;
         let km = &self.app.settings.keymap;
         let mut lines = Vec::new();
+        // Session lines (the demo's second-terminal commands) first, never cut: the
+        // overlay widens for them as far as the window allows.
+        let intro_width = self
+            .app
+            .intro
+            .iter()
+            .map(|l| l.chars().count() as u16 + 3)
+            .max()
+            .unwrap_or(0);
+        if !self.app.intro.is_empty() {
+            for l in &self.app.intro {
+                let text = crate::console::model::sanitize::SafeText::line(l);
+                let mut spans = vec![Span::raw(" ")];
+                spans.extend(super::safe_spans(&text, theme.text(), theme));
+                lines.push(Line::from(spans));
+            }
+            lines.push(Line::raw(""));
+        }
         for (action, _name, help) in Action::BINDABLE {
             let keys = keys_label(km, *action);
             lines.push(Line::from(vec![
@@ -98,7 +116,7 @@ impl Widget for HelpView<'_> {
         } else {
             " Keys — ? or Esc to close "
         };
-        let r = centered(area, 76, h);
+        let r = centered(area, intro_width.max(76), h);
         Clear.render(r, buf);
         Paragraph::new(lines)
             .block(

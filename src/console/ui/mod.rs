@@ -54,7 +54,8 @@ impl Widget for Root<'_> {
                 .render(area, buf);
             return;
         }
-        let a = layout::areas(area.width, area.height, app.detail);
+        let has_change = app.selected_entry().is_none_or(|e| e.diff().is_some());
+        let a = layout::areas_with(area.width, area.height, app.detail, has_change);
         match app.screen {
             Screen::Queue => {
                 queue::QueueView { app, theme }.render(a.queue, buf);
@@ -124,6 +125,32 @@ impl Widget for Tabs<'_> {
         }
         spans.push(Span::styled("Tab switches", self.theme.muted()));
         Line::from(spans).render(area, buf);
+    }
+}
+
+/// Marks a pane whose rows do not all fit: `↑ N above` on its top border and `↓ N more`
+/// on its bottom border (right-aligned), so cut content never looks complete.
+pub fn more_markers(
+    area: Rect,
+    total: usize,
+    scroll: usize,
+    shown: usize,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    let below = total.saturating_sub(scroll + shown);
+    let mut mark = |text: String, y: u16| {
+        let w = text.chars().count() as u16;
+        if area.width > w + 4 {
+            Line::styled(text, theme.key_hint())
+                .render(Rect::new(area.x + area.width - w - 2, y, w, 1), buf);
+        }
+    };
+    if scroll > 0 {
+        mark(format!(" ↑ {scroll} above "), area.y);
+    }
+    if below > 0 && area.height > 1 {
+        mark(format!(" ↓ {below} more "), area.y + area.height - 1);
     }
 }
 

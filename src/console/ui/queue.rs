@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{SPINNER, pane_block, safe_spans, short_duration, title};
-use crate::console::core::app::{App, Pane};
+use crate::console::core::app::{App, Conn, Level, Pane};
 use crate::console::model::sanitize::SafeText;
 use crate::console::model::view_model::Entry;
 use crate::console::ui::theme::Theme;
@@ -83,7 +83,7 @@ fn plain(s: &str, w: usize, style: Style) -> Span<'static> {
 }
 
 impl QueueView<'_> {
-    fn row(&self, e: &Entry, cols: &Cols) -> Line<'static> {
+    fn row(&self, e: &Entry, cols: &Cols, selected: bool) -> Line<'static> {
         let (app, theme) = (self.app, self.theme);
         let v = &e.row;
         let text = theme.text();
@@ -103,7 +103,17 @@ impl QueueView<'_> {
         } else {
             Span::raw("  ")
         };
-        let mut spans = vec![mark, Span::styled(badge(v.risk), theme.risk_badge(v.risk))];
+        let mut badge_style = theme.risk_badge(v.risk);
+        let bar = theme.selection().bg;
+        if selected && bar.is_some() && badge_style.bg == bar {
+            // The badge would vanish into the selection bar (high contrast: MED and the
+            // bar are both yellow): draw it inverted, as a dark block with coloured text.
+            badge_style = Style::new()
+                .fg(badge_style.bg.unwrap_or_default())
+                .bg(badge_style.fg.unwrap_or(ratatui::style::Color::Black))
+                .add_modifier(ratatui::style::Modifier::BOLD);
+        }
+        let mut spans = vec![mark, Span::styled(badge(v.risk), badge_style)];
         spans.push(Span::raw(" "));
         spans.extend(cell(&v.kind, cols.kind, text, theme));
         spans.extend(cell(&v.resource, cols.target, text, theme));
@@ -145,26 +155,88 @@ impl QueueView<'_> {
     }
 }
 
+/// Before the first snapshot, an empty queue means nothing: say why there is no list.
+pub fn not_connected(app: &App) -> Option<String> {
+    if app.last_seq.is_some() {
+        return None;
+    }
+    let url = SafeText::line(&app.settings.broker_url).plain();
+    Some(match &app.conn {
+        Conn::Live => return None,
+        Conn::Connecting { attempt: 0 } => format!("Connecting to {url}…"),
+        Conn::Handshake => format!("Connected to {url}; waiting for its welcome…"),
+        Conn::Connecting { attempt } => format!("Not connected to {url} (attempt {attempt})…"),
+        Conn::Reconnecting {
+            attempt,
+            retry_at,
+            reason,
+        } => {
+            let secs = (app.now.millis_until(*retry_at) + 999).max(0) / 1000;
+            let reason = SafeText::line(reason).plain();
+            let why = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(" — {reason}")
+            };
+            format!("Not connected to {url}{why} (attempt {attempt}, next in {secs} s)")
+        }
+        Conn::SignedOut { reason } => format!(
+            "Signed out of {url} — {}; sign in again to see the queue",
+            SafeText::line(reason).plain()
+        ),
+    })
+}
+
+/// `as last seen at 14:03:12 UTC` (or `as last seen` before any event).
+fn last_seen(app: &App) -> String {
+    match app.last_event_at {
+        Some(t) => {
+            let s = t.to_string();
+            format!("as last seen at {} UTC", s.get(11..19).unwrap_or(&s))
+        }
+        None => "as last seen".into(),
+    }
+}
+
 impl Widget for QueueView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
         let focused = app.focus == Pane::Queue;
         let mut detail = format!("{} pending · sort {}", app.order.len(), app.sort.as_str());
         let hidden = app.entries.len().saturating_sub(app.order.len());
-        if !matches!(app.conn, crate::console::core::app::Conn::Live) && app.last_seq.is_some() {
-            // The console never guesses: say the list may be stale.
-            detail.push_str(" · offline, as last seen");
+        if !matches!(app.conn, Conn::Live) && app.last_seq.is_some() {
+            // The console never guesses: say the list may be stale, and since when.
+            detail.push_str(&format!(" · offline, {}", last_seen(app)));
+        }
+        // An active filter or search is loud: new actions may be hiding behind it.
+        let mut narrowing = Vec::new();
+        if !app.search.value.is_empty() {
+            narrowing.push(format!("/{}", SafeText::line(&app.search.value).plain()));
+        }
+        if !app.filter.hidden_risks.is_empty() || !app.filter.hidden_envs.is_empty() {
+            narrowing.push("filter on".into());
         }
         if hidden > 0 {
-            detail.push_str(&format!(" · {hidden} filtered out"));
+            narrowing.push(format!("{hidden} hidden"));
         }
-        if !app.search.value.is_empty() {
-            detail.push_str(&format!(
-                " · /{}",
-                SafeText::line(&app.search.value).plain()
+        let mut heading = title("Queue", &detail, focused, theme);
+        if !narrowing.is_empty() {
+            heading.push_span(ratatui::text::Span::styled(
+                format!(
+                    " {}{} ",
+                    narrowing.join(" · "),
+                    if app.search.value.is_empty() {
+                        ""
+                    } else {
+                        " (Esc clears)"
+                    }
+                ),
+                theme
+                    .level(Level::Warn)
+                    .add_modifier(ratatui::style::Modifier::REVERSED),
             ));
         }
-        let block = pane_block(title("Queue", &detail, focused, theme), focused, theme);
+        let block = pane_block(heading, focused, theme);
         let inner = block.inner(area);
         block.render(area, buf);
         if inner.height == 0 {
@@ -194,13 +266,36 @@ impl Widget for QueueView<'_> {
         Line::styled(header, theme.muted()).render(Rect { height: 1, ..inner }, buf);
         let rows = usize::from(inner.height.saturating_sub(1));
         if app.order.is_empty() {
-            let msg = if app.entries.is_empty() {
-                "No pending actions. New requests appear here as they arrive."
-            } else {
-                "Nothing matches the filter or search (f, /)."
+            let (msg, style) = match not_connected(app) {
+                Some(why) => (why, theme.level(Level::Warn)),
+                None if app.entries.is_empty() && !matches!(app.conn, Conn::Live) => (
+                    format!(
+                        "No pending actions {}; offline now, so new ones cannot arrive.",
+                        last_seen(app).replacen("as ", "when ", 1)
+                    ),
+                    theme.level(Level::Warn),
+                ),
+                None if app.entries.is_empty() => (
+                    "No pending actions. New requests appear here as they arrive.".into(),
+                    theme.muted(),
+                ),
+                None => (
+                    "Nothing matches the filter or search (f, /; Esc clears).".into(),
+                    theme.muted(),
+                ),
             };
-            Line::styled(format!("  {msg}"), theme.muted())
-                .render(Rect::new(inner.x, inner.y + 1, inner.width, 1), buf);
+            let para = ratatui::widgets::Paragraph::new(msg)
+                .style(style)
+                .wrap(ratatui::widgets::Wrap { trim: true });
+            para.render(
+                Rect::new(
+                    inner.x + 2,
+                    inner.y + 1,
+                    inner.width.saturating_sub(2),
+                    inner.height - 1,
+                ),
+                buf,
+            );
             return;
         }
         let offset = app.queue_offset.min(app.order.len().saturating_sub(1));
@@ -210,7 +305,7 @@ impl Widget for QueueView<'_> {
             };
             let y = inner.y + 1 + (i - offset) as u16;
             let r = Rect::new(inner.x, y, inner.width, 1);
-            self.row(e, &cols).render(r, buf);
+            self.row(e, &cols, app.selected == Some(*id)).render(r, buf);
             if app.selected == Some(*id) {
                 let style = if focused {
                     theme.selection()
@@ -222,7 +317,8 @@ impl Widget for QueueView<'_> {
                 // Keep the badge and markers readable: style only the row's background
                 // (the theme's own, which is a colour in themes that set `bg`).
                 let page = theme.base().bg;
-                for x in r.x..r.x + r.width {
+                let badge = r.x + MARK as u16..r.x + (MARK + BADGE) as u16;
+                for x in (r.x..r.x + r.width).filter(|x| !badge.contains(x)) {
                     if let Some(c) = buf.cell_mut((x, y)) {
                         let cur = c.style();
                         if cur.bg.is_none()
@@ -250,5 +346,47 @@ impl Widget for QueueView<'_> {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::widgets::Widget as _;
+
+    use super::QueueView;
+    use crate::console::fixtures::{action, live_app};
+    use crate::console::ui::theme::Theme;
+    use crate::protocol::RiskLevel;
+
+    /// Issue 18: in high contrast a selected MED badge stayed yellow on the yellow bar.
+    #[test]
+    fn a_selected_badge_never_merges_into_the_selection_bar() {
+        let a = action(1, "k8s.scale", "api", "staging", RiskLevel::Medium);
+        let app = live_app(vec![a.clone()], (80, 24));
+        assert_eq!(app.selected, Some(a.id));
+        let theme = Theme::load("high-contrast", None).unwrap_or_else(|e| panic!("{e}"));
+        let area = Rect::new(0, 0, 80, 8);
+        let mut buf = Buffer::empty(area);
+        QueueView {
+            app: &app,
+            theme: &theme,
+        }
+        .render(area, &mut buf);
+        let row = 2; // border, header, first row
+        let cell = |x: u16| buf.cell((x, row)).cloned().unwrap_or_default();
+        let badge_x = (0..80)
+            .find(|x| cell(*x).symbol() == "M")
+            .unwrap_or_else(|| panic!());
+        assert_ne!(
+            cell(badge_x).bg,
+            cell(badge_x + 10).bg,
+            "badge and bar differ"
+        );
+        assert_eq!(
+            cell(badge_x + 10).bg,
+            theme.selection().bg.unwrap_or_default()
+        );
     }
 }

@@ -35,6 +35,8 @@ impl Widget for RiskView<'_> {
         block.render(area, buf);
         let scroll = usize::from(self.app.pane_scroll(Pane::Risk));
         let rows = rows::risk(e, usize::from(inner.width));
+        let total = rows.len();
+        super::more_markers(area, total, scroll, usize::from(inner.height), buf, theme);
         for (i, row) in rows
             .into_iter()
             .skip(scroll)

@@ -81,6 +81,20 @@ impl Widget for StatusBar<'_> {
             format!("{} pending", app.entries.len()),
             theme.text(),
         ));
+        let hidden = app.entries.len().saturating_sub(app.order.len());
+        let searching = !app.search.value.is_empty();
+        let filtering = !app.filter.hidden_risks.is_empty() || !app.filter.hidden_envs.is_empty();
+        if searching || filtering {
+            let by = match (searching, filtering) {
+                (true, true) => "search and filter",
+                (true, false) => "search",
+                _ => "filter",
+            };
+            top.push(Span::styled(
+                format!(" ({hidden} hidden by {by})"),
+                theme.level(Level::Warn),
+            ));
+        }
         top.push(sep());
         let last = match app.last_event_at {
             Some(t) => format!("last event {} ago", duration(t.millis_until(app.now))),

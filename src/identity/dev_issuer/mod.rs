@@ -6,6 +6,7 @@
 //! themselves for the configured development identity after a short, visible delay.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::PrincipalKind;
 use crate::auth::jwt::JwtConfig;
+use crate::identity::files;
 use crate::identity::oidc::IssuerConfig;
 
 mod routes;
@@ -95,6 +97,8 @@ pub enum DevIssuerError {
     NotLoopback(SocketAddr),
     #[error("development issuer: {0}")]
     Io(#[from] std::io::Error),
+    #[error("development issuer state {0}")]
+    State(String),
 }
 
 /// A running development issuer. Dropping it stops the server.
@@ -106,10 +110,48 @@ pub struct DevIssuer {
     task: Option<JoinHandle<()>>,
 }
 
-/// Starts the issuer on `listener`, which must be bound to a loopback address.
+/// Starts the issuer on `listener`, which must be bound to a loopback address. Its key
+/// and refresh grants live in memory and die with it (`signoff demo`, tests).
 pub async fn start(
     listener: TcpListener,
     cfg: DevIssuerConfig,
+) -> Result<DevIssuer, DevIssuerError> {
+    start_with(listener, cfg, Signer::generate()?, None).await
+}
+
+/// Like [`start`], but keeps the signing key and live refresh grants in `file` (0600,
+/// created on first start): restarted on the same port, the issuer still honours the
+/// sessions it signed, so `signoff broker --dev` can restart without signing anyone out.
+pub async fn start_persistent(
+    listener: TcpListener,
+    cfg: DevIssuerConfig,
+    file: &Path,
+) -> Result<DevIssuer, DevIssuerError> {
+    let corrupt = |why: String| {
+        DevIssuerError::State(format!(
+            "{}: {why}; delete it to start afresh (everyone signs in again)",
+            file.display()
+        ))
+    };
+    let saved = files::read_private(file).map_err(|e| DevIssuerError::State(e.to_string()))?;
+    let (signer, grants) = match saved {
+        Some(bytes) => {
+            let saved: state::Saved =
+                serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+            let signer = Signer::from_hex(&saved.signing_key)
+                .ok_or_else(|| corrupt("signing_key is not 32 bytes of hex".into()))?;
+            (signer, saved.refresh)
+        }
+        None => (Signer::generate()?, state::Grants::new()),
+    };
+    start_with(listener, cfg, signer, Some((file.to_path_buf(), grants))).await
+}
+
+async fn start_with(
+    listener: TcpListener,
+    cfg: DevIssuerConfig,
+    signer: Signer,
+    persist: Option<(PathBuf, state::Grants)>,
 ) -> Result<DevIssuer, DevIssuerError> {
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
@@ -121,11 +163,13 @@ pub async fn start(
         cfg.identity.subject
     );
     tracing::warn!(issuer = %issuer_url, subject = %cfg.identity.subject, "{BANNER}");
-    let state = Arc::new(state::State::new(
-        issuer_url.clone(),
-        cfg,
-        Signer::generate()?,
-    ));
+    let mut st = state::State::new(issuer_url.clone(), cfg, signer);
+    if let Some((file, grants)) = persist {
+        st.file = Some(file);
+        st.save(&grants);
+        st.refresh = std::sync::Mutex::new(grants);
+    }
+    let state = Arc::new(st);
     let app = routes::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

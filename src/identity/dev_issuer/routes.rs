@@ -227,7 +227,7 @@ fn refresh_grant(s: &State, client: &str, form: &Params) -> Response {
             "refresh_token missing",
         );
     };
-    let grant = s.refresh.lock().ok().and_then(|mut r| r.remove(rt));
+    let grant = s.take_grant(rt);
     match grant {
         Some(g) if g.client_id == client => {
             let body = s.token_response(&g.identity, client, &g.scope);
@@ -243,8 +243,8 @@ fn refresh_grant(s: &State, client: &str, form: &Params) -> Response {
 
 /// RFC 7009: always 200; a known refresh token is forgotten.
 async fn revoke(AxState(s): AxState<Shared>, Form(form): Form<Params>) -> StatusCode {
-    if let (Some(t), Ok(mut r)) = (form.get("token"), s.refresh.lock()) {
-        r.remove(t);
+    if let Some(t) = form.get("token") {
+        s.take_grant(t);
     }
     StatusCode::OK
 }

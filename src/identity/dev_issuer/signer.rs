@@ -26,6 +26,17 @@ impl Signer {
         Self { key, kid }
     }
 
+    /// The private key as hex, for the issuer's own 0600 state file.
+    pub fn secret_hex(&self) -> String {
+        hex::encode(self.key.to_bytes())
+    }
+
+    /// A signer from [`Signer::secret_hex`] text.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let b: [u8; 32] = hex::decode(s.trim()).ok()?.try_into().ok()?;
+        Some(Self::from_key(SigningKey::from_bytes(&b)))
+    }
+
     pub fn kid(&self) -> &str {
         &self.kid
     }

@@ -4,6 +4,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{DevIdentity, DevIssuerConfig, Signer};
@@ -17,10 +20,23 @@ pub struct DeviceCode {
     pub expires: Instant,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
 pub struct RefreshGrant {
     pub identity: DevIdentity,
     pub client_id: String,
     pub scope: String,
+}
+
+/// Live refresh grants, keyed by the SHA-256 of the refresh token (never the token itself,
+/// so the file they are kept in holds nothing that signs anyone in).
+pub type Grants = HashMap<String, RefreshGrant>;
+
+/// What a persistent issuer keeps in its 0600 file: its signing key and live grants.
+#[derive(Serialize, Deserialize)]
+pub struct Saved {
+    pub signing_key: String,
+    #[serde(default)]
+    pub refresh: Grants,
 }
 
 pub struct State {
@@ -28,7 +44,9 @@ pub struct State {
     pub cfg: DevIssuerConfig,
     pub signer: Signer,
     pub device_codes: Mutex<HashMap<String, DeviceCode>>,
-    pub refresh: Mutex<HashMap<String, RefreshGrant>>,
+    pub refresh: Mutex<Grants>,
+    /// Where key and grants are kept across restarts (`broker --dev`); `None`: memory only.
+    pub file: Option<PathBuf>,
 }
 
 /// Random base64url text of `n` bytes.
@@ -61,6 +79,35 @@ impl State {
             signer,
             device_codes: Mutex::new(HashMap::new()),
             refresh: Mutex::new(HashMap::new()),
+            file: None,
+        }
+    }
+
+    /// Takes a refresh grant out (refresh tokens are single-use), by its token.
+    pub fn take_grant(&self, refresh_token: &str) -> Option<RefreshGrant> {
+        let mut r = self.refresh.lock().ok()?;
+        let g = r.remove(&crate::auth::hash_token(refresh_token));
+        if g.is_some() {
+            self.save(&r);
+        }
+        g
+    }
+
+    /// Writes key and grants to the issuer's file, when it has one. A failure is logged:
+    /// the issuer keeps working, and only a restart would sign people out.
+    pub fn save(&self, grants: &Grants) {
+        let Some(path) = &self.file else { return };
+        let saved = Saved {
+            signing_key: self.signer.secret_hex(),
+            refresh: grants.clone(),
+        };
+        let written = serde_json::to_vec(&saved)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                crate::identity::files::write_private(path, &b).map_err(|e| e.to_string())
+            });
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "development issuer: cannot save its state");
         }
     }
 
@@ -109,13 +156,14 @@ impl State {
         let refresh_token = random_token(32);
         if let Ok(mut r) = self.refresh.lock() {
             r.insert(
-                refresh_token.clone(),
+                crate::auth::hash_token(&refresh_token),
                 RefreshGrant {
                     identity: who.clone(),
                     client_id: client_id.into(),
                     scope: scope.into(),
                 },
             );
+            self.save(&r);
         }
         json!({
             "access_token": self.access_token(who, client_id, scope),

@@ -13,7 +13,10 @@ pub mod content;
 pub mod data;
 pub mod hidden;
 pub mod long_line;
+pub mod infra;
+pub mod network;
 pub mod off_hours;
+pub mod public_data;
 pub mod requester;
 pub mod set;
 
@@ -27,6 +30,8 @@ pub const BUILTIN_TAGS: &[(&str, &str)] = &[
     ("pii", "PII"),
     ("data-export", "export"),
     ("bulk", "bulk"),
+    ("network-exposure", "exposed"),
+    ("public-data", "public data"),
     ("unknown-kind", "unknown kind"),
     ("first-time", "first time"),
     ("off-hours", "off-hours"),

@@ -37,6 +37,21 @@ impl Default for OffHours {
     }
 }
 
+impl OffHours {
+    /// The default working hours in the broker machine's own time zone (`TZ`, else
+    /// `/etc/localtime`; UTC when neither names one). The zone's name says where it came
+    /// from, so a reason never leaves the approver guessing which clock was meant.
+    pub fn system() -> Self {
+        let zone = TimeZone::try_system().unwrap_or(TimeZone::UTC);
+        let name = zone.iana_name().unwrap_or("UTC").to_string();
+        Self {
+            zone_name: format!("{name}, the broker's system zone"),
+            zone,
+            ..Self::default()
+        }
+    }
+}
+
 /// A time zone from an IANA name, `UTC`, or a fixed offset `+HH:MM` / `-HH:MM`.
 pub fn parse_zone(s: &str) -> Result<TimeZone, String> {
     let s = s.trim();
@@ -167,6 +182,23 @@ mod tests {
         );
         // Saturday noon is off-hours.
         assert!(off_hours(&berlin(), at("2026-11-28T11:00:00Z")).is_some());
+    }
+
+    #[test]
+    fn without_a_configured_zone_the_system_zone_is_named() {
+        let cfg = OffHours::system();
+        assert!(
+            cfg.zone_name.ends_with(", the broker's system zone"),
+            "{}",
+            cfg.zone_name
+        );
+        // Saturday is outside the default Mon–Fri in every zone on Earth at 12:00 UTC.
+        let t = off_hours(&cfg, at("2026-11-28T12:00:00Z")).unwrap_or_else(|| panic!("no tag"));
+        assert!(
+            t.reason.contains("the broker's system zone"),
+            "{}",
+            t.reason
+        );
     }
 
     #[test]

@@ -5,8 +5,10 @@ use super::content::{DESTRUCTIVE, PRIVILEGE, destructive, privilege};
 use super::data::{EXPORT_COMMANDS, EXPORT_KINDS, PII_FIELDS, export, pii};
 use super::hidden::hidden;
 use super::long_line::long_line;
+use super::network::network_exposure;
 use super::normalise;
 use super::off_hours::{OffHours, off_hours};
+use super::public_data::public_data;
 use super::requester::{PRODUCTION_ENVIRONMENTS, first_time, production, unknown_kind};
 use crate::broker::policy::Facts;
 use crate::broker::policy::glob::Patterns;
@@ -25,6 +27,8 @@ pub struct Detectors {
     pub off_hours: Option<OffHours>,
     pub first_time: bool,
     pub unknown_kind: bool,
+    pub network_exposure: bool,
+    pub public_data: bool,
 }
 
 /// The built-in pattern lists, as owned lowercase strings.
@@ -46,9 +50,11 @@ impl Default for Detectors {
             pii: Some(builtin(PII_FIELDS)),
             export: Some((builtin_globs(EXPORT_KINDS), builtin(EXPORT_COMMANDS))),
             bulk: Some(BulkConfig::default()),
-            off_hours: Some(OffHours::default()),
+            off_hours: Some(OffHours::system()),
             first_time: true,
             unknown_kind: true,
+            network_exposure: true,
+            public_data: true,
         }
     }
 }
@@ -76,6 +82,12 @@ impl Detectors {
         }
         if let Some(cfg) = &self.bulk {
             tags.extend(bulk(req, cfg));
+        }
+        if self.network_exposure {
+            tags.extend(network_exposure(req));
+        }
+        if self.public_data {
+            tags.extend(public_data(req));
         }
         if self.unknown_kind {
             tags.extend(unknown_kind(req, known_kinds));
@@ -140,6 +152,8 @@ mod tests {
             off_hours: None,
             first_time: false,
             unknown_kind: false,
+            network_exposure: false,
+            public_data: false,
         };
         let ids: Vec<String> = none
             .run(&req, &facts, &Patterns::default())
