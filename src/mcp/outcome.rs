@@ -8,9 +8,10 @@
 use rmcp::schemars::{self, JsonSchema};
 use serde::Serialize;
 
-use crate::agent::outcome::{describe, visible};
+use crate::agent::outcome::describe;
 use crate::protocol::api::ActionView;
 use crate::protocol::{ActionId, Command, Status, Timestamp, Verdict};
+use crate::text::visible_string as visible;
 
 /// Where an approval request stands, as far as this server knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]

@@ -295,7 +295,10 @@ pub fn context(app: &App, e: &Entry, width: usize) -> Vec<Row> {
         } else {
             Tone::Muted
         };
-        field("Content", vec![Seg::new(SafeText::line(note).plain(), tone)]);
+        field(
+            "Content",
+            vec![Seg::new(SafeText::line(note).plain(), tone)],
+        );
         return labelled(out, width, &CONTEXT_LABELS, usize::MAX);
     }
     if let Some(cmd) = &v.command {

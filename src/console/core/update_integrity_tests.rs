@@ -195,7 +195,10 @@ fn changed_in_a_snapshot_under_the_dialog_swallows_the_typing() {
             seq: 20,
             page: 1,
             pages: 1,
-            rows: [changed, b.clone()].iter().map(ActionRow::compute).collect(),
+            rows: [changed, b.clone()]
+                .iter()
+                .map(ActionRow::compute)
+                .collect(),
         }),
     );
     assert_swallowed(app, &b, Why::Changed);
@@ -400,7 +403,13 @@ fn the_selected_action_is_always_on_a_visible_row_and_in_the_panes() {
                     let a = numbered(next_n, &mut rng);
                     sent.insert(a.id, a.clone());
                     next_n += 1;
-                    update(&mut app, server(ServerMsg::Pending { seq, row: ActionRow::compute(&a) }));
+                    update(
+                        &mut app,
+                        server(ServerMsg::Pending {
+                            seq,
+                            row: ActionRow::compute(&a),
+                        }),
+                    );
                     seq += 1;
                 }
                 2 => {

@@ -544,10 +544,7 @@ impl Entry {
         // they read). Never the environment: that would become muscle memory.
         let (phrase, shown) = match &self.raw.policy.confirm {
             Some(c) => (c.as_str(), SafeText::line(c).plain()),
-            None => (
-                self.raw.target.resource.as_str(),
-                self.row.resource.plain(),
-            ),
+            None => (self.raw.target.resource.as_str(), self.row.resource.plain()),
         };
         !t.is_empty() && (t == phrase || t == shown)
     }
