@@ -37,9 +37,21 @@ pub struct Principal {
     /// `None` for tokens that do not expire. A feed opened with it is closed then, so an
     /// expired token cannot keep deciding on a connection it opened while valid.
     pub expires_at: Option<Timestamp>,
+    /// Who vouches for the identity: the OIDC issuer URL, or
+    /// [`STATIC_ISSUER`](crate::identity::person::STATIC_ISSUER) for static tokens.
+    pub issuer: String,
 }
 
 impl Principal {
+    /// The person behind the token, as every vote and self-approval check compares them.
+    pub fn person(&self) -> crate::identity::person::PersonKey {
+        crate::identity::person::PersonKey::authenticated(
+            &self.issuer,
+            &self.identity.subject,
+            self.identity.email.as_deref(),
+        )
+    }
+
     pub fn subject(&self) -> &str {
         &self.identity.subject
     }

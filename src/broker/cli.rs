@@ -15,6 +15,7 @@ use super::store::audit::Verifier;
 use super::store::{AuditEntry, SqliteStore, Store};
 use super::{Broker, BrokerError, Settings, TlsFiles};
 use crate::auth::static_tokens::StaticTokens;
+use crate::protocol::Checkpoint;
 use crate::protocol::Timestamp;
 
 /// `signoff broker`
@@ -59,6 +60,14 @@ pub enum AuditCommand {
         /// Data directory holding signoff.db [default: the platform data directory].
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
+        /// Checkpoint files (JSON, as a console or `signoff request` keeps them): the log
+        /// must still hold each one's entry with its hash, or it was truncated or rewritten.
+        #[arg(long = "checkpoint", value_name = "FILE", num_args = 1..)]
+        checkpoints: Vec<PathBuf>,
+        /// The broker's audit key as published at `GET /v1/audit/key` (JSON), to check the
+        /// checkpoints against [default: the key in the data directory].
+        #[arg(long, value_name = "FILE")]
+        audit_key: Option<PathBuf>,
     },
     /// Write audit entries as JSON Lines (one entry per line) to standard output.
     Export {
@@ -246,6 +255,45 @@ fn open_existing(data: Option<PathBuf>) -> Result<SqliteStore, String> {
 
 /// Checks the whole chain; `Ok` holds the summary line, `Err` names the first bad entry.
 pub fn verify(dir: &Path) -> Result<String, String> {
+    verify_with(dir, &[], None)
+}
+
+/// Reads a checkpoint file.
+pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))
+}
+
+/// [`verify`], and then each checkpoint: its signature against the broker's audit key, and
+/// that the log still holds its entry with its hash.
+pub fn verify_with(
+    dir: &Path,
+    checkpoints: &[Checkpoint],
+    audit_key: Option<&crate::protocol::AuditKey>,
+) -> Result<String, String> {
+    let key = match audit_key {
+        Some(k) => Some(
+            crate::protocol::decision::decode_public_key(&k.public_key)
+                .map_err(|e| format!("audit key: {e}"))?,
+        ),
+        None if checkpoints.is_empty() => None,
+        None => super::audit_key::load(dir)?.map(|k| k.verifying_key()),
+    };
+    let key_for = |c: &Checkpoint| {
+        key.ok_or_else(|| {
+            format!(
+                "checkpoint {}: no audit key to check it with (none in {}; pass --audit-key)",
+                c.audit_seq,
+                dir.display()
+            )
+        })
+    };
+    for c in checkpoints {
+        c.verify(&key_for(c)?)
+            .map_err(|e| format!("checkpoint {}: {e}", c.audit_seq))?;
+    }
+    let wanted: std::collections::HashSet<u64> = checkpoints.iter().map(|c| c.audit_seq).collect();
+    let mut seen: std::collections::HashMap<u64, String> = Default::default();
     let store = open_existing(Some(dir.to_path_buf()))?;
     let mut v = Verifier::new();
     let mut after = 0;
@@ -259,12 +307,80 @@ pub fn verify(dir: &Path) -> Result<String, String> {
         head = last.hash.clone();
         for e in &page {
             v.push(e).map_err(|e| e.to_string())?;
+            if wanted.contains(&e.seq) {
+                seen.insert(e.seq, e.hash.clone());
+            }
         }
     }
+    check_actions(&store, &v)?;
+    for c in checkpoints {
+        match seen.get(&c.audit_seq) {
+            None => {
+                return Err(format!(
+                    "checkpoint {} (signed {}): the log ends at entry {}; entries after it \
+                     were deleted",
+                    c.audit_seq,
+                    c.at,
+                    v.seq()
+                ));
+            }
+            Some(h) if *h != c.head_hash => {
+                return Err(format!(
+                    "checkpoint {} (signed {}): entry {} now hashes to {}, not {}; the log \
+                     was rewritten up to there",
+                    c.audit_seq,
+                    c.at,
+                    c.audit_seq,
+                    &h[..h.len().min(12)],
+                    &c.head_hash[..c.head_hash.len().min(12)]
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let held = if checkpoints.is_empty() {
+        String::new()
+    } else {
+        format!(", {} checkpoint(s) held", checkpoints.len())
+    };
     Ok(format!(
-        "audit log OK: {} entries, {} vote signatures verified, head {}",
-        v.entries, v.votes, head
+        "audit log OK: {} entries, {} vote signatures verified, {} actions match the log{held}, head {}",
+        v.entries,
+        v.votes,
+        v.ledger.actions.len(),
+        head
     ))
+}
+
+/// The actions the broker serves must be the ones the log describes: each stored action's
+/// content hashes to the digest it was created with, and its status is the one the log's
+/// votes and outcome give it.
+fn check_actions(store: &SqliteStore, v: &Verifier) -> Result<(), String> {
+    let mut ids: Vec<_> = v.ledger.actions.keys().copied().collect();
+    ids.sort();
+    for id in ids {
+        let t = &v.ledger.actions[&id];
+        let Some(a) = store.action(&id).map_err(|e| e.to_string())? else {
+            return Err(format!(
+                "action {id}: in the audit log but not in the store"
+            ));
+        };
+        let digest = a.digest();
+        if digest != t.digest {
+            return Err(format!(
+                "action {id}: its stored content hashes to {} but the log created it with {}",
+                digest.prefix(12),
+                t.digest.prefix(12)
+            ));
+        }
+        if a.status != t.status {
+            return Err(format!(
+                "action {id}: is stored as {} but the audit log makes it {}",
+                a.status, t.status
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn export(
@@ -304,8 +420,36 @@ fn export(
 /// Runs `signoff audit verify|export`.
 pub fn run_audit(cmd: AuditCommand) -> ExitCode {
     match cmd {
-        AuditCommand::Verify { data } => {
+        AuditCommand::Verify {
+            data,
+            checkpoints,
+            audit_key,
+        } => {
             let dir = data.unwrap_or_else(default_data_dir);
+            let inputs = checkpoints
+                .iter()
+                .map(|p| read_checkpoint(p))
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|cs| {
+                    let key = audit_key
+                        .map(|p| {
+                            std::fs::read_to_string(&p)
+                                .map_err(|e| format!("{}: {e}", p.display()))
+                                .and_then(|t| {
+                                    serde_json::from_str::<crate::protocol::AuditKey>(&t)
+                                        .map_err(|e| format!("{}: {e}", p.display()))
+                                })
+                        })
+                        .transpose()?;
+                    Ok((cs, key))
+                });
+            let (checkpoints, key) = match inputs {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("signoff audit verify: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             if !dir.join(DB_FILE).exists() {
                 eprintln!(
                     "signoff audit verify: no broker database at {}",
@@ -313,7 +457,7 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
-            match verify(&dir) {
+            match verify_with(&dir, &checkpoints, key.as_ref()) {
                 Ok(summary) => {
                     println!("{summary}");
                     ExitCode::SUCCESS

@@ -67,7 +67,32 @@ pub struct Config {
 
 impl Config {
     pub fn from_toml_str(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let c: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        c.check_tokens()?;
+        Ok(c)
+    }
+
+    /// Token subjects and emails follow the identifier grammar an agent's identity fields
+    /// do: a subject with a stray space or an invisible character would be another person.
+    fn check_tokens(&self) -> Result<(), String> {
+        use crate::identity::person::{canonical_email, check_identifier};
+        for (i, t) in self.tokens.iter().enumerate() {
+            check_identifier(&t.subject).map_err(|m| {
+                format!(
+                    "tokens[{i}].subject {:?} {m}",
+                    crate::text::visible_string(&t.subject)
+                )
+            })?;
+            if let Some(e) = &t.email {
+                check_identifier(e).map_err(|m| {
+                    format!("tokens[{i}].email {:?} {m}", crate::text::visible_string(e))
+                })?;
+                if canonical_email(e).is_none() {
+                    return Err(format!("tokens[{i}].email {e:?} is not an email address"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads a config file; relative paths inside it are taken from the file's directory.
@@ -119,6 +144,25 @@ impl Config {
 mod tests {
     use super::*;
     use crate::auth::PrincipalKind;
+
+    #[test]
+    fn token_identities_follow_the_identifier_grammar() {
+        let t = |subject: &str, email: &str| {
+            format!(
+                "[[tokens]]\ntoken_sha256 = \"00\"\nkind = \"approver\"\nsubject = \"{subject}\"\nemail = \"{email}\"\n"
+            )
+        };
+        assert!(Config::from_toml_str(&t("alice", "alice@example.test")).is_ok());
+        let e = Config::from_toml_str(&t("alice ", "alice@example.test")).unwrap_err();
+        assert!(
+            e.contains("tokens[0].subject") && e.contains("whitespace"),
+            "{e}"
+        );
+        let e = Config::from_toml_str(&t("alice", "al\u{200b}ice@example.test")).unwrap_err();
+        assert!(e.contains("tokens[0].email") && e.contains("U+200B"), "{e}");
+        let e = Config::from_toml_str(&t("alice", "alice")).unwrap_err();
+        assert!(e.contains("not an email address"), "{e}");
+    }
 
     #[test]
     fn the_shipped_example_parses() {

@@ -11,6 +11,7 @@
 use ed25519_dalek::VerifyingKey;
 
 use crate::auth::Principal;
+use crate::identity::person;
 use crate::protocol::{
     Action, Digest, ErrorCode, SignedDecision, Status, Timestamp, Verdict, VerifyError, Vote,
 };
@@ -83,27 +84,71 @@ pub fn verify_signer(
     })
 }
 
-/// True when `a` and `b` name the same person: exact, or case-insensitive for emails.
-fn same_person(a: &str, b: &str) -> bool {
-    a == b || (a.contains('@') && a.eq_ignore_ascii_case(b))
+/// Why the approver may not decide this action as its own requester, if they may not.
+///
+/// Every identifier the action names (`requester.id`, `requester.on_behalf_of`) is compared
+/// with the approver's [`PersonKey`]: the same person however spelled, or a look-alike of
+/// them (Unicode TR39 confusable skeletons).
+pub fn self_approval(principal: &Principal, action: &Action) -> Option<String> {
+    let me = principal.person();
+    let r = &action.requester;
+    let found = person::self_request(&me, &r.id, r.on_behalf_of.as_deref())?;
+    let shown = crate::text::visible_string(&found.text);
+    Some(if found.confusable {
+        format!(
+            "{} {shown:?} looks like your identity {:?}: refused as a self-approval",
+            found.field,
+            me.label()
+        )
+    } else if found.field == "requester.id" {
+        format!("you are the requester ({shown:?}): nobody approves their own request")
+    } else {
+        format!(
+            "you are the person the requester acts for ({shown:?}): nobody approves their own request"
+        )
+    })
 }
 
 /// True when the approver is the requester or the human the requester acts for.
 pub fn is_self_approval(principal: &Principal, action: &Action) -> bool {
-    let mut me = vec![principal.subject()];
-    if let Some(e) = principal.identity.email.as_deref() {
-        me.push(e);
-    }
-    let mut them = vec![action.requester.id.as_str()];
-    if let Some(o) = action.requester.on_behalf_of.as_deref() {
-        them.push(o);
-    }
-    me.iter().any(|m| them.iter().any(|t| same_person(m, t)))
+    self_approval(principal, action).is_some()
 }
 
 /// True when the approver may decide this action (empty groups mean any approver).
 pub fn may_decide(groups: &[String], approver_groups: &[String]) -> bool {
     approver_groups.is_empty() || groups.iter().any(|g| approver_groups.contains(g))
+}
+
+/// Under `distinct_groups`, the group this approval counts for: the first of the approver's
+/// eligible groups that no earlier approval counted for.
+fn distinct_group(principal: &Principal, action: &Action) -> Result<String, Rejection> {
+    let wanted = &action.policy.approver_groups;
+    let used: Vec<&str> = action
+        .votes
+        .iter()
+        .filter(|v| v.verdict == Verdict::Approve)
+        .filter_map(|v| v.group.as_deref())
+        .collect();
+    let mut eligible = principal
+        .identity
+        .groups
+        .iter()
+        .filter(|g| wanted.is_empty() || wanted.contains(g));
+    let eligible_any = eligible.clone().next().is_some();
+    match eligible.find(|g| !used.contains(&g.as_str())) {
+        Some(g) => Ok(g.clone()),
+        None if !eligible_any => Err((
+            ErrorCode::NotInGroup,
+            "this action needs approvals from distinct groups, and you are in none".into(),
+        )),
+        None => Err((
+            ErrorCode::NotInGroup,
+            format!(
+                "this action needs approvals from distinct groups; {} already approved",
+                used.join(", ")
+            ),
+        )),
+    }
 }
 
 /// The state checks, against the action as it stands now (`None`: no such action).
@@ -165,11 +210,8 @@ pub fn check_vote_with_digest(
             format!("action expired at {}", action.expires_at),
         ));
     }
-    if is_self_approval(principal, action) {
-        return Err((
-            ErrorCode::SelfApproval,
-            "you are the requester, or the person the requester acts for".into(),
-        ));
+    if let Some(why) = self_approval(principal, action) {
+        return Err((ErrorCode::SelfApproval, why));
     }
     if !may_decide(&principal.identity.groups, &action.policy.approver_groups) {
         return Err((
@@ -180,15 +222,33 @@ pub fn check_vote_with_digest(
             ),
         ));
     }
-    if action.votes.iter().any(|v| v.approver == d.approver) {
+    let me = principal.person();
+    if let Some(v) = action
+        .votes
+        .iter()
+        .find(|v| v.approver == d.approver || v.person_key().same_person(&me))
+    {
+        let how = if v.approver == d.approver {
+            String::new()
+        } else {
+            format!(
+                " (as {:?}: one person, one vote, whatever the login)",
+                v.approver
+            )
+        };
         return Err((
             ErrorCode::AlreadyVoted,
-            "you already voted on this action".into(),
+            format!("you already voted on this action{how}"),
         ));
     }
     if d.verdict == Verdict::Deny && d.reason.trim().is_empty() {
         return Err((ErrorCode::ReasonRequired, "a deny needs a reason".into()));
     }
+    let group = if action.policy.distinct_groups && d.verdict == Verdict::Approve {
+        Some(distinct_group(principal, action)?)
+    } else {
+        None
+    };
     let vote = Vote {
         decision_id: d.decision_id,
         approver: d.approver.clone(),
@@ -196,8 +256,12 @@ pub fn check_vote_with_digest(
         reason: d.reason.clone(),
         key_id: d.key_id.clone(),
         at: now,
+        person: Some(me),
+        group,
     };
-    let approvals = action.approvals() + u32::from(d.verdict == Verdict::Approve);
+    // The voter is a person who has not voted yet (checked above): quorum counts persons.
+    let approvals =
+        person::distinct_approvers(&action.votes) + u32::from(d.verdict == Verdict::Approve);
     let status = match d.verdict {
         Verdict::Deny => Status::Denied,
         Verdict::Approve if approvals >= action.policy.approvals_required.max(1) => {

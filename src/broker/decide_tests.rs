@@ -22,6 +22,7 @@ fn bob() -> Principal {
             groups: vec!["sre".into()],
         },
         expires_at: None,
+        issuer: "static".into(),
     }
 }
 
@@ -81,6 +82,7 @@ fn valid_approval_counts_towards_quorum() {
     let mut a1 = a.clone();
     a1.votes.push(Vote {
         approver: "carol".into(),
+        person: None,
         ..out.vote.clone()
     });
     let out = check(
@@ -286,4 +288,104 @@ fn reason_required_for_deny() {
         run(&bob(), &s, Some(&key()), Some(&a)),
         ErrorCode::ReasonRequired
     );
+}
+
+/// bob signed in through another issuer, as another subject, with the same email.
+fn bob_elsewhere() -> Principal {
+    let mut p = bob();
+    p.issuer = "https://id.example.test".into();
+    p.identity.subject = "0f3a-bob-oidc".into();
+    p.identity.email = Some("Bob@Example.com".into());
+    p
+}
+
+#[test]
+fn already_voted_through_another_login_of_the_same_person() {
+    let mut a = action();
+    let first = decision(&a, Verdict::Approve, "ok");
+    let out = check(
+        &bob(),
+        &first,
+        Some(&key()),
+        Some(&a),
+        now(&a),
+        SeenFacts::default(),
+    );
+    let vote = out.unwrap().vote;
+    assert_eq!(
+        vote.person.as_ref().and_then(|p| p.email.as_deref()),
+        Some("bob@example.com")
+    );
+    a.votes.push(vote);
+    let other = bob_elsewhere();
+    let second = Decision {
+        approver: other.identity.subject.clone(),
+        ..decision(&a, Verdict::Approve, "again").decision
+    }
+    .sign(&sk(1));
+    let e = check_vote(&other, &second, Some(&a), now(&a), SeenFacts::default()).unwrap_err();
+    assert_eq!(e.0, ErrorCode::AlreadyVoted);
+    assert!(e.1.contains("one person, one vote"), "{}", e.1);
+}
+
+#[test]
+fn self_approval_message_names_the_field_for_a_look_alike() {
+    let mut a = action();
+    a.requester.on_behalf_of = Some("b\u{043e}b".into()); // Cyrillic о
+    let s = decision(&a, Verdict::Approve, "ok");
+    let e = check(
+        &bob(),
+        &s,
+        Some(&key()),
+        Some(&a),
+        now(&a),
+        SeenFacts::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.0, ErrorCode::SelfApproval);
+    assert!(e.1.contains("looks like your identity"), "{}", e.1);
+}
+
+#[test]
+fn distinct_groups_policy_needs_a_new_group_per_approval() {
+    let mut a = action();
+    a.policy.approvals_required = 2;
+    a.policy.approver_groups = vec!["sre".into(), "security".into()];
+    a.policy.distinct_groups = true;
+    let first = decision(&a, Verdict::Approve, "ok");
+    let out = check(
+        &bob(),
+        &first,
+        Some(&key()),
+        Some(&a),
+        now(&a),
+        SeenFacts::default(),
+    )
+    .unwrap();
+    assert_eq!(out.vote.group.as_deref(), Some("sre"));
+    assert_eq!(out.status, Status::Pending);
+    a.votes.push(out.vote);
+    // carol, also only in sre: refused; dave in sre and security: counts for security.
+    let mut carol = bob();
+    carol.identity.subject = "carol".into();
+    carol.identity.email = None;
+    let s = Decision {
+        approver: "carol".into(),
+        ..decision(&a, Verdict::Approve, "ok").decision
+    }
+    .sign(&sk(1));
+    let e = check_vote(&carol, &s, Some(&a), now(&a), SeenFacts::default()).unwrap_err();
+    assert_eq!(e.0, ErrorCode::NotInGroup);
+    assert!(e.1.contains("distinct groups; sre"), "{}", e.1);
+    let mut dave = carol.clone();
+    dave.identity.subject = "dave".into();
+    dave.identity.groups = vec!["sre".into(), "security".into()];
+    let s = Decision {
+        approver: "dave".into(),
+        ..decision(&a, Verdict::Approve, "ok").decision
+    }
+    .sign(&sk(1));
+    let out = check_vote(&dave, &s, Some(&a), now(&a), SeenFacts::default()).unwrap();
+    assert_eq!(out.vote.group.as_deref(), Some("security"));
+    assert_eq!(out.status, Status::Approved);
 }

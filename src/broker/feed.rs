@@ -292,6 +292,7 @@ async fn decide(
         action_id,
         status: ack.status,
         audit_hash: ack.audit_hash,
+        checkpoint: ack.checkpoint,
     })
 }
 

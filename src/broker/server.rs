@@ -75,12 +75,26 @@ impl Broker {
         let keys = Arc::new(Keys::new(rec.keys));
         let metrics = Arc::new(Metrics::default());
         let new_action = Arc::new(Notify::new());
+        let key_dir = settings.data_dir.clone();
+        let audit_key =
+            tokio::task::spawn_blocking(move || super::audit_key::load_or_create(&key_dir))
+                .await
+                .map_err(|e| BrokerError::Io(std::io::Error::other(e)))?
+                .map_err(|e| BrokerError::Io(std::io::Error::other(format!("audit key: {e}"))))?;
+        let checkpoint = Arc::new(std::sync::RwLock::new(super::audit_key::initial(
+            &audit_key,
+            rec.audit_seq,
+            &rec.audit_hash,
+        )));
+        let audit_key = Arc::new(audit_key);
         let parts = Parts {
             store: store.clone(),
             live: live.clone(),
             keys: keys.clone(),
             metrics: metrics.clone(),
             new_action: new_action.clone(),
+            audit_key: audit_key.clone(),
+            checkpoint: checkpoint.clone(),
         };
         let w = Writer::new(
             parts,
@@ -105,6 +119,8 @@ impl Broker {
             new_action,
             tunables: t,
             shutdown: shutdown_rx,
+            audit_key: super::audit_key::public(&audit_key),
+            checkpoint,
         }));
         Ok(Self {
             state,

@@ -26,6 +26,10 @@ pub struct Inner {
     pub tunables: Tunables,
     /// Flips to true when the broker is shutting down; feeds and long polls end.
     pub shutdown: watch::Receiver<bool>,
+    /// The public half of the broker's audit checkpoint key.
+    pub audit_key: crate::protocol::AuditKey,
+    /// The latest signed checkpoint of the audit log (after the last durable batch).
+    pub checkpoint: Arc<std::sync::RwLock<Option<crate::protocol::Checkpoint>>>,
 }
 
 /// Cheap to clone; handed to every handler.

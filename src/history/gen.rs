@@ -299,6 +299,7 @@ impl Generator {
                     }
                 )),
                 confirm: None,
+                distinct_groups: false,
             },
             created_at,
             created_at.plus_secs(ttl),
@@ -333,6 +334,8 @@ impl Generator {
                     reason,
                     key_id: who.key_id.clone(),
                     at,
+                    person: None,
+                    group: None,
                 }
             };
         let earlier = |k: i64| Timestamp::from_unix_millis(decided_at.unix_millis() - 1000 * k);

@@ -238,6 +238,10 @@ pub struct Policy {
     /// `production` on every production action becomes muscle memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm: Option<String>,
+    /// Each approval must count for a different approver group (one of `approver_groups`,
+    /// or of the approver's groups when that is empty). Absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_groups: bool,
 }
 
 impl Default for Policy {
@@ -247,6 +251,7 @@ impl Default for Policy {
             approver_groups: Vec::new(),
             rule: None,
             confirm: None,
+            distinct_groups: false,
         }
     }
 }
@@ -312,6 +317,24 @@ pub struct Vote {
     pub reason: String,
     pub key_id: super::decision::KeyId,
     pub at: Timestamp,
+    /// The person who voted, as the broker identified them (issuer, folded subject,
+    /// canonical email). Votes are one per person: a second login of the same person is
+    /// refused. Absent on votes recorded before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<crate::identity::person::PersonKey>,
+    /// The approver group this approval counts for, under a policy that requires
+    /// approvals from distinct groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl Vote {
+    /// The voter's person key (from the approver subject for votes that predate it).
+    pub fn person_key(&self) -> crate::identity::person::PersonKey {
+        self.person
+            .clone()
+            .unwrap_or_else(|| crate::identity::person::PersonKey::legacy_subject(&self.approver))
+    }
 }
 
 /// What happened when the approved command ran.
@@ -613,6 +636,7 @@ pub(crate) mod fixtures {
                 approver_groups: vec!["sre".into()],
                 rule: None,
                 confirm: None,
+                distinct_groups: false,
             },
             now,
             now.plus_secs(900),
@@ -705,6 +729,8 @@ mod tests {
             reason: "ok".into(),
             key_id: super::super::decision::KeyId("0123456789abcdef".into()),
             at: Timestamp::now(),
+            person: None,
+            group: None,
         });
         a.execution = Some(Execution {
             exit_code: 0,

@@ -93,6 +93,10 @@ pub enum ServerMsg {
         /// The action's status after this vote (still `pending` until quorum).
         status: Status,
         audit_hash: Digest,
+        /// A broker-signed checkpoint of the audit log covering this vote; keep the latest
+        /// (see `docs/broker.md`, "Checkpoints").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkpoint: Option<super::checkpoint::Checkpoint>,
     },
     /// A decision was refused; nothing was recorded.
     Rejected {
@@ -322,6 +326,12 @@ mod tests {
                 action_id: a.id,
                 status: Status::Pending,
                 audit_hash: a.digest(),
+                checkpoint: Some(crate::protocol::Checkpoint::sign(
+                    7,
+                    a.digest().as_str(),
+                    Timestamp::from_unix_millis(1_795_000_000_000),
+                    &ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
+                )),
             },
             ServerMsg::Rejected {
                 decision_id: DecisionId::new(),

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod api;
 pub mod canonical;
+pub mod checkpoint;
 pub mod decision;
 pub mod error;
 pub mod history;
@@ -13,6 +14,7 @@ pub mod validate;
 
 pub use action::*;
 pub use canonical::{Digest, canonical_json, digest_of};
+pub use checkpoint::{AuditKey, Checkpoint};
 pub use decision::{Decision, DecisionId, KeyId, SignedDecision, Verdict, VerifyError};
 pub use error::{ErrorCode, ProtocolError};
 pub use history::{HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord};

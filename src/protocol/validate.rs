@@ -1,8 +1,10 @@
 //! Field-level validation of an agent's [`ActionRequest`].
 //!
-//! Hidden characters are *not* refused here: they are shown to the approver and tagged
-//! as a risk. What is refused is what cannot be shown or decided sensibly: empty
-//! required fields and sizes past the limits.
+//! Hidden characters are *not* refused here in free text: they are shown to the approver
+//! and tagged as a risk. What is refused is what cannot be shown or decided sensibly:
+//! empty required fields, sizes past the limits, and identity fields (`requester.id`,
+//! `requester.on_behalf_of`) outside their grammar — an identity must compare as one
+//! person, so whitespace around it and invisible characters in it are refused.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +49,14 @@ fn bounded(out: &mut Vec<FieldError>, field: &str, value: &str, limit: usize) {
     }
 }
 
+/// An identity field: an email address or a subject token, nothing hidden around or in it
+/// (see [`check_identifier`](crate::identity::person::check_identifier)).
+fn identifier(out: &mut Vec<FieldError>, field: &str, value: &str) {
+    if let Err(m) = crate::identity::person::check_identifier(value) {
+        out.push(err(field, m));
+    }
+}
+
 /// Checks every field; returns all problems found, not only the first.
 pub fn validate_request(req: &ActionRequest) -> Result<(), Vec<FieldError>> {
     let mut out = Vec::new();
@@ -63,7 +73,7 @@ pub fn validate_request(req: &ActionRequest) -> Result<(), Vec<FieldError>> {
         ));
     }
     required_short(&mut out, "summary", &req.summary);
-    required_short(&mut out, "requester.id", &req.requester.id);
+    identifier(&mut out, "requester.id", &req.requester.id);
     required_short(
         &mut out,
         "requester.display_name",
@@ -73,7 +83,7 @@ pub fn validate_request(req: &ActionRequest) -> Result<(), Vec<FieldError>> {
         bounded(&mut out, "requester.model", m, MAX_SHORT_FIELD);
     }
     if let Some(o) = &req.requester.on_behalf_of {
-        required_short(&mut out, "requester.on_behalf_of", o);
+        identifier(&mut out, "requester.on_behalf_of", o);
     }
     required_short(&mut out, "target.system", &req.target.system);
     required_short(&mut out, "target.resource", &req.target.resource);
@@ -194,6 +204,18 @@ mod tests {
         r.kind = "DB Export".into();
         r.ttl_secs = Some(0);
         assert_eq!(fields(&r), ["kind", "ttl_secs"]);
+    }
+
+    #[test]
+    fn identity_fields_follow_the_identifier_grammar() {
+        let mut r = request();
+        r.requester.on_behalf_of = Some("alice ".into());
+        assert_eq!(fields(&r), ["requester.on_behalf_of"]);
+        r.requester.on_behalf_of = Some("al\u{200b}ice".into());
+        assert_eq!(fields(&r), ["requester.on_behalf_of"]);
+        r.requester.on_behalf_of = Some("Alice <alice@example.test>".into());
+        r.requester.id = "\tagent".into();
+        assert_eq!(fields(&r), ["requester.id"]);
     }
 
     #[test]

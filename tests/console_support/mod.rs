@@ -260,6 +260,7 @@ fn decide(shared: &Shared, signed: &signoff::protocol::SignedDecision) -> Vec<Se
             action_id: d.action_id,
             status: action.status,
             audit_hash: action.digest(),
+            checkpoint: None,
         },
         ServerMsg::Resolved {
             seq: *seq,

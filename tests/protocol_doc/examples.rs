@@ -90,6 +90,7 @@ pub fn action() -> Action {
             approver_groups: vec!["sre".into()],
             rule: Some("prod-k8s-delete".into()),
             confirm: None,
+            distinct_groups: false,
         },
         created,
         created.plus_secs(900),
@@ -152,6 +153,7 @@ pub fn messages() -> (Vec<ClientMsg>, Vec<ServerMsg>) {
             action_id: a.id,
             status: Status::Pending,
             audit_hash: a.digest(),
+            checkpoint: None,
         },
         ServerMsg::Rejected {
             decision_id: decision().decision.decision_id,

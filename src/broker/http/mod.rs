@@ -6,6 +6,7 @@ use axum::routing::{delete, get, post};
 use super::state::AppState;
 
 pub mod actions;
+pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod history;
@@ -25,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/keys", post(keys::register).get(keys::list))
         .route("/v1/keys/{key_id}", delete(keys::revoke))
         .route("/v1/history", get(history::history))
+        .route("/v1/audit/key", get(audit::key))
+        .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/feed", get(super::feed::upgrade))
         .fallback(|| async { super::error::HttpError::not_found("no such endpoint") })
         .with_state(state)

@@ -279,7 +279,7 @@ fn largest_valid_request_is_evaluated() {
     let ev = Engine::builtin().evaluate(&r, &facts());
     eprintln!("largest request evaluated in {:?}", started.elapsed());
     let ids: Vec<&str> = ev.risk.tags.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["production", "pii", "bulk"]);
+    assert_eq!(ids, ["production", "pii", "long-line", "bulk"]);
     assert!(
         ev.risk.tags[1].reason.contains("and 12 more"),
         "{}",

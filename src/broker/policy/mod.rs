@@ -138,6 +138,9 @@ impl Engine {
                 approver_groups,
                 rule: matched.first().map(|r| r.name.clone()),
                 confirm: first(&|r| r.confirm.is_some()).and_then(|r| r.confirm.clone()),
+                distinct_groups: first(&|r| r.distinct_groups.is_some())
+                    .and_then(|r| r.distinct_groups)
+                    .unwrap_or(false),
             },
             ttl_secs,
         }

@@ -32,6 +32,7 @@ struct RuleSpec {
     level: Option<String>,
     approvals_required: Option<u32>,
     approver_groups: Option<Vec<String>>,
+    distinct_groups: Option<bool>,
     ttl: Option<Value>,
     max_ttl: Option<Value>,
     confirm: Option<String>,
@@ -54,6 +55,8 @@ pub struct Rule {
     pub level: Option<RiskLevel>,
     pub approvals_required: Option<u32>,
     pub approver_groups: Option<Vec<String>>,
+    /// Each approval must come from a different approver group.
+    pub distinct_groups: Option<bool>,
     pub ttl_secs: Option<u64>,
     pub max_ttl_secs: Option<u64>,
     /// The phrase an approver types to approve a critical action this rule matches
@@ -77,7 +80,7 @@ fn check_confirm(c: &str) -> Result<String, String> {
     }
     if let Some(bad) = c
         .chars()
-        .find(|ch| ch.is_control() || crate::text::hidden_class(*ch).is_some())
+        .find(|ch| ch.is_control() || crate::text::class(*ch).is_some())
     {
         return Err(format!(
             "confirm: U+{:04X} cannot be typed or seen; use visible characters",
@@ -166,6 +169,7 @@ impl Rule {
             level,
             approvals_required: spec.approvals_required,
             approver_groups: spec.approver_groups,
+            distinct_groups: spec.distinct_groups,
             ttl_secs,
             max_ttl_secs,
             confirm,
@@ -175,13 +179,14 @@ impl Rule {
             && rule.level.is_none()
             && rule.approvals_required.is_none()
             && rule.approver_groups.is_none()
+            && rule.distinct_groups.is_none()
             && rule.ttl_secs.is_none()
             && rule.max_ttl_secs.is_none()
             && rule.confirm.is_none()
         {
             return Err(
                 "the rule does nothing: set at least one of tags, score, level, \
-                        approvals_required, approver_groups, ttl, max_ttl, confirm"
+                        approvals_required, approver_groups, distinct_groups, ttl, max_ttl, confirm"
                     .into(),
             );
         }
@@ -204,11 +209,7 @@ impl Rule {
     pub fn tag(&self, id: &str) -> RiskTag {
         let mut reason = format!("policy rule {} matched", super::detect::quote(&self.name));
         if let Some(d) = &self.description {
-            let clean: String = d
-                .trim()
-                .chars()
-                .filter(|c| crate::text::hidden_class(*c).is_none())
-                .collect();
+            let clean = crate::text::visible_string(d.trim());
             reason.push_str(": ");
             reason.push_str(&clean);
         }

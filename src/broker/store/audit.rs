@@ -65,6 +65,18 @@ pub struct StoredEntry {
     pub hash: String,
     /// RFC 8785 canonical JSON of the [`AuditEntry`].
     pub canonical: String,
+    /// The row's other columns as read back from the database (absent when sealed in
+    /// memory): each must equal the field of the hashed entry it copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<AuditColumns>,
+}
+
+/// The audit table's copies of hashed fields, kept for queries (`at`, `type`, `action_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditColumns {
+    pub at_millis: i64,
+    pub kind: String,
+    pub action_id: Option<String>,
 }
 
 /// `SHA-256(prev_hash_hex ‖ canonical)`, hex.
@@ -83,6 +95,7 @@ pub fn seal(entry: &AuditEntry, prev_hash: &str) -> StoredEntry {
         prev_hash: prev_hash.to_string(),
         hash: chain_hash(prev_hash, &canonical),
         canonical: String::from_utf8_lossy(&canonical).into_owned(),
+        columns: None,
     }
 }
 
@@ -108,13 +121,20 @@ pub struct Verifier {
     prev_seq: u64,
     prev_hash: Option<String>,
     keys: HashMap<String, KnownKey>,
+    /// Every action's digest, votes and outcome as the chain builds them.
+    pub ledger: super::audit_actions::Ledger,
     pub entries: u64,
     pub votes: u64,
+    /// The last verified entry's hash (the genesis value before any).
+    pub head: String,
 }
 
 impl Verifier {
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            head: GENESIS.to_string(),
+            ..Self::default()
+        }
     }
 
     /// Checks the next stored entry.
@@ -148,11 +168,21 @@ impl Verifier {
         if canonical_json(&entry) != e.canonical.as_bytes() {
             return Err(bad("content is not in canonical form".into()));
         }
+        if let Some(c) = &e.columns {
+            check_columns(c, &entry).map_err(bad)?;
+        }
         self.check_payload(&entry).map_err(bad)?;
+        self.ledger.push(&entry).map_err(bad)?;
         self.prev_seq = e.seq;
         self.prev_hash = Some(e.hash.clone());
+        self.head = e.hash.clone();
         self.entries += 1;
         Ok(())
+    }
+
+    /// The sequence number of the last verified entry (0 before any).
+    pub fn seq(&self) -> u64 {
+        self.prev_seq
     }
 
     fn check_payload(&mut self, entry: &AuditEntry) -> Result<(), String> {
@@ -212,12 +242,39 @@ impl Verifier {
                 if entry.action_id != Some(d.action_id) {
                     return Err("vote is filed under another action".into());
                 }
+                self.ledger.vote(entry, &signed)?;
                 self.votes += 1;
             }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// The row's `at`, `type` and `action_id` columns must say what the hashed entry says.
+fn check_columns(c: &AuditColumns, entry: &AuditEntry) -> Result<(), String> {
+    if c.at_millis != entry.at.unix_millis() {
+        return Err(format!(
+            "column at ({}) differs from the hashed entry's at ({})",
+            Timestamp::from_unix_millis(c.at_millis),
+            entry.at
+        ));
+    }
+    if c.kind != entry.kind.as_str() {
+        return Err(format!(
+            "column type {:?} differs from the hashed entry's type {:?}",
+            c.kind,
+            entry.kind.as_str()
+        ));
+    }
+    let id = entry.action_id.map(|i| i.to_string());
+    if c.action_id != id {
+        return Err(format!(
+            "column action_id {:?} differs from the hashed entry's action_id {:?}",
+            c.action_id, id
+        ));
+    }
+    Ok(())
 }
 
 fn short(h: &str) -> &str {

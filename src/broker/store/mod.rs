@@ -13,6 +13,7 @@ use crate::protocol::{
 };
 
 pub mod audit;
+pub mod audit_actions;
 mod history;
 mod schema;
 mod sqlite;

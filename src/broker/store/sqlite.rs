@@ -276,7 +276,8 @@ impl Store for SqliteStore {
     ) -> Result<Vec<super::StoredEntry>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT seq, prev_hash, hash, entry FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                "SELECT seq, prev_hash, hash, entry, at, type, action_id
+                 FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
             let rows = stmt
                 .query_map(params![after as i64, limit as i64], |r| {
@@ -285,6 +286,11 @@ impl Store for SqliteStore {
                         prev_hash: r.get(1)?,
                         hash: r.get(2)?,
                         canonical: r.get(3)?,
+                        columns: Some(super::audit::AuditColumns {
+                            at_millis: r.get(4)?,
+                            kind: r.get(5)?,
+                            action_id: r.get(6)?,
+                        }),
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;

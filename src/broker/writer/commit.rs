@@ -28,6 +28,8 @@ pub(super) struct Commit {
     pub outcomes: Vec<Status>,
     pub created: u64,
     pub ops: usize,
+    /// Signed over the audit head after this batch; published once it is durable.
+    pub checkpoint: Option<crate::protocol::Checkpoint>,
     /// Whether it committed, for the writer (which may have staged on top of it).
     pub result: SyncSender<bool>,
 }
@@ -39,6 +41,7 @@ pub(super) struct Sinks {
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub new_action: Arc<Notify>,
+    pub checkpoint: Arc<std::sync::RwLock<Option<crate::protocol::Checkpoint>>>,
 }
 
 /// Commits batches in order until the writer hangs up.
@@ -60,6 +63,11 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
                 s.metrics.outcome(*st);
             }
             s.keys.put(c.keys);
+            if let Some(cp) = c.checkpoint
+                && let Ok(mut latest) = s.checkpoint.write()
+            {
+                *latest = Some(cp);
+            }
             s.live.publish(c.publish);
             if c.created > 0 {
                 s.new_action.notify_one();

@@ -21,8 +21,8 @@ use super::store::{AuditEntry, AuditKind, Mutation, Store, StoreError};
 use crate::auth::Principal;
 use crate::protocol::api::{KeyInfo, ResultReport};
 use crate::protocol::{
-    Action, ActionId, DecisionId, Digest, ErrorCode, KeyId, ServerMsg, SignedDecision, Status,
-    Timestamp,
+    Action, ActionId, Checkpoint, DecisionId, Digest, ErrorCode, KeyId, ServerMsg, SignedDecision,
+    Status, Timestamp,
 };
 
 mod commit;
@@ -44,6 +44,8 @@ pub enum OpError {
 pub struct VoteAck {
     pub status: Status,
     pub audit_hash: Digest,
+    /// A signed checkpoint of the audit head after the batch that holds this vote.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 type Reply<T> = oneshot::Sender<T>;
@@ -180,6 +182,9 @@ pub struct Writer {
     /// creation, and computing one means the canonical form of the whole action.
     digests: HashMap<ActionId, Digest>,
     inflight: Option<Inflight>,
+    /// Signs a checkpoint of the audit head after every batch that appends to it.
+    audit_key: Arc<ed25519_dalek::SigningKey>,
+    checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
 }
 
 /// Shared pieces the writer updates.
@@ -189,6 +194,10 @@ pub struct Parts {
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub new_action: Arc<Notify>,
+    /// The broker's audit signing key (see [`crate::broker::audit_key`]).
+    pub audit_key: Arc<ed25519_dalek::SigningKey>,
+    /// The latest checkpoint, published once its batch is durable.
+    pub checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
 }
 
 impl Writer {
@@ -211,6 +220,8 @@ impl Writer {
             max_batch: max_batch.max(1),
             digests: HashMap::new(),
             inflight: None,
+            audit_key: p.audit_key,
+            checkpoint: p.checkpoint,
         }
     }
 
@@ -224,6 +235,7 @@ impl Writer {
             keys: self.keys.clone(),
             metrics: self.metrics.clone(),
             new_action: self.new_action.clone(),
+            checkpoint: self.checkpoint.clone(),
         };
         let committer = std::thread::Builder::new()
             .name("signoff-commit".into())
@@ -310,6 +322,21 @@ impl Writer {
         if !b.muts.is_empty() {
             b.muts.push(Mutation::HeadSeq(self.head_seq));
         }
+        let checkpoint = (self.audit_seq != saved.1).then(|| {
+            Checkpoint::sign(
+                self.audit_seq,
+                &self.audit_hash,
+                Timestamp::now(),
+                &self.audit_key,
+            )
+        });
+        if let Some(cp) = &checkpoint {
+            for d in &mut b.done {
+                if let Done::Vote(_, Ok(ack)) = d {
+                    ack.checkpoint = Some(cp.clone());
+                }
+            }
+        }
         b.publish.head_seq = self.head_seq;
         let (result, result_rx) = std::sync::mpsc::sync_channel(1);
         self.inflight = Some(Inflight {
@@ -327,6 +354,7 @@ impl Writer {
             outcomes: b.outcomes,
             created: b.created,
             ops: n,
+            checkpoint,
             result,
         };
         if let Err(std::sync::mpsc::SendError(c)) = committer.send(c) {

@@ -96,7 +96,11 @@ impl Writer {
             signed: signed.clone(),
             at: now,
         });
-        let payload = json!({ "decision": signed, "status_after": a.status });
+        let payload = json!({
+            "decision": signed,
+            "status_after": a.status,
+            "person": outcome.vote.person,
+        });
         let hash = self.audit(b, AuditKind::Vote, Some(a.id), &d.approver, now, payload);
         let status = a.status;
         if status == Status::Pending {
@@ -130,6 +134,7 @@ impl Writer {
         Ok(VoteAck {
             status,
             audit_hash: hash,
+            checkpoint: None,
         })
     }
 

@@ -70,6 +70,8 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
         keys: Arc::new(Keys::new(Vec::new())),
         metrics: Arc::new(Metrics::default()),
         new_action: Arc::new(Notify::new()),
+        audit_key: Arc::new(ed25519_dalek::SigningKey::from_bytes(&[8; 32])),
+        checkpoint: Default::default(),
     };
     let live = parts.live.clone();
     let writer = Writer::new(parts, 0, 0, crate::broker::store::audit::GENESIS.into(), 64);

@@ -243,6 +243,8 @@ pub struct App {
     /// After a welcome: the broker's head; catch-up is done once `last_seq` reaches it.
     pub catching_up_to: Option<u64>,
     pub scroll: HashMap<Pane, u16>,
+    /// The diff pane's first column (horizontal scroll), 0-based.
+    pub diff_col: usize,
     pub spinner: usize,
     /// Decisions built so far (for the next decision id).
     pub decisions_built: u64,
@@ -255,6 +257,22 @@ pub struct App {
 }
 
 impl App {
+    /// The signed-in approver as a person key (from the broker's welcome), for the
+    /// self-approval warning.
+    pub fn me_key(&self) -> Option<crate::identity::person::PersonKey> {
+        let me = self.me.as_ref()?;
+        Some(crate::identity::person::PersonKey::of_identity(
+            &me.subject,
+            me.email.as_deref(),
+        ))
+    }
+
+    /// How the action names the signed-in approver as its own requester (see
+    /// [`QueueRow::names`](crate::console::model::view_model::QueueRow::names)).
+    pub fn names_me(&self, id: &ActionId) -> Option<bool> {
+        self.entries.get(id)?.row.names(&self.me_key()?)
+    }
+
     pub fn new(settings: Settings, now: Timestamp) -> Self {
         Self {
             settings,
@@ -284,6 +302,7 @@ impl App {
             last_event_at: None,
             catching_up_to: None,
             scroll: HashMap::new(),
+            diff_col: 0,
             spinner: 0,
             decisions_built: 0,
             quit_armed: false,

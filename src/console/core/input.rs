@@ -177,6 +177,10 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => scroll_or_move(app, -PAGE),
         Action::Top => scroll_or_move(app, i32::MIN / 2),
         Action::Bottom => scroll_or_move(app, i32::MAX / 2),
+        Action::Left => scroll_cols(app, ColMove::Left),
+        Action::Right => scroll_cols(app, ColMove::Right),
+        Action::LineStart => scroll_cols(app, ColMove::Start),
+        Action::LineEnd => scroll_cols(app, ColMove::End),
         Action::NextPane => cycle_pane(app, 1),
         Action::PrevPane => cycle_pane(app, -1),
         Action::FocusDetail => {
@@ -269,6 +273,44 @@ fn scroll_or_move(app: &mut App, delta: i32) {
     }
 }
 
+enum ColMove {
+    Left,
+    Right,
+    Start,
+    End,
+}
+
+/// `h` `l` `0` `$` (and the arrows): the diff pane's columns, half a pane at a time,
+/// clamped so the longest line's end can reach the right edge and no further.
+fn scroll_cols(app: &mut App, m: ColMove) {
+    use crate::console::model::diff_job::DiffState;
+    let a = layout::areas(app.size.0, app.size.1, app.detail);
+    let Some(rect) = a.rect(Pane::Diff).or(a.context.or(a.diff).or(a.risk)) else {
+        return;
+    };
+    let inner = usize::from(rect.width.saturating_sub(2));
+    let Some(e) = app.selected_entry() else {
+        return;
+    };
+    let (widest, room) = match e.diff() {
+        Some(DiffState::Ready(m)) => (m.max_width, crate::console::ui::diff::text_cols(inner)),
+        Some(DiffState::Fallback { widest, .. }) => {
+            (widest, crate::console::ui::diff::text_cols(inner / 2))
+        }
+        _ => (0, 1),
+    };
+    let max = widest.saturating_sub(room);
+    let step = (room / 2).max(1);
+    app.diff_col = match m {
+        ColMove::Left => app.diff_col.saturating_sub(step),
+        ColMove::Right => app.diff_col.saturating_add(step),
+        ColMove::Start => 0,
+        ColMove::End => max,
+    }
+    .min(max);
+    app.dirty = true;
+}
+
 /// The furthest a detail pane scrolls: to its last page (the diff: its last line), so
 /// everything is reachable and the approver never scrolls into emptiness.
 fn max_scroll(app: &App, pane: Pane) -> u16 {
@@ -283,7 +325,7 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
     let max = match pane {
         Pane::Queue => 0,
         // Diff lines may wrap, so the last line may need to reach the top.
-        Pane::Diff => e.diff().map_or(0, |d| d.lines.len().saturating_sub(1)),
+        Pane::Diff => crate::console::ui::diff::line_count(e).saturating_sub(1),
         // Wrapped rows are known exactly: stop when the last page is full.
         Pane::Risk => rows::risk(e, width).len().saturating_sub(height),
         Pane::Context => rows::context(app, e, width).len().saturating_sub(height),

@@ -84,6 +84,14 @@ pub enum Action {
     Bottom,
     PageUp,
     PageDown,
+    /// `h` / `←`: the diff pane scrolls left (half a pane).
+    Left,
+    /// `l` / `→`: the diff pane scrolls right (half a pane).
+    Right,
+    /// `0`: the diff pane back to column 1.
+    LineStart,
+    /// `$`: the diff pane to the end of its longest line on screen.
+    LineEnd,
     NextPane,
     PrevPane,
     FocusDetail,
@@ -132,6 +140,14 @@ impl Action {
         (Action::Bottom, "bottom", "last action / bottom"),
         (Action::PageDown, "page_down", "page down"),
         (Action::PageUp, "page_up", "page up"),
+        (Action::Left, "left", "diff: scroll left"),
+        (Action::Right, "right", "diff: scroll right"),
+        (Action::LineStart, "line_start", "diff: back to column 1"),
+        (
+            Action::LineEnd,
+            "line_end",
+            "diff: to the end of the longest line",
+        ),
         (Action::NextPane, "next_pane", "next pane"),
         (Action::PrevPane, "prev_pane", "previous pane"),
         (

@@ -213,6 +213,19 @@ pub fn context(app: &App, e: &Entry, width: usize) -> Vec<Row> {
     if let Some(o) = &v.on_behalf_of {
         field("On behalf of", safe(o, text));
     }
+    if let Some(lookalike) = app.names_me(&v.id) {
+        field(
+            "",
+            vec![Seg::new(
+                if lookalike {
+                    "⚠ names someone who looks like you: your approval will be refused"
+                } else {
+                    "⚠ requested by you or for you: your approval will be refused"
+                },
+                Tone::Level(Level::Warn),
+            )],
+        );
+    }
     let mut target = safe(&v.system, text);
     target.push(muted(" / ".into()));
     target.extend(safe(&v.resource, Tone::Strong));
@@ -220,8 +233,9 @@ pub fn context(app: &App, e: &Entry, width: usize) -> Vec<Row> {
     field("Environment", safe(&v.environment, Tone::Risk(v.risk)));
     let groups: Vec<String> = v.groups.iter().map(SafeText::plain).collect();
     let mut policy = vec![Seg::new(
+        // Approvers, not approvals: the quorum counts distinct people.
         format!(
-            "{} approval{} needed",
+            "{} approver{} needed",
             v.required,
             if v.required == 1 { "" } else { "s" }
         ),

@@ -357,6 +357,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             action_id,
             status,
             audit_hash,
+            ..
         } => decisions::acked(app, decision_id, action_id, status, audit_hash.prefix(8)),
         ServerMsg::Rejected {
             decision_id,

@@ -50,6 +50,7 @@ fn ack(app: &mut App, d: &Decision, status: Status) -> Vec<Effect> {
             action_id: d.action_id,
             status,
             audit_hash: d.action_digest.clone(),
+            checkpoint: None,
         }),
     )
 }
@@ -439,7 +440,7 @@ fn hostile_text_is_sanitized_in_the_view_model() {
     let app = live_app(vec![hostile_action(1)], (80, 24));
     let e = app.selected_entry().unwrap();
     assert!(e.view().hidden_chars);
-    assert!(e.view().summary.plain().contains("⟨CSI 2J⟩"));
+    assert!(e.view().summary.plain().contains("⟨ESC⟩[2J"));
     assert!(!e.view().summary.plain().contains('\u{1b}'));
     assert!(e.view().justification[0].plain().contains("⟨U+202E⟩"));
 }

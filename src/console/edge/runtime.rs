@@ -137,6 +137,11 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
             }
             _ = second.tick() => Msg::Tick(Timestamp::now()),
             _ = spin.tick(), if busy => Msg::Tick(Timestamp::now()),
+            // A diff computed off the event loop made progress or finished: redraw.
+            () = crate::console::model::diff_job::WAKE.notified() => {
+                app.dirty = true;
+                continue;
+            }
         };
         trim_due |= trim_policy.after(&msg);
         let log_msg = !matches!(msg, Msg::Tick(_));

@@ -89,6 +89,7 @@ pub fn select_index(app: &mut App, i: usize) {
         let before = app.selected.replace(id);
         forget_if_left(app, before);
         app.scroll.clear();
+        app.diff_col = 0;
         app.dirty = true;
     }
 }

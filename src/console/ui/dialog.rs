@@ -149,9 +149,15 @@ impl DialogView<'_> {
             }
         };
         lines.push(field("Quorum", vec![Span::styled(quorum, text)]));
-        if d.verdict == Verdict::Approve && self_request(app, v) {
+        if d.verdict == Verdict::Approve
+            && let Some(lookalike) = app.names_me(&v.id)
+        {
             lines.push(Line::styled(
-                "⚠ Requested by you or for you: the broker will refuse self-approval.",
+                if lookalike {
+                    "⚠ Requested for someone who looks like you: the broker will refuse it."
+                } else {
+                    "⚠ Requested by you or for you: the broker will refuse self-approval."
+                },
                 theme.level(Level::Warn),
             ));
         }
@@ -355,18 +361,6 @@ impl Widget for DialogView<'_> {
             Dialog::Help { .. } | Dialog::Login(_) => {}
         }
     }
-}
-
-/// True when the signed-in approver is the requester or the person it acts for.
-fn self_request(app: &App, v: &crate::console::model::view_model::SafeAction) -> bool {
-    let Some(me) = &app.me else {
-        return false;
-    };
-    let mine = |t: &SafeText| {
-        let t = t.plain();
-        t == me.subject || me.email.as_deref() == Some(t.as_str())
-    };
-    mine(&v.requester_id) || v.on_behalf_of.as_ref().is_some_and(mine)
 }
 
 fn toggle_line(name: &str, on: bool, at: bool, theme: &Theme) -> Line<'static> {

@@ -274,3 +274,6 @@ mod tests {
         assert_eq!(short_duration(2 * 86_400_000), "2d");
     }
 }
+
+#[cfg(test)]
+mod wysiwys_tests;

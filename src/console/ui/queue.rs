@@ -95,6 +95,9 @@ impl QueueView<'_> {
                 format!("{} ", SPINNER[app.spinner % SPINNER.len()]),
                 theme.key_hint(),
             )
+        } else if app.me_key().is_some_and(|me| v.names(&me).is_some()) {
+            // Requested by or for the approver (however spelled): theirs to not approve.
+            Span::styled("⚠ ", theme.level(crate::console::core::app::Level::Warn))
         } else if app.now.millis_until(e.seen_at.plus_secs(30)) > 0 {
             Span::styled("• ", theme.key_hint())
         } else {
