@@ -85,6 +85,8 @@ impl Console {
                 Effect::Alert { .. }
                 | Effect::StartLogin
                 | Effect::RefreshToken { .. }
+                // Registered once before the run.
+                | Effect::RegisterKey
                 | Effect::Quit
                 | Effect::FetchHistory { .. }
                 | Effect::AskHistory { .. }

@@ -256,3 +256,37 @@ pub async fn spawn(settings: Settings) -> Result<RunningBroker, BrokerError> {
         handle: Some(handle),
     })
 }
+
+#[cfg(test)]
+mod health_tests {
+    use std::time::{Duration, Instant};
+
+    use axum::extract::State;
+    use axum::response::IntoResponse as _;
+
+    use super::*;
+    use crate::auth::static_tokens::StaticTokens;
+    use crate::broker::http::health::healthz;
+
+    #[tokio::test]
+    async fn healthz_fails_once_the_writer_thread_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::new(
+            Arc::new(StaticTokens::new([])),
+            crate::broker::policy::Engine::default(),
+            dir.path(),
+        );
+        let b = Broker::open(settings).await.unwrap();
+        let ok = healthz(State(b.state.clone())).await.into_response();
+        assert_eq!(ok.status(), 200);
+        // The writer ends (as after a panic): its queue closes with it.
+        b.state.writer.send(Op::Stop).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !b.writer.is_finished() {
+            assert!(Instant::now() < deadline, "the writer thread did not end");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let dead = healthz(State(b.state.clone())).await.into_response();
+        assert_eq!(dead.status(), 503);
+    }
+}

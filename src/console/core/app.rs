@@ -185,6 +185,15 @@ pub struct InFlight {
     pub resent: bool,
 }
 
+/// Where the device key's registration stands: the broker refuses signatures by a key
+/// it does not know, so the core asks again on every connect until it is registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Unregistered,
+    Registering,
+    Registered,
+}
+
 /// What the console was told at start-up.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -214,6 +223,8 @@ pub struct App {
     pub conn: Conn,
     pub me: Option<Identity>,
     pub token_expires_at: Option<Timestamp>,
+    /// The device key's registration with the broker.
+    pub key: KeyState,
     /// When the token source was last asked for a fresh token (see `core::session`).
     pub token_asked_at: Option<Timestamp>,
     /// Pending actions by id.
@@ -284,6 +295,7 @@ impl App {
             me: None,
             token_expires_at: None,
             token_asked_at: None,
+            key: KeyState::Unregistered,
             entries: HashMap::new(),
             order: Vec::new(),
             selected: None,

@@ -37,6 +37,13 @@ pub enum Msg {
     LoginStarted(DeviceAuthorization),
     /// The sign-in finished: `Err` carries the reason to show.
     LoginFinished(Result<(), String>),
+    /// The console started: sign in first (no usable session and a sign-in flow is
+    /// configured), or register the device key right away.
+    Started {
+        sign_in_first: bool,
+    },
+    /// The answer to an [`Effect::RegisterKey`] (or to the registration after a sign-in).
+    KeyRegistration(KeyRegistration),
     /// Something the approver should know, from a background task (for example, the
     /// device key could not be registered).
     Notice {
@@ -220,6 +227,15 @@ impl Action {
 }
 
 /// What the runtime must do. Results come back as [`Msg`]s.
+/// How a device key registration ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRegistration {
+    Registered,
+    /// Signed out: the sign-in registers the key afterwards.
+    SignedOut,
+    Failed(String),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Sign this decision with the device key and send it as `decide`.
@@ -233,6 +249,9 @@ pub enum Effect {
     },
     /// Ask the feed to reconnect now.
     Reconnect,
+    /// Register the device key with the broker (idempotent); answered by
+    /// [`Msg::KeyRegistration`].
+    RegisterKey,
     /// Ask the token source for a fresh token (its feed token expires soon); the answer
     /// comes back as [`Msg::TokenChecked`], read against `current`, the feed token's
     /// expiry.

@@ -7,10 +7,10 @@ use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{ActionId, ActionRow, Status, Timestamp};
 
-use crate::console::core::app::{App, Conn, DecideDialog, Dialog, Level, Notice};
+use crate::console::core::app::{App, Conn, DecideDialog, Dialog, KeyState, Level, Notice};
 use crate::console::core::input;
 use crate::console::core::layout;
-use crate::console::core::msg::{Effect, Msg};
+use crate::console::core::msg::{Effect, KeyRegistration, Msg};
 use crate::console::core::session::{self, Watch};
 use crate::console::dialogs::gone::{self, Why};
 use crate::console::dialogs::login::LoginState;
@@ -64,6 +64,26 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dialog = Some(Dialog::Login(LoginState::Failed { reason, ended }));
             app.dirty = true;
         }
+        Msg::Started { sign_in_first } => {
+            if sign_in_first {
+                app.dialog = Some(Dialog::Login(LoginState::Starting { ended: None }));
+                fx.push(Effect::StartLogin);
+            } else {
+                register_key(app, &mut fx);
+            }
+        }
+        Msg::KeyRegistration(result) => match result {
+            KeyRegistration::Registered => app.key = KeyState::Registered,
+            KeyRegistration::SignedOut => app.key = KeyState::Unregistered,
+            KeyRegistration::Failed(e) => {
+                app.key = KeyState::Unregistered;
+                notice(
+                    app,
+                    Level::Error,
+                    &format!("device key not registered: {e}"),
+                );
+            }
+        },
         Msg::TokenChecked(answer) => match answer {
             Watch::Keep => {}
             Watch::Reconnect => {
@@ -111,6 +131,14 @@ pub fn notice(app: &mut App, level: Level, text: &str) {
         app.notices.pop_front();
     }
     app.dirty = true;
+}
+
+/// Registers the device key unless it is registered or on its way.
+fn register_key(app: &mut App, fx: &mut Vec<Effect>) {
+    if app.key == KeyState::Unregistered {
+        app.key = KeyState::Registering;
+        fx.push(Effect::RegisterKey);
+    }
 }
 
 /// Asks for a fresh token shortly before the feed's expires (see [`session`]), one
@@ -167,7 +195,11 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
                 app.conn = Conn::Connecting { attempt };
             }
         }
-        FeedEvent::Connected => app.conn = Conn::Handshake,
+        FeedEvent::Connected => {
+            app.conn = Conn::Handshake;
+            // A registration that failed (broker down at start) is retried once it is back.
+            register_key(app, fx);
+        }
         FeedEvent::Token { expires_at } => app.token_expires_at = expires_at,
         FeedEvent::Disconnected { reason } => {
             let attempt = match &app.conn {

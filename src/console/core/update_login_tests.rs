@@ -140,3 +140,56 @@ fn quit_works_while_the_dialog_waits() {
     code(&mut app, KeyCode::Char('q'));
     assert!(app.should_quit);
 }
+
+#[test]
+fn the_core_decides_when_the_device_key_is_registered() {
+    use crate::console::core::app::KeyState;
+    use crate::console::core::msg::KeyRegistration;
+    // Signed in: register at start, once, and not again on a connect while on its way.
+    let mut app = App::new(
+        crate::console::fixtures::settings(),
+        crate::console::fixtures::now(),
+    );
+    let fx = update(
+        &mut app,
+        Msg::Started {
+            sign_in_first: false,
+        },
+    );
+    assert_eq!(fx, vec![Effect::RegisterKey]);
+    assert!(app.dialog.is_none());
+    let fx = update(&mut app, Msg::Feed(crate::client::FeedEvent::Connected));
+    assert!(!fx.contains(&Effect::RegisterKey), "one at a time");
+    // The broker was down: it failed, said so, and the next connect tries again.
+    update(
+        &mut app,
+        Msg::KeyRegistration(KeyRegistration::Failed("connection refused".into())),
+    );
+    assert!(last_notice(&app).contains("device key not registered: connection refused"));
+    let fx = update(&mut app, Msg::Feed(crate::client::FeedEvent::Connected));
+    assert!(fx.contains(&Effect::RegisterKey));
+    update(&mut app, Msg::KeyRegistration(KeyRegistration::Registered));
+    assert_eq!(app.key, KeyState::Registered);
+    let fx = update(&mut app, Msg::Feed(crate::client::FeedEvent::Connected));
+    assert!(
+        !fx.contains(&Effect::RegisterKey),
+        "registered: never again"
+    );
+
+    // No session but a sign-in flow: the dialog opens and the flow starts.
+    let mut app = App::new(
+        crate::console::fixtures::settings(),
+        crate::console::fixtures::now(),
+    );
+    let fx = update(
+        &mut app,
+        Msg::Started {
+            sign_in_first: true,
+        },
+    );
+    assert_eq!(fx, vec![Effect::StartLogin]);
+    assert!(matches!(
+        app.dialog,
+        Some(Dialog::Login(LoginState::Starting { ended: None }))
+    ));
+}

@@ -2,7 +2,6 @@
 //! and the clock; performs effects; draws only when the state changed.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
@@ -11,13 +10,13 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use crate::auth::BoxFuture;
-use crate::client::{BrokerHttp, ClientError, FeedConfig, FeedEvent, feed};
-use crate::console::core::app::{App, Dialog, Level, Settings};
+use crate::client::{BrokerHttp, ClientError, FeedConfig, feed};
+use crate::console::core::app::{App, Level, Settings};
 use crate::console::core::keymap::Keymap;
-use crate::console::core::msg::{Effect, HistoryAsk, Msg};
+use crate::console::core::msg::{Effect, HistoryAsk, KeyRegistration, Msg};
 use crate::console::core::session;
 use crate::console::core::update::update;
-use crate::console::dialogs::login::{DeviceAuthorization, LoginState};
+use crate::console::dialogs::login::DeviceAuthorization;
 use crate::console::edge::config::Config;
 use crate::console::edge::export::{export_jsonl, osc52};
 use crate::console::edge::heap_trim::{self, TrimPolicy};
@@ -79,20 +78,16 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     );
     let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
 
-    // Register the device key (idempotent) so the broker accepts our signatures; when
-    // signed out, the sign-in registers it.
+    // The device key registration (idempotent) lets the broker accept our signatures;
+    // the core decides when (at start, or after the sign-in, and again on a connect
+    // while it is not registered).
     let register = Registrar {
         http: http.clone(),
         key: opts.key.verifying_key(),
         tx: results_tx.clone(),
-        done: Arc::new(AtomicBool::new(false)),
     };
-    if opts.needs_login && opts.login.is_some() {
-        app.dialog = Some(Dialog::Login(LoginState::Starting { ended: None }));
-        start_login(opts.login.clone(), register.clone());
-    } else {
-        register.clone().spawn();
-    }
+    let sign_in_first = opts.needs_login && opts.login.is_some();
+    let mut pending = update(&mut app, Msg::Started { sign_in_first });
 
     let mut stop = StopSignals::install()?;
     let mut guard = TerminalGuard::enter()?;
@@ -151,16 +146,14 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 continue;
             }
         };
-        // A registration that failed (broker down at start) is retried once it is back.
-        if matches!(msg, Msg::Feed(FeedEvent::Connected)) && !register.done() {
-            register.clone().spawn();
-        }
         trim_due |= trim_policy.after(&msg);
         let log_msg = !matches!(msg, Msg::Tick(_));
         if log_msg {
             tracing::debug!(?msg, "msg");
         }
-        for effect in update(&mut app, msg) {
+        let mut effects = std::mem::take(&mut pending);
+        effects.extend(update(&mut app, msg));
+        for effect in effects {
             match effect {
                 Effect::SignAndSend(decision) => {
                     tracing::info!(decision = %decision.decision_id, action = %decision.action_id, verdict = %decision.verdict, "sending decision");
@@ -175,6 +168,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                     }
                 }
                 Effect::Reconnect => feed.reconnect(),
+                Effect::RegisterKey => register.clone().spawn(),
                 Effect::RefreshToken { current } => {
                     let (tokens, tx) = (opts.tokens.clone(), results_tx.clone());
                     tokio::spawn(async move {
@@ -213,8 +207,6 @@ struct Registrar {
     http: BrokerHttp,
     key: VerifyingKey,
     tx: mpsc::UnboundedSender<Msg>,
-    /// The broker has the key (set once a registration succeeded).
-    done: Arc<AtomicBool>,
 }
 
 impl Registrar {
@@ -222,24 +214,19 @@ impl Registrar {
         tokio::spawn(async move { self.register().await });
     }
 
-    fn done(&self) -> bool {
-        self.done.load(Ordering::Relaxed)
-    }
-
+    /// Registers the key and reports how it ended as [`Msg::KeyRegistration`].
     async fn register(&self) {
         let label = crate::identity::login::device_label();
-        match self.http.register_key(&self.key, &label).await {
-            Ok(_) => self.done.store(true, Ordering::Relaxed),
+        let result = match self.http.register_key(&self.key, &label).await {
+            Ok(_) => KeyRegistration::Registered,
             // Signed out: the login dialog takes over and registers after the sign-in.
-            Err(ClientError::Token(TokenError::SignedOut(_))) => {}
+            Err(ClientError::Token(TokenError::SignedOut(_))) => KeyRegistration::SignedOut,
             Err(e) => {
                 tracing::warn!(error = %e, "device key registration failed");
-                let _ = self.tx.send(Msg::Notice {
-                    level: Level::Error,
-                    text: format!("device key not registered: {e}"),
-                });
+                KeyRegistration::Failed(e.to_string())
             }
-        }
+        };
+        let _ = self.tx.send(Msg::KeyRegistration(result));
     }
 }
 
