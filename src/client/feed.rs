@@ -316,6 +316,9 @@ impl Task {
                                     if matches!(msg, ServerMsg::Welcome { .. }) {
                                         backoff.succeeded();
                                     }
+                                    if let ServerMsg::Ack { checkpoint: Some(c), .. } = &msg {
+                                        super::checkpoints::keep(&self.config.broker_url, c);
+                                    }
                                     let fatal = match &msg {
                                         ServerMsg::Error { code, message } => {
                                             Some((*code, format!("{code}: {message}")))
