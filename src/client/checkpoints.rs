@@ -12,7 +12,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::protocol::Checkpoint;
 
-/// Where checkpoints are kept.
+/// Where checkpoints are kept: the console's state directory (see
+/// `console::edge::config::dirs`), so the log and the checkpoints live together.
 pub fn state_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("SIGNOFF_STATE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
@@ -21,7 +22,7 @@ pub fn state_dir() -> PathBuf {
         .map(|d| {
             d.state_dir()
                 .map(Path::to_path_buf)
-                .unwrap_or_else(|| d.data_local_dir().join("state"))
+                .unwrap_or_else(|| d.data_local_dir().to_path_buf())
         })
         .unwrap_or_else(|| PathBuf::from("signoff-state"))
 }
