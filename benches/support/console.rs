@@ -46,6 +46,7 @@ impl Console {
             key_id: KeyId::of(&key.verifying_key()),
             alert_level: RiskLevel::Critical,
             broker_url: url.into(),
+            decision_seed: ulid::Ulid::new().random(),
         };
         let mut app = App::new(settings, Timestamp::now());
         update(&mut app, Msg::Resize(size.0, size.1));
@@ -78,10 +79,12 @@ impl Console {
                 Effect::Send(m) => self.feed.send(m),
                 Effect::Reconnect => self.feed.reconnect(),
                 Effect::Resync => self.feed.resync(),
-                // No terminal to ring, no sign-in flow, nothing to quit; the benches
-                // stay on the queue screen, so no history is fetched or exported.
+                // No terminal to ring, no sign-in flow or token refresh (static tokens),
+                // nothing to quit; the benches stay on the queue screen, so no history is
+                // fetched or exported.
                 Effect::Alert { .. }
                 | Effect::StartLogin
+                | Effect::RefreshToken { .. }
                 | Effect::Quit
                 | Effect::FetchHistory { .. }
                 | Effect::AskHistory { .. }

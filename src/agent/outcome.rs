@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::protocol::{Action, Status, Timestamp, Verdict};
-use crate::text::hidden_class;
+use crate::text::visible_string as visible;
 
 use super::duration::format_duration;
 
@@ -38,20 +38,6 @@ pub fn exit_code_for(status: Status) -> u8 {
         Status::Expired | Status::Withdrawn => EXIT_CLOSED,
         Status::Pending => EXIT_PENDING,
     }
-}
-
-/// Makes approver- or broker-supplied text safe to print to a log or terminal: hidden
-/// characters (escapes, bidi overrides, zero-width) become visible `⟨U+XXXX⟩`.
-pub fn visible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match hidden_class(c) {
-            Some(_) => out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c))),
-            None if c == '\n' => out.push(' '),
-            None => out.push(c),
-        }
-    }
-    out
 }
 
 fn voters(action: &Action, verdict: Verdict) -> Vec<String> {
@@ -206,6 +192,6 @@ mod tests {
         );
         let line = describe(&a, a.created_at);
         assert!(!line.contains('\u{1b}') && !line.contains('\u{202e}'));
-        assert!(line.contains("⟨U+001B⟩[2J⟨U+202E⟩x"), "{line}");
+        assert!(line.contains("⟨ESC⟩[2J⟨U+202E⟩x"), "{line}");
     }
 }

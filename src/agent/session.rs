@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use super::args::{ActionArgs, ConnectArgs};
 use super::build::{EnvLookup, build_request, load_change};
 use super::client::{AgentClient, ClientError};
-use super::outcome::{describe, visible};
+use super::outcome::describe;
 use super::signals::{Interrupt, Interrupts};
 use super::wait::{WaitEnd, WaitEvent, deadline, expires_in, wait_for_outcome};
 use super::{AgentError, say};
 use crate::protocol::api::{ActionCreated, ActionView};
 use crate::protocol::{ActionRequest, Command, ErrorCode, Status, Timestamp};
+use crate::text::visible_string as visible;
 
 /// Builds the client from `--broker` and `--token` (or their environment variables).
 pub fn connect(args: &ConnectArgs) -> Result<AgentClient, AgentError> {

@@ -235,11 +235,7 @@ fn numeric(claims: &Map<String, Value>, name: &str) -> Option<i64> {
 
 /// Attacker-controlled text for an error message: visible characters, bounded length.
 fn visible_short(s: &str) -> String {
-    let mut v = crate::identity::visible(s);
-    if v.chars().count() > 80 {
-        v = v.chars().take(80).collect::<String>() + "…";
-    }
-    v
+    crate::text::truncate(&crate::text::visible_string(s), 80)
 }
 
 impl Authenticator for JwtAuthenticator {

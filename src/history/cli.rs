@@ -131,8 +131,9 @@ pub async fn execute(
     };
     let each = |record: HistoryRecord, out: &mut dyn Write, rows: &mut Vec<HistoryRecord>| {
         if args.json {
+            // Safe to cat: bidi, C1 and every other non-printable character as `\uXXXX`.
             let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
-            writeln!(out, "{line}")
+            writeln!(out, "{}", crate::text::escape_json(&line))
         } else {
             rows.push(record);
             Ok(())

@@ -298,6 +298,7 @@ impl Generator {
                         "nonprod"
                     }
                 )),
+                confirm: None,
                 distinct_groups: false,
             },
             created_at,

@@ -141,7 +141,7 @@ mod tests {
         let table = render_table(&sample, None);
         assert!(!table.contains('\u{1b}') && !table.contains('\u{202e}'));
         assert!(
-            table.contains("fine⟨U+001B⟩[2J⟨U+202E⟩gnp.exe⏎second line"),
+            table.contains("fine⟨ESC⟩[2J⟨U+202E⟩gnp.exe⟨LF⟩second line"),
             "{table}"
         );
         assert!(table.contains("db.⟨U+200B⟩export"));

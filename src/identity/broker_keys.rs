@@ -96,7 +96,7 @@ impl BrokerKeys {
             Ok(e) => Err(KeysError::Api {
                 status: status.as_u16(),
                 code: e.error.code,
-                message: super::visible(&e.error.message),
+                message: crate::text::visible_string(&e.error.message),
             }),
             Err(e) => Err(KeysError::BadResponse {
                 status: status.as_u16(),

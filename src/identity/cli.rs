@@ -13,9 +13,10 @@ use super::device_key::DeviceKey;
 use super::login::{self, LoginOutcome};
 use super::oidc::IssuerConfig;
 use super::session::{Session, SessionError, SessionStore, default_data_dir};
-use super::{qr_lines, start_device_flow, visible};
+use super::{qr_lines, start_device_flow};
 use crate::client::broker_env::or_deprecated;
 use crate::protocol::{KeyId, Timestamp};
+use crate::text::visible_string as visible;
 
 /// Where the session and device key live.
 #[derive(Args, Debug, Clone)]

@@ -167,7 +167,7 @@ impl DeviceAuthorization {
 
 fn describe(code: &str, description: Option<&String>) -> String {
     match description {
-        Some(d) => format!("{code}: {}", super::visible(d)),
+        Some(d) => format!("{code}: {}", crate::text::visible_string(d)),
         None => code.to_string(),
     }
 }

@@ -59,29 +59,3 @@ impl TokenSource for FixedToken {
         Box::pin(async move { Ok(t) })
     }
 }
-
-/// Text from an issuer or broker made safe to print: hidden and control characters are
-/// shown as `⟨U+XXXX⟩` instead of being interpreted by the terminal.
-pub fn visible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c == '\n' || c == '\t' || crate::text::hidden_class(c).is_some() {
-            out.push_str(&format!("⟨U+{:04X}⟩", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn visible_shows_escapes() {
-        assert_eq!(
-            super::visible("a\u{1b}[2Jb\u{202e}"),
-            "a⟨U+001B⟩[2Jb⟨U+202E⟩"
-        );
-        assert_eq!(super::visible("plain"), "plain");
-    }
-}

@@ -233,6 +233,11 @@ pub struct Policy {
     /// The policy rule that matched, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// What an approver types to approve a critical action, when a policy rule sets it;
+    /// otherwise the resource name. Never the environment by default: typing
+    /// `production` on every production action becomes muscle memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<String>,
     /// Each approval must count for a different approver group (one of `approver_groups`,
     /// or of the approver's groups when that is empty). Absent means false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -245,6 +250,7 @@ impl Default for Policy {
             approvals_required: 1,
             approver_groups: Vec::new(),
             rule: None,
+            confirm: None,
             distinct_groups: false,
         }
     }
@@ -629,6 +635,7 @@ pub(crate) mod fixtures {
                 approvals_required: 2,
                 approver_groups: vec!["sre".into()],
                 rule: None,
+                confirm: None,
                 distinct_groups: false,
             },
             now,

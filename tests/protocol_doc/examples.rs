@@ -89,6 +89,7 @@ pub fn action() -> Action {
             approvals_required: 2,
             approver_groups: vec!["sre".into()],
             rule: Some("prod-k8s-delete".into()),
+            confirm: None,
             distinct_groups: false,
         },
         created,

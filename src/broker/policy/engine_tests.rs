@@ -189,6 +189,18 @@ fn bad_files_name_the_section_or_rule_and_field() {
             "policy rule \"a\": name: another rule already has this name",
         ),
         ("[rule]\nname = \"a\"", "write rules as [[rule]] tables"),
+        (
+            "[[rule]]\nname = \"c\"\nconfirm = \"  \"",
+            "policy rule \"c\": confirm: must not be empty",
+        ),
+        (
+            "[[rule]]\nname = \"c\"\nconfirm = \" prod\"",
+            "confirm: no leading or trailing spaces",
+        ),
+        (
+            "[[rule]]\nname = \"c\"\nconfirm = \"pro\\u200Bd\"",
+            "confirm: U+200B cannot be typed or seen",
+        ),
         ("[defaults\n", "policy file is not valid TOML"),
     ];
     for (text, want) in cases {
@@ -267,7 +279,7 @@ fn largest_valid_request_is_evaluated() {
     let ev = Engine::builtin().evaluate(&r, &facts());
     eprintln!("largest request evaluated in {:?}", started.elapsed());
     let ids: Vec<&str> = ev.risk.tags.iter().map(|t| t.id.as_str()).collect();
-    assert_eq!(ids, ["production", "pii", "bulk"]);
+    assert_eq!(ids, ["production", "pii", "long-line", "bulk"]);
     assert!(
         ev.risk.tags[1].reason.contains("and 12 more"),
         "{}",
@@ -292,4 +304,30 @@ fn engine_is_shareable_across_threads() {
     .join()
     .unwrap_or_else(|_| panic!("evaluation thread panicked"));
     assert_eq!(level, RiskLevel::High);
+}
+
+#[test]
+fn a_rule_may_set_the_critical_confirmation_phrase_and_the_first_one_wins() {
+    let e = engine(
+        r#"
+        [[rule]]
+        name = "prod-iam"
+        kind = "iam.*"
+        environment = "prod"
+        confirm = "grant in prod"
+
+        [[rule]]
+        name = "prod"
+        environment = "prod"
+        confirm = "prod change"
+        "#,
+    );
+    let iam = e.evaluate(&req("iam.grant", "prod", None), &facts());
+    assert_eq!(iam.policy.confirm.as_deref(), Some("grant in prod"));
+    let other = e.evaluate(&req("k8s.apply", "prod", None), &facts());
+    assert_eq!(other.policy.confirm.as_deref(), Some("prod change"));
+    // No rule sets it: none, so the console asks for the resource name (never the
+    // environment).
+    let staging = e.evaluate(&req("k8s.apply", "staging", None), &facts());
+    assert_eq!(staging.policy.confirm, None);
 }

@@ -173,7 +173,7 @@ fn hidden_characters_make_anything_critical() {
     }));
     let e = engine().evaluate(&r, &office_hours());
     assert_eq!(ids(&e), ["hidden-characters"]);
-    assert_eq!(e.risk.tags[0].reason, "summary has U+202E (bidi override)");
+    assert_eq!(e.risk.tags[0].reason, "summary has U+202E (bidi control)");
     assert_eq!(e.risk.level, RiskLevel::Critical);
     assert_eq!(e.policy.rule.as_deref(), Some("hidden-characters-critical"));
     assert_eq!(e.ttl_secs, 7200, "staging-pipeline still sets the TTL");

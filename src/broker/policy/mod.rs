@@ -95,8 +95,8 @@ impl Engine {
     ///
     /// Detectors run first; then every rule is tried in file order. Each matching rule
     /// adds its tags and score and may raise the level; `approvals_required`,
-    /// `approver_groups`, `ttl` and `max_ttl` each come from the first matching rule that
-    /// sets them, else from `[defaults]`. `policy.rule` names the first matching rule.
+    /// `approver_groups`, `ttl`, `max_ttl` and `confirm` each come from the first matching
+    /// rule that sets them, else from `[defaults]` (no `confirm` there: the resource name). `policy.rule` names the first matching rule.
     pub fn evaluate(&self, req: &ActionRequest, facts: &Facts) -> Evaluation {
         let cfg = &self.config;
         let mut tags = cfg.detectors.run(req, facts, &cfg.known_kinds);
@@ -137,6 +137,7 @@ impl Engine {
                 approvals_required,
                 approver_groups,
                 rule: matched.first().map(|r| r.name.clone()),
+                confirm: first(&|r| r.confirm.is_some()).and_then(|r| r.confirm.clone()),
                 distinct_groups: first(&|r| r.distinct_groups.is_some())
                     .and_then(|r| r.distinct_groups)
                     .unwrap_or(false),

@@ -35,6 +35,7 @@ struct RuleSpec {
     distinct_groups: Option<bool>,
     ttl: Option<Value>,
     max_ttl: Option<Value>,
+    confirm: Option<String>,
 }
 
 /// A compiled rule.
@@ -58,6 +59,35 @@ pub struct Rule {
     pub distinct_groups: Option<bool>,
     pub ttl_secs: Option<u64>,
     pub max_ttl_secs: Option<u64>,
+    /// The phrase an approver types to approve a critical action this rule matches
+    /// (default: the resource name).
+    pub confirm: Option<String>,
+}
+
+/// Longest confirmation phrase (it is typed by hand).
+pub const MAX_CONFIRM: usize = 100;
+
+/// A `confirm` phrase: typed by an approver, so visible characters only, no padding.
+fn check_confirm(c: &str) -> Result<String, String> {
+    if c.trim().is_empty() {
+        return Err("confirm: must not be empty (leave it out for the resource name)".into());
+    }
+    if c.trim() != c {
+        return Err("confirm: no leading or trailing spaces".into());
+    }
+    if c.chars().count() > MAX_CONFIRM {
+        return Err(format!("confirm: longer than {MAX_CONFIRM} characters"));
+    }
+    if let Some(bad) = c
+        .chars()
+        .find(|ch| ch.is_control() || crate::text::class(*ch).is_some())
+    {
+        return Err(format!(
+            "confirm: U+{:04X} cannot be typed or seen; use visible characters",
+            u32::from(bad)
+        ));
+    }
+    Ok(c.to_string())
 }
 
 fn globs(field: &str, v: &Option<Value>) -> Result<Option<Patterns>, String> {
@@ -124,6 +154,7 @@ impl Rule {
             .as_ref()
             .map(|v| duration("max_ttl", v))
             .transpose()?;
+        let confirm = spec.confirm.map(|c| check_confirm(&c)).transpose()?;
         let rule = Rule {
             name,
             description: spec.description.filter(|d| !d.trim().is_empty()),
@@ -141,6 +172,7 @@ impl Rule {
             distinct_groups: spec.distinct_groups,
             ttl_secs,
             max_ttl_secs,
+            confirm,
         };
         if rule.tags.is_empty()
             && rule.score == 0
@@ -150,10 +182,11 @@ impl Rule {
             && rule.distinct_groups.is_none()
             && rule.ttl_secs.is_none()
             && rule.max_ttl_secs.is_none()
+            && rule.confirm.is_none()
         {
             return Err(
                 "the rule does nothing: set at least one of tags, score, level, \
-                        approvals_required, approver_groups, distinct_groups, ttl, max_ttl"
+                        approvals_required, approver_groups, distinct_groups, ttl, max_ttl, confirm"
                     .into(),
             );
         }
@@ -176,11 +209,7 @@ impl Rule {
     pub fn tag(&self, id: &str) -> RiskTag {
         let mut reason = format!("policy rule {} matched", super::detect::quote(&self.name));
         if let Some(d) = &self.description {
-            let clean: String = d
-                .trim()
-                .chars()
-                .filter(|c| crate::text::hidden_class(*c).is_none())
-                .collect();
+            let clean = crate::text::visible_string(d.trim());
             reason.push_str(": ");
             reason.push_str(&clean);
         }

@@ -9,6 +9,7 @@ use crate::protocol::{Risk, RiskLevel, RiskTag};
 /// Default weight of each built-in tag.
 pub const DEFAULT_WEIGHTS: &[(&str, u32)] = &[
     ("hidden-characters", 50),
+    ("long-line", 20),
     ("privilege-escalation", 40),
     ("destructive", 35),
     ("production", 30),

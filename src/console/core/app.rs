@@ -3,9 +3,12 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::protocol::messages::Identity;
-use crate::protocol::{ActionId, Decision, DecisionId, KeyId, RiskLevel, Timestamp, Verdict};
+use crate::protocol::{
+    ActionId, Decision, DecisionId, Digest, KeyId, RiskLevel, Timestamp, Verdict,
+};
 
 use crate::console::core::keymap::{Keymap, Mode};
+use crate::console::dialogs::gone::GoneNotice;
 use crate::console::dialogs::login::LoginState;
 use crate::console::history::state::HistoryState;
 use crate::console::model::view_model::Entry;
@@ -120,6 +123,10 @@ pub enum Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecideDialog {
     pub action_id: ActionId,
+    /// The version the dialog opened on: a new digest turns it into a notice.
+    pub digest: Digest,
+    /// `kind system/resource`, display-safe, for the notice if the action goes away.
+    pub label: String,
     pub verdict: Verdict,
     pub reason: TextInput,
     /// For critical approvals: the approver types the resource (or environment) name.
@@ -135,8 +142,13 @@ pub enum Dialog {
     /// `r`: a reason to use for the selected action's next decision.
     Reason {
         action_id: ActionId,
+        /// `kind system/resource`, display-safe.
+        label: String,
         input: TextInput,
     },
+    /// The action under a decision or reason dialog was withdrawn, decided elsewhere,
+    /// expired or changed: a blocking notice that swallows keys until Esc or Enter.
+    Gone(GoneNotice),
     /// `/`: the queue search (applies while typing).
     Search,
     /// `f`: risk-level and environment toggles.
@@ -178,6 +190,10 @@ pub struct Settings {
     pub alert_level: RiskLevel,
     /// Shown in the status bar until the broker says who we are.
     pub broker_url: String,
+    /// Random per process, chosen by the runtime: decision ids are ULIDs from the
+    /// console's clock and this seed plus a counter, so `update` reads no clock and no
+    /// random source and tests get the same ids every run.
+    pub decision_seed: u128,
 }
 
 /// The console state.
@@ -194,6 +210,8 @@ pub struct App {
     pub conn: Conn,
     pub me: Option<Identity>,
     pub token_expires_at: Option<Timestamp>,
+    /// When the token source was last asked for a fresh token (see `core::session`).
+    pub token_asked_at: Option<Timestamp>,
     /// Pending actions by id.
     pub entries: HashMap<ActionId, Entry>,
     /// The visible queue order (after filter, search and sort).
@@ -214,7 +232,11 @@ pub struct App {
     /// After a welcome: the broker's head; catch-up is done once `last_seq` reaches it.
     pub catching_up_to: Option<u64>,
     pub scroll: HashMap<Pane, u16>,
+    /// The diff pane's first column (horizontal scroll), 0-based.
+    pub diff_col: usize,
     pub spinner: usize,
+    /// Decisions built so far (for the next decision id).
+    pub decisions_built: u64,
     pub quit_armed: bool,
     pub should_quit: bool,
     /// Something visible changed since the last draw.
@@ -252,6 +274,7 @@ impl App {
             conn: Conn::Connecting { attempt: 0 },
             me: None,
             token_expires_at: None,
+            token_asked_at: None,
             entries: HashMap::new(),
             order: Vec::new(),
             selected: None,
@@ -267,7 +290,9 @@ impl App {
             last_event_at: None,
             catching_up_to: None,
             scroll: HashMap::new(),
+            diff_col: 0,
             spinner: 0,
+            decisions_built: 0,
             quit_armed: false,
             should_quit: false,
             dirty: true,
@@ -280,11 +305,25 @@ impl App {
         match &self.dialog {
             None if self.screen == Screen::History => self.history.mode(),
             None => Mode::Normal,
-            Some(Dialog::Decide(_) | Dialog::Reason { .. } | Dialog::Search) => Mode::Input,
+            // The notice takes every key as text, so none of them can act.
+            Some(Dialog::Decide(_) | Dialog::Reason { .. } | Dialog::Search | Dialog::Gone(_)) => {
+                Mode::Input
+            }
             Some(Dialog::Filter { .. }) => Mode::Toggles,
             Some(Dialog::Help { .. }) => Mode::Help,
             Some(Dialog::Login(_)) => Mode::Login,
         }
+    }
+
+    /// The id for the next decision: the clock `update` was given, the seed and the
+    /// count of decisions built so far. Unique per console and never reused.
+    pub fn next_decision_id(&self) -> DecisionId {
+        let ms = u64::try_from(self.now.unix_millis()).unwrap_or(0);
+        let random = self
+            .settings
+            .decision_seed
+            .wrapping_add(u128::from(self.decisions_built));
+        DecisionId(ulid::Ulid::from_parts(ms, random))
     }
 
     pub fn selected_entry(&self) -> Option<&Entry> {

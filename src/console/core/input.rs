@@ -2,13 +2,14 @@
 
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
-use crate::protocol::{Decision, DecisionId, RiskLevel, Verdict};
+use crate::protocol::{Decision, RiskLevel, Verdict};
 
 use crate::console::core::app::{
     App, DecideDialog, Dialog, Field, InFlight, Level, Pane, Screen, TextInput,
 };
 use crate::console::core::layout;
 use crate::console::core::msg::{Action, Effect};
+use crate::console::core::rows;
 use crate::console::core::update::notice;
 use crate::console::dialogs::login::LoginState;
 use crate::console::queue::order as queue;
@@ -27,8 +28,15 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         None => normal(app, action, fx),
         Some(Dialog::Decide(d)) => decide_dialog(app, d, action, fx),
+        // Only Esc or Enter close the notice; every other key is swallowed.
+        Some(Dialog::Gone(n)) => {
+            if !matches!(action, Action::Cancel | Action::Submit) {
+                app.dialog = Some(Dialog::Gone(n));
+            }
+        }
         Some(Dialog::Reason {
             action_id,
+            label,
             mut input,
         }) => match action {
             Action::Cancel => {}
@@ -43,7 +51,11 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
             other => {
                 edit(&mut input, other);
-                app.dialog = Some(Dialog::Reason { action_id, input });
+                app.dialog = Some(Dialog::Reason {
+                    action_id,
+                    label,
+                    input,
+                });
             }
         },
         Some(Dialog::Search) => match action {
@@ -165,6 +177,10 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::PageUp => scroll_or_move(app, -PAGE),
         Action::Top => scroll_or_move(app, i32::MIN / 2),
         Action::Bottom => scroll_or_move(app, i32::MAX / 2),
+        Action::Left => scroll_cols(app, ColMove::Left),
+        Action::Right => scroll_cols(app, ColMove::Right),
+        Action::LineStart => scroll_cols(app, ColMove::Start),
+        Action::LineEnd => scroll_cols(app, ColMove::End),
         Action::NextPane => cycle_pane(app, 1),
         Action::PrevPane => cycle_pane(app, -1),
         Action::FocusDetail => {
@@ -176,10 +192,12 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Approve => open_decide(app, Verdict::Approve),
         Action::Deny => open_decide(app, Verdict::Deny),
         Action::Reason => {
-            if let Some(id) = app.selected {
+            if let Some(e) = app.selected_entry() {
+                let (id, label) = (e.row.id, e.label());
                 let value = app.drafts.get(&id).cloned().unwrap_or_default();
                 app.dialog = Some(Dialog::Reason {
                     action_id: id,
+                    label,
                     input: TextInput { value },
                 });
             }
@@ -255,6 +273,44 @@ fn scroll_or_move(app: &mut App, delta: i32) {
     }
 }
 
+enum ColMove {
+    Left,
+    Right,
+    Start,
+    End,
+}
+
+/// `h` `l` `0` `$` (and the arrows): the diff pane's columns, half a pane at a time,
+/// clamped so the longest line's end can reach the right edge and no further.
+fn scroll_cols(app: &mut App, m: ColMove) {
+    use crate::console::model::diff_job::DiffState;
+    let a = layout::areas(app.size.0, app.size.1, app.detail);
+    let Some(rect) = a.rect(Pane::Diff).or(a.context.or(a.diff).or(a.risk)) else {
+        return;
+    };
+    let inner = usize::from(rect.width.saturating_sub(2));
+    let Some(e) = app.selected_entry() else {
+        return;
+    };
+    let (widest, room) = match e.diff() {
+        Some(DiffState::Ready(m)) => (m.max_width, crate::console::ui::diff::text_cols(inner)),
+        Some(DiffState::Fallback { widest, .. }) => {
+            (widest, crate::console::ui::diff::text_cols(inner / 2))
+        }
+        _ => (0, 1),
+    };
+    let max = widest.saturating_sub(room);
+    let step = (room / 2).max(1);
+    app.diff_col = match m {
+        ColMove::Left => app.diff_col.saturating_sub(step),
+        ColMove::Right => app.diff_col.saturating_add(step),
+        ColMove::Start => 0,
+        ColMove::End => max,
+    }
+    .min(max);
+    app.dirty = true;
+}
+
 /// The furthest a detail pane scrolls: to its last page (the diff: its last line), so
 /// everything is reachable and the approver never scrolls into emptiness.
 fn max_scroll(app: &App, pane: Pane) -> u16 {
@@ -269,18 +325,10 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
     let max = match pane {
         Pane::Queue => 0,
         // Diff lines may wrap, so the last line may need to reach the top.
-        Pane::Diff => e.diff().map_or(0, |d| d.lines.len().saturating_sub(1)),
+        Pane::Diff => crate::console::ui::diff::line_count(e).saturating_sub(1),
         // Wrapped rows are known exactly: stop when the last page is full.
-        Pane::Risk => crate::console::ui::risk::risk_rows(
-            e,
-            &crate::console::ui::theme::Theme::monochrome(),
-            width,
-        )
-        .len()
-        .saturating_sub(height),
-        Pane::Context => {
-            crate::console::ui::context::context_row_count(app, e, width).saturating_sub(height)
-        }
+        Pane::Risk => rows::risk(e, width).len().saturating_sub(height),
+        Pane::Context => rows::context(app, e, width).len().saturating_sub(height),
     };
     u16::try_from(max).unwrap_or(u16::MAX)
 }
@@ -292,6 +340,8 @@ fn open_decide(app: &mut App, verdict: Verdict) {
         return;
     };
     let id = entry.row.id;
+    let digest = entry.digest().clone();
+    let label = entry.label();
     let critical = entry.row.risk == RiskLevel::Critical;
     let why_not = if entry.is_expired_at(app.now) {
         Some("it has expired and can no longer be decided".to_string())
@@ -316,6 +366,8 @@ fn open_decide(app: &mut App, verdict: Verdict) {
     };
     app.dialog = Some(Dialog::Decide(DecideDialog {
         action_id: id,
+        digest,
+        label,
         verdict,
         reason: TextInput {
             value: app.drafts.get(&id).cloned().unwrap_or_default(),
@@ -339,6 +391,7 @@ fn decide_dialog(app: &mut App, mut d: DecideDialog, action: Action, fx: &mut Ve
         }
         Action::Submit => match submit(app, &d) {
             Ok(decision) => {
+                app.decisions_built += 1;
                 let label = app
                     .entries
                     .get(&d.action_id)
@@ -396,14 +449,16 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
     if let Some(typed) = &d.typed
         && !entry.confirms(&typed.value)
     {
-        return Err(
-            "type the resource name (or environment) exactly to approve a critical action".into(),
-        );
+        return Err(if entry.view().confirm.is_some() {
+            "type the confirmation phrase exactly to approve a critical action".into()
+        } else {
+            "type the resource name exactly to approve a critical action".into()
+        });
     }
     let me = app.me.as_ref().ok_or("not connected to the broker")?;
     let (action_id, action_digest) = entry.signing_basis();
     Ok(Decision {
-        decision_id: DecisionId::new(),
+        decision_id: app.next_decision_id(),
         action_id,
         action_digest,
         verdict: d.verdict,

@@ -27,6 +27,8 @@ pub enum Msg {
     Resize(u16, u16),
     /// The clock moved (1 s ticks, faster while a spinner shows).
     Tick(Timestamp),
+    /// The token source's answer to an [`Effect::RefreshToken`].
+    TokenChecked(crate::console::core::session::Watch),
     /// The broker feed reported something.
     Feed(FeedEvent),
     /// An approver intent, already resolved from a key (or sent directly by tests).
@@ -75,6 +77,14 @@ pub enum Action {
     Bottom,
     PageUp,
     PageDown,
+    /// `h` / `←`: the diff pane scrolls left (half a pane).
+    Left,
+    /// `l` / `→`: the diff pane scrolls right (half a pane).
+    Right,
+    /// `0`: the diff pane back to column 1.
+    LineStart,
+    /// `$`: the diff pane to the end of its longest line on screen.
+    LineEnd,
     NextPane,
     PrevPane,
     FocusDetail,
@@ -123,6 +133,14 @@ impl Action {
         (Action::Bottom, "bottom", "last action / bottom"),
         (Action::PageDown, "page_down", "page down"),
         (Action::PageUp, "page_up", "page up"),
+        (Action::Left, "left", "diff: scroll left"),
+        (Action::Right, "right", "diff: scroll right"),
+        (Action::LineStart, "line_start", "diff: back to column 1"),
+        (
+            Action::LineEnd,
+            "line_end",
+            "diff: to the end of the longest line",
+        ),
         (Action::NextPane, "next_pane", "next pane"),
         (Action::PrevPane, "prev_pane", "previous pane"),
         (
@@ -215,6 +233,12 @@ pub enum Effect {
     },
     /// Ask the feed to reconnect now.
     Reconnect,
+    /// Ask the token source for a fresh token (its feed token expires soon); the answer
+    /// comes back as [`Msg::TokenChecked`], read against `current`, the feed token's
+    /// expiry.
+    RefreshToken {
+        current: Option<Timestamp>,
+    },
     /// Ask the feed for a fresh snapshot (events were missed).
     Resync,
     /// Start the device-flow sign-in (the session is dead).

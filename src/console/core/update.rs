@@ -7,9 +7,12 @@ use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{Action, ActionId, Status, Timestamp};
 
-use crate::console::core::app::{App, Conn, Dialog, Level, Notice};
+use crate::console::core::app::{App, Conn, DecideDialog, Dialog, Level, Notice};
 use crate::console::core::input;
+use crate::console::core::layout;
 use crate::console::core::msg::{Effect, Msg};
+use crate::console::core::session::{self, Watch};
+use crate::console::dialogs::gone::{self, Why};
 use crate::console::dialogs::login::LoginState;
 use crate::console::model::sanitize::SafeText;
 use crate::console::model::view_model::Entry;
@@ -38,6 +41,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             tick(app, now);
+            refresh_if_due(app, now, &mut fx);
             crate::console::history::live::tick(app, &mut fx);
         }
         Msg::Feed(ev) => feed(app, ev, &mut fx),
@@ -60,6 +64,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dialog = Some(Dialog::Login(LoginState::Failed { reason, ended }));
             app.dirty = true;
         }
+        Msg::TokenChecked(answer) => match answer {
+            Watch::Keep => {}
+            Watch::Reconnect => {
+                tracing::info!("fresh token: reconnecting the feed with it");
+                fx.push(Effect::Reconnect);
+            }
+            Watch::SignedOut(reason) => feed(app, FeedEvent::SignedOut { reason }, &mut fx),
+        },
         Msg::Notice { level, text } => notice(app, level, &text),
         Msg::HistoryPage { generation, result } => {
             crate::console::history::state::page_arrived(app, generation, result, &mut fx);
@@ -70,7 +82,21 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             result,
         } => crate::console::history::live::answered(app, ask, generation, result, &mut fx),
     }
+    settle(app);
     fx
+}
+
+/// What holds after every message, whatever it was: a dialog never outlives the action
+/// version it opened on (it becomes a blocking notice), and the selected action is on a
+/// visible queue row.
+fn settle(app: &mut App) {
+    gone::guard(app);
+    let rows = layout::areas(app.size.0, app.size.1, app.detail).queue_rows();
+    let before = app.queue_offset;
+    queue::keep_visible(app, rows);
+    if app.queue_offset != before {
+        app.dirty = true;
+    }
 }
 
 /// Adds a notice for the status bar (and the log).
@@ -84,6 +110,20 @@ pub fn notice(app: &mut App, level: Level, text: &str) {
         app.notices.pop_front();
     }
     app.dirty = true;
+}
+
+/// Asks for a fresh token shortly before the feed's expires (see [`session`]), one
+/// question at a time; not while signed out or signing in (the dialog is on it).
+fn refresh_if_due(app: &mut App, now: Timestamp, fx: &mut Vec<Effect>) {
+    let signing_in =
+        matches!(app.conn, Conn::SignedOut { .. }) || matches!(app.dialog, Some(Dialog::Login(_)));
+    if signing_in || !session::due(app.token_expires_at, now, app.token_asked_at) {
+        return;
+    }
+    app.token_asked_at = Some(now);
+    fx.push(Effect::RefreshToken {
+        current: app.token_expires_at,
+    });
 }
 
 /// Why the session ended, as the open sign-in dialog shows it (kept across its states).
@@ -101,11 +141,14 @@ fn tick(app: &mut App, now: Timestamp) {
     }
     app.now = now;
     app.spinner = app.spinner.wrapping_add(1);
-    if let Some(Dialog::Decide(d)) = &app.dialog {
-        let id = d.action_id;
-        if app.entries.get(&id).is_some_and(|e| e.is_expired_at(now)) {
-            let label = app.entries.get(&id).map(|e| e.label()).unwrap_or_default();
-            app.dialog = None;
+    if let Some(
+        Dialog::Decide(DecideDialog { action_id: id, .. }) | Dialog::Reason { action_id: id, .. },
+    ) = &app.dialog
+    {
+        let id = *id;
+        if let Some(e) = app.entries.get(&id).filter(|e| e.is_expired_at(now)) {
+            let label = e.label();
+            gone::replace(app, id, label.clone(), Why::Expired);
             notice(
                 app,
                 Level::Warn,
@@ -341,10 +384,20 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
         decided_by.join(", ")
     };
     let status = action.status;
-    let dialog_open = matches!(&app.dialog, Some(Dialog::Decide(d)) if d.action_id == id)
-        || matches!(&app.dialog, Some(Dialog::Reason { action_id, .. }) if *action_id == id);
+    let dialog_open = gone::open_on(app, id);
+    let mut why_text = format!("{status} by {who}");
     if dialog_open {
-        app.dialog = None;
+        let why = match status {
+            Status::Withdrawn => Why::Withdrawn,
+            Status::Expired => Why::Expired,
+            Status::Approved | Status::Denied => Why::Decided {
+                status,
+                by: SafeText::line(&who).plain(),
+            },
+            Status::Pending => Why::Gone,
+        };
+        why_text = why.text();
+        gone::replace(app, id, label.clone(), why);
     }
     if let Some(did) = mine {
         let by_me = decided_by
@@ -373,7 +426,7 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
         notice(
             app,
             Level::Warn,
-            &format!("{label} was {status} by {who} while your dialog was open ({reason})"),
+            &format!("{label} was {why_text} while your dialog was open ({reason})"),
         );
     } else if was_listed {
         let level = if status == Status::Expired {
@@ -388,8 +441,9 @@ fn resolved(app: &mut App, action: Action, decided_by: &[String], reason: &str) 
 
 /// The action under an open dialog changed content: the approver must look again.
 fn changed_under_dialog(app: &mut App, id: ActionId) {
-    if matches!(&app.dialog, Some(Dialog::Decide(d)) if d.action_id == id) {
-        app.dialog = None;
+    if gone::open_on(app, id) {
+        let label = app.entries.get(&id).map(|e| e.label()).unwrap_or_default();
+        gone::replace(app, id, label, Why::Changed);
         notice(
             app,
             Level::Warn,
@@ -413,3 +467,7 @@ mod nav_tests;
 #[cfg(test)]
 #[path = "update_login_tests.rs"]
 mod login_tests;
+
+#[cfg(test)]
+#[path = "update_integrity_tests.rs"]
+mod integrity_tests;

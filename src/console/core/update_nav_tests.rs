@@ -99,7 +99,7 @@ fn detail_panes_do_not_scroll_past_their_content() {
     }
     let lines = app
         .selected_entry()
-        .and_then(|e| e.diff())
+        .and_then(|e| e.diff_model())
         .map(|d| d.lines.len());
     assert_eq!(Some(usize::from(app.pane_scroll(Pane::Diff)) + 1), lines);
     key(&mut app, 'g');

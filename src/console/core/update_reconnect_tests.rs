@@ -227,3 +227,61 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
     assert_eq!(app.entries.len(), 2);
     assert_eq!(app.last_seq, Some(12));
 }
+
+#[test]
+fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
+    use crate::console::core::session::{EVERY_SECS, MARGIN_SECS, Watch};
+    let mut app = live_app(vec![], (80, 24));
+    let exp = now().plus_secs(600);
+    update(
+        &mut app,
+        Msg::Feed(FeedEvent::Token {
+            expires_at: Some(exp),
+        }),
+    );
+    let asks = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::RefreshToken { current } if *current == Some(exp)))
+            .count()
+    };
+    assert_eq!(
+        asks(&update(&mut app, Msg::Tick(now().plus_secs(60)))),
+        0,
+        "not yet"
+    );
+    let near = exp.plus_secs(-MARGIN_SECS);
+    assert_eq!(
+        asks(&update(&mut app, Msg::Tick(near))),
+        1,
+        "inside the margin"
+    );
+    assert_eq!(
+        asks(&update(&mut app, Msg::Tick(near.plus_secs(1)))),
+        0,
+        "one at a time"
+    );
+    let later = near.plus_secs(EVERY_SECS);
+    assert_eq!(
+        asks(&update(&mut app, Msg::Tick(later))),
+        1,
+        "asks again after a rest"
+    );
+    // The answers: a fresh token reconnects; nothing new keeps; a dead session signs in.
+    let fx = update(&mut app, Msg::TokenChecked(Watch::Reconnect));
+    assert!(fx.contains(&Effect::Reconnect));
+    assert!(update(&mut app, Msg::TokenChecked(Watch::Keep)).is_empty());
+    let fx = update(
+        &mut app,
+        Msg::TokenChecked(Watch::SignedOut("refresh refused".into())),
+    );
+    assert!(fx.contains(&Effect::StartLogin));
+    assert!(matches!(
+        app.dialog,
+        Some(crate::console::core::app::Dialog::Login(_))
+    ));
+    // Signing in: the dialog is on it, no more questions.
+    assert_eq!(
+        asks(&update(&mut app, Msg::Tick(later.plus_secs(EVERY_SECS)))),
+        0
+    );
+}

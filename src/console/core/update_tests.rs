@@ -103,8 +103,12 @@ fn the_broker_digest_is_never_trusted() {
             action: changed.clone(),
         }),
     );
-    assert!(app.dialog.is_none());
+    assert!(
+        matches!(app.dialog, Some(Dialog::Gone(_))),
+        "a blocking notice"
+    );
     assert!(last_notice(&app).contains("changed"));
+    code(&mut app, KeyCode::Esc);
     key(&mut app, 'a');
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     assert_eq!(d.action_digest, changed.digest());
@@ -168,14 +172,67 @@ fn critical_approval_needs_the_resource_name_typed() {
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     assert_eq!(d.action_digest, a.digest());
 
-    // The environment name is accepted too; the reason field is reachable with Tab.
+    // The reason field is reachable with Tab.
     let mut app = live_app(vec![a.clone()], (80, 24));
     key(&mut app, 'a');
-    typ(&mut app, "production");
+    typ(&mut app, "role/admin");
     code(&mut app, KeyCode::Tab);
     typ(&mut app, "INC-42");
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     assert_eq!(d.reason, "INC-42");
+}
+
+#[test]
+fn critical_approval_never_accepts_the_environment_name() {
+    // `production` on every production action becomes muscle memory: refused.
+    let a = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    typ(&mut app, "production");
+    assert!(signed(&code(&mut app, KeyCode::Enter)).is_none());
+    let Some(Dialog::Decide(d)) = &app.dialog else {
+        panic!("dialog closed")
+    };
+    assert!(d.error.as_deref().unwrap_or("").contains("resource name"));
+}
+
+#[test]
+fn critical_approval_asks_for_the_policy_phrase_when_a_rule_sets_one() {
+    let mut a = action(
+        3,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    );
+    a.policy.confirm = Some("grant admin in prod".into());
+    let mut app = live_app(vec![a.clone()], (80, 24));
+    key(&mut app, 'a');
+    // The resource name is not the phrase when policy names another.
+    typ(&mut app, "role/admin");
+    assert!(signed(&code(&mut app, KeyCode::Enter)).is_none());
+    let Some(Dialog::Decide(d)) = &app.dialog else {
+        panic!("dialog closed")
+    };
+    assert!(
+        d.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("confirmation phrase")
+    );
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+    );
+    typ(&mut app, "grant admin in prod");
+    let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
+    assert_eq!(d.action_digest, a.digest());
 }
 
 #[test]
@@ -197,11 +254,14 @@ fn decided_elsewhere_while_the_dialog_is_open() {
             reason: "fine".into(),
         }),
     );
-    assert!(app.dialog.is_none(), "the dialog closes");
+    assert!(
+        matches!(app.dialog, Some(Dialog::Gone(_))),
+        "the dialog becomes a blocking notice"
+    );
     assert!(!app.entries.contains_key(&a.id));
     let n = last_notice(&app);
     assert!(n.contains("carol") && n.contains("approved"), "{n}");
-    // Enter now does not approve anything else by accident.
+    // Enter now only closes the notice: it approves nothing else by accident.
     let fx = code(&mut app, KeyCode::Enter);
     assert!(signed(&fx).is_none());
     assert!(app.dialog.is_none());
@@ -213,8 +273,9 @@ fn expiry_while_the_dialog_is_open() {
     let mut app = live_app(vec![a.clone()], (80, 24));
     key(&mut app, 'a');
     update(&mut app, Msg::Tick(a.expires_at.plus_secs(1)));
-    assert!(app.dialog.is_none());
+    assert!(matches!(app.dialog, Some(Dialog::Gone(_))));
     assert!(last_notice(&app).contains("expired"));
+    code(&mut app, KeyCode::Esc);
     // And an expired action cannot be approved at all.
     key(&mut app, 'a');
     assert!(app.dialog.is_none());
@@ -379,7 +440,7 @@ fn hostile_text_is_sanitized_in_the_view_model() {
     let app = live_app(vec![hostile_action(1)], (80, 24));
     let e = app.selected_entry().unwrap();
     assert!(e.view().hidden_chars);
-    assert!(e.view().summary.plain().contains("⟨CSI 2J⟩"));
+    assert!(e.view().summary.plain().contains("⟨ESC⟩[2J"));
     assert!(!e.view().summary.plain().contains('\u{1b}'));
     assert!(e.view().justification[0].plain().contains("⟨U+202E⟩"));
 }
@@ -441,4 +502,30 @@ fn a_pasted_newline_never_confirms() {
         panic!()
     };
     assert!(!d.reason.value.contains('\u{1b}'));
+}
+
+#[test]
+fn decision_ids_come_from_the_clock_and_seed_update_was_given() {
+    // No clock or random source inside update: the same messages build the same ids,
+    // and every decision gets a new one.
+    let run = || {
+        let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+        let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Medium);
+        let mut app = live_app(vec![a.clone(), b.clone()], (80, 24));
+        let mut ids = Vec::new();
+        for id in [a.id, b.id] {
+            select(&mut app, id);
+            key(&mut app, 'a');
+            ids.push(signed(&code(&mut app, KeyCode::Enter)).unwrap().decision_id);
+        }
+        ids
+    };
+    let (first, again) = (run(), run());
+    assert_eq!(first, again, "deterministic");
+    assert_ne!(first[0], first[1], "unique per decision");
+    assert_eq!(
+        u64::try_from(fixtures::now().unix_millis()).unwrap(),
+        first[0].0.timestamp_ms(),
+        "from the clock update was given"
+    );
 }

@@ -1,3 +1,4 @@
 //! The dialogs drawn over a screen, one file each.
 
+pub mod gone;
 pub mod login;

@@ -35,7 +35,10 @@ pub fn export_jsonl<R: Borrow<HistoryRecord>>(
     let file = opts.open(&path).map_err(|e| format!("{shown}: {e}"))?;
     let mut out = std::io::BufWriter::new(file);
     for r in records {
-        serde_json::to_writer(&mut out, r.borrow()).map_err(|e| format!("{shown}: {e}"))?;
+        // Safe to cat, like `signoff history --json`: non-printable and bidi as `\uXXXX`.
+        let line = serde_json::to_string(r.borrow()).map_err(|e| format!("{shown}: {e}"))?;
+        out.write_all(crate::text::escape_json(&line).as_bytes())
+            .map_err(|e| format!("{shown}: {e}"))?;
         out.write_all(b"\n").map_err(|e| format!("{shown}: {e}"))?;
     }
     out.flush().map_err(|e| format!("{shown}: {e}"))?;

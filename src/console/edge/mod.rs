@@ -8,7 +8,6 @@ pub mod export;
 pub mod heap_trim;
 pub mod notify;
 pub mod runtime;
-pub mod session_watch;
 pub mod signals;
 pub mod signin;
 pub mod terminal;

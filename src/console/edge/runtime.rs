@@ -12,16 +12,16 @@ use tokio::sync::mpsc;
 
 use crate::auth::BoxFuture;
 use crate::client::{BrokerHttp, ClientError, FeedConfig, FeedEvent, feed};
-use crate::console::core::app::{App, Conn, Dialog, Level, Settings};
+use crate::console::core::app::{App, Dialog, Level, Settings};
 use crate::console::core::keymap::Keymap;
 use crate::console::core::msg::{Effect, HistoryAsk, Msg};
+use crate::console::core::session;
 use crate::console::core::update::update;
 use crate::console::dialogs::login::{DeviceAuthorization, LoginState};
 use crate::console::edge::config::Config;
 use crate::console::edge::export::{export_jsonl, osc52};
 use crate::console::edge::heap_trim::{self, TrimPolicy};
 use crate::console::edge::notify::alert_bytes;
-use crate::console::edge::session_watch::{self, Watch};
 use crate::console::edge::signals::StopSignals;
 use crate::console::edge::terminal::TerminalGuard;
 use crate::console::ui::Root;
@@ -66,6 +66,8 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
         key_id: KeyId::of(&opts.key.verifying_key()),
         alert_level: opts.config.alert_level,
         broker_url: opts.config.broker_url.clone(),
+        // The only random source of the console's decisions, read here at the edge.
+        decision_seed: ulid::Ulid::new().random(),
     };
     let mut app = App::new(settings, Timestamp::now());
     let mut feed = feed::spawn(
@@ -99,7 +101,6 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     spin.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    let mut watch = TokenWatch::new(opts.tokens.clone());
     let mut trim_policy = TrimPolicy::default();
     let mut trim_due = false;
 
@@ -139,21 +140,13 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                 tracing::info!(signal = name, "stopping: terminal closed or told to stop");
                 break;
             }
-            _ = second.tick() => {
-                let now = Timestamp::now();
-                watch.maybe_ask(&app, now);
-                Msg::Tick(now)
-            }
+            _ = second.tick() => Msg::Tick(Timestamp::now()),
             _ = spin.tick(), if busy => Msg::Tick(Timestamp::now()),
-            Some(answer) = watch.answers.recv() => match answer {
-                Watch::Keep => continue,
-                Watch::Reconnect => {
-                    tracing::info!("fresh token: reconnecting the feed with it");
-                    feed.reconnect();
-                    continue;
-                }
-                Watch::SignedOut(reason) => Msg::Feed(FeedEvent::SignedOut { reason }),
-            },
+            // A diff computed off the event loop made progress or finished: redraw.
+            () = crate::console::model::diff_job::WAKE.notified() => {
+                app.dirty = true;
+                continue;
+            }
         };
         // A registration that failed (broker down at start) is retried once it is back.
         if matches!(msg, Msg::Feed(FeedEvent::Connected)) && !register.done() {
@@ -179,6 +172,13 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                     }
                 }
                 Effect::Reconnect => feed.reconnect(),
+                Effect::RefreshToken { current } => {
+                    let (tokens, tx) = (opts.tokens.clone(), results_tx.clone());
+                    tokio::spawn(async move {
+                        let answer = tokens.bearer().await;
+                        let _ = tx.send(Msg::TokenChecked(session::outcome(current, answer)));
+                    });
+                }
                 Effect::Resync => feed.resync(),
                 Effect::StartLogin => start_login(opts.login.clone(), register.clone()),
                 Effect::FetchHistory { generation, query } => {
@@ -202,42 +202,6 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     }
     drop(guard);
     Ok(())
-}
-
-/// Asks the token source again shortly before the feed's token expires (see
-/// [`session_watch`]), one question at a time.
-struct TokenWatch {
-    tokens: Arc<dyn TokenSource>,
-    last_asked: Option<Timestamp>,
-    tx: mpsc::UnboundedSender<Watch>,
-    answers: mpsc::UnboundedReceiver<Watch>,
-}
-
-impl TokenWatch {
-    fn new(tokens: Arc<dyn TokenSource>) -> Self {
-        let (tx, answers) = mpsc::unbounded_channel();
-        Self {
-            tokens,
-            last_asked: None,
-            tx,
-            answers,
-        }
-    }
-
-    fn maybe_ask(&mut self, app: &App, now: Timestamp) {
-        // Signed out or signing in: the dialog is already on it.
-        let signing_in = matches!(app.conn, Conn::SignedOut { .. })
-            || matches!(app.dialog, Some(Dialog::Login(_)));
-        if signing_in || !session_watch::due(app.token_expires_at, now, self.last_asked) {
-            return;
-        }
-        self.last_asked = Some(now);
-        let (tokens, tx, current) = (self.tokens.clone(), self.tx.clone(), app.token_expires_at);
-        tokio::spawn(async move {
-            let answer = tokens.bearer().await;
-            let _ = tx.send(session_watch::outcome(current, answer));
-        });
-    }
 }
 
 /// Registers the console's device key with the broker, reporting a failure as a notice.

@@ -158,7 +158,7 @@ fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
     if h.detail_focus {
         let area = crate::console::core::layout::history_areas(app.size.0, app.size.1).detail;
         let max = h.selected_record().map_or(0, |r| {
-            crate::console::ui::history_detail::max_scroll(r, area)
+            crate::console::core::rows::record_max_scroll(r, area)
         });
         let d = delta.clamp(-1000, 1000) as i32;
         let next = (i32::from(h.detail_scroll) + d).clamp(0, i32::from(max));

@@ -397,7 +397,7 @@ fn the_mouse_selects_rows_focuses_the_record_and_scrolls() {
         key(&mut app, KeyCode::Char('j'));
     }
     let r = app.history.selected_record().unwrap();
-    let max = crate::console::ui::history_detail::max_scroll(r, a.detail);
+    let max = crate::console::core::rows::record_max_scroll(r, a.detail);
     assert!(max > 0 && max < 40, "{max}");
     assert_eq!(app.history.detail_scroll, max);
 }

@@ -7,8 +7,53 @@
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::console::model::sanitize::{SafeText, TAB_WIDTH};
+use crate::console::model::sanitize::SafeText;
 use crate::protocol::Change;
+
+/// Limits on one diff's computation: when it runs past its deadline or its memory, or
+/// is cancelled (the action left), parsing stops and the pane falls back to a plain
+/// side-by-side view. `progress` counts parsed lines for the pane's progress line.
+pub struct Budget<'a> {
+    pub deadline: Option<std::time::Instant>,
+    pub max_bytes: usize,
+    pub used_bytes: usize,
+    pub progress: &'a dyn Fn(usize, usize),
+    pub cancelled: &'a dyn Fn() -> bool,
+}
+
+/// Why a budgeted computation stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    Time,
+    Memory,
+    Cancelled,
+}
+
+impl Budget<'_> {
+    /// No limits (small diffs, tests).
+    pub fn unlimited() -> Budget<'static> {
+        Budget {
+            deadline: None,
+            max_bytes: usize::MAX,
+            used_bytes: 0,
+            progress: &|_, _| {},
+            cancelled: &|| false,
+        }
+    }
+
+    fn check(&self, done: usize, total: usize) -> Result<(), Stopped> {
+        (self.progress)(done, total);
+        if (self.cancelled)() {
+            Err(Stopped::Cancelled)
+        } else if self.used_bytes > self.max_bytes {
+            Err(Stopped::Memory)
+        } else if self.deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            Err(Stopped::Time)
+        } else {
+            Ok(())
+        }
+    }
+}
 
 /// Pairs of changed lines longer than this get no intra-line highlight (cost bound).
 const MAX_INLINE_LEN: usize = 400;
@@ -47,31 +92,52 @@ pub struct DiffModel {
     pub lines: Vec<DiffLine>,
     pub added: usize,
     pub removed: usize,
+    /// Columns of the widest line (for horizontal scrolling).
+    pub max_width: usize,
 }
 
 impl DiffModel {
     /// The model for an action's change (none when it carries no change).
     pub fn of_change(change: &Change) -> Self {
+        Self::of_change_within(change, &mut Budget::unlimited())
+            .unwrap_or_else(|_| unreachable!("an unlimited budget never stops"))
+    }
+
+    /// [`DiffModel::of_change`] within a time and memory budget.
+    pub fn of_change_within(change: &Change, budget: &mut Budget<'_>) -> Result<Self, Stopped> {
         match change {
-            Change::UnifiedDiff { diff } => Self::parse(diff),
+            Change::UnifiedDiff { diff } => Self::parse_within(diff, budget),
             Change::BeforeAfter {
                 path,
                 before,
                 after,
             } => {
                 let name = path.as_deref().unwrap_or("document");
-                let text = TextDiff::from_lines(before.as_str(), after.as_str())
+                let mut config = TextDiff::configure();
+                if let Some(d) = budget.deadline {
+                    config.deadline(d);
+                }
+                let diff = config.diff_lines(before.as_str(), after.as_str());
+                budget.check(0, 0)?;
+                let text = diff
                     .unified_diff()
                     .context_radius(3)
                     .header(&format!("a/{name}"), &format!("b/{name}"))
                     .to_string();
-                Self::parse(&text)
+                drop(diff);
+                Self::parse_within(&text, budget)
             }
         }
     }
 
     /// Parses a unified diff. Never fails: unknown lines are kept as [`LineKind::Meta`].
     pub fn parse(text: &str) -> Self {
+        Self::parse_within(text, &mut Budget::unlimited())
+            .unwrap_or_else(|_| unreachable!("an unlimited budget never stops"))
+    }
+
+    /// [`DiffModel::parse`] within a budget, checked every 512 lines.
+    pub fn parse_within(text: &str, budget: &mut Budget<'_>) -> Result<Self, Stopped> {
         let mut model = DiffModel::default();
         let (mut old, mut new) = (0u32, 0u32);
         let raw: Vec<&str> = text
@@ -83,7 +149,13 @@ impl DiffModel {
             _ => &raw[..],
         };
         let mut i = 0;
+        let mut next_check = 0;
         while i < raw.len() {
+            if i >= next_check {
+                budget.used_bytes = model.heap_estimate();
+                budget.check(i, raw.len())?;
+                next_check = i + 512;
+            }
             let line = raw[i];
             if let Some((o, n)) = hunk_start(line) {
                 (old, new) = (o, n);
@@ -128,7 +200,30 @@ impl DiffModel {
                 i += 1;
             }
         }
-        model
+        model.max_width = model.lines.iter().map(DiffLine::width).max().unwrap_or(0);
+        budget.check(raw.len(), raw.len())?;
+        Ok(model)
+    }
+
+    /// Rough heap bytes held (for the memory budget).
+    fn heap_estimate(&self) -> usize {
+        self.lines
+            .iter()
+            .map(|l| {
+                96 + l
+                    .segments
+                    .iter()
+                    .map(|s| {
+                        64 + s
+                            .text
+                            .pieces()
+                            .iter()
+                            .map(|p| 48 + p.text.len())
+                            .sum::<usize>()
+                    })
+                    .sum::<usize>()
+            })
+            .sum()
     }
 
     fn push(&mut self, kind: LineKind, old_no: Option<u32>, new_no: Option<u32>, text: &str) {
@@ -179,31 +274,18 @@ impl DiffModel {
     }
 }
 
-fn plain(text: &str) -> Vec<Segment> {
-    vec![Segment {
-        text: SafeText::line(&expand_tabs(text)),
-        emph: false,
-    }]
+impl DiffLine {
+    /// Columns the line's text takes.
+    pub fn width(&self) -> usize {
+        self.segments.iter().map(|s| s.text.width()).sum()
+    }
 }
 
-/// Tabs expanded on the raw line, so segment boundaries keep their columns.
-fn expand_tabs(s: &str) -> String {
-    if !s.contains('\t') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut col = 0;
-    for c in s.chars() {
-        if c == '\t' {
-            let n = TAB_WIDTH - col % TAB_WIDTH;
-            out.extend(std::iter::repeat_n(' ', n));
-            col += n;
-        } else {
-            out.push(c);
-            col += 1;
-        }
-    }
-    out
+fn plain(text: &str) -> Vec<Segment> {
+    vec![Segment {
+        text: SafeText::line(text),
+        emph: false,
+    }]
 }
 
 /// Word-level highlights for a removed/added pair.
@@ -211,8 +293,7 @@ fn inline(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
     if old.len() > MAX_INLINE_LEN || new.len() > MAX_INLINE_LEN {
         return (plain(old), plain(new));
     }
-    let (old, new) = (expand_tabs(old), expand_tabs(new));
-    let diff = TextDiff::from_words(old.as_str(), new.as_str());
+    let diff = TextDiff::from_words(old, new);
     let mut o: Vec<(String, bool)> = Vec::new();
     let mut n: Vec<(String, bool)> = Vec::new();
     for change in diff.iter_all_changes() {
@@ -226,11 +307,14 @@ fn inline(old: &str, new: &str) -> (Vec<Segment>, Vec<Segment>) {
             ChangeTag::Insert => append(&mut n, v, true),
         }
     }
+    // Each segment continues the line's columns, so tab stops stay where they are.
     let seg = |v: Vec<(String, bool)>| {
+        let mut col = 0;
         v.into_iter()
-            .map(|(t, emph)| Segment {
-                text: SafeText::line(&t),
-                emph,
+            .map(|(t, emph)| {
+                let text = SafeText::line_at(&t, col);
+                col += text.width();
+                Segment { text, emph }
             })
             .collect()
     };
@@ -315,7 +399,7 @@ mod tests {
     fn hostile_diff_text_is_made_visible() {
         let m = DiffModel::parse("@@ -1 +1 @@\n-a\n+b\u{1b}[2J\u{202e}c\n");
         let t = texts(&m);
-        assert_eq!(t[2].3, "b⟨CSI 2J⟩⟨U+202E⟩c");
+        assert_eq!(t[2].3, "b⟨ESC⟩[2J⟨U+202E⟩c");
     }
 
     #[test]

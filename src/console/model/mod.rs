@@ -3,5 +3,6 @@
 //! diff ([`diff`]). Pure data, built once per action version.
 
 pub mod diff;
+pub mod diff_job;
 pub mod sanitize;
 pub mod view_model;

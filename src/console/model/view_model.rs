@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use crate::protocol::{Action, ActionId, Digest, RiskLevel, Status, Timestamp, Verdict};
 
 use crate::console::model::diff::DiffModel;
+use crate::console::model::diff_job::{DiffJob, DiffState};
 use crate::console::model::sanitize::SafeText;
 use crate::identity::person::{self, PersonKey};
 
@@ -53,6 +54,9 @@ pub struct SafeAction {
     pub required: u32,
     pub groups: Vec<SafeText>,
     pub rule: Option<SafeText>,
+    /// The phrase a policy rule asks for to approve a critical action (else the
+    /// resource name is typed).
+    pub confirm: Option<SafeText>,
     pub votes: Vec<SafeVote>,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
@@ -114,6 +118,7 @@ impl SafeAction {
                 .map(|g| SafeText::line(g))
                 .collect(),
             rule: a.policy.rule.as_deref().map(SafeText::line),
+            confirm: a.policy.confirm.as_deref().map(SafeText::line),
             votes: a
                 .votes
                 .iter()
@@ -133,7 +138,7 @@ impl SafeAction {
         let hidden = a
             .agent_texts()
             .iter()
-            .any(|(_, t)| t.chars().any(|c| crate::text::hidden_class(c).is_some()));
+            .any(|(_, t)| crate::text::has_hidden(t));
         Self {
             hidden_chars: hidden,
             ..s
@@ -211,8 +216,8 @@ pub struct Entry {
     pub row: QueueRow,
     /// Built on first view (see [`Entry::view`]); boxed so an unbuilt one costs a word.
     view: OnceLock<Box<SafeAction>>,
-    /// Parsed on first view and kept for the digest (see [`Entry::diff`]).
-    diff: OnceLock<Option<Arc<DiffModel>>>,
+    /// Started on first view, kept while the action stays selected (see [`Entry::diff`]).
+    diff: OnceLock<Option<Arc<DiffJob>>>,
     /// When this console first saw it (for "new" marks and age).
     pub seen_at: Timestamp,
 }
@@ -241,20 +246,44 @@ impl Entry {
     /// selection leaves this entry.
     pub fn forget_view(&mut self) {
         self.view.take();
+        // Also the diff: a large one's memory goes back when the selection leaves (and a
+        // job still running is cancelled).
+        self.diff.take();
     }
 
-    /// The parsed change; `None` when the action carries none. Parsed the first time a
-    /// view asks, then cached: a queue of 10,000 actions shows one diff at a time, and
-    /// parsing them all on arrival cost ~3.5 KB of heap per action.
-    pub fn diff(&self) -> Option<&DiffModel> {
+    /// The change as the diff pane can show it now; `None` when the action carries
+    /// none. The diff starts the first time a view asks (small ones are ready at once,
+    /// large ones are computed off the event loop, [`DiffJob`]): a queue of 10,000
+    /// actions shows one diff at a time.
+    pub fn diff(&self) -> Option<DiffState<'_>> {
+        let change = self.action.change.as_ref()?;
+        let job = self
+            .diff
+            .get_or_init(|| Some(Arc::new(DiffJob::start(change))))
+            .as_deref()?;
+        Some(job.state(change))
+    }
+
+    /// The parsed diff once it is ready (`None` while computing, past its budget, or
+    /// when there is no change).
+    pub fn diff_model(&self) -> Option<&DiffModel> {
+        match self.diff()? {
+            DiffState::Ready(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Waits (up to `limit`) for a diff computed off the event loop: for tests and the
+    /// screenshot renderer, which draw one frame and need the finished pane.
+    pub fn wait_for_diff(&self, limit: std::time::Duration) -> bool {
+        if self.action.change.is_none() {
+            return true;
+        }
+        let _ = self.diff();
         self.diff
-            .get_or_init(|| {
-                self.action
-                    .change
-                    .as_ref()
-                    .map(|c| Arc::new(DiffModel::of_change(c)))
-            })
-            .as_deref()
+            .get()
+            .and_then(|j| j.as_deref())
+            .is_none_or(|j| j.wait(limit))
     }
 
     /// The same action with new mutable state (votes); the diff is reused when the
@@ -319,15 +348,20 @@ impl Entry {
         (self.action.id, self.action.digest())
     }
 
-    /// True when `typed` is the resource or environment name, as sent or as displayed
-    /// (a name with hidden characters can be typed as shown, markers included).
+    /// True when `typed` is the confirmation phrase for a critical approval: the policy
+    /// rule's `confirm` phrase when set, else the resource name.
     pub fn confirms(&self, typed: &str) -> bool {
         let t = typed.trim();
-        !t.is_empty()
-            && (t == self.action.target.resource
-                || t == self.action.target.environment
-                || t == self.row.resource.plain()
-                || t == self.row.environment.plain())
+        // As sent, or as displayed (hidden characters shown as markers can be typed as
+        // they read). Never the environment: that would become muscle memory.
+        let (phrase, shown) = match &self.action.policy.confirm {
+            Some(c) => (c.as_str(), SafeText::line(c).plain()),
+            None => (
+                self.action.target.resource.as_str(),
+                self.row.resource.plain(),
+            ),
+        };
+        !t.is_empty() && (t == phrase || t == shown)
     }
 
     /// True when the broker already recorded this decision on the action.
@@ -351,9 +385,12 @@ mod tests {
     fn the_diff_is_parsed_on_first_view_then_kept() {
         let e = Entry::new(action(1, "k8s.scale", "api", "dev", RiskLevel::Low), now());
         assert!(e.diff.get().is_none(), "not parsed on arrival");
-        let first = e.diff().expect("the fixture carries a diff") as *const DiffModel;
-        assert!(e.diff().is_some_and(|d| d.added == 2 && d.removed == 2));
-        assert_eq!(e.diff().map(|d| d as *const DiffModel), Some(first));
+        let first = e.diff_model().expect("the fixture carries a diff") as *const DiffModel;
+        assert!(
+            e.diff_model()
+                .is_some_and(|d| d.added == 2 && d.removed == 2)
+        );
+        assert_eq!(e.diff_model().map(|d| d as *const DiffModel), Some(first));
 
         let mut plain = action(2, "k8s.scale", "api", "dev", RiskLevel::Low);
         plain.change = None;

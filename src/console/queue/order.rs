@@ -47,6 +47,10 @@ pub fn rebuild(app: &mut App) {
             Some(app.order[i])
         }
     });
+    if app.selected != before {
+        // The detail panes show another action now: from its top.
+        app.scroll.clear();
+    }
     forget_if_left(app, before);
     app.dirty = true;
 }
@@ -85,6 +89,7 @@ pub fn select_index(app: &mut App, i: usize) {
         let before = app.selected.replace(id);
         forget_if_left(app, before);
         app.scroll.clear();
+        app.diff_col = 0;
         app.dirty = true;
     }
 }

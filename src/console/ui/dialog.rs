@@ -9,6 +9,8 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 use super::{centered, safe_spans};
 use crate::console::core::app::{App, DecideDialog, Dialog, Field, Level, TextInput};
+use crate::console::core::quorum::{AfterVote, after_vote};
+use crate::console::dialogs::gone::{GoneNotice, Why};
 use crate::console::model::sanitize::SafeText;
 use crate::console::ui::theme::Theme;
 use crate::protocol::{RiskLevel, Verdict};
@@ -133,17 +135,18 @@ impl DialogView<'_> {
                 ],
             ),
         ];
-        let after = v.approvals + u32::from(d.verdict == Verdict::Approve);
-        let quorum = match d.verdict {
-            Verdict::Approve if after >= v.required => format!(
+        let quorum = match after_vote(v.approvals, v.required, d.verdict) {
+            AfterVote::Completes => format!(
                 "{}/{} · your approval completes the quorum",
                 v.approvals, v.required
             ),
-            Verdict::Approve => format!(
+            AfterVote::Needs { after } => format!(
                 "{}/{} · your approval makes {after}/{}; more approvers needed",
                 v.approvals, v.required, v.required
             ),
-            Verdict::Deny => format!("{}/{} · one deny is final", v.approvals, v.required),
+            AfterVote::DenyIsFinal => {
+                format!("{}/{} · one deny is final", v.approvals, v.required)
+            }
         };
         lines.push(field("Quorum", vec![Span::styled(quorum, text)]));
         if d.verdict == Verdict::Approve
@@ -176,11 +179,12 @@ impl DialogView<'_> {
         if let Some(typed) = &d.typed {
             lines.push(Line::raw(""));
             let mut s = vec![Span::styled("CRITICAL — type ", theme.level(Level::Error))];
-            s.extend(safe_spans(&v.resource, theme.key_hint(), theme));
-            s.push(Span::styled(
-                " (or the environment) to confirm:",
-                theme.level(Level::Error),
-            ));
+            let (phrase, what) = match &v.confirm {
+                Some(c) => (c, " (the phrase policy asks for) to confirm:"),
+                None => (&v.resource, " (the resource) to confirm:"),
+            };
+            s.extend(safe_spans(phrase, theme.key_hint(), theme));
+            s.push(Span::styled(what, theme.level(Level::Error)));
             lines.push(Line::from(s));
             lines.push(input_line(
                 "Confirm",
@@ -221,6 +225,49 @@ impl DialogView<'_> {
                 title: title_text.plain(),
                 lines,
                 danger,
+            },
+        );
+    }
+}
+
+impl DialogView<'_> {
+    /// The blocking notice: what happened to the action, and that nothing was sent.
+    fn gone(&self, n: &GoneNotice, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let why = n.why.text();
+        let mut lines = vec![
+            Line::from(vec![
+                Span::styled(
+                    SafeText::line(&n.label).plain(),
+                    theme.text().add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(format!(" was {why}."), theme.level(Level::Warn)),
+            ]),
+            Line::styled(
+                "Nothing was sent. Keys are ignored until you close this notice.",
+                theme.text(),
+            ),
+        ];
+        if n.why == Why::Changed {
+            lines.push(Line::styled(
+                "Your reason is kept as a draft for this action.",
+                theme.muted(),
+            ));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{why} — "), theme.muted()),
+            Span::styled("Esc", theme.key_hint()),
+            Span::styled(" to close", theme.muted()),
+        ]));
+        self.frame(
+            area,
+            buf,
+            Popup {
+                width: 70,
+                title: format!("{}: no longer possible", n.was),
+                lines,
+                danger: true,
             },
         );
     }
@@ -310,6 +357,7 @@ impl Widget for DialogView<'_> {
                     },
                 );
             }
+            Dialog::Gone(n) => self.gone(n, area, buf),
             Dialog::Help { .. } | Dialog::Login(_) => {}
         }
     }

@@ -1,5 +1,11 @@
 //! The diff pane: line numbers, colour by line, intra-line highlights; only the visible
 //! slice of the (cached) model is turned into spans.
+//!
+//! Long lines scroll sideways (`h`/`l`, `←`/`→`, `0`/`$`): every row shows the same
+//! columns, the title says which (`cols 1–120 of 20,000`) and a `>` in the last column
+//! marks a line that goes on past the right edge, so no line's tail is out of reach.
+//! A diff still being computed off the event loop shows its progress; one past its
+//! budget is shown plainly side by side, and the pane says so.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,12 +13,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::{pane_block, safe_spans, title, wrap_styled_rows};
+use super::{pane_block, safe_spans, title};
 use crate::console::core::app::{App, Pane};
 use crate::console::model::diff::{DiffLine, LineKind};
+use crate::console::model::diff_job::DiffState;
 use crate::console::model::sanitize::SafeText;
 use crate::console::model::view_model::Entry;
 use crate::console::ui::theme::Theme;
+use crate::protocol::Change;
 
 pub struct DiffView<'a> {
     pub app: &'a App,
@@ -20,23 +28,104 @@ pub struct DiffView<'a> {
     pub entry: Option<&'a Entry>,
 }
 
+/// Columns taken by the two line numbers (`{:>5}{:>5} `).
+const GUTTER: usize = 11;
+
+/// Text columns in a pane `inner` columns wide: the gutter, the sign column and the
+/// right-edge continuation column are taken.
+pub fn text_cols(inner: usize) -> usize {
+    inner.saturating_sub(GUTTER + 2).max(1)
+}
+
+/// Columns of the widest line of the entry's diff as it can be shown now.
+pub fn widest(e: &Entry) -> usize {
+    match e.diff() {
+        Some(DiffState::Ready(m)) => m.max_width,
+        Some(DiffState::Fallback { widest, .. }) => widest,
+        _ => 0,
+    }
+}
+
+/// Rows the diff pane scrolls through.
+pub fn line_count(e: &Entry) -> usize {
+    match e.diff() {
+        Some(DiffState::Ready(m)) => m.lines.len(),
+        // One row of explanation above the plain rows.
+        Some(DiffState::Fallback { rows, .. }) => rows + 1,
+        _ => 0,
+    }
+}
+
 fn num(n: Option<u32>) -> String {
     n.map(|n| format!("{n:>5}"))
         .unwrap_or_else(|| "     ".into())
 }
 
+/// `20000` as `20,000`.
+fn group(n: usize) -> String {
+    crate::broker::policy::detect::long_line::group(n)
+}
+
+/// ` · cols 1–120 of 20,000` when anything is wider than the pane.
+fn cols_detail(col: usize, room: usize, widest: usize) -> String {
+    if widest <= room {
+        return String::new();
+    }
+    format!(
+        " · cols {}–{} of {}",
+        group(col + 1),
+        group((col + room).min(widest)),
+        group(widest)
+    )
+}
+
+/// One row: the gutter, then `body` cut to the pane's columns from `col`, then `>` when
+/// the text goes on past the right edge.
+fn row<'a>(
+    gutter: Vec<Span<'static>>,
+    parts: &[(&SafeText, Style)],
+    col: usize,
+    room: usize,
+    theme: &Theme,
+) -> Line<'a> {
+    let mut spans = gutter;
+    let mut used = 0;
+    let mut total = 0;
+    let mut start = col;
+    for (text, style) in parts {
+        let w = text.width();
+        total += w;
+        if start >= w {
+            start -= w;
+            continue;
+        }
+        let part = text.slice(start, room - used);
+        start = 0;
+        used += part.width();
+        spans.extend(safe_spans(&part, *style, theme));
+    }
+    if total > col + room {
+        spans.push(Span::raw(" ".repeat(room - used)));
+        spans.push(Span::styled(">", theme.hidden()));
+    }
+    Line::from(spans)
+}
+
 impl DiffView<'_> {
-    /// The screen rows for one diff line: long lines wrap (an agent could hide text past
-    /// the right edge), continuation rows marked `↪` in the gutter.
-    fn rows(&self, l: &DiffLine, width: usize, max_rows: usize) -> Vec<Line<'static>> {
+    fn line(&self, l: &DiffLine, col: usize, room: usize) -> Line<'static> {
         let theme = self.theme;
-        let sign = match l.kind {
-            LineKind::Added => "+",
-            LineKind::Removed => "-",
-            LineKind::Context => " ",
-            _ => "",
+        let (sign, room) = match l.kind {
+            LineKind::Added => ("+", room),
+            LineKind::Removed => ("-", room),
+            LineKind::Context => (" ", room),
+            // Headers start in the sign column.
+            _ => ("", room + 1),
         };
-        let room = width.saturating_sub(GUTTER + sign.len()).max(1);
+        let gutter = vec![
+            Span::styled(num(l.old_no), theme.line_number()),
+            Span::styled(format!("{} ", num(l.new_no)), theme.line_number()),
+            Span::styled(sign, theme.diff(l.kind)),
+        ];
         let parts: Vec<(&SafeText, Style)> = l
             .segments
             .iter()
@@ -49,78 +138,112 @@ impl DiffView<'_> {
                 (&seg.text, style)
             })
             .collect();
-        let wrapped = wrap_styled_rows(&parts, room, max_rows, theme);
-        wrapped
-            .into_iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let mut spans = if i == 0 {
-                    vec![
-                        Span::styled(num(l.old_no), theme.line_number()),
-                        Span::styled(format!("{} ", num(l.new_no)), theme.line_number()),
-                        Span::styled(sign, theme.diff(l.kind)),
-                    ]
-                } else {
-                    vec![Span::styled(
-                        format!("{:>w$}", "↪ ", w = GUTTER + sign.len()),
-                        theme.line_number(),
-                    )]
-                };
-                spans.extend(body);
-                Line::from(spans)
-            })
-            .collect()
+        row(gutter, &parts, col, room, theme)
+    }
+
+    /// Past the budget: the two sides (or the diff text) as plain numbered columns.
+    fn fallback(&self, change: &Change, why: &str, inner: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let first = usize::from(self.app.pane_scroll(Pane::Diff));
+        let width = usize::from(inner.width);
+        let sides: Vec<&str> = match change {
+            Change::UnifiedDiff { diff } => vec![diff],
+            Change::BeforeAfter { before, after, .. } => vec![before, after],
+        };
+        let col_w = width / sides.len();
+        let room = col_w.saturating_sub(8).max(1);
+        let note = format!("Shown side by side without highlights: {why}.");
+        let mut y = 0u16;
+        if first == 0 {
+            Line::styled(note, theme.hidden())
+                .render(Rect::new(inner.x, inner.y, inner.width, 1), buf);
+            y = 1;
+        }
+        let skip = first.saturating_sub(1);
+        let rows = usize::from(inner.height.saturating_sub(y));
+        for (k, side) in sides.iter().enumerate() {
+            let x = inner.x + (k * col_w) as u16;
+            for (i, text) in side.split('\n').skip(skip).take(rows).enumerate() {
+                let gutter = vec![Span::styled(
+                    format!("{:>6} ", skip + i + 1),
+                    theme.line_number(),
+                )];
+                let t = SafeText::line(text);
+                let line = row(
+                    gutter,
+                    &[(&t, theme.base())],
+                    self.app.diff_col,
+                    room,
+                    theme,
+                );
+                line.render(Rect::new(x, inner.y + y + i as u16, col_w as u16, 1), buf);
+            }
+        }
     }
 }
-
-/// Columns taken by the two line numbers.
-const GUTTER: usize = 12;
 
 impl Widget for DiffView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
         let focused = app.focus == Pane::Diff;
-        let model = self.entry.and_then(|e| e.diff());
+        let state = self.entry.and_then(|e| e.diff());
         let scroll = usize::from(app.pane_scroll(Pane::Diff));
-        let detail = match model {
-            Some(m) => {
-                let rows = usize::from(area.height.saturating_sub(2));
+        let inner_w = usize::from(area.width.saturating_sub(2));
+        let room = text_cols(inner_w);
+        let rows = usize::from(area.height.saturating_sub(2));
+        let col = app.diff_col;
+        let detail = match &state {
+            Some(DiffState::Ready(m)) => {
                 let first = scroll.min(m.lines.len().saturating_sub(1));
                 format!(
-                    "+{} −{} · lines {}–{} of {}",
+                    "+{} −{} · lines {}–{} of {}{}",
                     m.added,
                     m.removed,
                     first + 1,
                     (first + rows).min(m.lines.len()),
-                    m.lines.len()
+                    m.lines.len(),
+                    cols_detail(col, room, m.max_width)
                 )
+            }
+            Some(DiffState::Computing { .. }) => "computing…".into(),
+            Some(DiffState::Fallback { widest, .. }) => {
+                let half = text_cols(inner_w / 2);
+                format!("plain side by side{}", cols_detail(col, half, *widest))
             }
             None => String::new(),
         };
         let block = pane_block(title("Diff", &detail, focused, theme), focused, theme);
         let inner = block.inner(area);
         block.render(area, buf);
-        let Some(m) = model else {
-            let msg = match self.entry {
-                Some(_) => "This action carries no change.",
-                None => "Select an action to see its change.",
-            };
-            Line::styled(msg, theme.muted()).render(inner, buf);
-            return;
-        };
-        let first = scroll.min(m.lines.len().saturating_sub(1));
-        let width = usize::from(inner.width);
-        // Only the lines that reach the screen are wrapped and styled.
-        let mut y = 0u16;
-        'lines: for l in m.lines.iter().skip(first) {
-            for row in self.rows(l, width, usize::from(inner.height.saturating_sub(y))) {
-                if y >= inner.height {
-                    break 'lines;
-                }
-                row.render(Rect::new(inner.x, inner.y + y, inner.width, 1), buf);
-                y += 1;
+        let m = match state {
+            Some(DiffState::Ready(m)) => m,
+            Some(DiffState::Computing { done, total }) => {
+                let msg = if total == 0 {
+                    "Comparing the documents… (off the event loop; keys still work)".to_string()
+                } else {
+                    format!(
+                        "Parsing the diff… {} of {} lines ({}%)",
+                        group(done),
+                        group(total),
+                        done * 100 / total.max(1)
+                    )
+                };
+                Line::styled(msg, theme.muted()).render(inner, buf);
+                return;
             }
-        }
+            Some(DiffState::Fallback { why, change, .. }) => {
+                self.fallback(change, why, inner, buf);
+                return;
+            }
+            None => {
+                let msg = match self.entry {
+                    Some(_) => "This action carries no change.",
+                    None => "Select an action to see its change.",
+                };
+                Line::styled(msg, theme.muted()).render(inner, buf);
+                return;
+            }
+        };
         if m.lines.is_empty() {
             Line::from(safe_spans(
                 &SafeText::trusted("(empty diff)"),
@@ -128,6 +251,13 @@ impl Widget for DiffView<'_> {
                 theme,
             ))
             .render(inner, buf);
+            return;
+        }
+        let first = scroll.min(m.lines.len().saturating_sub(1));
+        // Only the lines that reach the screen are cut and styled.
+        for (y, l) in m.lines.iter().skip(first).take(rows).enumerate() {
+            self.line(l, col, room)
+                .render(Rect::new(inner.x, inner.y + y as u16, inner.width, 1), buf);
         }
     }
 }

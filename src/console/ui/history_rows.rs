@@ -11,12 +11,12 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar as _;
 
 use super::safe_spans;
-use crate::console::core::app::Level;
+use crate::console::core::rows;
 use crate::console::model::sanitize::SafeText;
 use crate::console::ui::theme::Theme;
 use crate::history::table::outcome_label;
 use crate::history::{FieldMatch, SearchField};
-use crate::protocol::{HistoryRecord, RiskLevel, Status, Timestamp};
+use crate::protocol::{HistoryRecord, RiskLevel, Timestamp};
 
 /// Column widths for an inner width; zero hides a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,13 +116,7 @@ pub fn short_time(t: Timestamp) -> String {
 
 /// The outcome's style: approved and executed fine, denied and failed runs loud.
 pub fn outcome_style(r: &HistoryRecord, theme: &Theme) -> Style {
-    match (&r.action.status, &r.action.execution) {
-        (Status::Approved, Some(e)) if e.exit_code != 0 => theme.level(Level::Error),
-        (Status::Approved, _) => theme.level(Level::Success),
-        (Status::Denied, _) => theme.level(Level::Error),
-        (Status::Expired, _) => theme.level(Level::Warn),
-        _ => theme.muted(),
-    }
+    theme.tone(rows::outcome_tone(r))
 }
 
 pub fn risk_word(level: RiskLevel) -> &'static str {
@@ -142,22 +136,14 @@ pub fn highlighted(
     theme: &Theme,
 ) -> Vec<Span<'static>> {
     let mut out = Vec::new();
-    let mut at = 0;
-    let piece = |s: &str, st: Style, out: &mut Vec<Span<'static>>| {
-        if !s.is_empty() {
-            out.extend(safe_spans(&SafeText::line(s), st, theme));
-        }
-    };
-    for r in ranges {
-        let (start, end) = (r.start.min(text.len()), r.end.min(text.len()));
-        if start < at || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-            continue;
-        }
-        piece(&text[at..start], style, &mut out);
-        piece(&text[start..end], style.patch(theme.matched()), &mut out);
-        at = end;
+    for (piece, matched) in rows::match_pieces(text, ranges) {
+        let st = if matched {
+            style.patch(theme.matched())
+        } else {
+            style
+        };
+        out.extend(safe_spans(&SafeText::line(piece), st, theme));
     }
-    piece(&text[at..], style, &mut out);
     out
 }
 

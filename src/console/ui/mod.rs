@@ -25,6 +25,8 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
 use crate::console::core::app::{App, Dialog, Pane, Screen};
 use crate::console::core::layout;
+pub use crate::console::core::rows::duration;
+use crate::console::core::rows::{self, Row, Tone};
 use crate::console::model::sanitize::SafeText;
 use theme::Theme;
 
@@ -127,16 +129,25 @@ impl Widget for Tabs<'_> {
 
 /// Spans for display-safe text: markers in the theme's `hidden` style.
 pub fn safe_spans(t: &SafeText, style: Style, theme: &Theme) -> Vec<Span<'static>> {
-    t.pieces()
-        .iter()
-        .map(|p| {
-            if p.marker {
-                Span::styled(p.text.clone(), theme.hidden())
-            } else {
-                Span::styled(p.text.clone(), style)
-            }
+    rows::safe(t, Tone::Text)
+        .into_iter()
+        .map(|seg| match seg.tone {
+            Tone::Hidden => Span::styled(seg.text, theme.hidden()),
+            _ => Span::styled(seg.text, style),
         })
         .collect()
+}
+
+/// A row of the core's toned segments as a line in the theme's styles.
+pub fn paint(row: Row, theme: &Theme) -> Line<'static> {
+    Line::from(
+        row.into_iter()
+            .map(|seg| {
+                let style = theme.seg(&seg);
+                Span::styled(seg.text, style)
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Display-safe texts with their styles, hard-wrapped into rows of at most `cols`
@@ -169,45 +180,24 @@ pub fn wrap_spans(spans: &[Span<'static>], cols: usize) -> Vec<Vec<Span<'static>
     wrap_spans_rows(spans, cols, usize::MAX)
 }
 
-/// [`wrap_spans`], stopping after `max_rows` rows.
+/// [`wrap_spans`], stopping after `max_rows` rows (the core's one wrapping rule).
 pub fn wrap_spans_rows(
     spans: &[Span<'static>],
     cols: usize,
     max_rows: usize,
 ) -> Vec<Vec<Span<'static>>> {
-    let cols = cols.max(1);
-    let max_rows = max_rows.max(1);
-    let mut rows: Vec<Vec<Span<'static>>> = vec![Vec::new()];
-    let mut used = 0;
-    for span in spans {
-        let style = span.style;
-        let mut run = String::new();
-        for c in span.content.chars() {
-            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-            if used + w > cols && used > 0 {
-                if !run.is_empty() {
-                    push_span(&mut rows, std::mem::take(&mut run), style);
-                }
-                if rows.len() >= max_rows {
-                    return rows;
-                }
-                rows.push(Vec::new());
-                used = 0;
-            }
-            run.push(c);
-            used += w;
-        }
-        if !run.is_empty() {
-            push_span(&mut rows, run, style);
-        }
-    }
-    rows
-}
-
-fn push_span(rows: &mut [Vec<Span<'static>>], text: String, style: Style) {
-    if let Some(row) = rows.last_mut() {
-        row.push(Span::styled(text, style));
-    }
+    let pieces: Vec<(&str, Style)> = spans
+        .iter()
+        .map(|s| (s.content.as_ref(), s.style))
+        .collect();
+    rows::wrap(&pieces, cols, max_rows)
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|(text, style)| Span::styled(text, style))
+                .collect()
+        })
+        .collect()
 }
 
 /// A bordered block with the focus-aware title and border.
@@ -229,17 +219,6 @@ pub fn title<'a>(name: &str, detail: &str, focused: bool, theme: &Theme) -> Line
         spans.push(Span::styled(format!("{detail} "), theme.muted()));
     }
     Line::from(spans)
-}
-
-/// `4s`, `12m05s`, `3h07m`, `2d04h`.
-pub fn duration(ms: i64) -> String {
-    let s = (ms / 1000).max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
-    }
 }
 
 /// Compact age for narrow columns: `4s`, `12m`, `3h`, `2d`.
@@ -295,3 +274,6 @@ mod tests {
         assert_eq!(short_duration(2 * 86_400_000), "2d");
     }
 }
+
+#[cfg(test)]
+mod wysiwys_tests;

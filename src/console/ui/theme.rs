@@ -13,6 +13,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::console::core::notice::Level;
+use crate::console::core::rows::{Seg, Tone};
 use crate::console::model::diff::LineKind;
 use crate::protocol::RiskLevel;
 
@@ -289,6 +290,32 @@ impl Theme {
     pub fn matched(&self) -> Style {
         let s = Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
         if self.mono { s } else { s.fg(self.c("warn")) }
+    }
+
+    /// The style of a [`Tone`]: colours by meaning, decided here and nowhere else.
+    pub fn tone(&self, tone: Tone) -> Style {
+        match tone {
+            Tone::Plain => Style::default(),
+            Tone::Text => self.text(),
+            Tone::Strong => self.text().add_modifier(Modifier::BOLD),
+            Tone::Muted => self.muted(),
+            Tone::Hidden => self.hidden(),
+            Tone::KeyHint => self.key_hint(),
+            Tone::Title => self.title(false),
+            Tone::Risk(level) => self.risk(level),
+            Tone::RiskBadge(level) => self.risk_badge(level),
+            Tone::Level(level) => self.level(level),
+        }
+    }
+
+    /// A segment's style: its tone, with a search match's emphasis on top.
+    pub fn seg(&self, seg: &Seg) -> Style {
+        let style = self.tone(seg.tone);
+        if seg.matched {
+            style.patch(self.matched())
+        } else {
+            style
+        }
     }
 }
 

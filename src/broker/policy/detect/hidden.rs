@@ -1,15 +1,22 @@
-//! Hidden characters anywhere in the request: escape sequences, controls, bidi overrides
-//! and zero-width characters that could make the approver read something other than
-//! what will run. The reason names the field and the code point, never the raw character.
+//! Hidden characters anywhere in the request: every character the console shows as a
+//! marker because of what it is (escape, controls, bidi, format and default-ignorable
+//! characters, separators, blanks, private-use, unassigned, width-ambiguous, detached
+//! or stacked combining marks), from the one classifier in [`crate::text`]. The reason
+//! names the field and each code point, never the raw character.
 
 use super::{join_findings, tag};
 use crate::protocol::{ActionRequest, RiskTag};
-use crate::text::{HiddenClass, hidden_chars};
+use crate::text::{Class, hidden_chars};
 
-/// One finding per field: each distinct hidden character as `U+202E (bidi override)`,
+/// Distinct code points listed per field before "and N more".
+const LIST_PER_FIELD: usize = 12;
+/// Fields listed before "and N more".
+const LIST_FIELDS: usize = 8;
+
+/// One finding per field: each distinct hidden character as `U+202E (bidi control)`,
 /// with a count when it occurs more than once.
-fn describe(field: &str, found: &[(usize, char, HiddenClass)]) -> String {
-    let mut distinct: Vec<(char, HiddenClass, usize)> = Vec::new();
+fn describe(field: &str, found: &[(usize, char, Class)]) -> String {
+    let mut distinct: Vec<(char, Class, usize)> = Vec::new();
     for &(_, c, class) in found {
         match distinct.iter_mut().find(|(d, _, _)| *d == c) {
             Some(entry) => entry.2 += 1,
@@ -18,7 +25,7 @@ fn describe(field: &str, found: &[(usize, char, HiddenClass)]) -> String {
     }
     let chars: Vec<String> = distinct
         .iter()
-        .take(4)
+        .take(LIST_PER_FIELD)
         .map(|(c, class, n)| {
             let times = if *n > 1 {
                 format!(" ×{n}")
@@ -28,7 +35,7 @@ fn describe(field: &str, found: &[(usize, char, HiddenClass)]) -> String {
             format!("U+{:04X} ({}){times}", u32::from(*c), class.label())
         })
         .collect();
-    let more = match distinct.len().saturating_sub(4) {
+    let more = match distinct.len().saturating_sub(LIST_PER_FIELD) {
         0 => String::new(),
         n => format!(" and {n} more"),
     };
@@ -45,7 +52,7 @@ pub fn hidden(req: &ActionRequest) -> Option<RiskTag> {
             (!found.is_empty()).then(|| describe(field, &found))
         })
         .collect();
-    (!findings.is_empty()).then(|| tag("hidden-characters", join_findings(&findings, 4)))
+    (!findings.is_empty()).then(|| tag("hidden-characters", join_findings(&findings, LIST_FIELDS)))
 }
 
 #[cfg(test)]
@@ -87,15 +94,11 @@ mod tests {
         assert_eq!(t.id, "hidden-characters");
         assert_eq!(
             t.reason,
-            "summary has U+202E (bidi override); \
-             context[0].value has U+001B (escape sequence) ×2, U+200B (zero-width character); \
-             command.argv[1] has U+200B (zero-width character)"
+            "summary has U+202E (bidi control); \
+             context[0].value has U+001B (escape) ×2, U+200B (invisible format character); \
+             command.argv[1] has U+200B (invisible format character)"
         );
-        assert!(
-            !t.reason
-                .chars()
-                .any(|c| crate::text::hidden_class(c).is_some())
-        );
+        assert!(crate::text::is_plain(&t.reason), "{}", t.reason);
     }
 
     #[test]
@@ -148,5 +151,51 @@ mod tests {
             edit(&mut r);
             assert!(hidden(&r).is_some(), "edit {i} not detected");
         }
+    }
+
+    #[test]
+    fn every_invisible_from_the_issue_is_listed() {
+        let cases = [
+            '\u{FFF9}',
+            '\u{FFFA}',
+            '\u{FFFB}',
+            '\u{3164}',
+            '\u{FFA0}',
+            '\u{2800}',
+            '\u{206A}',
+            '\u{206F}',
+            '\u{034F}',
+            '\u{FE0F}',
+            '\u{E0100}',
+            '\u{17B4}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E000}',
+            '\u{1F1E6}',
+        ];
+        for c in cases {
+            let mut r = req();
+            r.summary = format!("Requester AAAA{c}PLAIN deploy");
+            let t = hidden(&r).unwrap_or_else(|| panic!("U+{:04X} not tagged", u32::from(c)));
+            let code = format!("U+{:04X}", u32::from(c));
+            assert!(t.reason.contains(&code), "{code} not in {}", t.reason);
+        }
+    }
+
+    #[test]
+    fn lists_many_distinct_characters_and_counts_the_rest() {
+        let mut r = req();
+        r.summary = ('\u{E0041}'..='\u{E005A}').collect();
+        let t = hidden(&r).unwrap_or_else(|| panic!("no tag"));
+        assert!(
+            t.reason.contains("U+E0041") && t.reason.contains("U+E004C"),
+            "{}",
+            t.reason
+        );
+        assert!(t.reason.ends_with("and 14 more"), "{}", t.reason);
     }
 }

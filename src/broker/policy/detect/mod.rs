@@ -2,18 +2,17 @@
 //! most one [`RiskTag`] whose `reason` quotes what matched.
 //!
 //! Reasons are shown to approvers at 3 a.m., so they are display-safe: agent text is
-//! quoted through [`quote`], which never lets a control, escape, bidi or zero-width
-//! character through raw, and is cut short so one tag cannot flood the risk pane.
+//! quoted through [`quote`], in the one visible form of [`crate::text`], and is cut short so one tag cannot flood the risk pane.
 
 use std::fmt::Write as _;
 
 use crate::protocol::{ActionRequest, Change, Command, RiskTag};
-use crate::text::hidden_class;
 
 pub mod bulk;
 pub mod content;
 pub mod data;
 pub mod hidden;
+pub mod long_line;
 pub mod off_hours;
 pub mod requester;
 pub mod set;
@@ -21,6 +20,7 @@ pub mod set;
 /// Every built-in detector's tag id, with the short label shown on its badge.
 pub const BUILTIN_TAGS: &[(&str, &str)] = &[
     ("hidden-characters", "hidden chars"),
+    ("long-line", "long line"),
     ("privilege-escalation", "privilege"),
     ("destructive", "destructive"),
     ("production", "prod"),
@@ -49,30 +49,14 @@ pub fn tag(id: &str, reason: String) -> RiskTag {
     }
 }
 
-/// Longest quoted excerpt in a reason, in characters.
+/// Longest quoted excerpt in a reason, in terminal columns.
 const QUOTE_CHARS: usize = 60;
 
-/// `s` in double quotes, display-safe: hidden characters as `⟨U+202E⟩`, tab and newline
-/// as `\t` and `\n`, cut at 60 characters with `…`.
+/// `s` in double quotes, in its visible form ([`crate::text::visible_string`]), cut to
+/// 60 columns with `…` (a marker is kept whole or dropped, never split).
 pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(QUOTE_CHARS * 2) + 2);
-    out.push('"');
-    for (n, c) in s.chars().enumerate() {
-        if n == QUOTE_CHARS {
-            out.push('…');
-            break;
-        }
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if hidden_class(c).is_some() => {
-                let _ = write!(out, "⟨U+{:04X}⟩", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let shown = crate::text::visible_string(s);
+    format!("\"{}\"", crate::text::truncate(&shown, QUOTE_CHARS))
 }
 
 /// Joins findings into one reason, keeping the first `max` and counting the rest.
@@ -172,10 +156,10 @@ mod tests {
     #[test]
     fn quote_makes_hidden_characters_visible_and_cuts_long_text() {
         assert_eq!(quote("ab\u{202e}c"), "\"ab⟨U+202E⟩c\"");
-        assert_eq!(quote("a\u{1b}[2J\nb"), "\"a⟨U+001B⟩[2J\\nb\"");
+        assert_eq!(quote("a\u{1b}[2J\nb"), "\"a⟨ESC⟩[2J⟨LF⟩b\"");
         let long = "x".repeat(100);
         let q = quote(&long);
-        assert_eq!(q.chars().count(), 60 + 3);
+        assert_eq!(q.chars().count(), 60 + 2);
         assert!(q.ends_with("…\""));
     }
 

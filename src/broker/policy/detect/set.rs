@@ -4,6 +4,7 @@ use super::bulk::{BulkConfig, bulk};
 use super::content::{DESTRUCTIVE, PRIVILEGE, destructive, privilege};
 use super::data::{EXPORT_COMMANDS, EXPORT_KINDS, PII_FIELDS, export, pii};
 use super::hidden::hidden;
+use super::long_line::long_line;
 use super::normalise;
 use super::off_hours::{OffHours, off_hours};
 use super::requester::{PRODUCTION_ENVIRONMENTS, first_time, production, unknown_kind};
@@ -12,7 +13,7 @@ use crate::broker::policy::glob::Patterns;
 use crate::protocol::{ActionRequest, RiskTag};
 
 /// Settings of every built-in detector; `None` (or `false`) means switched off.
-/// The hidden-characters detector has no switch: it always runs.
+/// The hidden-characters and long-line detectors have no switch: they always run.
 #[derive(Debug, Clone)]
 pub struct Detectors {
     pub production: Option<Patterns>,
@@ -57,6 +58,7 @@ impl Detectors {
     pub fn run(&self, req: &ActionRequest, facts: &Facts, known_kinds: &Patterns) -> Vec<RiskTag> {
         let mut tags = Vec::new();
         tags.extend(hidden(req));
+        tags.extend(long_line(req));
         if let Some(p) = &self.privilege {
             tags.extend(privilege(req, p));
         }

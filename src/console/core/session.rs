@@ -2,7 +2,9 @@
 //! and the broker does not close it when that token expires. So shortly before expiry
 //! the console asks its token source again: a fresh token (silent refresh) means
 //! reconnect with it; a dead session (refresh refused, signed out elsewhere) opens the
-//! login dialog. Pure decisions here; the runtime does the asking.
+//! login dialog. Pure decisions here: `update` decides when to ask
+//! ([`crate::console::Effect::RefreshToken`]) and what the answer means; the runtime only
+//! asks.
 
 use crate::client::token_expiry;
 use crate::identity::TokenError;

@@ -1,0 +1,120 @@
+//! The blocking notice that replaces a dialog whose action the world took away.
+//!
+//! Why: an approver typing a reason into "Approve: A" does not look up when A is
+//! withdrawn. If the dialog just closed, the rest of the typing would land on the queue
+//! (`a` in "all good" opens "Approve: B", Enter signs it). So the dialog stays, turned
+//! into this notice, which swallows every key until Esc or Enter closes it; nothing typed
+//! into a dialog ever reaches the queue.
+
+use crate::console::core::app::{App, Dialog};
+use crate::protocol::{ActionId, Status};
+
+/// Why the action under the dialog can no longer be decided from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// The requester withdrew it.
+    Withdrawn,
+    /// Approved or denied by other approvers (`by`, display-safe).
+    Decided { status: Status, by: String },
+    /// Its time ran out.
+    Expired,
+    /// Its content changed (a new digest): what the dialog showed is not what is there.
+    Changed,
+    /// It left the queue some other way (a snapshot without it, a vote from another
+    /// session of yours).
+    Gone,
+}
+
+impl Why {
+    /// The reason in a few words, as the notice shows it after the action's label.
+    pub fn text(&self) -> String {
+        match self {
+            Why::Withdrawn => "withdrawn by the requester".into(),
+            Why::Decided { status, by } => format!("{status} by {by}"),
+            Why::Expired => "expired".into(),
+            Why::Changed => "changed by the requester: review it again".into(),
+            Why::Gone => "no longer pending".into(),
+        }
+    }
+}
+
+/// The notice's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoneNotice {
+    pub action_id: ActionId,
+    /// `kind system/resource`, display-safe.
+    pub label: String,
+    /// What the closed dialog was: `Approve`, `Deny` or `Reason`.
+    pub was: &'static str,
+    pub why: Why,
+}
+
+/// The action an open dialog acts on, with what the dialog was.
+fn dialog_action(app: &App) -> Option<(ActionId, &'static str)> {
+    match &app.dialog {
+        Some(Dialog::Decide(d)) => Some((
+            d.action_id,
+            match d.verdict {
+                crate::protocol::Verdict::Approve => "Approve",
+                crate::protocol::Verdict::Deny => "Deny",
+            },
+        )),
+        Some(Dialog::Reason { action_id, .. }) => Some((*action_id, "Reason")),
+        _ => None,
+    }
+}
+
+/// True when an open dialog acts on `id`.
+pub fn open_on(app: &App, id: ActionId) -> bool {
+    dialog_action(app).is_some_and(|(a, _)| a == id)
+}
+
+/// Turns a dialog on `id` into the blocking notice. A reason typed so far is kept as the
+/// action's draft when the action is still there (changed), so nothing is lost.
+pub fn replace(app: &mut App, id: ActionId, label: String, why: Why) {
+    let Some((open, was)) = dialog_action(app) else {
+        return;
+    };
+    if open != id {
+        return;
+    }
+    let typed = match &app.dialog {
+        Some(Dialog::Decide(d)) => d.reason.value.trim().to_string(),
+        Some(Dialog::Reason { input, .. }) => input.value.trim().to_string(),
+        _ => String::new(),
+    };
+    if !typed.is_empty() && app.entries.contains_key(&id) {
+        app.drafts.insert(id, typed);
+    }
+    app.dialog = Some(Dialog::Gone(GoneNotice {
+        action_id: id,
+        label,
+        was,
+        why,
+    }));
+    app.dirty = true;
+}
+
+/// After every message: a dialog whose action left the queue, or whose action's content
+/// is no longer the version it opened on, becomes the notice. (The feed's handlers do
+/// it first with the precise reason; this catches every other path, such as a
+/// snapshot after a reconnect.)
+pub fn guard(app: &mut App) {
+    let Some((id, _)) = dialog_action(app) else {
+        return;
+    };
+    let why = match app.entries.get(&id) {
+        None => Why::Gone,
+        Some(e) => match &app.dialog {
+            Some(Dialog::Decide(d)) if e.digest() != &d.digest => Why::Changed,
+            _ if e.is_expired_at(app.now) => Why::Expired,
+            _ => return,
+        },
+    };
+    let label = match &app.dialog {
+        Some(Dialog::Decide(d)) => d.label.clone(),
+        Some(Dialog::Reason { label, .. }) => label.clone(),
+        _ => String::new(),
+    };
+    replace(app, id, label, why);
+}
