@@ -80,12 +80,12 @@ impl Config {
             check_identifier(&t.subject).map_err(|m| {
                 format!(
                     "tokens[{i}].subject {:?} {m}",
-                    crate::identity::visible(&t.subject)
+                    crate::text::visible_string(&t.subject)
                 )
             })?;
             if let Some(e) = &t.email {
                 check_identifier(e).map_err(|m| {
-                    format!("tokens[{i}].email {:?} {m}", crate::identity::visible(e))
+                    format!("tokens[{i}].email {:?} {m}", crate::text::visible_string(e))
                 })?;
                 if canonical_email(e).is_none() {
                     return Err(format!("tokens[{i}].email {e:?} is not an email address"));

@@ -93,7 +93,7 @@ pub fn self_approval(principal: &Principal, action: &Action) -> Option<String> {
     let me = principal.person();
     let r = &action.requester;
     let found = person::self_request(&me, &r.id, r.on_behalf_of.as_deref())?;
-    let shown = crate::identity::visible(&found.text);
+    let shown = crate::text::visible_string(&found.text);
     Some(if found.confusable {
         format!(
             "{} {shown:?} looks like your identity {:?}: refused as a self-approval",
