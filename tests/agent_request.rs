@@ -29,6 +29,26 @@ async fn approved_exits_0_and_prints_the_final_action_as_json() {
         stderr.contains("approved") && stderr.contains("alice"),
         "{stderr}"
     );
+    // The agent kept the broker's checkpoint covering the outcome (0600, state dir), and
+    // it proves the broker's log as it stands.
+    let kept =
+        signoff::client::checkpoints::path_for(&env.dir.path().join("state"), &env.broker.url());
+    let text = std::fs::read_to_string(&kept).expect("a checkpoint was kept");
+    let cp: signoff::protocol::Checkpoint = serde_json::from_str(&text).unwrap();
+    assert!(cp.audit_seq >= 3, "{cp:?}");
+    let out = env
+        .signoff(&["audit", "verify", "--data"])
+        .arg(env.dir.path().join("data"))
+        .arg("--checkpoint")
+        .arg(&kept)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -419,3 +419,70 @@ async fn a_rewrite_with_a_recomputed_chain_is_detected_by_a_checkpoint() {
     assert!(!ok);
     assert!(err.contains("not by the broker's audit key"), "{err}");
 }
+
+fn signoff(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_receipt_verifies_offline_and_refuses_any_edit() {
+    let (dir, files) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    decided_with_checkpoint(dir.path(), files.path()).await;
+    let id: String = open_db(dir.path())
+        .query_row("SELECT action_id FROM audit WHERE seq = 2", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (ok, receipt, err) = signoff(&["audit", "receipt", &id, "--data", data]);
+    assert!(ok, "{err}");
+    let path = files.path().join("receipt.json");
+    std::fs::write(&path, &receipt).unwrap();
+    let key = files.path().join("audit-key.pub.json");
+    let (p, k) = (path.to_str().unwrap(), key.to_str().unwrap());
+    // The broker's database is gone: the receipt stands on its own.
+    drop(dir);
+    let (ok, out, err) = signoff(&["audit", "verify-receipt", p, "--audit-key", k]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("approved")
+            && out.contains("1 vote signatures verified")
+            && out.contains("(pinned)"),
+        "{out}"
+    );
+    let r: serde_json::Value = serde_json::from_str(&receipt).unwrap();
+    assert_eq!(
+        r["entries"].as_array().map(Vec::len),
+        Some(4),
+        "key, creation, vote, outcome"
+    );
+
+    // Any edit is refused: the summary, the outcome, or the whole receipt re-signed with
+    // another key (caught by the pinned key).
+    for (from, to, says) in [
+        ("export for audit", "something harmless", "entry 2"),
+        (
+            "\\\"status\\\":\\\"approved\\\"",
+            "\\\"status\\\":\\\"denied\\\"",
+            "entry 4",
+        ),
+    ] {
+        std::fs::write(&path, receipt.replace(from, to)).unwrap();
+        let (ok, _, err) = signoff(&["audit", "verify-receipt", p, "--audit-key", k]);
+        assert!(!ok, "{from}");
+        assert!(err.contains(says), "{from}: {err}");
+    }
+    let mut forged: serde_json::Value = r.clone();
+    forged["audit_key"]["key_id"] = "0000000000000000".into();
+    std::fs::write(&path, forged.to_string()).unwrap();
+    let (ok, _, err) = signoff(&["audit", "verify-receipt", p, "--audit-key", k]);
+    assert!(!ok && err.contains("pinned"), "{err}");
+}

@@ -122,6 +122,12 @@ impl AgentClient {
         self.call::<(), _>(Method::GET, &path, None, timeout).await
     }
 
+    /// `GET /v1/audit/checkpoint`: the broker's latest signed audit checkpoint.
+    pub async fn checkpoint(&self) -> Result<crate::protocol::Checkpoint, ClientError> {
+        self.call::<(), _>(Method::GET, "v1/audit/checkpoint", None, REQUEST_TIMEOUT)
+            .await
+    }
+
     /// `DELETE /v1/actions/{id}`: withdraw a pending request.
     pub async fn withdraw(&self, id: ActionId) -> Result<ActionView, ClientError> {
         let path = format!("v1/actions/{id}");

@@ -31,6 +31,7 @@ pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
     let (code, view) = match wait_or_withdraw(&client, &created, args.timeout, interrupts).await {
         Waited::Final(v) => {
             say(&describe(&v.action, Timestamp::now()));
+            keep_checkpoint(&client).await;
             (exit_code_for(v.action.status), Some(v))
         }
         Waited::TimedOut(v) => {
@@ -55,6 +56,25 @@ pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
         println!("{}", to_json(&v)?);
     }
     Ok(code)
+}
+
+/// Keeps the broker's latest audit checkpoint, which covers this outcome (see
+/// [`crate::client::checkpoints`]); a broker without one is not an error.
+async fn keep_checkpoint(client: &super::client::AgentClient) {
+    match client.checkpoint().await {
+        Ok(c) => {
+            let dir = crate::client::checkpoints::state_dir();
+            let base = client.base().as_str().to_string();
+            let kept = tokio::task::spawn_blocking(move || {
+                crate::client::checkpoints::keep_in(&dir, &base, &c)
+            })
+            .await;
+            if let Ok(Err(e)) = kept {
+                tracing::warn!(error = %e, "cannot keep the audit checkpoint");
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "no audit checkpoint"),
+    }
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, AgentError> {

@@ -69,6 +69,20 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         audit_key: Option<PathBuf>,
     },
+    /// Print one self-contained JSON receipt for an action: its audit entries, the keys
+    /// its votes were signed with, and a broker-signed checkpoint for each entry.
+    Receipt {
+        action_id: String,
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Check a receipt offline: hashes, checkpoints, vote signatures, digest, outcome.
+    VerifyReceipt {
+        file: PathBuf,
+        /// The broker's audit key as published at `GET /v1/audit/key` (JSON), to pin.
+        #[arg(long, value_name = "FILE")]
+        audit_key: Option<PathBuf>,
+    },
     /// Write audit entries as JSON Lines (one entry per line) to standard output.
     Export {
         #[arg(long, value_name = "DIR")]
@@ -493,6 +507,73 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("signoff audit verify: FAILED: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        AuditCommand::Receipt { action_id, data } => {
+            let dir = data.unwrap_or_else(default_data_dir);
+            let built = action_id
+                .parse()
+                .map_err(|e: String| e)
+                .and_then(|id| super::receipt::build(&dir, id));
+            match built {
+                Ok(r) => {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("signoff audit receipt: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        AuditCommand::VerifyReceipt { file, audit_key } => {
+            let read =
+                |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+            let parsed = read(&file)
+                .and_then(|t| {
+                    serde_json::from_str::<super::receipt::Receipt>(&t)
+                        .map_err(|e| format!("{}: not a receipt: {e}", file.display()))
+                })
+                .and_then(|r| {
+                    let key = audit_key
+                        .as_deref()
+                        .map(|p| {
+                            read(p).and_then(|t| {
+                                serde_json::from_str::<crate::protocol::AuditKey>(&t)
+                                    .map_err(|e| format!("{}: {e}", p.display()))
+                            })
+                        })
+                        .transpose()?;
+                    Ok((r, key))
+                });
+            let (r, key) = match parsed {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("signoff audit verify-receipt: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match super::receipt::verify(&r, key.as_ref()) {
+                Ok(v) => {
+                    println!(
+                        "receipt OK: action {} {} · {} entries, {} vote signatures verified · audit key {}{}",
+                        r.action_id,
+                        v.status,
+                        v.entries,
+                        v.votes,
+                        v.key_id,
+                        if key.is_some() {
+                            " (pinned)"
+                        } else {
+                            " (not pinned: compare it with GET /v1/audit/key)"
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("signoff audit verify-receipt: FAILED: {e}");
                     ExitCode::from(1)
                 }
             }

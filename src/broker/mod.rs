@@ -23,6 +23,7 @@ mod keys;
 mod live;
 mod metrics;
 pub mod policy;
+pub mod receipt;
 mod server;
 mod state;
 pub mod store;

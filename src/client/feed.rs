@@ -347,6 +347,9 @@ impl Task {
                                         healthy = true;
                                         backoff.succeeded();
                                     }
+                                    if let ServerMsg::Ack { checkpoint: Some(c), .. } = &msg {
+                                        super::checkpoints::keep(&self.config.broker_url, c);
+                                    }
                                     let fatal = match &msg {
                                         ServerMsg::Error { code, message } => {
                                             Some((*code, format!("{code}: {message}")))

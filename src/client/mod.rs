@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod broker_env;
+pub mod checkpoints;
 pub mod feed;
 pub mod http;
 

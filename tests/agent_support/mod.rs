@@ -59,6 +59,8 @@ impl Env {
             .env("SIGNOFF_BROKER_URL", self.broker.url())
             .env("SIGNOFF_AGENT_TOKEN", AGENT_TOKEN)
             .env("SIGNOFF_AGENT_ID", AGENT)
+            // Audit checkpoints the agent keeps go to the test's own directory.
+            .env("SIGNOFF_STATE_DIR", self.dir.path().join("state"))
             .env_remove("CI")
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITLAB_CI")

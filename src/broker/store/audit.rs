@@ -152,6 +152,17 @@ impl Verifier {
                 short(expected_prev)
             )));
         }
+        self.push_detached(e)
+    }
+
+    /// Every check of [`Verifier::push`] except the link to the previous entry: for a
+    /// receipt, whose entries are a selection of the chain, each vouched for by its own
+    /// signed checkpoint instead. Entries must still come in increasing `seq` order.
+    pub fn push_detached(&mut self, e: &StoredEntry) -> Result<(), ChainError> {
+        let bad = |what: String| ChainError { seq: e.seq, what };
+        if e.seq <= self.prev_seq {
+            return Err(bad(format!("out of order after entry {}", self.prev_seq)));
+        }
         let recomputed = chain_hash(&e.prev_hash, e.canonical.as_bytes());
         if recomputed != e.hash {
             return Err(bad(format!(
