@@ -169,7 +169,7 @@ pub fn read_back(shown: &str) -> Option<String> {
                     out.push('\t');
                     col += 1;
                     rest = &rest['⇥'.len_utf8()..];
-                    while col % TAB_WIDTH != 0 {
+                    while !col.is_multiple_of(TAB_WIDTH) {
                         rest = rest.strip_prefix(' ')?;
                         col += 1;
                     }

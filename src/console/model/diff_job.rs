@@ -219,7 +219,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let c = (b'a' + (x % 26) as u8) as char;
-            s.push(if x % 17 == 0 { '\n' } else { c });
+            s.push(if x.is_multiple_of(17) { '\n' } else { c });
         }
         s
     }
