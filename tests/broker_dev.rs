@@ -335,7 +335,7 @@ async fn a_restart_keeps_the_session_the_agent_token_and_a_waiting_gate() {
         .expect("a device key");
     let ws = format!("{}/v1/feed", second.broker.replace("http://", "ws://"));
     let (mut feed, _) = Feed::connect_url(&ws, &session.access_token, None).await;
-    let ServerMsg::Snapshot { actions, .. } = feed.next().await else {
+    let ServerMsg::Snapshot { rows: actions, .. } = feed.next().await else {
         panic!("a snapshot first")
     };
     let action = actions

@@ -24,6 +24,8 @@ fn view(status: Status, command: Option<Command>, votes: &[(&str, Verdict, &str)
             reason: (*reason).into(),
             key_id: KeyId("0123456789abcdef".into()),
             at: a.created_at,
+            person: None,
+            group: None,
         });
     }
     let digest = a.digest();

@@ -490,7 +490,7 @@ fn quorum_vote_leaves_my_queue_and_stays_out() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 12,
-            action: done,
+            row: crate::protocol::ActionRow::compute(&done),
             decided_by: vec!["bob".into(), "carol".into()],
             reason: "quorum".into(),
         }),
@@ -512,7 +512,7 @@ fn an_expired_action_is_not_expired_by_anyone() {
         &mut app,
         server(ServerMsg::Resolved {
             seq: 11,
-            action: done,
+            row: crate::protocol::ActionRow::compute(&done),
             decided_by: vec!["system".into()],
             reason: "ttl".into(),
         }),
