@@ -127,7 +127,7 @@ fn real_broker_refusal_is_shown_exactly() {
     pty.wait_for("will refuse self-approval", 10);
     pty.press("\r");
     pty.wait_for(
-        "refused: self_approval: you are the requester, or the person the requester acts for",
+        "refused: self_approval: you are the person the requester acts for",
         20,
     );
     assert!(

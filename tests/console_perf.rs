@@ -38,7 +38,10 @@ fn a_one_mebibyte_diff_scrolls_without_reparsing() {
     let mut a = action(1, "db.migrate", "schema", "production", RiskLevel::High);
     a.change = Some(Change::UnifiedDiff { diff: big_diff() });
     let start = Instant::now();
+    let id = a.id;
     let mut app = live_app(vec![a], (160, 48));
+    // A change this large is diffed off the event loop: wait for it, then scroll.
+    assert!(app.entries[&id].wait_for_diff(Duration::from_secs(60)));
     let parse = start.elapsed();
     app.focus = Pane::Diff;
     let theme = Theme::dark();

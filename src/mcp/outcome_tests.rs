@@ -97,7 +97,7 @@ fn denial_carries_who_and_why_made_visible() {
     let o = from_view(&v, v.action.created_at);
     assert_eq!(o.status, OutcomeStatus::Denied);
     assert_eq!(o.denied_by[0].approver, "bob");
-    assert_eq!(o.denied_by[0].reason, "freeze⟨U+001B⟩[2J");
+    assert_eq!(o.denied_by[0].reason, "freeze⟨ESC⟩[2J");
     assert!(o.next.contains("bob: freeze"), "{}", o.next);
     assert!(!o.text().contains('\u{1b}'));
 }

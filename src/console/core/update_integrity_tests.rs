@@ -244,7 +244,7 @@ fn a_decision_for_another_action_is_never_built_from_a_stale_dialog() {
     let (mut app, a, _b) = typing_into_a();
     let mut changed = a.clone();
     changed.target.resource = "all_tables".into();
-    update(
+    let asked = update(
         &mut app,
         server(ServerMsg::Updated {
             seq: 11,
@@ -253,8 +253,10 @@ fn a_decision_for_another_action_is_never_built_from_a_stale_dialog() {
     );
     let fx = code(&mut app, KeyCode::Enter);
     assert!(signed(&fx).is_none());
-    // Reopening shows the new version and signs its digest.
-    key(&mut app, 'a');
+    // Reopening shows the new version (fetched and checked first) and signs its digest.
+    let mut fx = asked;
+    fx.extend(key(&mut app, 'a'));
+    super::tests::deliver(&mut app, &fx, changed.clone());
     let Some(Dialog::Decide(d)) = &app.dialog else {
         panic!("dialog")
     };

@@ -122,7 +122,7 @@ fn the_broker_digest_is_never_trusted() {
 }
 
 /// Answers the `get_action` among `fx` with `body`.
-fn deliver(app: &mut App, fx: &[Effect], body: crate::protocol::Action) {
+pub(super) fn deliver(app: &mut App, fx: &[Effect], body: crate::protocol::Action) {
     let request_id = fx
         .iter()
         .find_map(|e| match e {
