@@ -73,57 +73,24 @@ pub struct SafeAction {
 }
 
 impl SafeAction {
+    /// The full view of a checked body: the row's fields (one path, [`SafeAction::of_row`]),
+    /// then what only the body has — justification, context, command, vote reasons, and
+    /// hidden characters looked for in every agent-supplied text.
     pub fn of(a: &Action, digest: &Digest) -> Self {
-        use crate::protocol::{Command, RequesterKind};
-        let command = a.command.as_ref().map(|c| match c {
-            Command::Text { text } => SafeText::lines(text),
-            Command::Argv { .. } => vec![SafeText::line(&c.display_line())],
-        });
-        let s = Self {
-            id: a.id,
-            kind: SafeText::line(&a.kind),
-            summary: SafeText::line(&a.summary),
-            requester_kind: match a.requester.kind {
-                RequesterKind::Agent => "agent",
-                RequesterKind::Pipeline => "pipeline",
-                RequesterKind::Human => "human",
-            },
-            requester_id: SafeText::line(&a.requester.id),
-            requester_name: SafeText::line(&a.requester.display_name),
-            model: a.requester.model.as_deref().map(SafeText::line),
-            on_behalf_of: a.requester.on_behalf_of.as_deref().map(SafeText::line),
-            system: SafeText::line(&a.target.system),
-            resource: SafeText::line(&a.target.resource),
-            environment: SafeText::line(&a.target.environment),
+        use crate::protocol::Command;
+        let row = ActionRow::of(a, digest.clone(), crate::protocol::BodySizes::default());
+        Self {
             justification: SafeText::lines(&a.justification),
             context: a
                 .context
                 .iter()
                 .map(|c| (SafeText::line(&c.key), SafeText::lines(&c.value)))
                 .collect(),
-            command,
-            risk: a.risk.level,
-            score: a.risk.score,
-            tags: a
-                .risk
-                .tags
-                .iter()
-                .map(|t| SafeTag {
-                    label: SafeText::line(&t.label),
-                    id: SafeText::line(&t.id),
-                    reason: SafeText::lines(&t.reason),
-                })
-                .collect(),
+            command: a.command.as_ref().map(|c| match c {
+                Command::Text { text } => SafeText::lines(text),
+                Command::Argv { .. } => vec![SafeText::line(&c.display_line())],
+            }),
             approvals: person::distinct_approvers(&a.votes),
-            required: a.policy.approvals_required,
-            groups: a
-                .policy
-                .approver_groups
-                .iter()
-                .map(|g| SafeText::line(g))
-                .collect(),
-            rule: a.policy.rule.as_deref().map(SafeText::line),
-            confirm: a.policy.confirm.as_deref().map(SafeText::line),
             votes: a
                 .votes
                 .iter()
@@ -134,20 +101,12 @@ impl SafeAction {
                     at: v.at,
                 })
                 .collect(),
-            created_at: a.created_at,
-            expires_at: a.expires_at,
-            status: a.status,
-            digest: digest.clone(),
-            hidden_chars: false,
+            hidden_chars: a
+                .agent_texts()
+                .iter()
+                .any(|(_, t)| crate::text::has_hidden(t)),
             body_note: None,
-        };
-        let hidden = a
-            .agent_texts()
-            .iter()
-            .any(|(_, t)| crate::text::has_hidden(t));
-        Self {
-            hidden_chars: hidden,
-            ..s
+            ..Self::of_row(&row, String::new())
         }
     }
 
