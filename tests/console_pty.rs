@@ -82,14 +82,15 @@ fn hostile_text_is_visible_on_a_real_terminal() {
     ));
     let mut pty = Pty::console(160, 48, &broker.url, "t", 5);
     pty.wait_for("⟨ESC⟩[2J", 30);
-    let screen = pty.contents();
     assert!(
         !pty.restored(),
         "runs on the alternate screen with mouse reporting"
     );
-    assert!(screen.contains("⟨U+202E⟩"), "{screen}");
-    assert!(screen.contains("ops-bot⟨ESC⟩]0;pwned⟨BEL⟩"), "{screen}");
+    // The row comes first and the body (fetched on view) a frame later: wait for each.
+    pty.wait_for("⟨U+202E⟩", 30);
+    pty.wait_for("ops-bot⟨ESC⟩]0;pwned⟨BEL⟩", 30);
     // The screen was not cleared by the agent's ESC[2J: the queue is still there.
+    let screen = pty.contents();
     assert!(screen.contains("Queue 1 pending"), "{screen}");
     pty.press("q");
     assert!(pty.wait_exit(10).success());
@@ -252,9 +253,10 @@ fn unterminated_osc_and_long_line_tail_are_on_a_real_screen() {
     let broker = rt.block_on(FakeBroker::start("t", "bob", vec![fresh(a)]));
     let mut pty = Pty::console(160, 48, &broker.url, "t", 6);
     pty.wait_for("AND DROP DATABASE prod_customers", 30);
+    pty.wait_for("restart web⟨ESC⟩]0;xxxx", 30);
+    // The diff pane fills once the body is fetched and checked.
+    pty.wait_for("cols 1–", 30);
     let screen = pty.contents();
-    assert!(screen.contains("restart web⟨ESC⟩]0;xxxx"), "{screen}");
-    assert!(screen.contains("cols 1–"), "{screen}");
     assert!(!screen.contains("TAILMARK"), "{screen}");
     // Focus the diff pane, then jump to the end of the line.
     pty.press("\t\t");
