@@ -180,6 +180,13 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     let mut s = Settings::new(authenticator, policy, data_dir);
     s.tls = tls;
     s.tunables = config.tunables();
+    s.notify = super::notify::config::load(
+        &config.notify,
+        config.callbacks.as_ref(),
+        Path::new("."),
+        &|k| std::env::var(k).ok(),
+    )
+    .map_err(BrokerError::Config)?;
     Ok((s, listen))
 }
 

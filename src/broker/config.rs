@@ -53,7 +53,7 @@ pub struct FeedConfig {
     pub pending_bytes_total: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: Option<String>,
@@ -67,6 +67,11 @@ pub struct Config {
     pub oidc: Option<JwtConfig>,
     #[serde(default)]
     pub feed: FeedConfig,
+    /// Notification sinks (see `docs/notify.md`).
+    #[serde(default)]
+    pub notify: Vec<super::notify::config::SinkConfig>,
+    /// Requester callbacks: allowed URL prefixes and the signing secret.
+    pub callbacks: Option<super::notify::config::CallbacksConfig>,
 }
 
 impl Config {
@@ -124,6 +129,14 @@ impl Config {
         if let Some(t) = c.tls.as_mut() {
             fix(&mut t.cert);
             fix(&mut t.key);
+        }
+        for n in c.notify.iter_mut() {
+            if let Some(p) = n.secret_file.as_mut() {
+                fix(p);
+            }
+        }
+        if let Some(p) = c.callbacks.as_mut().and_then(|c| c.secret_file.as_mut()) {
+            fix(p);
         }
         Ok(c)
     }

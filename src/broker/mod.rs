@@ -22,6 +22,7 @@ pub mod http;
 mod keys;
 mod live;
 mod metrics;
+pub mod notify;
 pub mod policy;
 pub mod receipt;
 mod server;
@@ -81,6 +82,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub tls: Option<TlsFiles>,
     pub tunables: Tunables,
+    /// Notification sinks and requester callbacks (`[[notify]]`, `[callbacks]`).
+    pub notify: notify::NotifySettings,
 }
 
 impl Settings {
@@ -96,6 +99,7 @@ impl Settings {
             data_dir: data_dir.into(),
             tls: None,
             tunables: Tunables::default(),
+            notify: notify::NotifySettings::default(),
         }
     }
 }

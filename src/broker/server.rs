@@ -38,6 +38,8 @@ pub struct Broker {
     settings: Settings,
     writer: JoinHandle<()>,
     shutdown_tx: watch::Sender<bool>,
+    /// Sends notifications while the broker serves (when any are configured).
+    delivery: Option<super::notify::delivery::Delivery>,
 }
 
 /// All routes over a shared state.
@@ -97,13 +99,33 @@ impl Broker {
             checkpoint: checkpoint.clone(),
             budgets: t.budgets,
         };
+        let notify_wake = Arc::new(Notify::new());
+        let plan = super::notify::Plan::new(&settings.notify, notify_wake.clone()).map(Arc::new);
+        let notify_health = Arc::new(super::notify::Health::default());
+        let delivery = match settings.notify.is_empty() {
+            true => None,
+            false => {
+                let dir = settings.data_dir.clone();
+                let conn = tokio::task::spawn_blocking(move || super::store::notify::open(&dir))
+                    .await
+                    .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??;
+                Some(super::notify::delivery::Delivery::new(
+                    &settings.notify,
+                    conn,
+                    live.clone(),
+                    notify_health.clone(),
+                    notify_wake,
+                ))
+            }
+        };
         let w = Writer::new(
             parts,
             rec.head_seq,
             rec.audit_seq,
             rec.audit_hash,
             t.max_batch,
-        );
+        )
+        .with_notify(plan);
         let (wtx, wrx) = mpsc::channel(t.max_batch.max(1024) * 4);
         let writer = std::thread::Builder::new()
             .name("signoff-writer".into())
@@ -122,12 +144,15 @@ impl Broker {
             shutdown: shutdown_rx,
             audit_key: super::audit_key::public(&audit_key),
             checkpoint,
+            notify_health,
+            callbacks: settings.notify.callbacks.clone(),
         }));
         Ok(Self {
             state,
             settings,
             writer,
             shutdown_tx,
+            delivery,
         })
     }
 
@@ -147,7 +172,9 @@ impl Broker {
             settings,
             writer,
             shutdown_tx,
+            delivery,
         } = self;
+        let delivery = delivery.map(|d| tokio::spawn(d.run(state.shutdown.clone())));
         let expiry = tokio::spawn(expiry::run(
             state.live.clone(),
             state.writer.clone(),
@@ -178,6 +205,9 @@ impl Broker {
             }
         };
         expiry.abort();
+        if let Some(d) = delivery {
+            d.abort();
+        }
         let _ = state.writer.send(Op::Stop).await;
         drop(state);
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;

@@ -30,6 +30,10 @@ pub struct Inner {
     pub audit_key: crate::protocol::AuditKey,
     /// The latest signed checkpoint of the audit log (after the last durable batch).
     pub checkpoint: Arc<std::sync::RwLock<Option<crate::protocol::Checkpoint>>>,
+    /// Notification delivery, per sink, for `/metrics` and `/healthz?details`.
+    pub notify_health: Arc<super::notify::Health>,
+    /// Where requester callbacks may go, when configured.
+    pub callbacks: Option<super::notify::Callbacks>,
 }
 
 /// Cheap to clone; handed to every handler.

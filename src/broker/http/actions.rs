@@ -17,7 +17,7 @@ use crate::broker::state::AppState;
 use crate::broker::writer::Op;
 use crate::protocol::api::{ActionCreated, ActionView, ResultReport};
 use crate::protocol::limits::{MAX_ACTION_BYTES, MAX_TEXT_FIELD};
-use crate::protocol::strict::decode_object;
+use crate::protocol::strict::{decode_object, decode_value};
 use crate::protocol::validate::validate_request;
 use crate::protocol::{Action, ActionId, ActionRequest, ErrorCode, ProtocolError, Timestamp};
 
@@ -44,6 +44,11 @@ pub async fn json_body<T: serde::de::DeserializeOwned + serde::Serialize>(
     body: Body,
     limit: usize,
 ) -> Result<T, HttpError> {
+    decode_json(&json_value(body, limit).await?)
+}
+
+/// Reads a body as one JSON object (the first half of [`json_body`]).
+async fn json_value(body: Body, limit: usize) -> Result<serde_json::Value, HttpError> {
     let bytes = to_bytes(body, limit).await.map_err(|_| {
         HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -58,7 +63,27 @@ pub async fn json_body<T: serde::de::DeserializeOwned + serde::Serialize>(
             format!("body is not valid UTF-8 (at byte {})", e.valid_up_to()),
         )
     })?;
-    decode_object(text).map_err(|e| match e {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedFrame,
+            ProtocolError::MalformedFrame(e.to_string()).to_string(),
+        )
+    })?;
+    if !value.is_object() {
+        // The strict decoder words the refusal of anything but one object.
+        return decode_object::<serde_json::Map<String, serde_json::Value>>(text)
+            .map(serde_json::Value::Object)
+            .map_err(|e| HttpError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()));
+    }
+    Ok(value)
+}
+
+/// Decodes a JSON object strictly (the second half of [`json_body`]).
+fn decode_json<T: serde::de::DeserializeOwned + serde::Serialize>(
+    value: &serde_json::Value,
+) -> Result<T, HttpError> {
+    decode_value(value).map_err(|e| match e {
         ProtocolError::MissingField(field) => {
             let mut err = HttpError::field(&field, "is required");
             err.set_code(ErrorCode::MissingField);
@@ -86,7 +111,9 @@ pub async fn create(
     Agent(agent): Agent,
     body: Body,
 ) -> Result<(StatusCode, Json<ActionCreated>), HttpError> {
-    let req: ActionRequest = json_body(body, MAX_ACTION_BYTES).await?;
+    let mut value = json_value(body, MAX_ACTION_BYTES).await?;
+    let callback = take_callback(&mut value, state.callbacks.as_ref())?;
+    let req: ActionRequest = decode_json(&value)?;
     validate_request(&req).map_err(HttpError::fields)?;
     if req.requester.id != agent.subject() {
         return Err(HttpError::forbidden(format!(
@@ -110,6 +137,7 @@ pub async fn create(
     let a = state
         .submit(|reply| Op::Create {
             action: Box::new(action),
+            callback,
             reply,
         })
         .await??;
@@ -126,6 +154,40 @@ pub async fn create(
             expires_at: a.expires_at,
         }),
     ))
+}
+
+/// The longest `callback_url`.
+const MAX_CALLBACK_URL: usize = 2048;
+
+/// Takes `callback_url` out of a request body: where the requester hears the outcome
+/// (a signed webhook). It is delivery metadata, not part of the action: not in its
+/// digest, not shown to approvers. Only URLs under `[callbacks] allow` are taken.
+fn take_callback(
+    value: &mut serde_json::Value,
+    callbacks: Option<&crate::broker::notify::Callbacks>,
+) -> Result<Option<String>, HttpError> {
+    let Some(raw) = value.as_object_mut().and_then(|o| o.remove("callback_url")) else {
+        return Ok(None);
+    };
+    let Some(url) = raw.as_str() else {
+        return Err(HttpError::field("callback_url", "must be a string"));
+    };
+    if url.len() > MAX_CALLBACK_URL {
+        return Err(HttpError::field(
+            "callback_url",
+            format!("is over {MAX_CALLBACK_URL} bytes"),
+        ));
+    }
+    let Some(cb) = callbacks else {
+        return Err(HttpError::field(
+            "callback_url",
+            "this broker takes no callbacks ([callbacks] is not configured)",
+        ));
+    };
+    if let Some(why) = cb.refuse(url) {
+        return Err(HttpError::field("callback_url", why));
+    }
+    Ok(Some(url.to_string()))
 }
 
 fn visible(p: &Principal, a: &Action) -> bool {

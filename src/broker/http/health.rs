@@ -1,6 +1,6 @@
 //! `GET /healthz` and `GET /metrics`.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
@@ -22,8 +22,35 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// `GET /healthz?details`: the same status, and a JSON body naming each notification
+/// sink's state (a dead sink never makes the broker unhealthy).
+pub async fn healthz_or_details(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    let wants = query.as_deref().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "details" || p.starts_with("details="))
+    });
+    if !wants {
+        return healthz(State(state)).await.into_response();
+    }
+    let writer_ok = !state.writer.is_closed();
+    let body = serde_json::json!({
+        "status": if writer_ok { "ok" } else { "writer stopped" },
+        "notify": state.notify_health.details(),
+    });
+    let code = if writer_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(body)).into_response()
+}
+
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(state.live.pending_count());
+    let mut body = state.metrics.render(state.live.pending_count());
+    body.push_str(&state.notify_health.render());
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         body,

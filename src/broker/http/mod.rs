@@ -15,7 +15,7 @@ pub mod keys;
 /// Every route of the broker.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(health::healthz))
+        .route("/healthz", get(health::healthz_or_details))
         .route("/metrics", get(health::metrics))
         .route("/v1/actions", post(actions::create))
         .route(

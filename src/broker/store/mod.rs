@@ -15,6 +15,7 @@ use crate::protocol::{
 pub mod audit;
 pub mod audit_actions;
 mod history;
+pub mod notify;
 mod schema;
 mod sqlite;
 mod verified;
@@ -61,6 +62,14 @@ pub enum Mutation {
     MarkExecuted(ActionId),
     /// The newest feed event sequence number.
     HeadSeq(u64),
+    /// A notification to send (see [`notify`]).
+    NotifyEnqueue(notify::NewMessage),
+    /// An action's waiting callback, released with the outcome.
+    NotifyRelease {
+        action_id: ActionId,
+        payload: String,
+        at: Timestamp,
+    },
 }
 
 /// What history shows for one decided action.

@@ -32,6 +32,7 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let mut conn = open_conn(&path)?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(super::notify::SCHEMA)?;
         migrate(&mut conn)?;
         Ok(Self {
             path,
@@ -174,6 +175,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
             )?
             .execute(params![seq.to_string()])?;
         }
+        Mutation::NotifyEnqueue(m) => super::notify::insert(tx, m)?,
+        Mutation::NotifyRelease {
+            action_id,
+            payload,
+            at,
+        } => super::notify::release(tx, &action_id.to_string(), payload, at.unix_millis())?,
     }
     Ok(())
 }

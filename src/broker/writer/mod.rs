@@ -58,6 +58,8 @@ type Reply<T> = oneshot::Sender<T>;
 pub enum Op {
     Create {
         action: Box<Action>,
+        /// The requester's callback URL (already checked against the allow-list).
+        callback: Option<String>,
         reply: Reply<Result<Arc<Action>, OpError>>,
     },
     Vote {
@@ -214,6 +216,8 @@ pub struct Writer {
     audit_key: Arc<ed25519_dalek::SigningKey>,
     checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
     budgets: Budgets,
+    /// Stages notification outbox rows beside the events that cause them.
+    notify: Option<Arc<crate::broker::notify::Plan>>,
 }
 
 /// Shared pieces the writer updates.
@@ -253,7 +257,14 @@ impl Writer {
             audit_key: p.audit_key,
             checkpoint: p.checkpoint,
             budgets: p.budgets,
+            notify: None,
         }
+    }
+
+    /// Stages notifications with `plan` (see [`crate::broker::notify`]).
+    pub fn with_notify(mut self, plan: Option<Arc<crate::broker::notify::Plan>>) -> Self {
+        self.notify = plan;
+        self
     }
 
     /// Runs until [`Op::Stop`] or until every sender is gone. Blocking: run on a thread.
@@ -352,6 +363,9 @@ impl Writer {
         }
         if !b.muts.is_empty() {
             b.muts.push(Mutation::HeadSeq(self.head_seq));
+        }
+        if let Some(p) = &self.notify {
+            p.wake();
         }
         let checkpoint = (self.audit_seq != saved.1).then(|| {
             Checkpoint::sign(
@@ -508,8 +522,12 @@ impl Writer {
 
     fn stage(&mut self, b: &mut Batch, op: Op) {
         match op {
-            Op::Create { action, reply } => {
-                let r = self.create(b, *action);
+            Op::Create {
+                action,
+                callback,
+                reply,
+            } => {
+                let r = self.create(b, *action, callback.as_deref());
                 b.done.push(Done::Action(reply, r));
             }
             Op::Vote {

@@ -22,7 +22,12 @@ fn internal(e: StoreError) -> OpError {
 }
 
 impl Writer {
-    pub(super) fn create(&mut self, b: &mut Batch, action: Action) -> Result<Arc<Action>, OpError> {
+    pub(super) fn create(
+        &mut self,
+        b: &mut Batch,
+        action: Action,
+        callback: Option<&str>,
+    ) -> Result<Arc<Action>, OpError> {
         let (digest, sizes) = digest_and_sizes(&action);
         self.check_budget(b, &action.requester.id, sizes.action)?;
         let a = Arc::new(action);
@@ -37,6 +42,9 @@ impl Writer {
             payload,
         );
         b.muts.push(Mutation::PutAction(a.clone(), digest.clone()));
+        if let Some(p) = &self.notify {
+            b.muts.extend(p.created(&a, &digest, callback));
+        }
         self.digests.insert(a.id, (digest.clone(), sizes));
         let row = ActionRow::of(&a, digest, sizes);
         self.event(
@@ -109,6 +117,9 @@ impl Writer {
         let status = a.status;
         if status == Status::Pending {
             let a = Arc::new(a);
+            if let Some(p) = &self.notify {
+                b.muts.extend(p.voted(&a, &digest, now));
+            }
             b.muts.push(Mutation::PutAction(a.clone(), digest));
             let row = self.row(&a);
             self.event(
@@ -169,6 +180,10 @@ impl Writer {
             .unwrap_or_else(|| digest_and_sizes(&a));
         let row = ActionRow::of(&a, digest.clone(), sizes);
         let a = Arc::new(a);
+        if let Some(p) = &self.notify {
+            b.muts
+                .extend(p.resolved(&a, &digest, &decided_by, &reason, now));
+        }
         b.muts.push(Mutation::PutAction(a.clone(), digest));
         b.muts.push(Mutation::History(HistoryRow {
             action: a.clone(),

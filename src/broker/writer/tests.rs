@@ -48,6 +48,7 @@ fn create(tx: &mpsc::Sender<Op>, n: u8) -> oneshot::Receiver<Result<Arc<Action>,
     let (reply, rx) = oneshot::channel();
     let a = action(n, "db.export", "customers", "production", RiskLevel::High);
     tx.blocking_send(Op::Create {
+        callback: None,
         action: Box::new(a),
         reply,
     })

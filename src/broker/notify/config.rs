@@ -1,0 +1,440 @@
+//! `[[notify]]` sinks and `[callbacks]` in the broker config, and the secrets they name.
+//!
+//! A secret (Slack bot token, webhook signing secret, PagerDuty routing key, or the
+//! Slack/Teams URL that is itself a credential) is read from a file or an environment
+//! variable at start, never from the config text, and never printed: [`Secret`]'s
+//! `Debug` is `Secret(…)`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::route::{Matcher, Route};
+
+/// Where each kind of sink posts when the config does not say.
+pub const SLACK_API: &str = "https://slack.com/api";
+pub const PAGERDUTY_EVENTS: &str = "https://events.pagerduty.com/v2/enqueue";
+
+/// The kinds of sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    /// A Slack app's bot token: `chat.postMessage`, then `chat.update` in place.
+    Slack,
+    /// A Slack incoming webhook URL (the secret): one message per event.
+    SlackWebhook,
+    /// A Microsoft Teams Workflows HTTP trigger URL (the secret): an Adaptive Card per event.
+    Teams,
+    /// Any HTTP receiver: JSON signed per Standard Webhooks.
+    Webhook,
+    /// PagerDuty Events API v2: trigger, then resolve with the same `dedup_key`.
+    Pagerduty,
+}
+
+impl SinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::Slack => "slack",
+            SinkKind::SlackWebhook => "slack_webhook",
+            SinkKind::Teams => "teams",
+            SinkKind::Webhook => "webhook",
+            SinkKind::Pagerduty => "pagerduty",
+        }
+    }
+}
+
+/// One `[[notify]]` table as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// Names the sink in metrics, `/healthz?details` and logs: `[a-z0-9_-]`, unique.
+    pub name: String,
+    pub kind: SinkKind,
+    /// Slack: the channel id to post in.
+    pub channel: Option<String>,
+    /// The file holding the secret (first line, trimmed). Keep it mode 0600.
+    pub secret_file: Option<PathBuf>,
+    /// Or the environment variable holding it.
+    pub secret_env: Option<String>,
+    /// Slack: the Web API base; webhook: the receiver (required); PagerDuty: the Events
+    /// API endpoint. Slack incoming webhooks and Teams take their URL from the secret,
+    /// unless this is set (tests point sinks at local receivers).
+    pub url: Option<String>,
+    #[serde(default)]
+    pub route: Route,
+    /// Only when the action is still undecided at this fraction of its time to live
+    /// (0 < f < 1): escalation to a wider audience.
+    pub escalate_at: Option<f64>,
+    /// Only when the action is still undecided this many seconds after it was created.
+    pub after_secs: Option<u64>,
+    /// Per attempt [default 10].
+    pub timeout_secs: Option<u64>,
+    /// Attempts before a message is given up [default 20].
+    pub max_attempts: Option<u32>,
+    /// First retry delay; doubles each attempt, with jitter [default 1000].
+    pub retry_base_ms: Option<u64>,
+    /// Longest retry delay [default 600].
+    pub retry_max_secs: Option<u64>,
+    /// The console command line printed in messages [default `signoff review ID`];
+    /// `{id}` is replaced by the action id.
+    pub review_command: Option<String>,
+}
+
+/// `[callbacks]`: where requesters may ask to hear the outcome, and how it is signed.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbacksConfig {
+    /// URL prefixes a `callback_url` must start with; others are refused.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// The Standard Webhooks secret (`whsec_…`) callbacks are signed with.
+    pub secret_file: Option<PathBuf>,
+    pub secret_env: Option<String>,
+    pub timeout_secs: Option<u64>,
+    pub max_attempts: Option<u32>,
+    pub retry_base_ms: Option<u64>,
+    pub retry_max_secs: Option<u64>,
+}
+
+/// A credential; never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// How a sink retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Retry {
+    fn from(
+        timeout_secs: Option<u64>,
+        max_attempts: Option<u32>,
+        base_ms: Option<u64>,
+        max_secs: Option<u64>,
+    ) -> Self {
+        Self {
+            timeout: Duration::from_secs(timeout_secs.unwrap_or(10).max(1)),
+            max_attempts: max_attempts.unwrap_or(20).max(1),
+            base: Duration::from_millis(base_ms.unwrap_or(1000).max(1)),
+            max: Duration::from_secs(max_secs.unwrap_or(600).max(1)),
+        }
+    }
+}
+
+/// When a sink hears about an action.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Delay {
+    /// At once.
+    None,
+    /// At this fraction of the action's time to live.
+    FractionOfTtl(f64),
+    /// This long after creation.
+    After(Duration),
+}
+
+/// A sink ready to use: secret loaded, defaults applied.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub name: String,
+    pub kind: SinkKind,
+    pub channel: Option<String>,
+    pub secret: Secret,
+    /// Where to send (for Slack, the API base).
+    pub url: String,
+    pub route: Matcher,
+    pub delay: Delay,
+    pub retry: Retry,
+    pub review_command: String,
+}
+
+/// Callbacks ready to use.
+#[derive(Debug, Clone)]
+pub struct Callbacks {
+    pub allow: Vec<String>,
+    pub secret: Secret,
+    pub retry: Retry,
+}
+
+impl Callbacks {
+    /// `None` when `url` is allowed; else why not (for `invalid_field`).
+    pub fn refuse(&self, url: &str) -> Option<String> {
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Some("must be a URL without spaces or control characters".into());
+        }
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Some("must be an http(s) URL".into());
+        }
+        if self.allow.iter().any(|p| url.starts_with(p.as_str())) {
+            None
+        } else {
+            Some("is not under a URL prefix the broker allows ([callbacks] allow)".into())
+        }
+    }
+}
+
+/// Every sink and the callback settings: what the broker runs with.
+#[derive(Debug, Clone, Default)]
+pub struct NotifySettings {
+    pub sinks: Vec<Sink>,
+    pub callbacks: Option<Callbacks>,
+}
+
+impl NotifySettings {
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty() && self.callbacks.is_none()
+    }
+}
+
+fn read_secret(
+    what: &str,
+    file: Option<&Path>,
+    env: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, String> {
+    let raw = match (file, env) {
+        (Some(_), Some(_)) => {
+            return Err(format!("{what}: set secret_file or secret_env, not both"));
+        }
+        (Some(p), None) => std::fs::read_to_string(p)
+            .map_err(|e| format!("{what}: secret_file {}: {e}", p.display()))?,
+        (None, Some(v)) => {
+            lookup(v).ok_or_else(|| format!("{what}: environment variable {v} is not set"))?
+        }
+        (None, None) => return Err(format!("{what}: needs secret_file or secret_env")),
+    };
+    let s = raw.lines().next().unwrap_or_default().trim().to_string();
+    if s.is_empty() {
+        return Err(format!("{what}: the secret is empty"));
+    }
+    Ok(Secret(s))
+}
+
+fn check_url(what: &str, url: &str) -> Result<(), String> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(format!("{what}: url must be http(s)"))
+    }
+}
+
+/// Turns the config's tables into sinks, reading each secret. `base` resolves relative
+/// secret files; `lookup` reads environment variables.
+pub fn load(
+    sinks: &[SinkConfig],
+    callbacks: Option<&CallbacksConfig>,
+    base: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<NotifySettings, String> {
+    let mut out = NotifySettings::default();
+    for (i, c) in sinks.iter().enumerate() {
+        let what = format!("notify[{i}] ({})", c.name);
+        if c.name.is_empty()
+            || c.name == "callback"
+            || !c
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(format!(
+                "notify[{i}].name {:?} must be [a-z0-9_-] (and not \"callback\")",
+                c.name
+            ));
+        }
+        if out.sinks.iter().any(|s: &Sink| s.name == c.name) {
+            return Err(format!("notify[{i}].name {:?} is used twice", c.name));
+        }
+        let route = c
+            .route
+            .compile()
+            .map_err(|e| format!("{what}.route: {e}"))?;
+        let file = c.secret_file.as_ref().map(|p| {
+            if p.is_relative() {
+                base.join(p)
+            } else {
+                p.clone()
+            }
+        });
+        let secret = read_secret(&what, file.as_deref(), c.secret_env.as_deref(), lookup)?;
+        let url = match (c.kind, &c.url) {
+            (_, Some(u)) => u.clone(),
+            (SinkKind::Slack, None) => SLACK_API.to_string(),
+            (SinkKind::Pagerduty, None) => PAGERDUTY_EVENTS.to_string(),
+            (SinkKind::SlackWebhook | SinkKind::Teams, None) => secret.expose().to_string(),
+            (SinkKind::Webhook, None) => return Err(format!("{what}: a webhook needs url")),
+        };
+        check_url(&what, &url)?;
+        if c.kind == SinkKind::Slack && c.channel.as_deref().is_none_or(str::is_empty) {
+            return Err(format!("{what}: a slack sink needs channel"));
+        }
+        if c.kind == SinkKind::Webhook {
+            super::sign::WebhookKey::parse(secret.expose()).map_err(|e| format!("{what}: {e}"))?;
+        }
+        let delay = match (c.escalate_at, c.after_secs) {
+            (Some(_), Some(_)) => {
+                return Err(format!("{what}: set escalate_at or after_secs, not both"));
+            }
+            (Some(f), None) if f > 0.0 && f < 1.0 => Delay::FractionOfTtl(f),
+            (Some(f), None) => {
+                return Err(format!("{what}: escalate_at {f} must be between 0 and 1"));
+            }
+            (None, Some(s)) => Delay::After(Duration::from_secs(s)),
+            (None, None) => Delay::None,
+        };
+        out.sinks.push(Sink {
+            name: c.name.clone(),
+            kind: c.kind,
+            channel: c.channel.clone(),
+            secret,
+            url,
+            route,
+            delay,
+            retry: Retry::from(
+                c.timeout_secs,
+                c.max_attempts,
+                c.retry_base_ms,
+                c.retry_max_secs,
+            ),
+            review_command: c
+                .review_command
+                .clone()
+                .unwrap_or_else(|| "signoff review {id}".into()),
+        });
+    }
+    if let Some(c) = callbacks {
+        let file = c.secret_file.as_ref().map(|p| {
+            if p.is_relative() {
+                base.join(p)
+            } else {
+                p.clone()
+            }
+        });
+        let secret = read_secret(
+            "[callbacks]",
+            file.as_deref(),
+            c.secret_env.as_deref(),
+            lookup,
+        )?;
+        super::sign::WebhookKey::parse(secret.expose()).map_err(|e| format!("[callbacks]: {e}"))?;
+        for p in &c.allow {
+            check_url("[callbacks] allow", p)?;
+        }
+        out.callbacks = Some(Callbacks {
+            allow: c.allow.clone(),
+            secret,
+            retry: Retry::from(
+                c.timeout_secs,
+                c.max_attempts,
+                c.retry_base_ms,
+                c.retry_max_secs,
+            ),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Vec<SinkConfig> {
+        #[derive(Deserialize)]
+        struct W {
+            notify: Vec<SinkConfig>,
+        }
+        toml::from_str::<W>(toml_text).unwrap().notify
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "SLACK_TOKEN" => Some("xoxb-very-secret\n".into()),
+            "WH" => Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn sinks_load_with_defaults_and_secrets_never_print() {
+        let c = parse(
+            r#"
+[[notify]]
+name = "oncall"
+kind = "slack"
+channel = "C1"
+secret_env = "SLACK_TOKEN"
+route = { risk = ["high", "critical"] }
+
+[[notify]]
+name = "hook"
+kind = "webhook"
+url = "https://example.test/hook"
+secret_env = "WH"
+escalate_at = 0.5
+"#,
+        );
+        let s = load(&c, None, Path::new("."), &env).unwrap();
+        assert_eq!(s.sinks[0].url, SLACK_API);
+        assert_eq!(s.sinks[0].secret.expose(), "xoxb-very-secret");
+        assert_eq!(s.sinks[1].delay, Delay::FractionOfTtl(0.5));
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("very-secret") && !shown.contains("MfKQ"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_sinks_are_refused_with_their_index() {
+        let e = |t: &str| load(&parse(t), None, Path::new("."), &env).unwrap_err();
+        let msg = e("[[notify]]\nname = \"a\"\nkind = \"slack\"\nsecret_env = \"SLACK_TOKEN\"\n");
+        assert!(
+            msg.contains("notify[0]") && msg.contains("channel"),
+            "{msg}"
+        );
+        let msg = e("[[notify]]\nname = \"a\"\nkind = \"pagerduty\"\nsecret_env = \"NOPE\"\n");
+        assert!(msg.contains("NOPE is not set"), "{msg}");
+        let msg = e("[[notify]]\nname = \"A B\"\nkind = \"pagerduty\"\nsecret_env = \"WH\"\n");
+        assert!(msg.contains("[a-z0-9_-]"), "{msg}");
+        let msg = e(
+            "[[notify]]\nname = \"a\"\nkind = \"webhook\"\nurl = \"https://x\"\nsecret_env = \"SLACK_TOKEN\"\n",
+        );
+        assert!(msg.contains("whsec_"), "{msg}");
+        let msg = e(
+            "[[notify]]\nname = \"a\"\nkind = \"pagerduty\"\nsecret_env = \"WH\"\nescalate_at = 1.5\n",
+        );
+        assert!(msg.contains("between 0 and 1"), "{msg}");
+    }
+
+    #[test]
+    fn callbacks_allow_only_listed_prefixes() {
+        let c = CallbacksConfig {
+            allow: vec!["https://ci.example.test/hooks/".into()],
+            secret_env: Some("WH".into()),
+            ..Default::default()
+        };
+        let s = load(&[], Some(&c), Path::new("."), &env).unwrap();
+        let cb = s.callbacks.unwrap();
+        assert_eq!(cb.refuse("https://ci.example.test/hooks/42"), None);
+        assert!(cb.refuse("https://evil.test/hooks/").is_some());
+        assert!(cb.refuse("https://ci.example.test/hooks/ x").is_some());
+    }
+}

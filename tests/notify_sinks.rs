@@ -1,0 +1,674 @@
+//! Notifications end to end: a real broker posts to local receivers standing in for
+//! Slack, Teams, PagerDuty and a webhook consumer; each payload's shape is checked,
+//! webhook signatures are verified with the Standard Webhooks reference library
+//! (`standardwebhooks` on npm), failures are retried, a SIGKILLed broker delivers what
+//! it had not delivered after its restart with the same idempotency keys, and a Slack
+//! message is edited in place through an action's whole life.
+
+mod broker_common;
+mod notify_support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use broker_common::*;
+use notify_support::*;
+use serde_json::Value;
+use signoff::auth::static_tokens::StaticTokens;
+use signoff::broker::config::Config;
+use signoff::broker::policy::Engine;
+use signoff::broker::{RunningBroker, Settings};
+use signoff::protocol::{KeyId, ServerMsg, Status, Verdict};
+
+/// db.export in production is critical and needs two approvers.
+const POLICY: &str = r#"
+[[rule]]
+name = "prod-export"
+kind = "db.export"
+environment = "production"
+level = "critical"
+approvals_required = 2
+"#;
+
+fn secret(name: &str) -> Option<String> {
+    match name {
+        "SLACK" => Some("xoxb-test-token".into()),
+        "WH" => Some(WHSEC.into()),
+        "PD" => Some("R0UTINGKEY0000000000000000000000".into()),
+        "TEAMS" => Some("https://example.invalid/workflows/secret".into()),
+        _ => None,
+    }
+}
+
+async fn start_with(dir: &Path, notify_toml: &str) -> RunningBroker {
+    let c = Config::from_toml_str(notify_toml).expect("config");
+    let mut s = Settings::new(
+        Arc::new(StaticTokens::new(tokens())),
+        Engine::from_toml_str(POLICY).expect("policy"),
+        dir,
+    );
+    s.notify = signoff::broker::notify::config::load(
+        &c.notify,
+        c.callbacks.as_ref(),
+        Path::new("."),
+        &secret,
+    )
+    .expect("notify settings");
+    signoff::broker::spawn(s).await.expect("broker starts")
+}
+
+/// Signs and sends a vote over `token`'s own feed; the status the ack reports.
+async fn approve(
+    b: &RunningBroker,
+    http: &Http,
+    token: &str,
+    who: &str,
+    seed: u8,
+    id: &str,
+    verdict: Verdict,
+) -> Status {
+    let a = http.view(token, id, 0).await.action;
+    let (mut feed, _) = Feed::connect(b, token, None).await;
+    match feed
+        .decide(sign(
+            &key(seed),
+            who,
+            &a,
+            verdict,
+            &format!("{who} says so"),
+        ))
+        .await
+    {
+        ServerMsg::Ack { status, .. } => status,
+        other => panic!("ack expected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = Receiver::start(Role::Slack).await;
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "[[notify]]\nname = \"oncall\"\nkind = \"slack\"\nchannel = \"C42\"\nsecret_env = \"SLACK\"\nurl = \"{}/api\"\n",
+            slack.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    http.register(CAROL, &key(2)).await;
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    let id = created.id.to_string();
+
+    let got = slack.wait_for(1).await;
+    assert_eq!(got[0].path, "/api/chat.postMessage");
+    assert_eq!(got[0].header("authorization"), "Bearer xoxb-test-token");
+    let post = got[0].json();
+    assert_eq!(post["channel"], "C42");
+    let blocks = post["blocks"].as_array().expect("Block Kit blocks");
+    assert_eq!(blocks[0]["type"], "header");
+    assert!(
+        blocks.iter().all(|b| b["type"] != "actions"),
+        "no approve button"
+    );
+    let text = post.to_string();
+    for want in [
+        "db.export",
+        "postgres:customers",
+        "production",
+        "critical",
+        "Data assistant (agent-7) on behalf of alice@example.com",
+        "0 of 2 approvals",
+        "left",
+        created.digest.prefix(12),
+        &format!("signoff review {id}"),
+    ] {
+        assert!(
+            text.contains(want),
+            "{want:?} missing from the post: {text}"
+        );
+    }
+
+    // A vote: the same message, edited.
+    let status = approve(&b, &http, BOB, "bob", 1, &id, Verdict::Approve).await;
+    assert_eq!(status, Status::Pending);
+    let got = slack.wait_for(2).await;
+    assert_eq!(got[1].path, "/api/chat.update");
+    let update = got[1].json();
+    assert_eq!(update["channel"], "C42");
+    assert_eq!(
+        update["ts"], "1700000000.000001",
+        "the ts chat.postMessage answered"
+    );
+    let text = update.to_string();
+    assert!(
+        text.contains("1 of 2 approvals") && text.contains("bob approve"),
+        "{text}"
+    );
+
+    // The decision: who, outcome, reason, key id; still the same message.
+    let status = approve(&b, &http, CAROL, "carol", 2, &id, Verdict::Approve).await;
+    assert_eq!(status, Status::Approved);
+    let got = slack.wait_for(3).await;
+    assert_eq!(got[2].path, "/api/chat.update");
+    let done = got[2].json();
+    assert_eq!(done["ts"], "1700000000.000001");
+    let text = done.to_string();
+    let carol_key = KeyId::of(&key(2).verifying_key()).0;
+    assert!(text.contains("Approved: db.export"), "{text}");
+    assert!(text.contains("approved by bob, carol"), "{text}");
+    assert!(
+        text.contains("carol says so") && text.contains(&carol_key),
+        "{text}"
+    );
+
+    // Withdrawn: posted, then edited to say so.
+    let other = http.submit(AGENT, &request("Export again")).await;
+    slack.wait_for(4).await;
+    let (s, _) = http
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/actions/{}", other.id),
+            AGENT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let got = slack.wait_for(5).await;
+    assert_eq!(got[3].path, "/api/chat.postMessage");
+    assert_eq!(got[4].path, "/api/chat.update");
+    assert_eq!(got[4].json()["ts"], "1700000000.000002");
+    assert!(
+        got[4].body.contains("withdrawn by agent-7"),
+        "{}",
+        got[4].body
+    );
+    assert_eq!(
+        slack
+            .got()
+            .iter()
+            .filter(|r| r.path.ends_with("postMessage"))
+            .count(),
+        2,
+        "one message per action"
+    );
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn teams_card_signed_webhook_and_pagerduty_trigger_then_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let teams = Receiver::start(Role::Teams).await;
+    let hook = Receiver::start(Role::Webhook).await;
+    let pd = Receiver::start(Role::PagerDuty).await;
+    let b = start_with(
+        dir.path(),
+        &format!(
+            r#"
+[[notify]]
+name = "teams"
+kind = "teams"
+secret_env = "TEAMS"
+url = "{}/workflows/trigger"
+
+[[notify]]
+name = "hook"
+kind = "webhook"
+url = "{}/in"
+secret_env = "WH"
+
+[[notify]]
+name = "page"
+kind = "pagerduty"
+url = "{}/v2/enqueue"
+secret_env = "PD"
+after_secs = 1
+route = {{ risk = ["critical"] }}
+"#,
+            teams.url(),
+            hook.url(),
+            pd.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    let id = created.id.to_string();
+
+    // Teams: an Adaptive Card 1.4 as the one attachment of a message.
+    let card = teams.wait_for(1).await[0].json();
+    assert_eq!(card["type"], "message");
+    let att = &card["attachments"][0];
+    assert_eq!(
+        att["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(att["content"]["type"], "AdaptiveCard");
+    assert_eq!(
+        att["content"]["$schema"],
+        "http://adaptivecards.io/schemas/adaptive-card.json"
+    );
+    assert_eq!(att["content"]["version"], "1.4");
+    let facts: Vec<String> = att["content"]["body"][2]["facts"]
+        .as_array()
+        .expect("a FactSet")
+        .iter()
+        .map(|f| f["title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        facts,
+        [
+            "Kind",
+            "Target",
+            "Environment",
+            "Risk",
+            "Requester",
+            "Quorum",
+            "Time left",
+            "Digest"
+        ]
+    );
+    assert!(card.to_string().contains(&format!("signoff review {id}")));
+
+    // The webhook: verified by the reference library; a tampered body is not.
+    let mut verifier = Verifier::start();
+    let first = hook.wait_for(1).await.remove(0);
+    assert_eq!(first.path, "/in");
+    assert_eq!(first.header("webhook-id"), format!("{id}.hook.created"));
+    let payload = verifier
+        .verify(WHSEC, &first)
+        .expect("standardwebhooks accepts it");
+    assert_eq!(payload["type"], "action.created");
+    assert_eq!(payload["data"]["action_id"], id);
+    assert_eq!(payload["data"]["risk"], "critical");
+    assert_eq!(
+        payload["data"]["review_command"],
+        format!("signoff review {id}")
+    );
+    let mut tampered = first.clone();
+    tampered.body = tampered.body.replace("critical", "low");
+    assert!(
+        verifier.verify(WHSEC, &tampered).is_err(),
+        "a changed body fails"
+    );
+
+    // PagerDuty: triggered once the critical action has waited past one second.
+    let trigger = pd.wait_for(1).await[0].json();
+    assert_eq!(trigger["event_action"], "trigger");
+    assert_eq!(trigger["routing_key"], "R0UTINGKEY0000000000000000000000");
+    assert_eq!(trigger["dedup_key"], format!("signoff-{id}"));
+    assert_eq!(trigger["payload"]["severity"], "critical");
+    assert_eq!(trigger["payload"]["source"], "signoff");
+    assert_eq!(trigger["payload"]["group"], "production");
+    assert!(
+        trigger["payload"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Export customers")
+    );
+
+    // Denied: Teams gets the outcome, the webhook the resolution, PagerDuty resolves.
+    let status = approve(&b, &http, BOB, "bob", 1, &id, Verdict::Deny).await;
+    assert_eq!(status, Status::Denied);
+    let outcome = teams.wait_for(2).await[1].json().to_string();
+    assert!(
+        outcome.contains("Denied") && outcome.contains("denied by bob"),
+        "{outcome}"
+    );
+    let resolved = hook.wait_for(2).await.remove(1);
+    assert_eq!(resolved.header("webhook-id"), format!("{id}.hook.resolved"));
+    let payload = verifier.verify(WHSEC, &resolved).expect("verified");
+    assert_eq!(payload["type"], "action.resolved");
+    assert_eq!(payload["data"]["status"], "denied");
+    assert_eq!(payload["data"]["decided_by"][0], "bob");
+    let resolve = pd.wait_for(2).await[1].json();
+    assert_eq!(resolve["event_action"], "resolve");
+    assert_eq!(resolve["dedup_key"], trigger["dedup_key"]);
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn pagerduty_is_not_paged_for_an_action_decided_before_its_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let pd = Receiver::start(Role::PagerDuty).await;
+    let hook = Receiver::start(Role::Webhook).await;
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "[[notify]]\nname = \"page\"\nkind = \"pagerduty\"\nurl = \"{}/e\"\nsecret_env = \"PD\"\nafter_secs = 2\n\
+             [[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}/in\"\nsecret_env = \"WH\"\nafter_secs = 2\n",
+            pd.url(),
+            hook.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    let early = http.submit(AGENT, &request("decided at once")).await;
+    approve(
+        &b,
+        &http,
+        BOB,
+        "bob",
+        1,
+        &early.id.to_string(),
+        Verdict::Deny,
+    )
+    .await;
+    // A later action that waits: its escalation arrives, so the earlier one's would have too.
+    let late = http.submit(AGENT, &request("left waiting")).await;
+    let got = hook.wait_for(1).await;
+    assert_eq!(
+        got[0].header("webhook-id"),
+        format!("{}.hook.created", late.id)
+    );
+    let got = pd.wait_for(1).await;
+    assert_eq!(got[0].json()["dedup_key"], format!("signoff-{}", late.id));
+    assert!(
+        pd.got()
+            .iter()
+            .all(|r| !r.body.contains(&early.id.to_string())),
+        "no page, no resolve for the action decided in time"
+    );
+    b.shutdown().await.unwrap();
+}
+
+async fn metric(http: &Http, line_prefix: &str) -> Option<f64> {
+    let (_, v) = http
+        .send(reqwest::Method::GET, "/metrics", AGENT, None)
+        .await;
+    let text = v.as_str().unwrap_or_default().to_string();
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+async fn wait_metric(http: &Http, line_prefix: &str, at_least: f64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if metric(http, line_prefix)
+            .await
+            .is_some_and(|v| v >= at_least)
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{line_prefix} did not reach {at_least}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn receivers_that_fail_or_hang_get_retries_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let flaky = Receiver::start(Role::Webhook).await;
+    flaky.script(&[Answer::Fail, Answer::Fail]);
+    let slow = Receiver::start(Role::Webhook).await;
+    slow.script(&[Answer::Hang]);
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "[[notify]]\nname = \"flaky\"\nkind = \"webhook\"\nurl = \"{}/in\"\nsecret_env = \"WH\"\nretry_base_ms = 50\n\
+             [[notify]]\nname = \"slow\"\nkind = \"webhook\"\nurl = \"{}/in\"\nsecret_env = \"WH\"\nretry_base_ms = 50\ntimeout_secs = 1\n",
+            flaky.url(),
+            slow.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    let key = format!("{}.flaky.created", created.id);
+
+    let got = flaky.wait_for(3).await;
+    assert!(
+        got.iter().all(|r| r.header("webhook-id") == key),
+        "one key for every attempt"
+    );
+    let mut verifier = Verifier::start();
+    verifier
+        .verify(WHSEC, &got[2])
+        .expect("the retry is signed afresh and verifies");
+    let got = slow.wait_for(2).await;
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+
+    wait_metric(&http, "signoff_notify_sent_total{sink=\"flaky\"} ", 1.0).await;
+    wait_metric(&http, "signoff_notify_sent_total{sink=\"slow\"} ", 1.0).await;
+    assert_eq!(
+        metric(&http, "signoff_notify_failed_total{sink=\"flaky\"} ").await,
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(&http, "signoff_notify_failed_total{sink=\"slow\"} ").await,
+        Some(1.0)
+    );
+    assert!(
+        metric(&http, "signoff_notify_lag_seconds{sink=\"flaky\"} ")
+            .await
+            .is_some()
+    );
+    assert_eq!(flaky.got().len(), 3, "no more attempts once delivered");
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_sink_shows_in_healthz_details_and_never_slows_a_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = Receiver::start(Role::Webhook).await;
+    dead.then(Answer::Fail);
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "[[notify]]\nname = \"gone\"\nkind = \"webhook\"\nurl = \"{}/in\"\nsecret_env = \"WH\"\nretry_base_ms = 10\nmax_attempts = 2\n",
+            dead.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    dead.wait_for(2).await;
+    let started = std::time::Instant::now();
+    let status = approve(
+        &b,
+        &http,
+        BOB,
+        "bob",
+        1,
+        &created.id.to_string(),
+        Verdict::Deny,
+    )
+    .await;
+    assert_eq!(status, Status::Denied);
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let (s, body) = http
+        .send(reqwest::Method::GET, "/healthz", AGENT, None)
+        .await;
+    assert_eq!((s, body), (200, Value::String("ok".into())), "never fatal");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (s, v) = http
+            .send(reqwest::Method::GET, "/healthz?details", AGENT, None)
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(v["status"], "ok");
+        if v["notify"]["gone"]["state"] == "dead" {
+            assert!(
+                v["notify"]["gone"]["given_up"].as_u64().unwrap() >= 1,
+                "{v}"
+            );
+            assert_eq!(v["notify"]["gone"]["last_error"], "HTTP 500");
+            assert!(
+                !v.to_string().contains(&dead.url()),
+                "no URL in the details"
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never dead: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn callbacks_go_only_to_allowed_urls_and_carry_the_signed_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let ci = Receiver::start(Role::Webhook).await;
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "[callbacks]\nallow = [\"{}/cb/\"]\nsecret_env = \"WH\"\n",
+            ci.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    let mut req = request("Export customers");
+    req["callback_url"] = Value::String("https://evil.example/cb/".into());
+    let (s, v) = http
+        .send(reqwest::Method::POST, "/v1/actions", AGENT, Some(&req))
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error"]["code"], "invalid_field", "{v}");
+    assert_eq!(v["error"]["fields"][0]["field"], "callback_url", "{v}");
+    req["callback_url"] = Value::Number(3.into());
+    let (s, _) = http
+        .send(reqwest::Method::POST, "/v1/actions", AGENT, Some(&req))
+        .await;
+    assert_eq!(s, 400);
+
+    req["callback_url"] = Value::String(format!("{}/cb/run-42", ci.url()));
+    let created = http.submit(AGENT, &req).await;
+    let view = http.view(AGENT, &created.id.to_string(), 0).await;
+    assert!(
+        !serde_json::to_string(&view.action)
+            .unwrap()
+            .contains("callback"),
+        "not part of the action or its digest"
+    );
+    assert_eq!(view.digest, created.digest);
+    approve(
+        &b,
+        &http,
+        BOB,
+        "bob",
+        1,
+        &created.id.to_string(),
+        Verdict::Deny,
+    )
+    .await;
+    let got = ci.wait_for(1).await;
+    assert_eq!(got[0].path, "/cb/run-42");
+    assert_eq!(
+        got[0].header("webhook-id"),
+        format!("{}.callback", created.id)
+    );
+    let payload = Verifier::start().verify(WHSEC, &got[0]).expect("verified");
+    assert_eq!(payload["type"], "action.resolved");
+    assert_eq!(payload["data"]["status"], "denied");
+    b.shutdown().await.unwrap();
+
+    // A broker without [callbacks] refuses the field.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = start(dir.path()).await;
+    let (s, v) = Http::new(&plain)
+        .send(reqwest::Method::POST, "/v1/actions", AGENT, Some(&req))
+        .await;
+    assert_eq!(s, 400);
+    assert!(v.to_string().contains("callback_url"), "{v}");
+    plain.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_killed_broker_delivers_after_restart_with_the_same_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Receiver::start(Role::Webhook).await;
+    hook.then(Answer::Fail);
+    let secret_file = dir.path().join("webhook.secret");
+    std::fs::write(&secret_file, format!("{WHSEC}\n")).unwrap();
+    let policy_file = dir.path().join("policy.toml");
+    std::fs::write(&policy_file, POLICY).unwrap();
+    let cfg = format!(
+        "policy = {:?}\n{}\n[[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}/in\"\nsecret_file = {:?}\nretry_base_ms = 100\nretry_max_secs = 1\n",
+        policy_file,
+        config_toml(),
+        hook.url(),
+        secret_file
+    );
+    let (child, url) = process_with_config(dir.path(), &cfg).await;
+    let http = Http::at(&url);
+    let one = http.submit(AGENT, &request("first")).await;
+    let two = http.submit(AGENT, &request("second")).await;
+    let keys = [
+        format!("{}.hook.created", one.id),
+        format!("{}.hook.created", two.id),
+    ];
+    hook.wait_until("an attempt for each", |g| {
+        keys.iter()
+            .all(|k| g.iter().any(|r| r.header("webhook-id") == k))
+    })
+    .await;
+
+    // SIGKILL with both undelivered; the receiver comes back.
+    let mut child = child;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let before = hook.got().len();
+    hook.then(Answer::Ok);
+
+    let (mut child, url) = process_with_config(dir.path(), &cfg).await;
+    let got = hook
+        .wait_until("both delivered after the restart", |g| {
+            keys.iter()
+                .all(|k| g[before..].iter().any(|r| r.header("webhook-id") == k))
+        })
+        .await;
+    let mut verifier = Verifier::start();
+    for r in &got[before..] {
+        verifier
+            .verify(WHSEC, r)
+            .expect("verified after the restart");
+    }
+    wait_metric(
+        &Http::at(&url),
+        "signoff_notify_sent_total{sink=\"hook\"} ",
+        2.0,
+    )
+    .await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
+
+/// The broker binary with `config` (tokens and sinks), data in `DIR/data`.
+async fn process_with_config(dir: &Path, config: &str) -> (tokio::process::Child, String) {
+    let cfg = dir.join("broker.toml");
+    std::fs::write(&cfg, config).expect("broker config");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["broker", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--data")
+        .arg(dir.join("data"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("broker binary starts");
+    let stdout = child.stdout.take().expect("broker stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("broker reports its address in time")
+        .expect("broker stdout readable")
+        .expect("a line");
+    let url = line.rsplit(' ').next().expect("the URL").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
