@@ -239,7 +239,7 @@ pub(crate) mod tests {
     #[test]
     fn a_notice_carries_what_the_issue_lists() {
         let a = action();
-        let n = notice();
+        let n = Notice::of(NoticeEvent::Created, &a, &a.digest(), &[], None);
         assert_eq!(n.kind, "db.export");
         assert_eq!(n.target, "postgres:customers");
         assert_eq!(n.environment, "production");
