@@ -178,6 +178,7 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         login: Some(Arc::new(login)),
         needs_login: true,
         intro: intro.lines().map(str::to_string).collect(),
+        review: None,
     })
     .await
     .map_err(|e| e.to_string());

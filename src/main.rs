@@ -38,6 +38,8 @@ struct Cli {
 enum Command {
     /// The approver console (the default when no subcommand is given).
     Console(signoff::console::cli::ConsoleArgs),
+    /// Open the console on one action (the command every notification carries).
+    Review(signoff::console::cli::ReviewArgs),
     /// Run the whole loop on this machine: broker, development issuer, sample agents, console.
     Demo(signoff::demo::DemoArgs),
     /// Print the SHA-256 digest of an action's canonical form (RFC 8785), as approvers sign it.
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => signoff::console::cli::main(cli.console),
         Some(Command::Console(args)) => signoff::console::cli::main(args),
+        Some(Command::Review(args)) => signoff::console::cli::review(args),
         Some(Command::Demo(args)) => signoff::demo::main(args),
         Some(Command::Digest { file }) => digest(file),
         Some(Command::Login(a)) => identity::login_cmd(a),

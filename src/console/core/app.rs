@@ -263,6 +263,8 @@ pub struct App {
     /// Lines the help overlay shows first, for the whole session (`signoff demo`: what
     /// to run in a second terminal).
     pub intro: Vec<String>,
+    /// The action `signoff review ID` asked for, selected once it is on the queue.
+    pub review: Option<crate::protocol::ActionId>,
 }
 
 impl App {
@@ -320,6 +322,7 @@ impl App {
             dirty: true,
             history: HistoryState::default(),
             intro: Vec::new(),
+            review: None,
         }
     }
 

@@ -224,6 +224,7 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::History => crate::console::history::state::enter(app, fx),
         Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
         Action::Reconnect => fx.push(Effect::Reconnect),
+        Action::CopyReview => super::review::copy(app, fx),
         Action::Quit => quit(app, fx),
         Action::Submit
         | Action::NextField

@@ -1,6 +1,6 @@
 //! Keys to actions, per mode: pure, and overridable from the config by action name.
 //!
-//! Normal-mode keys are a table the config can rebind (`[keys] approve = ["a", "y"]`);
+//! Normal-mode keys are a table the config can rebind (`[keys] approve = ["a", "A"]`);
 //! inside text prompts every printable key is text, so only Esc, Enter, Tab, Backspace
 //! and Ctrl-U have meaning there and they are fixed.
 
@@ -172,6 +172,7 @@ impl Default for Keymap {
             ("H", History),
             ("?", Help),
             ("R", Reconnect),
+            ("y", CopyReview),
             ("q", Quit),
             ("ctrl-c", Quit),
             ("esc", Cancel),
@@ -379,6 +380,7 @@ mod tests {
     fn history_keys_win_on_the_history_screen_and_fall_back_to_normal() {
         let mut o = BTreeMap::new();
         o.insert("approve".to_string(), vec!["y".to_string()]);
+        o.insert("copy_review".to_string(), vec!["Y".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
         let y = key(KeyCode::Char('y'));
         assert_eq!(m.action(Mode::Normal, &y), Some(Action::Approve));
@@ -409,8 +411,8 @@ mod tests {
         assert_eq!(at(KeyCode::Char('E')), Some(Action::Export));
         assert_eq!(at(KeyCode::Char('e')), None, "the default key is dropped");
         assert_eq!(at(KeyCode::Char('c')), Some(Action::CopyId));
-        // `y` is free on the history screen now, and no normal action has it.
-        assert_eq!(at(KeyCode::Char('y')), None);
+        // `y` on the history screen now falls back to the queue's `copy_review`.
+        assert_eq!(at(KeyCode::Char('y')), Some(Action::CopyReview));
         let ctrl_x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL);
         assert_eq!(m.action(Mode::History, &ctrl_x), Some(Action::ClearChips));
         assert_eq!(at(KeyCode::Char('x')), None);
@@ -481,6 +483,7 @@ mod tests {
             "approve".to_string(),
             vec!["y".to_string(), "ctrl-a".to_string()],
         );
+        o.insert("copy_review".to_string(), vec!["Y".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
         assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('a'))), None);
         assert_eq!(

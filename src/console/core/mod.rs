@@ -10,6 +10,7 @@ pub mod layout;
 pub mod msg;
 pub mod notice;
 pub mod quorum;
+pub mod review;
 pub mod rows;
 pub mod session;
 pub mod update;

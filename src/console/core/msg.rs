@@ -104,6 +104,8 @@ pub enum Action {
     History,
     Help,
     Reconnect,
+    /// `y`: copy `signoff review ID` for the selected action (OSC 52).
+    CopyReview,
     Quit,
     // Inside dialogs and prompts (not rebindable).
     Cancel,
@@ -175,6 +177,11 @@ impl Action {
             Action::Reconnect,
             "reconnect",
             "reconnect to the broker now",
+        ),
+        (
+            Action::CopyReview,
+            "copy_review",
+            "copy `signoff review ID` (OSC 52)",
         ),
         (Action::Quit, "quit", "quit"),
     ];

@@ -112,6 +112,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 /// visible queue row.
 fn settle(app: &mut App) {
     gone::guard(app);
+    super::review::select_requested(app);
     let rows = layout::areas(app.size.0, app.size.1, app.detail).queue_rows();
     let before = app.queue_offset;
     queue::keep_visible(app, rows);

@@ -48,8 +48,37 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// `signoff review ID`: the console, opened on one action.
+#[derive(Clone, clap::Args)]
+pub struct ReviewArgs {
+    /// The action id, as a notification shows it.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+/// Runs `signoff review ID`: signs in first if needed, then selects the action once
+/// it is on the queue (decided actions are on the history screen, `H`).
+pub fn review(args: ReviewArgs) -> Result<ExitCode, String> {
+    let id: crate::protocol::ActionId = args.id.trim().parse().map_err(|_| {
+        format!(
+            "{:?} is not an action id (a 26-character ULID, as in `signoff review 01J…`)",
+            crate::text::visible_string(&args.id)
+        )
+    })?;
+    run_console(args.console, Some(id))
+}
+
 /// Runs the console; errors are one readable line for the shell.
 pub fn main(args: ConsoleArgs) -> Result<ExitCode, String> {
+    run_console(args, None)
+}
+
+fn run_console(
+    args: ConsoleArgs,
+    review: Option<crate::protocol::ActionId>,
+) -> Result<ExitCode, String> {
     let (config_dir, state_dir) = config::dirs(&env);
     let file = config::read_file(&config_dir).map_err(|e| e.to_string())?;
     let flags = Flags {
@@ -96,6 +125,7 @@ pub fn main(args: ConsoleArgs) -> Result<ExitCode, String> {
         login: auth.login,
         needs_login: auth.needs_login,
         intro: Vec::new(),
+        review,
     }))
     .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)

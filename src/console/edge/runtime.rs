@@ -47,6 +47,8 @@ pub struct RunOptions {
     pub needs_login: bool,
     /// Lines shown first in the help overlay (`?`) for the whole session.
     pub intro: Vec<String>,
+    /// `signoff review ID`: select this action once it is on the queue.
+    pub review: Option<crate::protocol::ActionId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     };
     let mut app = App::new(settings, Timestamp::now());
     app.intro = opts.intro.clone();
+    app.review = opts.review;
     let mut feed = feed::spawn(
         FeedConfig::new(&opts.config.broker_url),
         opts.tokens.clone(),
@@ -101,8 +104,16 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
 
     let mut trim_policy = TrimPolicy::default();
     let mut trim_due = false;
+    // Keep the terminal's own title to put back at exit (xterm's title stack).
+    guard.write_raw(b"\x1b[22;0t")?;
+    let mut title = String::new();
 
     loop {
+        let now_title = crate::console::core::review::title(&app);
+        if now_title != title {
+            title = now_title;
+            guard.write_raw(&title_bytes(&title))?;
+        }
         if app.dirty {
             guard.terminal.draw(|f| {
                 f.render_widget(
@@ -197,8 +208,17 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
             break;
         }
     }
+    let _ = guard.write_raw(b"\x1b[23;0t");
     drop(guard);
     Ok(())
+}
+
+/// The bytes that set the terminal title (crossterm's `SetTitle`); the title is built
+/// from counts only, never from agent text.
+fn title_bytes(title: &str) -> Vec<u8> {
+    let mut s = String::new();
+    let _ = crossterm::Command::write_ansi(&crossterm::terminal::SetTitle(title), &mut s);
+    s.into_bytes()
 }
 
 /// Registers the console's device key with the broker, reporting a failure as a notice.
