@@ -293,7 +293,11 @@ mod tests {
         let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(m.action(Mode::History, &press('E')), Some(Action::Export));
         assert_eq!(m.action(Mode::History, &press('c')), Some(Action::CopyId));
-        assert_eq!(m.action(Mode::History, &press('y')), None);
+        // `y` falls back to the queue's table, where it copies the review command.
+        assert_eq!(
+            m.action(Mode::History, &press('y')),
+            Some(Action::CopyReview)
+        );
         let bad: ConfigFile = toml::from_str("[keys]\nexprot = \"E\"").unwrap();
         let c = resolve(bad, &env_of(&[]), Flags::default()).unwrap();
         let err = Keymap::with_overrides(&c.keys).unwrap_err();
