@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS notify_outbox (
 );
 CREATE INDEX IF NOT EXISTS notify_outbox_due ON notify_outbox(next_attempt_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS notify_outbox_stream ON notify_outbox(sink, action_id, stream, id);
+CREATE INDEX IF NOT EXISTS notify_outbox_open ON notify_outbox(sink, state, due_at)
+    WHERE state IN ('pending', 'dead');
 CREATE TABLE IF NOT EXISTS notify_refs (
     action_id TEXT NOT NULL,
     sink      TEXT NOT NULL,
