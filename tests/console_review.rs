@@ -1,0 +1,74 @@
+//! `signoff review ID`, the command every notification carries: the real binary in a
+//! pty opens the console with that action selected, and `y` copies the command for the
+//! selected action.
+
+mod console_support;
+
+use console_support::FakeBroker;
+use console_support::pty::{Pty, fresh, key_file};
+use signoff::console::fixtures::action;
+use signoff::protocol::RiskLevel;
+
+#[test]
+fn review_opens_the_console_on_the_action_and_y_copies_the_command() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let crit = fresh(action(
+        1,
+        "iam.grant",
+        "role/admin",
+        "production",
+        RiskLevel::Critical,
+    ));
+    let low = fresh(action(
+        2,
+        "terraform.apply",
+        "vpc-main",
+        "staging",
+        RiskLevel::Low,
+    ));
+    let mid = fresh(action(
+        3,
+        "k8s.scale",
+        "payments-api",
+        "production",
+        RiskLevel::Medium,
+    ));
+    let broker = rt.block_on(FakeBroker::start(
+        "tok-bob",
+        "bob",
+        vec![crit, low.clone(), mid],
+    ));
+    let keys = tempfile::tempdir().unwrap();
+    let key = key_file(keys.path(), 7);
+    let id = low.id.to_string();
+    let mut pty = Pty::spawn_args(
+        &["review", &id],
+        120,
+        36,
+        &[
+            ("SIGNOFF_BROKER_URL", broker.url.clone()),
+            ("SIGNOFF_TOKEN", "tok-bob".into()),
+            ("SIGNOFF_KEY_FILE", key.display().to_string()),
+        ],
+    );
+    // Sorted by risk the low action is last; it is selected anyway, and its content
+    // fills the context pane.
+    pty.wait_for(&format!("selected {id}, as asked"), 30);
+    pty.wait_for("terraform.apply on vpc-main", 30);
+    pty.press("y");
+    pty.wait_for(&format!("sent `signoff review {id}`"), 10);
+    pty.press("q");
+    assert!(pty.wait_exit(10).success());
+}
+
+#[test]
+fn review_refuses_what_is_not_an_action_id() {
+    let mut pty = Pty::spawn_args(
+        &["review", "not-an-id"],
+        100,
+        20,
+        &[("SIGNOFF_TOKEN", "t".into())],
+    );
+    pty.wait_for("is not an action id", 20);
+    assert!(!pty.wait_exit(10).success());
+}
