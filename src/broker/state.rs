@@ -29,7 +29,7 @@ pub struct Inner {
     /// The public half of the broker's audit checkpoint key.
     pub audit_key: crate::protocol::AuditKey,
     /// The latest signed checkpoint of the audit log (after the last durable batch).
-    pub checkpoint: Arc<std::sync::RwLock<Option<crate::protocol::Checkpoint>>>,
+    pub checkpoint: crate::broker::audit_key::Latest,
     /// Notification delivery, per sink, for `/metrics` and `/healthz?details`.
     pub notify_health: Arc<super::notify::Health>,
     /// Where requester callbacks may go, when configured.

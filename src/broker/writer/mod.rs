@@ -214,7 +214,7 @@ pub struct Writer {
     inflight: Option<Inflight>,
     /// Signs a checkpoint of the audit head after every batch that appends to it.
     audit_key: Arc<ed25519_dalek::SigningKey>,
-    checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
+    checkpoint: super::audit_key::Latest,
     budgets: Budgets,
     /// Stages notification outbox rows beside the events that cause them.
     notify: Option<Arc<crate::broker::notify::Plan>>,
@@ -230,7 +230,7 @@ pub struct Parts {
     /// The broker's audit signing key (see [`crate::broker::audit_key`]).
     pub audit_key: Arc<ed25519_dalek::SigningKey>,
     /// The latest checkpoint, published once its batch is durable.
-    pub checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
+    pub checkpoint: super::audit_key::Latest,
     pub budgets: Budgets,
 }
 
