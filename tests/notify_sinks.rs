@@ -593,6 +593,11 @@ async fn a_killed_broker_delivers_after_restart_with_the_same_keys() {
     hook.then(Answer::Fail);
     let secret_file = dir.path().join("webhook.secret");
     std::fs::write(&secret_file, format!("{WHSEC}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let policy_file = dir.path().join("policy.toml");
     std::fs::write(&policy_file, POLICY).unwrap();
     let cfg = format!(

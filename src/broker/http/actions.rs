@@ -184,10 +184,9 @@ fn take_callback(
             "this broker takes no callbacks ([callbacks] is not configured)",
         ));
     };
-    if let Some(why) = cb.refuse(url) {
-        return Err(HttpError::field("callback_url", why));
-    }
-    Ok(Some(url.to_string()))
+    cb.check(url)
+        .map(Some)
+        .map_err(|why| HttpError::field("callback_url", why))
 }
 
 fn visible(p: &Principal, a: &Action) -> bool {

@@ -176,18 +176,25 @@ pub struct Callbacks {
 }
 
 impl Callbacks {
-    /// `None` when `url` is allowed; else why not (for `invalid_field`).
-    pub fn refuse(&self, url: &str) -> Option<String> {
+    /// The URL to call when `url` is allowed, else why not (for `invalid_field`). The
+    /// prefix is checked on the URL as it will be requested (after `..` and `%2e%2e`
+    /// segments are resolved), so `allowed/../elsewhere` cannot step out of it.
+    pub fn check(&self, url: &str) -> Result<String, String> {
         if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Some("must be a URL without spaces or control characters".into());
+            return Err("must be a URL without spaces or control characters".into());
         }
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Some("must be an http(s) URL".into());
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("is not a URL ({e})"))?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err("must be an http(s) URL".into());
         }
-        if self.allow.iter().any(|p| url.starts_with(p.as_str())) {
-            None
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err("must not carry credentials".into());
+        }
+        let normal = parsed.to_string();
+        if self.allow.iter().any(|p| normal.starts_with(p.as_str())) {
+            Ok(normal)
         } else {
-            Some("is not under a URL prefix the broker allows ([callbacks] allow)".into())
+            Err("is not under a URL prefix the broker allows ([callbacks] allow)".into())
         }
     }
 }
@@ -215,8 +222,11 @@ fn read_secret(
         (Some(_), Some(_)) => {
             return Err(format!("{what}: set secret_file or secret_env, not both"));
         }
-        (Some(p), None) => std::fs::read_to_string(p)
-            .map_err(|e| format!("{what}: secret_file {}: {e}", p.display()))?,
+        (Some(p), None) => {
+            private(p).map_err(|e| format!("{what}: {e}"))?;
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("{what}: secret_file {}: {e}", p.display()))?
+        }
         (None, Some(v)) => {
             lookup(v).ok_or_else(|| format!("{what}: environment variable {v} is not set"))?
         }
@@ -227,6 +237,25 @@ fn read_secret(
         return Err(format!("{what}: the secret is empty"));
     }
     Ok(Secret(s))
+}
+
+/// Refuses a secret file that others can read.
+fn private(p: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(p).map_err(|e| format!("secret_file {}: {e}", p.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "secret_file {} is readable by others (mode {mode:o}); run: chmod 600 {}",
+                p.display(),
+                p.display()
+            ));
+        }
+    }
+    let _ = p;
+    Ok(())
 }
 
 fn check_url(what: &str, url: &str) -> Result<(), String> {
@@ -424,6 +453,24 @@ escalate_at = 0.5
         assert!(msg.contains("between 0 and 1"), "{msg}");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("token");
+        std::fs::write(&f, "xoxb-1\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let c = parse(&format!(
+            "[[notify]]\nname = \"a\"\nkind = \"slack\"\nchannel = \"C\"\nsecret_file = {f:?}\n"
+        ));
+        let e = load(&c, None, Path::new("."), &env).unwrap_err();
+        assert!(e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let s = load(&c, None, Path::new("."), &env).unwrap();
+        assert_eq!(s.sinks[0].secret.expose(), "xoxb-1");
+    }
+
     #[test]
     fn callbacks_allow_only_listed_prefixes() {
         let c = CallbacksConfig {
@@ -433,8 +480,18 @@ escalate_at = 0.5
         };
         let s = load(&[], Some(&c), Path::new("."), &env).unwrap();
         let cb = s.callbacks.unwrap();
-        assert_eq!(cb.refuse("https://ci.example.test/hooks/42"), None);
-        assert!(cb.refuse("https://evil.test/hooks/").is_some());
-        assert!(cb.refuse("https://ci.example.test/hooks/ x").is_some());
+        assert_eq!(
+            cb.check("https://ci.example.test/hooks/42").as_deref(),
+            Ok("https://ci.example.test/hooks/42")
+        );
+        assert!(cb.check("https://evil.test/hooks/").is_err());
+        assert!(cb.check("https://ci.example.test/hooks/ x").is_err());
+        assert!(cb.check("https://ci.example.test/hooks/../admin").is_err());
+        assert!(
+            cb.check("https://ci.example.test/hooks/%2e%2e/admin")
+                .is_err()
+        );
+        assert!(cb.check("https://u:p@ci.example.test/hooks/1").is_err());
+        assert!(cb.check("ftp://ci.example.test/hooks/1").is_err());
     }
 }

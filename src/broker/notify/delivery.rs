@@ -467,7 +467,11 @@ async fn slack_send(
         Err(_) => return Attempt::Retry("Slack answered no JSON".into(), None),
     };
     if v["ok"] != json!(true) {
-        let err = v["error"].as_str().unwrap_or("unknown_error").to_string();
+        // Whatever answered is not trusted to write the logs: one short visible line.
+        let err = crate::text::truncate(
+            &crate::text::visible_string(v["error"].as_str().unwrap_or("unknown_error")),
+            80,
+        );
         let why = format!("Slack: {err}");
         return if slack::is_permanent(&err) {
             Attempt::GiveUp(why)
