@@ -53,7 +53,6 @@ fn review_opens_the_console_on_the_action_and_y_copies_the_command() {
     );
     // Sorted by risk the low action is last; it is selected anyway, and its content
     // fills the context pane.
-    pty.wait_for(&format!("selected {id}, as asked"), 30);
     pty.wait_for("terraform.apply on vpc-main", 30);
     pty.press("y");
     pty.wait_for(&format!("sent `signoff review {id}`"), 10);

@@ -132,12 +132,42 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
         );
     }
 
+    // "I'm looking": on the action (not its digest), on the feed row, in the message.
+    let (s, v) = http
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/actions/{id}/claim"),
+            BOB,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["action"]["looking"][0], "bob");
+    assert_eq!(
+        v["digest"],
+        created.digest.as_str(),
+        "a claim changes no digest"
+    );
+    let (s, _) = http
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/actions/{id}/claim"),
+            AGENT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "approvers only");
+    let got = slack.wait_for(2).await;
+    assert_eq!(got[1].path, "/api/chat.update");
+    assert_eq!(got[1].json()["ts"], "1700000000.000001");
+    assert!(got[1].body.contains("bob is looking"), "{}", got[1].body);
+
     // A vote: the same message, edited.
     let status = approve(&b, &http, BOB, "bob", 1, &id, Verdict::Approve).await;
     assert_eq!(status, Status::Pending);
-    let got = slack.wait_for(2).await;
-    assert_eq!(got[1].path, "/api/chat.update");
-    let update = got[1].json();
+    let got = slack.wait_for(3).await;
+    assert_eq!(got[2].path, "/api/chat.update");
+    let update = got[2].json();
     assert_eq!(update["channel"], "C42");
     assert_eq!(
         update["ts"], "1700000000.000001",
@@ -152,9 +182,9 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
     // The decision: who, outcome, reason, key id; still the same message.
     let status = approve(&b, &http, CAROL, "carol", 2, &id, Verdict::Approve).await;
     assert_eq!(status, Status::Approved);
-    let got = slack.wait_for(3).await;
-    assert_eq!(got[2].path, "/api/chat.update");
-    let done = got[2].json();
+    let got = slack.wait_for(4).await;
+    assert_eq!(got[3].path, "/api/chat.update");
+    let done = got[3].json();
     assert_eq!(done["ts"], "1700000000.000001");
     let text = done.to_string();
     let carol_key = KeyId::of(&key(2).verifying_key()).0;
@@ -166,8 +196,17 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
     );
 
     // Withdrawn: posted, then edited to say so.
+    let (s, _) = http
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/actions/{id}/claim"),
+            BOB,
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "a decided action takes no claim");
     let other = http.submit(AGENT, &request("Export again")).await;
-    slack.wait_for(4).await;
+    slack.wait_for(5).await;
     let (s, _) = http
         .send(
             reqwest::Method::DELETE,
@@ -177,14 +216,14 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
         )
         .await;
     assert_eq!(s, 200);
-    let got = slack.wait_for(5).await;
-    assert_eq!(got[3].path, "/api/chat.postMessage");
-    assert_eq!(got[4].path, "/api/chat.update");
-    assert_eq!(got[4].json()["ts"], "1700000000.000002");
+    let got = slack.wait_for(6).await;
+    assert_eq!(got[4].path, "/api/chat.postMessage");
+    assert_eq!(got[5].path, "/api/chat.update");
+    assert_eq!(got[5].json()["ts"], "1700000000.000002");
     assert!(
-        got[4].body.contains("withdrawn by agent-7"),
+        got[5].body.contains("withdrawn by agent-7"),
         "{}",
-        got[4].body
+        got[5].body
     );
     assert_eq!(
         slack

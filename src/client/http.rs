@@ -71,6 +71,14 @@ impl BrokerHttp {
         self.call(req).await
     }
 
+    /// Says "I'm looking" on a pending action (`POST /v1/actions/{id}/claim`).
+    pub async fn claim(&self, id: ActionId) -> Result<ActionView, ClientError> {
+        let req = self
+            .http
+            .post(format!("{}/v1/actions/{id}/claim", self.base));
+        self.call(req).await
+    }
+
     /// One page of decided actions, newest first.
     pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, ClientError> {
         let req = self

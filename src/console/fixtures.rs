@@ -96,6 +96,7 @@ pub fn action(n: u8, kind: &str, resource: &str, env: &str, level: RiskLevel) ->
         status: Status::Pending,
         votes: Vec::new(),
         execution: None,
+        looking: Vec::new(),
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! An agent submits an [`ActionRequest`]; the broker assigns an id, timestamps, risk and
 //! policy, and holds the resulting [`Action`]. Everything the approver sees is covered by
-//! the action's digest (see [`Action::digest`]); only `status`, `votes` and `execution`
-//! change after creation and are left out of it.
+//! the action's digest (see [`Action::digest`]); only `status`, `votes`, `execution` and
+//! `looking` change after creation and are left out of it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -391,6 +391,10 @@ pub struct Action {
     pub votes: Vec<Vote>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<Execution>,
+    /// Approvers who said they are looking at it ("bob is looking"), in order; a hint for
+    /// other approvers, never a vote. Not part of the digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub looking: Vec<String>,
 }
 
 /// The immutable content of an action: exactly what the digest covers.
@@ -441,6 +445,7 @@ impl Action {
             status: Status::Pending,
             votes: Vec::new(),
             execution: None,
+            looking: Vec::new(),
         }
     }
 
@@ -658,7 +663,7 @@ mod tests {
         let full = serde_json::to_value(&a).unwrap();
         let input = serde_json::to_value(a.digest_input()).unwrap();
         let mut full_keys: Vec<_> = full.as_object().unwrap().keys().cloned().collect();
-        full_keys.retain(|k| !["status", "votes", "execution"].contains(&k.as_str()));
+        full_keys.retain(|k| !["status", "votes", "execution", "looking"].contains(&k.as_str()));
         let input_keys: Vec<_> = input.as_object().unwrap().keys().cloned().collect();
         assert_eq!(full_keys, input_keys);
     }

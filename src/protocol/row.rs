@@ -59,6 +59,9 @@ pub struct ActionRow {
     /// signed only when its own digest is this one.
     pub digest: Digest,
     pub sizes: BodySizes,
+    /// Approvers who said they are looking at it (`POST /v1/actions/{id}/claim`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub looking: Vec<String>,
 }
 
 impl BodySizes {
@@ -102,6 +105,7 @@ impl ActionRow {
             execution: a.execution.clone(),
             digest,
             sizes,
+            looking: a.looking.clone(),
         }
     }
 

@@ -189,6 +189,25 @@ fn take_callback(
         .map_err(|why| HttpError::field("callback_url", why))
 }
 
+/// `POST /v1/actions/{id}/claim`: an approver says they are looking ("bob is looking").
+/// It decides nothing; the console row and the Slack message show it.
+pub async fn claim(
+    State(state): State<AppState>,
+    super::auth::Approver(p): super::auth::Approver,
+    Path(raw): Path<String>,
+) -> Result<Json<ActionView>, HttpError> {
+    let id = parse_id(&raw)?;
+    let by = p
+        .identity
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| p.subject().to_string());
+    let by = crate::text::truncate(&crate::text::visible_string(&by), 64);
+    let a = state.submit(|reply| Op::Claim { id, by, reply }).await??;
+    Ok(Json(view(&a)))
+}
+
 fn visible(p: &Principal, a: &Action) -> bool {
     p.kind == PrincipalKind::Approver || a.requester.id == p.subject()
 }

@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
             get(actions::get).delete(actions::withdraw),
         )
         .route("/v1/actions/{id}/result", post(actions::result))
+        .route("/v1/actions/{id}/claim", post(actions::claim))
         .route("/v1/keys", post(keys::register).get(keys::list))
         .route("/v1/keys/{key_id}", delete(keys::revoke))
         .route("/v1/history", get(history::history))

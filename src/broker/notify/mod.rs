@@ -148,6 +148,25 @@ impl Plan {
             .collect()
     }
 
+    /// An approver is looking: Slack edits its message to say so, webhooks hear it.
+    pub fn claimed(&self, a: &Action, digest: &Digest, now: Timestamp) -> Vec<Mutation> {
+        let n = Notice::of(NoticeEvent::Claimed, a, digest, &[], None);
+        let suffix = format!("claim{}", a.looking.len());
+        self.sinks
+            .iter()
+            .filter(|s| matches!(s.kind, SinkKind::Slack | SinkKind::Webhook))
+            .filter(|s| s.route.matches(a))
+            .map(|s| {
+                let mut n = n.clone();
+                n.escalation = s.delay != config::Delay::None;
+                let mut m = Self::message(s, a, &n, &suffix, now);
+                // Only edits what was posted: a claim alone never posts a new message.
+                m.needs_ref = true;
+                Mutation::NotifyEnqueue(m)
+            })
+            .collect()
+    }
+
     /// Decided, expired or withdrawn: every sink on the route hears the outcome (Slack
     /// edits, PagerDuty resolves), and the callback is released.
     pub fn resolved(

@@ -18,6 +18,8 @@ pub enum NoticeEvent {
     Created,
     /// A vote arrived and the action still waits.
     Voted,
+    /// An approver said they are looking at it.
+    Claimed,
     /// Decided, expired or withdrawn.
     Resolved,
 }
@@ -27,6 +29,7 @@ impl NoticeEvent {
         match self {
             NoticeEvent::Created => "created",
             NoticeEvent::Voted => "voted",
+            NoticeEvent::Claimed => "claimed",
             NoticeEvent::Resolved => "resolved",
         }
     }
@@ -73,6 +76,9 @@ pub struct Notice {
     pub decided_by: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Approvers who said they are looking at it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub looking: Vec<String>,
     /// Sent to a sink that hears only about actions still undecided after a while.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub escalation: bool,
@@ -134,6 +140,7 @@ impl Notice {
             digest_prefix: digest.prefix(12).to_string(),
             decided_by: decided_by.iter().map(|d| safe(d)).collect(),
             reason: reason.map(safe),
+            looking: a.looking.iter().map(|l| safe(l)).collect(),
             escalation: false,
         }
     }
@@ -180,6 +187,15 @@ impl Notice {
                 self.requester_name, self.requester
             ),
             None => format!("{} ({})", self.requester_name, self.requester),
+        }
+    }
+
+    /// `bob is looking`, `bob and carol are looking`, or `None`.
+    pub fn looking_line(&self) -> Option<String> {
+        match self.looking.as_slice() {
+            [] => None,
+            [one] => Some(format!("{one} is looking")),
+            [rest @ .., last] => Some(format!("{} and {last} are looking", rest.join(", "))),
         }
     }
 

@@ -91,6 +91,9 @@ pub fn blocks(n: &Notice, review: &str, now: Timestamp) -> Value {
     if n.status != Status::Pending {
         b.push(json!({"type": "section", "text": {"type": "mrkdwn",
             "text": cut(&format!("*Outcome*\n{}", escape(&n.outcome_line())), 3000)}}));
+    } else if let Some(l) = n.looking_line() {
+        b.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
+            "text": cut(&format!(":eyes: {}", escape(&l)), 3000)}]}));
     }
     let footer = if n.status == Status::Pending {
         format!(

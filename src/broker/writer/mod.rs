@@ -81,6 +81,12 @@ pub enum Op {
     Expire {
         id: ActionId,
     },
+    /// An approver says they are looking at a pending action ("bob is looking").
+    Claim {
+        id: ActionId,
+        by: String,
+        reply: Reply<Result<Arc<Action>, OpError>>,
+    },
     RegisterKey {
         subject: String,
         public_key: String,
@@ -549,6 +555,10 @@ impl Writer {
                 reply,
             } => {
                 let r = self.report(b, id, &by, report);
+                b.done.push(Done::Action(reply, r));
+            }
+            Op::Claim { id, by, reply } => {
+                let r = self.claim(b, id, by);
                 b.done.push(Done::Action(reply, r));
             }
             Op::Expire { id } => {

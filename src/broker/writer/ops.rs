@@ -282,6 +282,50 @@ impl Writer {
         Ok(a)
     }
 
+    /// "bob is looking": recorded on the pending action (not its digest, not the audit
+    /// log: it decides nothing), announced as `updated`, and shown by the sinks that
+    /// edit their message.
+    pub(super) fn claim(
+        &mut self,
+        b: &mut Batch,
+        id: ActionId,
+        by: String,
+    ) -> Result<Arc<Action>, OpError> {
+        /// Names kept per action; later claims are not recorded.
+        const MAX_LOOKING: usize = 8;
+        let Some(a) = self.get(b, &id).map_err(internal)? else {
+            return Err(OpError::NotFound(format!("no action {id}")));
+        };
+        if a.status != Status::Pending {
+            return Err(OpError::Conflict(format!("action is already {}", a.status)));
+        }
+        if a.looking.contains(&by) || a.looking.len() >= MAX_LOOKING {
+            return Ok(a);
+        }
+        let mut a = (*a).clone();
+        a.looking.push(by);
+        let a = Arc::new(a);
+        let (digest, _) = self.digest_and_sizes(&a);
+        let now = Timestamp::now();
+        if let Some(p) = &self.notify {
+            b.muts.extend(p.claimed(&a, &digest, now));
+        }
+        b.muts.push(Mutation::PutAction(a.clone(), digest));
+        let row = self.row(&a);
+        self.event(
+            b,
+            |seq| ServerMsg::Updated {
+                seq,
+                row: row.clone(),
+            },
+            &a.policy.approver_groups,
+        );
+        b.touched.insert(a.id, a.clone());
+        b.publish.upsert.retain(|u| u.0.id != a.id);
+        b.publish.upsert.push((a.clone(), row));
+        Ok(a)
+    }
+
     pub(super) fn expire(&mut self, b: &mut Batch, id: ActionId) -> Result<(), StoreError> {
         let now = Timestamp::now();
         let Some(a) = self.get(b, &id)? else {

@@ -256,6 +256,8 @@ pub enum Effect {
     },
     /// Ask the feed to reconnect now.
     Reconnect,
+    /// Tell the broker "I'm looking" at this action (`signoff review` opened it).
+    Claim(crate::protocol::ActionId),
     /// Register the device key with the broker (idempotent); answered by
     /// [`Msg::KeyRegistration`].
     RegisterKey,

@@ -13,14 +13,16 @@ pub fn command(id: ActionId) -> String {
     format!("signoff review {id}")
 }
 
-/// Selects the action `signoff review` asked for as soon as it is on the queue.
-pub fn select_requested(app: &mut App) {
+/// Selects the action `signoff review` asked for as soon as it is on the queue, and
+/// tells the broker "I'm looking" (other approvers see it on the row and in Slack).
+pub fn select_requested(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(id) = app.review else {
         return;
     };
     if let Some(i) = app.order.iter().position(|x| *x == id) {
         app.review = None;
         select_index(app, i);
+        fx.push(Effect::Claim(id));
         notice(app, Level::Info, &format!("selected {id}, as asked"));
     } else if app.entries.contains_key(&id) {
         // Pending but hidden by a filter or search: say so instead of guessing.
@@ -81,8 +83,9 @@ mod tests {
         assert!(ids.len() >= 2, "the fixture has a queue");
         let want = ids[ids.len() - 1];
         app.review = Some(want);
-        update(&mut app, Msg::Tick(Timestamp::now()));
+        let fx = update(&mut app, Msg::Tick(Timestamp::now()));
         assert_eq!(app.selected, Some(want));
+        assert!(fx.contains(&Effect::Claim(want)), "says it is looking");
         assert_eq!(app.review, None);
         let mut fx = Vec::new();
         copy(&mut app, &mut fx);

@@ -102,6 +102,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             result,
         } => crate::console::history::live::answered(app, ask, generation, result, &mut fx),
     }
+    super::review::select_requested(app, &mut fx);
     settle(app);
     crate::console::queue::bodies::request_selected(app, &mut fx);
     fx
@@ -112,7 +113,6 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 /// visible queue row.
 fn settle(app: &mut App) {
     gone::guard(app);
-    super::review::select_requested(app);
     let rows = layout::areas(app.size.0, app.size.1, app.detail).queue_rows();
     let before = app.queue_offset;
     queue::keep_visible(app, rows);

@@ -179,6 +179,19 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                     }
                 }
                 Effect::Reconnect => feed.reconnect(),
+                Effect::Claim(id) => {
+                    let (http, tx) = (http.clone(), results_tx.clone());
+                    tokio::spawn(async move {
+                        // A hint for other approvers: failing to send it is only a notice.
+                        if let Err(e) = http.claim(id).await {
+                            tracing::warn!(error = %e, action = %id, "claim failed");
+                            let _ = tx.send(Msg::Notice {
+                                level: Level::Warn,
+                                text: format!("could not tell the broker you are looking: {e}"),
+                            });
+                        }
+                    });
+                }
                 Effect::RegisterKey => register.clone().spawn(),
                 Effect::RefreshToken { current } => {
                     let (tokens, tx) = (opts.tokens.clone(), results_tx.clone());

@@ -213,6 +213,8 @@ pub struct QueueRow {
     /// The people the action names as its requester and the person it acts for, for the
     /// self-approval warning (compared with the same person keys the broker uses).
     pub requested_by: Box<[PersonKey]>,
+    /// `bob is looking` (approvers who claimed it), when any did.
+    pub looking: Option<SafeText>,
 }
 
 impl QueueRow {
@@ -243,6 +245,14 @@ impl QueueRow {
                 .chain(a.requester.on_behalf_of.as_deref())
                 .map(PersonKey::claimed)
                 .collect(),
+            looking: match a.looking.as_slice() {
+                [] => None,
+                [one] => Some(SafeText::line(&format!("{one} is looking"))),
+                [rest @ .., last] => Some(SafeText::line(&format!(
+                    "{} and {last} are looking",
+                    rest.join(", ")
+                ))),
+            },
         }
     }
 }

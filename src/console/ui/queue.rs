@@ -119,12 +119,12 @@ impl QueueView<'_> {
         spans.extend(cell(&v.resource, cols.target, text, theme));
         spans.extend(cell(&v.environment, cols.env, theme.risk(v.risk), theme));
         if cols.requester > 0 {
-            spans.extend(cell(
-                &v.requester_name,
-                cols.requester,
-                theme.muted(),
-                theme,
-            ));
+            // "bob is looking" (a claim) takes the requester's place: the requester is in
+            // the context pane, and who is already on it matters more in the queue.
+            spans.extend(match &v.looking {
+                Some(l) => cell(l, cols.requester, theme.key_hint(), theme),
+                None => cell(&v.requester_name, cols.requester, theme.muted(), theme),
+            });
         }
         spans.push(plain(
             &short_duration(v.created_at.millis_until(app.now)),
@@ -359,6 +359,30 @@ mod tests {
     use crate::console::fixtures::{action, live_app};
     use crate::console::ui::theme::Theme;
     use crate::protocol::RiskLevel;
+
+    /// Issue 17: "bob is looking" (a claim) shows on the row, after the quorum.
+    #[test]
+    fn a_claim_shows_on_the_row() {
+        let mut a = action(1, "k8s.scale", "api", "staging", RiskLevel::Medium);
+        a.looking = vec!["bob".into(), "carol".into()];
+        let app = live_app(vec![a], (160, 24));
+        let theme = Theme::dark();
+        let area = Rect::new(0, 0, 160, 8);
+        let mut buf = Buffer::empty(area);
+        QueueView {
+            app: &app,
+            theme: &theme,
+        }
+        .render(area, &mut buf);
+        let row: String = (0..160u16)
+            .map(|x| buf[(x, 2)].symbol().to_string())
+            .collect();
+        assert!(row.contains("bob and carol are looking"), "{row}");
+        assert!(
+            !row.contains("Data assistant"),
+            "in the requester's place: {row}"
+        );
+    }
 
     /// Issue 18: in high contrast a selected MED badge stayed yellow on the yellow bar.
     #[test]
