@@ -91,7 +91,9 @@ impl Console {
                 | Effect::FetchHistory { .. }
                 | Effect::AskHistory { .. }
                 | Effect::CopyToClipboard(_)
-                | Effect::ExportHistory { .. } => {}
+                | Effect::ExportHistory { .. }
+                // Only `signoff review` claims; the benches never start that way.
+                | Effect::Claim(_) => {}
             }
         }
     }
