@@ -252,8 +252,11 @@ fn unterminated_osc_and_long_line_tail_are_on_a_real_screen() {
     });
     let broker = rt.block_on(FakeBroker::start("t", "bob", vec![fresh(a)]));
     let mut pty = Pty::console(160, 48, &broker.url, "t", 6);
-    pty.wait_for("AND DROP DATABASE prod_customers", 30);
-    pty.wait_for("restart web⟨ESC⟩]0;xxxx", 30);
+    // Word-wrapped at 80 columns of context: every word is on screen, in order.
+    pty.wait_for("DROP DATABASE prod_customers", 30);
+    pty.wait_for("web⟨ESC⟩]0;xxxx", 30);
+    let screen = pty.contents();
+    assert!(screen.contains("xxxx AND"), "{screen}");
     // The diff pane fills once the body is fetched and checked.
     pty.wait_for("cols 1–", 30);
     let screen = pty.contents();
