@@ -17,7 +17,7 @@ use crate::text::visible_string as visible;
 
 /// Builds the client from `--broker` and `--token` (or their environment variables).
 pub fn connect(args: &ConnectArgs) -> Result<AgentClient, AgentError> {
-    let broker = crate::client::broker_env::or_deprecated(args.broker.clone());
+    let broker = crate::env::or_deprecated(args.broker.clone());
     let broker = broker
         .as_deref()
         .filter(|b| !b.trim().is_empty())
