@@ -128,11 +128,18 @@ async fn usage_and_connection_errors_exit_1_with_a_clear_message() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap();
-    let mut cmd = env.signoff(&request_flags("nobody home", &["--wait"]));
+    let mut cmd = env.signoff(&request_flags(
+        "nobody home",
+        &["--wait", "--retry-submit-for", "1s"],
+    ));
     cmd.env("SIGNOFF_BROKER_URL", format!("http://127.0.0.1:{port}"));
     let (code, _, stderr) = finish(cmd.spawn().unwrap()).await;
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot reach the broker"), "{stderr}");
+    assert!(
+        stderr.contains("retrying in") && stderr.contains("same idempotency key"),
+        "the submission is retried before giving up: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

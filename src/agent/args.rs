@@ -117,6 +117,14 @@ pub struct RequestArgs {
     /// Print the final action (or, without --wait, the created one) as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Idempotency key for the submission, e.g. a CI run id: the same key and request
+    /// sent again within 24 h get the first action back [default: random per run].
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// How long to keep resending the submission (same idempotency key) while the broker
+    /// is unreachable or failing; `0s` tries once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2m")]
+    pub retry_submit_for: Duration,
 }
 
 /// `signoff gate -- COMMAND ARGS…`: run a command only once it is approved.
@@ -131,6 +139,14 @@ pub struct GateArgs {
     /// [default: until the action expires].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Idempotency key for the submission, e.g. a CI run id: the same key and request
+    /// sent again within 24 h get the first action back [default: random per run].
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// How long to keep resending the submission (same idempotency key) while the broker
+    /// is unreachable or failing; `0s` tries once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2m")]
+    pub retry_submit_for: Duration,
     /// The command and its arguments, exactly as they will run (no shell).
     #[arg(last = true, required = true, num_args = 1.., value_name = "COMMAND")]
     pub command: Vec<String>,

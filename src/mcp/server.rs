@@ -99,7 +99,13 @@ impl Approvals {
             Ok(r) => r,
             Err(e) => return complete(outcome_result(&outcome::unknown(None, &e.to_string()))),
         };
-        let created = match submit(&self.inner.client, &req).await {
+        let created = match submit(
+            &self.inner.client,
+            &req,
+            &crate::protocol::idempotency::random_key(),
+            crate::agent::session::SUBMIT_RETRY_FOR,
+        )
+        .await {
             Ok(c) => c,
             Err(e) => return complete(outcome_result(&outcome::unknown(None, &e.to_string()))),
         };
