@@ -123,6 +123,13 @@ mod tests {
     }
 
     #[test]
+    fn header_names_are_the_ones_the_broker_matches() {
+        // The broker matches lowercase names (HTTP header names are case-insensitive).
+        assert_eq!(HEADER.to_ascii_lowercase(), "idempotency-key");
+        assert_eq!(REPLAYED_HEADER.to_ascii_lowercase(), "idempotent-replayed");
+    }
+
+    #[test]
     fn random_keys_are_valid_and_distinct() {
         let (a, b) = (random_key(), random_key());
         assert!(validate_key(&a).is_ok() && validate_key(&b).is_ok());

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 
 use super::auth::{Agent, Anyone};
@@ -88,7 +88,9 @@ pub fn parse_wait(raw: &str) -> Option<u64> {
 /// The `Idempotency-Key` header, when present: one header of valid grammar, else
 /// `400 invalid_field` naming it.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, HttpError> {
-    let mut values = headers.get_all(idempotency::HEADER).iter();
+    let mut values = headers
+        .get_all(HeaderName::from_static("idempotency-key"))
+        .iter();
     let Some(v) = values.next() else {
         return Ok(None);
     };
@@ -165,7 +167,7 @@ pub async fn create(
     let mut response = (StatusCode::CREATED, body).into_response();
     if replayed {
         response.headers_mut().insert(
-            idempotency::REPLAYED_HEADER,
+            HeaderName::from_static("idempotent-replayed"),
             HeaderValue::from_static("true"),
         );
     }
