@@ -81,7 +81,12 @@ fn created_ids(dir: &Path) -> Vec<String> {
     audit(dir)
         .iter()
         .filter(|e| e["entry"]["type"] == "action_created")
-        .map(|e| e["entry"]["action_id"].as_str().unwrap_or_default().to_string())
+        .map(|e| {
+            e["entry"]["action_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect()
 }
 
@@ -106,7 +111,10 @@ async fn aborted(child: &mut Child) {
         .await
         .expect("the broker aborts in time")
         .expect("broker status");
-    assert!(!status.success(), "the broker should have aborted: {status}");
+    assert!(
+        !status.success(),
+        "the broker should have aborted: {status}"
+    );
 }
 
 async fn killed(mut child: Child) {
@@ -169,13 +177,17 @@ async fn a_submission_retried_after_a_crash_between_commit_and_answer_gets_the_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_per_agent_checked_for_grammar_and_concurrent_duplicates_make_one_action() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = start(dir.path()).await;
+    let broker = start(&dir.path().join("data")).await;
     let http = Http::new(&broker);
 
     // Same key, different body: 409, nothing created.
-    let (s, first, replayed) = post_keyed(&http, AGENT, "k-1", &request("one")).await.unwrap();
+    let (s, first, replayed) = post_keyed(&http, AGENT, "k-1", &request("one"))
+        .await
+        .unwrap();
     assert_eq!((s, replayed), (201, false), "{first}");
-    let (s, body, _) = post_keyed(&http, AGENT, "k-1", &request("two")).await.unwrap();
+    let (s, body, _) = post_keyed(&http, AGENT, "k-1", &request("two"))
+        .await
+        .unwrap();
     assert_eq!(s, 409, "{body}");
     assert_eq!(body["error"]["code"], "idempotency_conflict");
 
@@ -200,10 +212,9 @@ async fn keys_are_per_agent_checked_for_grammar_and_concurrent_duplicates_make_o
 
     // Eight copies of one request with one key, sent at once: one action, one answer.
     let req = request("sent eight times at once");
-    let answers = futures_util::future::join_all(
-        (0..8).map(|_| post_keyed(&http, AGENT, "burst", &req)),
-    )
-    .await;
+    let answers =
+        futures_util::future::join_all((0..8).map(|_| post_keyed(&http, AGENT, "burst", &req)))
+            .await;
     let ids: HashSet<String> = answers
         .iter()
         .map(|a| {
@@ -218,7 +229,7 @@ async fn keys_are_per_agent_checked_for_grammar_and_concurrent_duplicates_make_o
         1,
         "exactly one answer is the original, the rest are replays"
     );
-    let made = audit(&broker.data_dir)
+    let made = audit(dir.path())
         .iter()
         .filter(|e| e["entry"]["type"] == "action_created")
         .filter(|e| ids.contains(e["entry"]["action_id"].as_str().unwrap()))
@@ -238,7 +249,9 @@ async fn a_console_resuming_after_a_crash_gets_exactly_the_missed_events() {
     let http = Http::at(&url);
     let ws = format!("{}/v1/feed", url.replace("http://", "ws://"));
     http.register(BOB, &key(1)).await;
-    let decided = http.submit(AGENT, &request("decided before the crash")).await;
+    let decided = http
+        .submit(AGENT, &request("decided before the crash"))
+        .await;
     let second = http.submit(AGENT, &request("second")).await;
     let third = http.submit(AGENT, &request("third")).await;
     let (mut bob, _) = Feed::connect_url(&ws, BOB, Some(3)).await;
@@ -358,14 +371,21 @@ type Acked = Arc<Mutex<Vec<(DecisionId, ActionId)>>>;
 
 /// One connection of the approver: approves every pending action it sees until the
 /// connection ends (the broker died) or `stop` is set.
-async fn approve_until_dropped(ws_url: &str, acked: &Acked, stop: &tokio::sync::watch::Receiver<bool>) {
+async fn approve_until_dropped(
+    ws_url: &str,
+    acked: &Acked,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) {
     let Ok(mut req) = ws_url.into_client_request() else {
         return;
     };
     req.headers_mut()
         .insert("authorization", format!("Bearer {BOB}").parse().unwrap());
-    let Ok(Ok((mut ws, _))) =
-        tokio::time::timeout(Duration::from_secs(5), tokio_tungstenite::connect_async(req)).await
+    let Ok(Ok((mut ws, _))) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(req),
+    )
+    .await
     else {
         return;
     };
@@ -444,14 +464,10 @@ async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
                 n += 1;
                 let key = format!("{agent}-{n}");
                 let req = soak_request(agent, n);
-                let created = signoff::agent::session::submit(
-                    &client,
-                    &req,
-                    &key,
-                    Duration::from_secs(60),
-                )
-                .await
-                .expect("a submission gets through");
+                let created =
+                    signoff::agent::session::submit(&client, &req, &key, Duration::from_secs(60))
+                        .await
+                        .expect("a submission gets through");
                 answers
                     .lock()
                     .unwrap()
@@ -488,12 +504,18 @@ async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
     let before = answers.lock().unwrap().len();
     let deadline = Instant::now() + WAIT;
     while answers.lock().unwrap().len() < before + 4 {
-        assert!(Instant::now() < deadline, "agents make progress after the last crash");
+        assert!(
+            Instant::now() < deadline,
+            "agents make progress after the last crash"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop_tx.send(true).unwrap();
     for a in agents {
-        tokio::time::timeout(WAIT, a).await.expect("agents stop").unwrap();
+        tokio::time::timeout(WAIT, a)
+            .await
+            .expect("agents stop")
+            .unwrap();
     }
     tokio::time::timeout(WAIT, approver)
         .await
@@ -504,7 +526,10 @@ async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
     // 0 duplicates: each key got one action id, and the log created one action per key.
     let answers = answers.lock().unwrap().clone();
     let dup_keys: Vec<_> = answers.iter().filter(|(_, ids)| ids.len() > 1).collect();
-    assert!(dup_keys.is_empty(), "keys answered with two actions: {dup_keys:?}");
+    assert!(
+        dup_keys.is_empty(),
+        "keys answered with two actions: {dup_keys:?}"
+    );
     let created = created_ids(dir.path());
     assert_eq!(
         created.len(),

@@ -131,8 +131,14 @@ impl AgentClient {
         key: &str,
     ) -> Result<ActionCreated, ClientError> {
         let header = (crate::protocol::idempotency::HEADER, key);
-        self.call(Method::POST, "v1/actions", Some(req), REQUEST_TIMEOUT, Some(header))
-            .await
+        self.call(
+            Method::POST,
+            "v1/actions",
+            Some(req),
+            REQUEST_TIMEOUT,
+            Some(header),
+        )
+        .await
     }
 
     /// `GET /v1/actions/{id}`, long-polling up to `wait_secs` (capped at 300) while pending.

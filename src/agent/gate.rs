@@ -9,8 +9,7 @@ use super::child::{ChildOutcome, run_child};
 use super::client::AgentClient;
 use super::outcome::{EXIT_ERROR, EXIT_PENDING, describe, exit_code_for};
 use super::session::{
-    Waited, after_interrupt, connect, idempotency_key, prepare, submit, wait_or_withdraw,
-    withdraw,
+    Waited, after_interrupt, connect, idempotency_key, prepare, submit, wait_or_withdraw, withdraw,
 };
 use super::signals::Interrupts;
 use super::wait::backoff;

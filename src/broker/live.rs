@@ -335,7 +335,10 @@ mod tests {
         let (_, start, _) = live.subscribe(Some(11), &[]);
         match start {
             Start::Replay { events, .. } => {
-                assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [12, 13, 14])
+                assert_eq!(
+                    events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                    [12, 13, 14]
+                )
             }
             Start::Snapshot { .. } => panic!("expected a replay"),
         }
@@ -344,12 +347,21 @@ mod tests {
         // A hole: only the run after it counts.
         let live = Live::new(Vec::new(), 14, 16, 10);
         assert_eq!(live.restore([10, 11, 13, 14].map(kept).into()), 2);
-        assert!(matches!(live.subscribe(Some(12), &[]).1, Start::Replay { .. }));
-        assert!(matches!(live.subscribe(Some(11), &[]).1, Start::Snapshot { .. }));
+        assert!(matches!(
+            live.subscribe(Some(12), &[]).1,
+            Start::Replay { .. }
+        ));
+        assert!(matches!(
+            live.subscribe(Some(11), &[]).1,
+            Start::Snapshot { .. }
+        ));
         // Events that stop short of the head cannot be replayed at all.
         let live = Live::new(Vec::new(), 14, 16, 10);
         assert_eq!(live.restore([11, 12].map(kept).into()), 0);
-        assert!(matches!(live.subscribe(Some(12), &[]).1, Start::Snapshot { .. }));
+        assert!(matches!(
+            live.subscribe(Some(12), &[]).1,
+            Start::Snapshot { .. }
+        ));
     }
 
     #[test]

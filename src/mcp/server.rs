@@ -105,7 +105,8 @@ impl Approvals {
             &crate::protocol::idempotency::random_key(),
             crate::agent::session::SUBMIT_RETRY_FOR,
         )
-        .await {
+        .await
+        {
             Ok(c) => c,
             Err(e) => return complete(outcome_result(&outcome::unknown(None, &e.to_string()))),
         };

@@ -115,7 +115,14 @@ mod tests {
         assert!(e.contains("empty"), "{e}");
         let e = validate_key(&"k".repeat(MAX_KEY_LEN + 1)).unwrap_err();
         assert!(e.contains("256 bytes"), "{e}");
-        for bad in ["has space", "tab\there", "é", "nul\0", "del\x7f", "new\nline"] {
+        for bad in [
+            "has space",
+            "tab\there",
+            "é",
+            "nul\0",
+            "del\x7f",
+            "new\nline",
+        ] {
             let e = validate_key(bad).unwrap_err();
             assert!(e.contains("visible ASCII"), "{bad:?}: {e}");
         }
@@ -162,7 +169,10 @@ mod tests {
         );
         // Just inside the window, then at its end: the key is free again.
         let inside = t0.plus_secs(WINDOW_SECS - 1);
-        assert_eq!(decide(Some(&r), &same, inside), Outcome::Replay(r.action_id));
+        assert_eq!(
+            decide(Some(&r), &same, inside),
+            Outcome::Replay(r.action_id)
+        );
         let after = t0.plus_secs(WINDOW_SECS);
         assert_eq!(decide(Some(&r), &same, after), Outcome::Create);
         assert_eq!(decide(Some(&r), &other, after), Outcome::Create);
@@ -173,6 +183,9 @@ mod tests {
         );
         // A clock that stepped back still replays (the record is not "from the future").
         let before = Timestamp::from_unix_millis(1_799_999_999_000);
-        assert_eq!(decide(Some(&r), &same, before), Outcome::Replay(r.action_id));
+        assert_eq!(
+            decide(Some(&r), &same, before),
+            Outcome::Replay(r.action_id)
+        );
     }
 }

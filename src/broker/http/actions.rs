@@ -17,9 +17,9 @@ use crate::broker::policy::Facts;
 use crate::broker::state::AppState;
 use crate::broker::writer::{Created, IdempotencyKey, Op};
 use crate::protocol::api::{ActionCreated, ActionView, ResultReport};
+use crate::protocol::idempotency;
 use crate::protocol::limits::{MAX_ACTION_BYTES, MAX_TEXT_FIELD};
 use crate::protocol::strict::decode_object;
-use crate::protocol::idempotency;
 use crate::protocol::validate::validate_request;
 use crate::protocol::{
     Action, ActionId, ActionRequest, ErrorCode, ProtocolError, Timestamp, digest_of,

@@ -114,6 +114,9 @@ pub trait Store: Send + Sync + 'static {
     /// inside the resume window are kept; see [`Mutation::PruneEvents`]).
     fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
     /// The idempotency record of `agent`'s `key`, whatever its age.
-    fn idempotency(&self, agent: &str, key: &str)
-    -> Result<Option<idempotency::Record>, StoreError>;
+    fn idempotency(
+        &self,
+        agent: &str,
+        key: &str,
+    ) -> Result<Option<idempotency::Record>, StoreError>;
 }

@@ -172,8 +172,10 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
                 .execute(params![id.to_string()])?;
         }
         Mutation::Event(e) => {
-            tx.prepare_cached("INSERT OR REPLACE INTO events (seq, audience, msg) VALUES (?1, ?2, ?3)")?
-                .execute(params![e.seq as i64, to_json(&e.groups), e.json])?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO events (seq, audience, msg) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![e.seq as i64, to_json(&e.groups), e.json])?;
         }
         Mutation::PruneEvents(upto) => {
             tx.prepare_cached("DELETE FROM events WHERE seq <= ?1")?

@@ -66,7 +66,12 @@ mod tests {
             parse("after-commit:create:3"),
             Some(Fault::AfterCommitCreate(3))
         );
-        for bad in ["", "after-commit:create:0", "after-commit:create:x", "before:create:1"] {
+        for bad in [
+            "",
+            "after-commit:create:0",
+            "after-commit:create:x",
+            "before:create:1",
+        ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
     }

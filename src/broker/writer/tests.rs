@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::*;
 use crate::broker::store::{Recovered, SqliteStore};
 use crate::console::fixtures::action;
-use crate::protocol::{HistoryPage, HistoryQuery, RiskLevel};
 use crate::protocol::{Digest, Timestamp};
+use crate::protocol::{HistoryPage, HistoryQuery, RiskLevel};
 
 /// A real store whose next commit fails when asked to.
 struct Flaky {
@@ -175,7 +175,11 @@ fn a_key_is_deduplicated_against_staged_and_in_flight_batches() {
     }
     let got: Vec<_> = b.done.iter().map(outcome).collect();
     assert_eq!(got[0], Ok((id(1), false)));
-    assert_eq!(got[1], Ok((id(1), true)), "same key, same body: the first action");
+    assert_eq!(
+        got[1],
+        Ok((id(1), true)),
+        "same key, same body: the first action"
+    );
     assert!(
         matches!(&got[2], Err(OpError::IdempotencyConflict(m)) if m.contains(&id(1).to_string())),
         "{:?}",
@@ -227,7 +231,12 @@ fn a_key_survives_a_restart_of_the_writer() {
         let mut out = Vec::new();
         for (op, reply) in ops {
             tx.blocking_send(op).unwrap();
-            out.push(reply.blocking_recv().unwrap().map(|c| (c.action.id, c.replayed)));
+            out.push(
+                reply
+                    .blocking_recv()
+                    .unwrap()
+                    .map(|c| (c.action.id, c.replayed)),
+            );
         }
         tx.blocking_send(Op::Stop).unwrap();
         thread.join().unwrap();
@@ -243,5 +252,9 @@ fn a_key_survives_a_restart_of_the_writer() {
     // The events went into the store with their batches.
     let kept = store.events_after(0, 10).unwrap();
     assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
-    assert!(kept[0].json.contains("\"type\":\"pending\""), "{}", kept[0].json);
+    assert!(
+        kept[0].json.contains("\"type\":\"pending\""),
+        "{}",
+        kept[0].json
+    );
 }
