@@ -78,6 +78,16 @@ pub struct ConnectArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// How long to keep resending a submission (with the same idempotency key) while the
+    /// broker is unreachable or failing; `0s` tries once [default: 2m; `signoff mcp` and
+    /// `hook`: 5s].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        env = "SIGNOFF_RETRY_SUBMIT_FOR"
+    )]
+    pub retry_submit_for: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,10 +131,6 @@ pub struct RequestArgs {
     /// sent again within 24 h get the first action back [default: random per run].
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
-    /// How long to keep resending the submission (same idempotency key) while the broker
-    /// is unreachable or failing; `0s` tries once.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2m")]
-    pub retry_submit_for: Duration,
 }
 
 /// `signoff gate -- COMMAND ARGS…`: run a command only once it is approved.
@@ -143,10 +149,6 @@ pub struct GateArgs {
     /// sent again within 24 h get the first action back [default: random per run].
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
-    /// How long to keep resending the submission (same idempotency key) while the broker
-    /// is unreachable or failing; `0s` tries once.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "2m")]
-    pub retry_submit_for: Duration,
     /// The command and its arguments, exactly as they will run (no shell).
     #[arg(last = true, required = true, num_args = 1.., value_name = "COMMAND")]
     pub command: Vec<String>,

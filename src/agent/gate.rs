@@ -30,9 +30,13 @@ pub async fn run(args: GateArgs) -> Result<u8, AgentError> {
     };
     let req = prepare(&action_args, Some(command))?;
     let key = idempotency_key(args.idempotency_key.as_deref())?;
+    let retry_for = args
+        .connect
+        .retry_submit_for
+        .unwrap_or(super::session::SUBMIT_RETRY_FOR);
     let mut interrupts =
         Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?;
-    let created = submit(&client, &req, &key, args.retry_submit_for).await?;
+    let created = submit(&client, &req, &key, retry_for).await?;
     say(&format!("waiting for approval to run: {}", req.summary));
     let view = match wait_or_withdraw(&client, &created, args.timeout, &mut interrupts).await {
         Waited::Final(v) if v.action.status == Status::Approved => v,

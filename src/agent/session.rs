@@ -52,9 +52,12 @@ pub fn prepare(args: &ActionArgs, command: Option<Command>) -> Result<ActionRequ
     Ok(build_request(args, command, change, env)?)
 }
 
-/// How long `signoff mcp` and the Claude Code hook resend a submission through
-/// connection failures and broker errors (`request` and `gate` take `--retry-submit-for`).
-pub const SUBMIT_RETRY_FOR: Duration = Duration::from_secs(30);
+/// How long `request` and `gate` resend a submission through connection failures and
+/// broker errors, unless `--retry-submit-for` says otherwise.
+pub const SUBMIT_RETRY_FOR: Duration = Duration::from_secs(120);
+/// The same for `signoff mcp` and `signoff hook`: short, because an MCP client gives up
+/// on a call after about a minute and the call still has to wait for the decision.
+pub const SUBMIT_RETRY_FOR_MCP: Duration = Duration::from_secs(5);
 
 /// The backoff between submission attempts: 250 ms doubling to 5 s, with jitter.
 const SUBMIT_BACKOFF: BackoffConfig = BackoffConfig {

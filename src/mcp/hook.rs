@@ -78,7 +78,9 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
             &client,
             &req,
             &crate::protocol::idempotency::random_key(),
-            crate::agent::session::SUBMIT_RETRY_FOR,
+            args.connect
+                .retry_submit_for
+                .unwrap_or(crate::agent::session::SUBMIT_RETRY_FOR_MCP),
         )
         .await?;
         let id = created.id;
