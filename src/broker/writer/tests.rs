@@ -114,7 +114,7 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
     assert!(summary.contains("audit log OK: 2 entries"), "{summary}");
 }
 
-fn parts_over(store: Arc<dyn Store>) -> Parts {
+fn parts_over(store: Arc<dyn Store>, events_kept: usize) -> Parts {
     Parts {
         store,
         live: Arc::new(Live::new(Vec::new(), 0, 64, 64)),
@@ -124,7 +124,7 @@ fn parts_over(store: Arc<dyn Store>) -> Parts {
         audit_key: Arc::new(ed25519_dalek::SigningKey::from_bytes(&[8; 32])),
         checkpoint: Default::default(),
         budgets: Default::default(),
-        events_kept: 64,
+        events_kept,
     }
 }
 
@@ -161,7 +161,7 @@ fn a_key_is_deduplicated_against_staged_and_in_flight_batches() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let mut w = Writer::new(
-        parts_over(store),
+        parts_over(store, 64),
         0,
         0,
         crate::broker::store::audit::GENESIS.into(),
@@ -220,7 +220,7 @@ fn a_key_survives_a_restart_of_the_writer() {
         let store = SqliteStore::open(dir.path()).unwrap();
         let rec = store.recover().unwrap();
         let w = Writer::new(
-            parts_over(Arc::new(store)),
+            parts_over(Arc::new(store), 3),
             rec.head_seq,
             rec.audit_seq,
             rec.audit_hash,
@@ -249,7 +249,7 @@ fn a_key_survives_a_restart_of_the_writer() {
     let store = SqliteStore::open(dir.path()).unwrap();
     assert!(store.action(&id(2)).unwrap().is_none(), "no second action");
     assert_eq!(store.recover().unwrap().pending.len(), 1);
-    // The events went into the store with their batches.
+    // The events went into the store with their batches, with who may see them.
     let kept = store.events_after(0, 10).unwrap();
     assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
     assert!(
@@ -257,4 +257,18 @@ fn a_key_survives_a_restart_of_the_writer() {
         "{}",
         kept[0].json
     );
+    let groups = store
+        .action(&id(1))
+        .unwrap()
+        .unwrap()
+        .policy
+        .approver_groups;
+    assert!(!groups.is_empty());
+    assert_eq!(kept[0].groups, groups);
+
+    // Only the newest `events_kept` (3 here) stay: older ones leave with later batches.
+    let more = run((4..=8).map(|n| keyed(n, &format!("k{n}"), "A")).collect());
+    assert!(more.iter().all(|r| matches!(r, Ok((_, false)))));
+    let kept = store.events_after(0, 10).unwrap();
+    assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5, 6]);
 }
