@@ -94,6 +94,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
     PRIMARY KEY (agent, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at);
+-- `audit verify` reads each action's approver rows.
+CREATE INDEX IF NOT EXISTS history_voters_action ON history_voters(action_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS history_fts USING fts5(
     summary, kind, target, requester, approvers, reasons, command,
     tokenize = 'unicode61'

@@ -57,6 +57,20 @@ impl Store for Flaky {
     ) -> Result<Option<crate::protocol::idempotency::Record>, StoreError> {
         self.inner.idempotency(agent, key)
     }
+    fn stored_ids(
+        &self,
+        table: crate::broker::store::IdTable,
+        after: Option<&ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionId>, StoreError> {
+        self.inner.stored_ids(table, after, limit)
+    }
+    fn history_entry(
+        &self,
+        id: &ActionId,
+    ) -> Result<Option<crate::broker::store::StoredHistory>, StoreError> {
+        self.inner.history_entry(id)
+    }
 }
 
 fn create(tx: &mpsc::Sender<Op>, n: u8) -> oneshot::Receiver<Result<Created, OpError>> {
