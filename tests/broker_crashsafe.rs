@@ -123,6 +123,7 @@ async fn killed(mut child: Child) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(debug_assertions), ignore = "needs the fault hook of debug builds")]
 async fn a_submission_retried_after_a_crash_between_commit_and_answer_gets_the_original_action() {
     let dir = tempfile::tempdir().unwrap();
     let fault = [(FAULT, "after-commit:create:1")];
@@ -310,6 +311,7 @@ async fn a_console_resuming_after_a_crash_gets_exactly_the_missed_events() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(debug_assertions), ignore = "needs the fault hook of debug builds")]
 async fn signoff_request_retries_through_a_broker_crash_and_makes_one_action() {
     let dir = tempfile::tempdir().unwrap();
     let fault = [(FAULT, "after-commit:create:1")];
@@ -436,6 +438,7 @@ async fn approve_until_dropped(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(debug_assertions), ignore = "needs the fault hook of debug builds")]
 async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
     const CRASHES: usize = 20;
     let started = Instant::now();
