@@ -44,6 +44,7 @@ pub enum ErrorCode {
     Conflict,
     RateLimited,
     PendingBudgetExceeded,
+    IdempotencyConflict,
     Internal,
 }
 
@@ -78,6 +79,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
         ErrorCode::PendingBudgetExceeded,
+        ErrorCode::IdempotencyConflict,
         ErrorCode::Internal,
     ];
 
@@ -113,6 +115,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PendingBudgetExceeded => "pending_budget_exceeded",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::Internal => "internal",
         }
     }

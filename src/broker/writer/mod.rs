@@ -20,6 +20,7 @@ use super::store::audit::seal;
 use super::store::{AuditEntry, AuditKind, Mutation, Store, StoreError};
 use crate::auth::Principal;
 use crate::protocol::api::{KeyInfo, ResultReport};
+use crate::protocol::idempotency;
 use crate::protocol::row::digest_and_sizes;
 use crate::protocol::{
     Action, ActionId, ActionRow, BodySizes, Checkpoint, DecisionId, Digest, ErrorCode, KeyId,
@@ -27,6 +28,7 @@ use crate::protocol::{
 };
 
 mod commit;
+pub mod fault;
 mod ops;
 
 /// Why an operation was refused or failed.
@@ -39,6 +41,9 @@ pub enum OpError {
     /// A pending-bytes budget is full.
     #[error("{0}")]
     Budget(String),
+    /// An `Idempotency-Key` already made an action from another body.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     #[error("internal error")]
     Internal,
 }
@@ -54,13 +59,32 @@ pub struct VoteAck {
 
 type Reply<T> = oneshot::Sender<T>;
 
+/// The `Idempotency-Key` of a submission, checked by the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The agent principal that sent it (keys are per agent).
+    pub agent: String,
+    pub key: String,
+    /// SHA-256 of the request's canonical form.
+    pub body_hash: Digest,
+}
+
+/// A submission's answer: the action, and whether it was created earlier (an
+/// `Idempotency-Key` replay) rather than by this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub action: Arc<Action>,
+    pub replayed: bool,
+}
+
 /// One request to the writer.
 pub enum Op {
     Create {
         action: Box<Action>,
+        idempotency: Option<IdempotencyKey>,
         /// The requester's callback URL (already checked against the allow-list).
         callback: Option<String>,
-        reply: Reply<Result<Arc<Action>, OpError>>,
+        reply: Reply<Result<Created, OpError>>,
     },
     Vote {
         principal: Box<Principal>,
@@ -105,6 +129,7 @@ pub enum Op {
 
 /// A reply computed while staging, sent only after the batch commits.
 enum Done {
+    Created(Reply<Result<Created, OpError>>, Result<Created, OpError>),
     Action(
         Reply<Result<Arc<Action>, OpError>>,
         Result<Arc<Action>, OpError>,
@@ -124,6 +149,13 @@ impl Done {
     fn send(self, committed: bool) {
         // A caller that went away (closed connection) no longer needs the answer.
         match self {
+            Done::Created(r, v) => {
+                let _ = r.send(if committed {
+                    v
+                } else {
+                    v.and(Err(OpError::Internal))
+                });
+            }
             Done::Action(r, v) => {
                 let _ = r.send(if committed {
                     v
@@ -163,6 +195,8 @@ struct Batch {
     touched: HashMap<ActionId, Arc<Action>>,
     decisions: HashSet<DecisionId>,
     keys: HashMap<KeyId, KeyInfo>,
+    /// Idempotency records made by this batch, by (agent, key).
+    idempotency: HashMap<(String, String), idempotency::Record>,
     publish: Publish,
     done: Vec<Done>,
     outcomes: Vec<Status>,
@@ -199,6 +233,7 @@ struct Inflight {
     touched: HashMap<ActionId, Arc<Action>>,
     decisions: HashSet<DecisionId>,
     keys: HashMap<KeyId, KeyInfo>,
+    idempotency: HashMap<(String, String), idempotency::Record>,
     bytes_by: HashMap<String, u64>,
     bytes_total: u64,
 }
@@ -224,6 +259,8 @@ pub struct Writer {
     budgets: Budgets,
     /// Stages notification outbox rows beside the events that cause them.
     notify: Option<Arc<crate::broker::notify::Plan>>,
+    /// How many recent feed events the store keeps for `resume_after`.
+    events_kept: u64,
 }
 
 /// Shared pieces the writer updates.
@@ -238,6 +275,8 @@ pub struct Parts {
     /// The latest checkpoint, published once its batch is durable.
     pub checkpoint: super::audit_key::Latest,
     pub budgets: Budgets,
+    /// How many recent feed events the store keeps (the resume window).
+    pub events_kept: usize,
 }
 
 impl Writer {
@@ -264,6 +303,7 @@ impl Writer {
             checkpoint: p.checkpoint,
             budgets: p.budgets,
             notify: None,
+            events_kept: p.events_kept as u64,
         }
     }
 
@@ -367,6 +407,21 @@ impl Writer {
             }
             return;
         }
+        if !b.publish.events.is_empty() {
+            // Kept with the state change they announce, so a restarted broker can replay
+            // them to a client that resumes (see `Live::restore`).
+            for e in &b.publish.events {
+                b.muts.push(Mutation::Event(e.clone()));
+            }
+            if let Some(upto) = self.head_seq.checked_sub(self.events_kept) {
+                b.muts.push(Mutation::PruneEvents(upto));
+            }
+        }
+        if !b.idempotency.is_empty() {
+            // First in the batch, so it never removes a record this batch adds.
+            let before = Timestamp::now().plus_secs(-idempotency::WINDOW_SECS);
+            b.muts.insert(0, Mutation::PruneIdempotency(before));
+        }
         if !b.muts.is_empty() {
             b.muts.push(Mutation::HeadSeq(self.head_seq));
         }
@@ -396,6 +451,7 @@ impl Writer {
             touched: std::mem::take(&mut b.touched),
             decisions: std::mem::take(&mut b.decisions),
             keys: b.keys.clone(),
+            idempotency: std::mem::take(&mut b.idempotency),
             bytes_by: std::mem::take(&mut b.bytes_by),
             bytes_total: b.bytes_total,
         });
@@ -530,11 +586,12 @@ impl Writer {
         match op {
             Op::Create {
                 action,
+                idempotency,
                 callback,
                 reply,
             } => {
-                let r = self.create(b, *action, callback.as_deref());
-                b.done.push(Done::Action(reply, r));
+                let r = self.create_keyed(b, *action, idempotency, callback.as_deref());
+                b.done.push(Done::Created(reply, r));
             }
             Op::Vote {
                 principal,
