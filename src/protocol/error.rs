@@ -44,6 +44,8 @@ pub enum ErrorCode {
     Conflict,
     RateLimited,
     PendingBudgetExceeded,
+    /// The broker's database is out of reach; nothing was recorded; retry.
+    StoreUnavailable,
     Internal,
 }
 
@@ -78,6 +80,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
         ErrorCode::PendingBudgetExceeded,
+        ErrorCode::StoreUnavailable,
         ErrorCode::Internal,
     ];
 
@@ -113,6 +116,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PendingBudgetExceeded => "pending_budget_exceeded",
+            ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Internal => "internal",
         }
     }

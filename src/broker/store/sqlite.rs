@@ -167,6 +167,8 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
             tx.prepare_cached("UPDATE history SET executed = 1 WHERE action_id = ?1")?
                 .execute(params![id.to_string()])?;
         }
+        // One writer: its feed events live in memory only.
+        Mutation::Event { .. } => {}
         Mutation::HeadSeq(seq) => {
             tx.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES ('head_seq', ?1)
