@@ -45,7 +45,7 @@ pub(super) fn insert(row: &HistoryRow) -> Vec<Write> {
     let mut out = vec![Write {
         sql: "INSERT INTO history (action_id, decided_at, outcome, risk, kind, environment,
               requester_id, requester_name, executed, decided_by, reason, audit_hash, words)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::tsvector)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::text::tsvector)
               ON CONFLICT (action_id) DO UPDATE SET decided_at = excluded.decided_at,
               outcome = excluded.outcome, risk = excluded.risk, kind = excluded.kind,
               environment = excluded.environment, requester_id = excluded.requester_id,
@@ -157,7 +157,7 @@ pub(super) fn build(q: &HistoryQuery) -> Result<(String, Vec<Param>), StoreError
         Some(TextSearch::Nothing) => w.push("FALSE".into()),
         Some(TextSearch::Phrases(ph)) => {
             let n = arg(&mut args, p(words::tsquery(&ph)));
-            w.push(format!("h.words @@ {n}::tsquery"));
+            w.push(format!("h.words @@ {n}::text::tsquery"));
         }
     }
     if let Some(c) = &q.cursor {

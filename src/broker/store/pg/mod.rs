@@ -76,8 +76,16 @@ fn unreachable(e: &tokio_postgres::Error) -> bool {
                 || c == "55P03"
                 || c == "25P03"
         }
-        // No server answer at all: connecting or I/O failed.
-        None => e.as_db_error().is_none(),
+        // No server answer at all: connecting or I/O failed (not, say, a parameter
+        // that did not serialize).
+        None => {
+            let t = e.to_string();
+            t.starts_with("error connecting")
+                || t.starts_with("error communicating")
+                || t.starts_with("timeout")
+                || t.contains("connection closed")
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        }
     }
 }
 
