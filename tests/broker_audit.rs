@@ -252,6 +252,58 @@ async fn the_actions_table_must_agree_with_the_log() {
     assert!(err.contains("stored content hashes to"), "{err}");
 }
 
+/// What history shows and filters on (outcome, who decided, why, the approver index) and
+/// the votes the record pane lists are held against the chain: an operator with database
+/// access cannot rewrite a decision there, drop it from history, or slip in an action the
+/// chain never created.
+#[tokio::test]
+async fn the_history_table_and_stored_votes_must_agree_with_the_log() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "UPDATE history SET outcome = 'denied'",
+            "history row differs from the audit log in outcome",
+        ),
+        (
+            "UPDATE history SET decided_by = '[\"mallory\"]'",
+            "in decided_by",
+        ),
+        (
+            "UPDATE history SET reason = 'approved by the CAB'",
+            "in reason",
+        ),
+        ("UPDATE history SET risk = 'low'", "in risk"),
+        (
+            "UPDATE history SET decided_at = decided_at + 1",
+            "in decided_at",
+        ),
+        ("DELETE FROM history_voters", "in voters"),
+        ("DELETE FROM history", "missing from history"),
+        (
+            "UPDATE actions SET body = replace(body, 'ticket OPS-77', 'ticket OPS-99')",
+            "stored vote 1 (approve by \"bob\") differs from the signed vote",
+        ),
+        (
+            "INSERT INTO actions (id, status, requester_id, kind, created_at, expires_at, digest, body) \
+             SELECT '01KZZZZZZZZZZZZZZZZZZZZZZZ', 'pending', requester_id, kind, created_at, \
+             expires_at, digest, body FROM actions",
+            "in the store's actions table but never created in the audit log",
+        ),
+    ];
+    for (sql, says) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        decided(dir.path()).await;
+        let (ok, _, err) = audit(&["verify"], dir.path());
+        assert!(ok, "clean before the edit: {err}");
+        let db = open_db(dir.path());
+        let n = db.execute(sql, []).unwrap();
+        assert!(n >= 1, "{sql} changed nothing");
+        drop(db);
+        let (ok, _, err) = audit(&["verify"], dir.path());
+        assert!(!ok, "{sql}: verify passed");
+        assert!(err.contains(says), "{sql}: {err}");
+    }
+}
+
 /// `signoff dev seed` fills a store whose whole chain, signatures included, verifies.
 #[test]
 fn seeded_history_verifies() {
@@ -389,10 +441,17 @@ async fn deleting_the_last_records_is_detected_by_a_checkpoint() {
 async fn a_rewrite_with_a_recomputed_chain_is_detected_by_a_checkpoint() {
     let (dir, files) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     decided_with_checkpoint(dir.path(), files.path()).await;
-    // A field no other entry binds (the outcome's reason), rewritten and re-chained.
+    // A field no other entry binds (the outcome's reason), rewritten and re-chained, and
+    // the history row made to agree (reason and the outcome entry's new hash).
     let db = open_db(dir.path());
     edit_entry(&db, 4, "ticket OPS-77", "ticket OPS-99");
     rechain(&db, 4);
+    db.execute(
+        "UPDATE history SET reason = replace(reason, 'OPS-77', 'OPS-99'), \
+         audit_hash = (SELECT hash FROM audit WHERE seq = 4)",
+        [],
+    )
+    .unwrap();
     drop(db);
     let (ok, _, err) = audit(&["verify"], dir.path());
     assert!(ok, "{err}");

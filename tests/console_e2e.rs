@@ -225,3 +225,95 @@ fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
     assert!(pty.wait_exit(10).success());
     rt.block_on(broker.shutdown()).unwrap();
 }
+
+/// A console that never votes still keeps the audit log's latest signed checkpoint (the
+/// broker sends `checkpoint` on the feed as the log grows), in its state directory, 0600;
+/// and that file later proves a truncation of the log.
+#[test]
+fn a_console_that_never_votes_keeps_the_latest_checkpoint() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let settings = signoff::broker::Settings::new(
+        broker_auth(),
+        signoff::broker::policy::Engine::default(),
+        data.path(),
+    );
+    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let url = broker.url();
+    let http = reqwest::Client::new();
+    let submit = |summary: &str| {
+        let req = serde_json::json!({
+            "kind": "db.export",
+            "summary": summary,
+            "requester": {"kind": "agent", "id": "agent-7", "display_name": "E2E agent"},
+            "target": {"system": "postgres", "resource": "e2e", "environment": "staging"},
+            "justification": "checkpoint test",
+            "context": [],
+            "ttl_secs": 300
+        });
+        rt.block_on(async {
+            let resp = http
+                .post(format!("{url}/v1/actions"))
+                .bearer_auth("agent-secret")
+                .json(&req)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
+        });
+    };
+    let head = || -> signoff::protocol::Checkpoint {
+        rt.block_on(async {
+            http.get(format!("{url}/v1/audit/checkpoint"))
+                .bearer_auth("bob-secret")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    };
+    submit("First export before the console starts");
+    let pty = Pty::console(100, 30, &url, "bob-secret", 9);
+    pty.wait_for("First export before the console starts", 30);
+    pty.wait_for("● live", 10);
+    wait_key_registered(&rt, &url, "bob-secret", 9);
+    submit("Second export while the console watches");
+    pty.wait_for("2 pending", 10);
+    let latest = head();
+    let file = signoff::client::checkpoints::path_for(&pty.dir().join("state"), &url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let kept = loop {
+        let kept = signoff::broker::cli::read_checkpoint(&file).ok();
+        if kept
+            .as_ref()
+            .is_some_and(|k| k.audit_seq >= latest.audit_seq)
+        {
+            break kept.unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the console kept {kept:?}, not the head {latest:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(kept, latest, "the kept checkpoint is the broker's head");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "checkpoint file mode {mode:o}");
+    }
+    drop(pty);
+    rt.block_on(broker.shutdown()).unwrap();
+    signoff::broker::cli::verify_with(data.path(), std::slice::from_ref(&kept), None)
+        .expect("the log holds the kept checkpoint");
+    // An operator deletes the newest entries: the checkpoint the console kept proves it.
+    let db = rusqlite::Connection::open(data.path().join(signoff::broker::store::DB_FILE)).unwrap();
+    db.execute("DELETE FROM audit WHERE seq >= ?1", [kept.audit_seq as i64])
+        .unwrap();
+    drop(db);
+    let err = signoff::broker::cli::verify_with(data.path(), &[kept], None).unwrap_err();
+    assert!(err.contains("were deleted"), "{err}");
+}

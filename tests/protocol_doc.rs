@@ -281,9 +281,10 @@ fn server_index(m: &ServerMsg) -> usize {
         ServerMsg::Executed { .. } => 10,
         ServerMsg::Skipped { .. } => 11,
         ServerMsg::Action { .. } => 12,
+        ServerMsg::Checkpoint { .. } => 13,
     }
 }
-const SERVER_VARIANTS: usize = 13;
+const SERVER_VARIANTS: usize = 14;
 
 #[test]
 fn every_message_type_has_an_example_and_a_heading() {

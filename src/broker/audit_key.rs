@@ -58,3 +58,30 @@ pub fn initial(key: &SigningKey, audit_seq: u64, audit_hash: &str) -> Option<Che
         )
     })
 }
+
+/// The latest signed checkpoint, shared by the committer (which publishes one after each
+/// durable batch that grows the log), `GET /v1/audit/checkpoint` and every feed (which
+/// waits for a newer one to send).
+#[derive(Clone, Default)]
+pub struct Latest(std::sync::Arc<tokio::sync::watch::Sender<Option<Checkpoint>>>);
+
+impl Latest {
+    pub fn new(initial: Option<Checkpoint>) -> Self {
+        Self(std::sync::Arc::new(tokio::sync::watch::Sender::new(
+            initial,
+        )))
+    }
+
+    pub fn get(&self) -> Option<Checkpoint> {
+        self.0.borrow().clone()
+    }
+
+    pub fn publish(&self, c: Checkpoint) {
+        self.0.send_replace(Some(c));
+    }
+
+    /// A receiver that sees the current value as already seen.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Option<Checkpoint>> {
+        self.0.subscribe()
+    }
+}

@@ -12,7 +12,7 @@ use super::dev;
 use super::policy::Engine;
 use super::store::DB_FILE;
 use super::store::audit::Verifier;
-use super::store::{AuditEntry, SqliteStore, Store};
+use super::store::{AuditEntry, IdTable, SqliteStore, Store};
 use super::{Broker, BrokerError, Settings, TlsFiles};
 use crate::auth::static_tokens::StaticTokens;
 use crate::protocol::Checkpoint;
@@ -481,7 +481,8 @@ pub fn verify_store(
             }
         }
     }
-    check_actions(store, &v)?;
+    // Checkpoints first: a truncated log also leaves stored actions the chain no longer
+    // creates, and "entries after it were deleted" is the precise finding.
     for c in checkpoints {
         match seen.get(&c.audit_seq) {
             None => {
@@ -507,6 +508,7 @@ pub fn verify_store(
             Some(_) => {}
         }
     }
+    check_actions(store, &v)?;
     let held = if checkpoints.is_empty() {
         String::new()
     } else {
@@ -521,9 +523,9 @@ pub fn verify_store(
     ))
 }
 
-/// The actions the broker serves must be the ones the log describes: each stored action's
-/// content hashes to the digest it was created with, and its status is the one the log's
-/// votes and outcome give it.
+/// Every action the chain created must be stored as the chain says (content, status,
+/// votes, history row), and nothing may be stored that the chain never created: a row
+/// slipped into `actions` would reach every console as a pending request.
 fn check_actions(store: &dyn Store, v: &Verifier) -> Result<(), String> {
     let mut ids: Vec<_> = v.ledger.actions.keys().copied().collect();
     ids.sort();
@@ -534,19 +536,27 @@ fn check_actions(store: &dyn Store, v: &Verifier) -> Result<(), String> {
                 "action {id}: in the audit log but not in the store"
             ));
         };
-        let digest = a.digest();
-        if digest != t.digest {
-            return Err(format!(
-                "action {id}: its stored content hashes to {} but the log created it with {}",
-                digest.prefix(12),
-                t.digest.prefix(12)
-            ));
-        }
-        if a.status != t.status {
-            return Err(format!(
-                "action {id}: is stored as {} but the audit log makes it {}",
-                a.status, t.status
-            ));
+        let h = store.history_entry(&id).map_err(|e| e.to_string())?;
+        super::store::audit_actions::check_stored(t, &a, h.as_ref())
+            .map_err(|e| format!("action {id}: {e}"))?;
+    }
+    for table in [IdTable::Actions, IdTable::History] {
+        let mut after = None;
+        loop {
+            let page = store
+                .stored_ids(table, after.as_ref(), 10_000)
+                .map_err(|e| e.to_string())?;
+            let Some(last) = page.last() else { break };
+            after = Some(*last);
+            if let Some(id) = page.iter().find(|id| !v.ledger.actions.contains_key(id)) {
+                let table = match table {
+                    IdTable::Actions => "actions",
+                    IdTable::History => "history",
+                };
+                return Err(format!(
+                    "action {id}: in the store's {table} table but never created in the audit log"
+                ));
+            }
         }
     }
     Ok(())

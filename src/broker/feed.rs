@@ -172,6 +172,11 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
     };
     // The start ends at `head_seq` exactly, so a client knows it has caught up.
     cursor.skip_to(&mut tx, head, t).await?;
+    // Then the newest checkpoint, and a newer one whenever the log grows (throttled).
+    let mut checkpoints = Checkpoints::new(&state);
+    if let Some(json) = checkpoints.take_due(Instant::now()) {
+        feed_text(&mut tx, &json, t).await?;
+    }
     flush(&mut tx, t).await?;
     let (reply_tx, mut replies) = mpsc::channel::<String>(1024);
     let mut shutdown = state.shutdown.clone();
@@ -208,6 +213,18 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
             Some(r) = replies.recv() => {
                 feed_text(&mut tx, &r, t).await?;
                 unflushed = true;
+            }
+            changed = checkpoints.rx.changed(), if !checkpoints.waiting => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                checkpoints.waiting = true;
+            }
+            _ = tokio::time::sleep_until(checkpoints.due.into()), if checkpoints.waiting => {
+                if let Some(json) = checkpoints.take_due(Instant::now()) {
+                    feed_text(&mut tx, &json, t).await?;
+                    unflushed = true;
+                }
             }
             msg = rx.next() => match msg {
                 None | Some(Ok(Message::Close(_))) => return Ok(()),
@@ -258,6 +275,43 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal) -> Result<(), S
                 unflushed = false;
             }
         }
+    }
+}
+
+/// At most one `checkpoint` message per this interval per feed: the log can grow with
+/// every batch, and a client only needs the newest.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Which checkpoint this feed sent last and when the next may go.
+struct Checkpoints {
+    rx: tokio::sync::watch::Receiver<Option<crate::protocol::Checkpoint>>,
+    /// A newer checkpoint exists and goes out at `due`.
+    waiting: bool,
+    due: Instant,
+    sent_seq: u64,
+}
+
+impl Checkpoints {
+    fn new(state: &AppState) -> Self {
+        Self {
+            rx: state.checkpoint.subscribe(),
+            waiting: true,
+            due: Instant::now(),
+            sent_seq: 0,
+        }
+    }
+
+    /// The encoded newest checkpoint when it is newer than the one sent; either way the
+    /// next goes no sooner than [`CHECKPOINT_INTERVAL`] from `now`.
+    fn take_due(&mut self, now: Instant) -> Option<String> {
+        self.waiting = false;
+        let c = self.rx.borrow_and_update().clone()?;
+        if c.audit_seq <= self.sent_seq {
+            return None;
+        }
+        self.sent_seq = c.audit_seq;
+        self.due = now + CHECKPOINT_INTERVAL;
+        Some(encode(&ServerMsg::Checkpoint { checkpoint: c }))
     }
 }
 

@@ -88,11 +88,11 @@ impl Broker {
                 .await
                 .map_err(|e| BrokerError::Io(std::io::Error::other(e)))?
                 .map_err(|e| BrokerError::Io(std::io::Error::other(format!("audit key: {e}"))))?;
-        let checkpoint = Arc::new(std::sync::RwLock::new(super::audit_key::initial(
+        let checkpoint = super::audit_key::Latest::new(super::audit_key::initial(
             &audit_key,
             rec.audit_seq,
             &rec.audit_hash,
-        )));
+        ));
         if store.shared() {
             // Every replica signs checkpoints of the one chain: with one key.
             let ours = super::audit_key::public(&audit_key).public_key;

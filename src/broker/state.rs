@@ -29,7 +29,7 @@ pub struct Inner {
     /// The public half of the broker's audit checkpoint key.
     pub audit_key: crate::protocol::AuditKey,
     /// The latest signed checkpoint of the audit log (after the last durable batch).
-    pub checkpoint: Arc<std::sync::RwLock<Option<crate::protocol::Checkpoint>>>,
+    pub checkpoint: crate::broker::audit_key::Latest,
 }
 
 /// Cheap to clone; handed to every handler.

@@ -347,8 +347,12 @@ impl Task {
                                         healthy = true;
                                         backoff.succeeded();
                                     }
-                                    if let ServerMsg::Ack { checkpoint: Some(c), .. } = &msg {
-                                        super::checkpoints::keep(&self.config.broker_url, c);
+                                    match &msg {
+                                        ServerMsg::Ack { checkpoint: Some(c), .. }
+                                        | ServerMsg::Checkpoint { checkpoint: c } => {
+                                            super::checkpoints::keep(&self.config.broker_url, c);
+                                        }
+                                        _ => {}
                                     }
                                     let fatal = match &msg {
                                         ServerMsg::Error { code, message } => {

@@ -118,6 +118,13 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         checkpoint: Option<super::checkpoint::Checkpoint>,
     },
+    /// The broker-signed checkpoint of the audit log's newest entry (version 2): sent once
+    /// the client has caught up and then whenever the log grows, at most about once a
+    /// second. Not an event: it carries no `seq`. Keep the latest (see `docs/broker.md`,
+    /// "Checkpoints").
+    Checkpoint {
+        checkpoint: super::checkpoint::Checkpoint,
+    },
     /// A decision was refused; nothing was recorded.
     Rejected {
         decision_id: DecisionId,
@@ -196,6 +203,7 @@ const SERVER_TYPES: &[&str] = &[
     "action",
     "query_failed",
     "error",
+    "checkpoint",
 ];
 
 /// Decodes a console → broker frame, checking its size first. Strict: a frame that does
@@ -401,6 +409,14 @@ mod tests {
                 code: ErrorCode::SlowConsumer,
                 message: "too far behind".into(),
             },
+            ServerMsg::Checkpoint {
+                checkpoint: crate::protocol::Checkpoint::sign(
+                    8,
+                    a.digest().as_str(),
+                    Timestamp::from_unix_millis(1_795_000_000_000),
+                    &ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
+                ),
+            },
         ]
     }
 
@@ -453,14 +469,19 @@ mod tests {
 
     #[test]
     fn wrong_protocol_version_is_refused() {
-        let e = decode_client(r#"{"type":"hello","protocol":2,"client":"x"}"#).unwrap_err();
-        assert_eq!(
-            e,
-            ProtocolError::UnsupportedVersion {
-                got: 2,
-                supported: 1
-            }
-        );
+        // Version 1 (before `checkpoint` existed) and any future one.
+        for got in [1, PROTOCOL_VERSION + 1] {
+            let frame = format!(r#"{{"type":"hello","protocol":{got},"client":"x"}}"#);
+            let e = decode_client(&frame).unwrap_err();
+            assert_eq!(
+                e,
+                ProtocolError::UnsupportedVersion {
+                    got,
+                    supported: PROTOCOL_VERSION
+                }
+            );
+        }
+        let e = decode_client(r#"{"type":"hello","protocol":3,"client":"x"}"#).unwrap_err();
         assert_eq!(e.code(), ErrorCode::UnsupportedProtocolVersion);
     }
 

@@ -25,7 +25,7 @@ pub use row::{ActionRow, BodySizes, RowVote};
 pub use time::Timestamp;
 
 /// The protocol version spoken by this build. A hello with any other version is refused.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Size limits, checked before anything is parsed.
 pub mod limits {

@@ -226,6 +226,9 @@ pub fn sign(
 
 pub struct Feed {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The newest `checkpoint` message seen: [`Feed::next`] keeps it and reads on, since
+    /// checkpoints may come between any two messages.
+    pub checkpoint: Option<signoff::protocol::Checkpoint>,
 }
 
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -283,7 +286,10 @@ impl Feed {
         let (ws, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("websocket");
-        Self { ws }
+        Self {
+            ws,
+            checkpoint: None,
+        }
     }
 
     /// Connects and sends `hello`; returns the feed and the `welcome`.
@@ -322,8 +328,19 @@ impl Feed {
             .expect("send");
     }
 
-    /// The next server message (skipping pings), or a panic after [`WAIT`].
+    /// The next server message (skipping pings and keeping `checkpoint`s), or a panic
+    /// after [`WAIT`].
     pub async fn next(&mut self) -> ServerMsg {
+        loop {
+            match self.next_any().await {
+                ServerMsg::Checkpoint { checkpoint } => self.checkpoint = Some(checkpoint),
+                m => return m,
+            }
+        }
+    }
+
+    /// The next server message, `checkpoint`s included.
+    pub async fn next_any(&mut self) -> ServerMsg {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let m = tokio::time::timeout_at(deadline, self.ws.next())
@@ -371,7 +388,8 @@ impl Feed {
         }
     }
 
-    /// The next text frame as sent (its length matters to some tests).
+    /// The next text frame as sent (its length matters to some tests), `checkpoint`s
+    /// skipped.
     pub async fn next_text(&mut self) -> String {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
@@ -381,6 +399,9 @@ impl Feed {
                 .expect("socket open")
                 .expect("frame");
             if let Message::Text(t) = m {
+                if t.starts_with("{\"type\":\"checkpoint\"") {
+                    continue;
+                }
                 return t.to_string();
             }
         }

@@ -139,7 +139,7 @@ pub fn messages() -> (Vec<ClientMsg>, Vec<ServerMsg>) {
     ];
     let server = vec![
         ServerMsg::Welcome {
-            protocol: 1,
+            protocol: signoff::protocol::PROTOCOL_VERSION,
             identity: identity(),
             server_time: ts("2026-11-23T14:00:01.000Z"),
             head_seq: 42,
@@ -154,6 +154,14 @@ pub fn messages() -> (Vec<ClientMsg>, Vec<ServerMsg>) {
             status: Status::Pending,
             audit_hash: a.digest(),
             checkpoint: None,
+        },
+        ServerMsg::Checkpoint {
+            checkpoint: signoff::protocol::Checkpoint::sign(
+                43,
+                "6a1f0e3c2b4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f",
+                ts("2026-11-23T14:00:02.000Z"),
+                &test_key(),
+            ),
         },
         ServerMsg::Rejected {
             decision_id: decision().decision.decision_id,

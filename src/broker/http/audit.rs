@@ -17,12 +17,9 @@ pub async fn checkpoint(
     State(state): State<AppState>,
     Anyone(_): Anyone,
 ) -> Result<Json<Checkpoint>, HttpError> {
-    let latest = state
+    state
         .checkpoint
-        .read()
-        .map_err(|_| HttpError::internal())?
-        .clone();
-    latest
+        .get()
         .map(Json)
         .ok_or_else(|| HttpError::not_found("the audit log is empty: no checkpoint yet"))
 }

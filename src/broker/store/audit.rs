@@ -184,6 +184,11 @@ impl Verifier {
         }
         self.check_payload(&entry).map_err(bad)?;
         self.ledger.push(&entry).map_err(bad)?;
+        if let (AuditKind::Outcome | AuditKind::Withdrawal, Some(id)) =
+            (entry.kind, entry.action_id)
+        {
+            self.ledger.outcome_hash(&id, &e.hash);
+        }
         self.prev_seq = e.seq;
         self.prev_hash = Some(e.hash.clone());
         self.head = e.hash.clone();

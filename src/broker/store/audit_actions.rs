@@ -12,9 +12,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::StoredHistory;
 use super::audit::{AuditEntry, AuditKind};
 use crate::identity::person::PersonKey;
-use crate::protocol::{Action, ActionId, Digest, SignedDecision, Status, Timestamp, Verdict};
+use crate::protocol::{Action, ActionId, Digest, SignedDecision, Status, Timestamp, Verdict, Vote};
 
 /// One action as the chain so far describes it.
 #[derive(Debug, Clone)]
@@ -28,6 +29,22 @@ pub struct Tracked {
     pub denied: bool,
     /// The final status once an outcome or withdrawal is recorded.
     pub status: Status,
+    /// Every accepted vote, in order, as the stored action must list it.
+    pub votes: Vec<Vote>,
+    /// The outcome or withdrawal entry, once recorded.
+    pub outcome: Option<Recorded>,
+    /// An execution result was reported.
+    pub executed: bool,
+}
+
+/// What the chain's outcome (or withdrawal) entry says, as history must show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub at: Timestamp,
+    pub decided_by: Vec<String>,
+    pub reason: String,
+    /// The entry's chain hash (set by the verifier, which knows it).
+    pub hash: String,
 }
 
 impl Tracked {
@@ -120,6 +137,9 @@ impl Ledger {
                 approvers: Vec::new(),
                 denied: false,
                 status: Status::Pending,
+                votes: Vec::new(),
+                outcome: None,
+                executed: false,
             },
         );
         Ok(())
@@ -156,6 +176,16 @@ impl Ledger {
                 person.label()
             ));
         }
+        t.votes.push(Vote {
+            decision_id: d.decision_id,
+            approver: d.approver.clone(),
+            verdict: d.verdict,
+            reason: d.reason.clone(),
+            key_id: d.key_id.clone(),
+            at: e.at,
+            person: e.payload.get("person").map(|_| person.clone()),
+            group: None,
+        });
         match d.verdict {
             Verdict::Approve => t.approvers.push(person),
             Verdict::Deny => t.denied = true,
@@ -175,6 +205,18 @@ impl Ledger {
         let status = status_field(&e.payload, "status")?
             .ok_or_else(|| format!("{} lacks its status", e.kind.as_str()))?;
         let approvals = e.payload.get("approvals").and_then(Value::as_u64);
+        let decided_by: Vec<String> = match e.payload.get("decided_by") {
+            Some(v) => {
+                serde_json::from_value(v.clone()).map_err(|err| format!("decided_by: {err}"))?
+            }
+            None => Vec::new(),
+        };
+        let reason = e
+            .payload
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let (kind, actor, at) = (e.kind, e.actor.clone(), e.at);
         let t = self.tracked(e)?;
         if t.status != Status::Pending {
@@ -214,7 +256,20 @@ impl Ledger {
             ));
         }
         t.status = status;
+        t.outcome = Some(Recorded {
+            at,
+            decided_by,
+            reason,
+            hash: String::new(),
+        });
         Ok(())
+    }
+
+    /// Records the chain hash of the outcome entry just pushed for `id`.
+    pub fn outcome_hash(&mut self, id: &ActionId, hash: &str) {
+        if let Some(o) = self.actions.get_mut(id).and_then(|t| t.outcome.as_mut()) {
+            o.hash = hash.to_string();
+        }
     }
 
     fn execution(&mut self, e: &AuditEntry) -> Result<(), String> {
@@ -233,8 +288,121 @@ impl Ledger {
         if recorded.is_some_and(|d| d != t.digest) {
             return Err("execution names another digest than the approved one".into());
         }
+        t.executed = true;
         Ok(())
     }
+}
+
+/// Holds the stored action and its history row against what the chain says about it:
+/// the content (digest), the status, every vote as the console shows it, the execution
+/// flag, and every column of the history row (present exactly when the action is decided).
+pub fn check_stored(t: &Tracked, a: &Action, h: Option<&StoredHistory>) -> Result<(), String> {
+    let digest = a.digest();
+    if digest != t.digest {
+        return Err(format!(
+            "its stored content hashes to {} but the log created it with {}",
+            digest.prefix(12),
+            t.digest.prefix(12)
+        ));
+    }
+    if a.status != t.status {
+        return Err(format!(
+            "is stored as {} but the audit log makes it {}",
+            a.status, t.status
+        ));
+    }
+    if a.votes.len() != t.votes.len() {
+        return Err(format!(
+            "is stored with {} vote(s) but the audit log has {}",
+            a.votes.len(),
+            t.votes.len()
+        ));
+    }
+    for (i, (s, c)) in a.votes.iter().zip(&t.votes).enumerate() {
+        let same = s.decision_id == c.decision_id
+            && s.approver == c.approver
+            && s.verdict == c.verdict
+            && s.reason == c.reason
+            && s.key_id == c.key_id
+            && s.at == c.at
+            && (c.person.is_none() || s.person == c.person);
+        if !same {
+            return Err(format!(
+                "stored vote {} ({} by {:?}) differs from the signed vote in the audit log",
+                i + 1,
+                s.verdict,
+                s.approver
+            ));
+        }
+    }
+    if a.execution.is_some() != t.executed {
+        return Err(if t.executed {
+            "the audit log has an execution result the stored action lacks".into()
+        } else {
+            "is stored with an execution result the audit log never recorded".into()
+        });
+    }
+    match (&t.outcome, h) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err("has a history row but the audit log has no outcome".into()),
+        (Some(_), None) => Err("is decided in the audit log but missing from history".into()),
+        (Some(o), Some(h)) => {
+            let want = expected_history(a, o);
+            let differs = history_differences(&want, h);
+            if differs.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "history row differs from the audit log in {}",
+                    differs.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// The history row the broker writes for a decided action.
+fn expected_history(a: &Action, o: &Recorded) -> StoredHistory {
+    let mut voters: Vec<String> = a.votes.iter().map(|v| v.approver.clone()).collect();
+    voters.sort();
+    voters.dedup();
+    StoredHistory {
+        decided_at: o.at,
+        outcome: a.status.as_str().to_string(),
+        risk: a.risk.level.as_str().to_string(),
+        kind: a.kind.clone(),
+        environment: a.target.environment.clone(),
+        requester_id: a.requester.id.clone(),
+        requester_name: a.requester.display_name.clone(),
+        executed: a.execution.is_some(),
+        decided_by: crate::protocol::encode(&o.decided_by),
+        reason: o.reason.clone(),
+        audit_hash: o.hash.clone(),
+        voters,
+    }
+}
+
+/// The names of the columns where `got` differs from `want`.
+fn history_differences(want: &StoredHistory, got: &StoredHistory) -> Vec<&'static str> {
+    let checks = [
+        ("decided_at", want.decided_at == got.decided_at),
+        ("outcome", want.outcome == got.outcome),
+        ("risk", want.risk == got.risk),
+        ("kind", want.kind == got.kind),
+        ("environment", want.environment == got.environment),
+        ("requester_id", want.requester_id == got.requester_id),
+        ("requester_name", want.requester_name == got.requester_name),
+        ("executed", want.executed == got.executed),
+        ("decided_by", want.decided_by == got.decided_by),
+        ("reason", want.reason == got.reason),
+        ("audit_hash", want.audit_hash == got.audit_hash),
+        ("voters", want.voters == got.voters),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, same)| !same)
+        .map(|(name, _)| name)
+        .collect()
 }
 
 trait MaxStatus {

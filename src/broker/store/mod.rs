@@ -134,6 +134,34 @@ pub struct Recovered {
     pub keys: Vec<KeyInfo>,
 }
 
+/// A history row as stored, every column, so `audit verify` can hold each against what
+/// the chain and the action's content say (an operator who edits `outcome` or `decided_by`
+/// would otherwise change what history shows and filters on, undetected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHistory {
+    pub decided_at: Timestamp,
+    pub outcome: String,
+    pub risk: String,
+    pub kind: String,
+    pub environment: String,
+    pub requester_id: String,
+    pub requester_name: String,
+    pub executed: bool,
+    /// As stored: a JSON array of strings.
+    pub decided_by: String,
+    pub reason: String,
+    pub audit_hash: String,
+    /// The approver index rows for this action, sorted.
+    pub voters: Vec<String>,
+}
+
+/// Which table [`Store::stored_ids`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTable {
+    Actions,
+    History,
+}
+
 /// The broker's durable state.
 pub trait Store: Send + Sync + 'static {
     /// Pending actions, sequence numbers, the audit chain head and keys.
@@ -150,6 +178,15 @@ pub trait Store: Send + Sync + 'static {
     fn history(&self, q: &HistoryQuery) -> Result<HistoryPage, StoreError>;
     /// Audit entries with `seq > after`, in order, at most `limit`.
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError>;
+    /// The ids in `table` greater than `after`, in order, at most `limit` (for verify).
+    fn stored_ids(
+        &self,
+        table: IdTable,
+        after: Option<&ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionId>, StoreError>;
+    /// The history row of one action, every column (for verify).
+    fn history_entry(&self, id: &ActionId) -> Result<Option<StoredHistory>, StoreError>;
 
     // Several brokers on one store. The defaults describe a store with one writer.
 

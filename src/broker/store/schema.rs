@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS history_voters (
     action_id  TEXT NOT NULL,
     PRIMARY KEY (approver, decided_at, action_id)
 ) WITHOUT ROWID;
+-- `audit verify` reads each action's approver rows.
+CREATE INDEX IF NOT EXISTS history_voters_action ON history_voters(action_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS history_fts USING fts5(
     summary, kind, target, requester, approvers, reasons, command,
     tokenize = 'unicode61'

@@ -299,4 +299,70 @@ impl Store for SqliteStore {
             Ok(rows)
         })
     }
+
+    fn stored_ids(
+        &self,
+        table: super::IdTable,
+        after: Option<&ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionId>, StoreError> {
+        let sql = match table {
+            super::IdTable::Actions => "SELECT id FROM actions WHERE id > ?1 ORDER BY id LIMIT ?2",
+            super::IdTable::History => {
+                "SELECT action_id FROM history WHERE action_id > ?1 ORDER BY action_id LIMIT ?2"
+            }
+        };
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        self.read(|c| {
+            let ids = c
+                .prepare_cached(sql)?
+                .query_map(params![after, limit as i64], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.into_iter()
+                .map(|s| {
+                    s.parse::<ActionId>()
+                        .map_err(|_| StoreError::Corrupt(format!("action id {s:?}")))
+                })
+                .collect()
+        })
+    }
+
+    fn history_entry(&self, id: &ActionId) -> Result<Option<super::StoredHistory>, StoreError> {
+        let id = id.to_string();
+        self.read(|c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT decided_at, outcome, risk, kind, environment, requester_id,
+                            requester_name, executed, decided_by, reason, audit_hash
+                     FROM history WHERE action_id = ?1",
+                )?
+                .query_row(params![id], |r| {
+                    Ok(super::StoredHistory {
+                        decided_at: Timestamp::from_unix_millis(r.get(0)?),
+                        outcome: r.get(1)?,
+                        risk: r.get(2)?,
+                        kind: r.get(3)?,
+                        environment: r.get(4)?,
+                        requester_id: r.get(5)?,
+                        requester_name: r.get(6)?,
+                        executed: r.get(7)?,
+                        decided_by: r.get(8)?,
+                        reason: r.get(9)?,
+                        audit_hash: r.get(10)?,
+                        voters: Vec::new(),
+                    })
+                })
+                .optional()?;
+            let Some(mut row) = row else {
+                return Ok(None);
+            };
+            row.voters = c
+                .prepare_cached(
+                    "SELECT approver FROM history_voters WHERE action_id = ?1 ORDER BY approver",
+                )?
+                .query_map(params![id], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(row))
+        })
+    }
 }

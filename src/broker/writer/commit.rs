@@ -41,7 +41,7 @@ pub(super) struct Sinks {
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub new_action: Arc<Notify>,
-    pub checkpoint: Arc<std::sync::RwLock<Option<crate::protocol::Checkpoint>>>,
+    pub checkpoint: crate::broker::audit_key::Latest,
 }
 
 /// Commits batches in order until the writer hangs up.
@@ -73,10 +73,8 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
                 s.metrics.outcome(*st);
             }
             s.keys.put(c.keys);
-            if let Some(cp) = c.checkpoint
-                && let Ok(mut latest) = s.checkpoint.write()
-            {
-                *latest = Some(cp);
+            if let Some(cp) = c.checkpoint {
+                s.checkpoint.publish(cp);
             }
             s.live.publish(c.publish);
             if c.created > 0 {

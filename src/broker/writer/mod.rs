@@ -282,7 +282,7 @@ pub struct Writer {
     inflight: Option<Inflight>,
     /// Signs a checkpoint of the audit head after every batch that appends to it.
     audit_key: Arc<ed25519_dalek::SigningKey>,
-    checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
+    checkpoint: super::audit_key::Latest,
     budgets: Budgets,
     /// Several brokers write the store: each batch is staged inside the store's
     /// transaction, on the state as stored (see [`Writer::begin_shared`]).
@@ -301,7 +301,7 @@ pub struct Parts {
     /// The broker's audit signing key (see [`crate::broker::audit_key`]).
     pub audit_key: Arc<ed25519_dalek::SigningKey>,
     /// The latest checkpoint, published once its batch is durable.
-    pub checkpoint: Arc<std::sync::RwLock<Option<Checkpoint>>>,
+    pub checkpoint: super::audit_key::Latest,
     pub budgets: Budgets,
 }
 

@@ -42,6 +42,20 @@ impl Store for Flaky {
     ) -> Result<Vec<crate::broker::store::StoredEntry>, StoreError> {
         self.inner.audit_entries(after, limit)
     }
+    fn stored_ids(
+        &self,
+        table: crate::broker::store::IdTable,
+        after: Option<&ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionId>, StoreError> {
+        self.inner.stored_ids(table, after, limit)
+    }
+    fn history_entry(
+        &self,
+        id: &ActionId,
+    ) -> Result<Option<crate::broker::store::StoredHistory>, StoreError> {
+        self.inner.history_entry(id)
+    }
 }
 
 fn create(tx: &mpsc::Sender<Op>, n: u8) -> oneshot::Receiver<Result<Arc<Action>, OpError>> {

@@ -388,7 +388,8 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
         } => {
             crate::console::queue::bodies::failed(app, request_id, code, &message);
         }
-        ServerMsg::HistoryPage { .. } => {}
+        // Kept on disk by the feed client (`client::checkpoints`); nothing to show.
+        ServerMsg::HistoryPage { .. } | ServerMsg::Checkpoint { .. } => {}
         ServerMsg::Error { code, message } => {
             notice(app, Level::Error, &format!("broker: {code}: {message}"));
         }

@@ -684,6 +684,85 @@ impl Store for PgStore {
         })
     }
 
+    fn stored_ids(
+        &self,
+        table: super::IdTable,
+        after: Option<&ActionId>,
+        limit: usize,
+    ) -> Result<Vec<ActionId>, StoreError> {
+        // Bytewise order, as SQLite's, whatever the database's collation.
+        let sql = match table {
+            super::IdTable::Actions => {
+                "SELECT id FROM actions WHERE id COLLATE \"C\" > $1
+                 ORDER BY id COLLATE \"C\" LIMIT $2"
+            }
+            super::IdTable::History => {
+                "SELECT action_id FROM history WHERE action_id > $1 ORDER BY action_id LIMIT $2"
+            }
+        };
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        self.run(async {
+            let c = self.reader().await?;
+            let st = c.prepare_cached(sql).await.map_err(err)?;
+            c.query(&st, &[&after, &(limit as i64)])
+                .await
+                .map_err(err)?
+                .iter()
+                .map(|r| {
+                    let s: &str = r.get(0);
+                    s.parse::<ActionId>()
+                        .map_err(|_| corrupt(format!("action id {s:?}")))
+                })
+                .collect()
+        })
+    }
+
+    fn history_entry(&self, id: &ActionId) -> Result<Option<super::StoredHistory>, StoreError> {
+        let id = id.to_string();
+        self.run(async {
+            let c = self.reader().await?;
+            let st = c
+                .prepare_cached(
+                    "SELECT decided_at, outcome, risk, kind, environment, requester_id,
+                            requester_name, executed, decided_by, reason, audit_hash
+                     FROM history WHERE action_id = $1",
+                )
+                .await
+                .map_err(err)?;
+            let Some(r) = c.query_opt(&st, &[&id]).await.map_err(err)? else {
+                return Ok(None);
+            };
+            let st = c
+                .prepare_cached(
+                    "SELECT approver FROM history_voters WHERE action_id = $1
+                     ORDER BY approver COLLATE \"C\"",
+                )
+                .await
+                .map_err(err)?;
+            let voters = c
+                .query(&st, &[&id])
+                .await
+                .map_err(err)?
+                .iter()
+                .map(|v| v.get(0))
+                .collect();
+            Ok(Some(super::StoredHistory {
+                decided_at: Timestamp::from_unix_millis(r.get(0)),
+                outcome: r.get(1),
+                risk: r.get(2),
+                kind: r.get(3),
+                environment: r.get(4),
+                requester_id: r.get(5),
+                requester_name: r.get(6),
+                executed: r.get(7),
+                decided_by: r.get(8),
+                reason: r.get(9),
+                audit_hash: r.get(10),
+                voters,
+            }))
+        })
+    }
+
     fn shared(&self) -> bool {
         true
     }
