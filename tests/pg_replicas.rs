@@ -313,8 +313,8 @@ async fn a_hundred_conflicting_decisions_on_two_replicas_resolve_exactly_once() 
     let (ha, hb) = (Http::at(&a.url), Http::at(&b.url));
     register_all(&ha).await;
     let mut actions = Vec::new();
-    for i in 0..100 {
-        let h = if i % 2 == 0 { &ha } else { &hb };
+    for i in 0..100usize {
+        let h = if i.is_multiple_of(2) { &ha } else { &hb };
         let created = h
             .submit(AGENT, &request(&format!("Export batch {i}")))
             .await;
@@ -338,7 +338,7 @@ async fn a_hundred_conflicting_decisions_on_two_replicas_resolve_exactly_once() 
     // Both approvers send everything at once, interleaved on the two replicas.
     // Half the time carol's goes first: each replica's batches race for the chain head.
     for (i, (x, y)) in to_bob.into_iter().zip(to_carol).enumerate() {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             bob.send(&ClientMsg::Decide { decision: x }).await;
             carol.send(&ClientMsg::Decide { decision: y }).await;
         } else {
@@ -460,7 +460,7 @@ async fn submit_anywhere(
 async fn replicas_killed_under_load_lose_no_acked_decision() {
     let pg = pg_support::server();
     let mut c = Cluster::new(&pg, 1);
-    let mut reps = vec![c.start("a").await, c.start("b").await, c.start("c").await];
+    let mut reps = [c.start("a").await, c.start("b").await, c.start("c").await];
     register_all(&Http::at(&reps[0].url)).await;
     let urls = std::sync::Arc::new(std::sync::Mutex::new(
         reps.iter().map(|r| r.url.clone()).collect::<Vec<_>>(),
@@ -487,7 +487,7 @@ async fn replicas_killed_under_load_lose_no_acked_decision() {
                 else {
                     continue;
                 };
-                let (k, who, token) = if n % 2 == 0 {
+                let (k, who, token) = if n.is_multiple_of(2) {
                     (key(1), "bob", BOB)
                 } else {
                     (key(2), "carol", CAROL)

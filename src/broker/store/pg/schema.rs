@@ -11,7 +11,7 @@ use crate::broker::store::StoreError;
 use crate::broker::store::audit::GENESIS;
 
 /// The advisory lock key for migrations ("signoff" in ASCII, as a number).
-const MIGRATION_LOCK: i64 = 0x7369_676e_6f66_66;
+const MIGRATION_LOCK: i64 = 0x0073_6967_6e6f_6666;
 
 /// Migrations in order; `(version, SQL)`. Never edit a released one: add the next.
 const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
