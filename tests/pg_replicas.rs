@@ -529,9 +529,9 @@ async fn replicas_killed_under_load_lose_no_acked_decision() {
         }));
     }
     // Kill a replica, start it again on the same data directory, repeatedly.
-    let kills = 12;
+    let kills = 20;
     for i in 0..kills {
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let victim = i % reps.len();
         let _ = reps[victim].child.start_kill();
         let _ = reps[victim].child.wait().await;
@@ -667,4 +667,61 @@ async fn a_postgres_restart_gives_503_store_unavailable_then_recovers() {
     let (ok, out) = c.audit_verify();
     assert!(ok, "{out}");
     c.logs_hold_no_password();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_listing_three_replicas_carries_on_when_its_replica_dies() {
+    let pg = pg_support::server();
+    let mut c = Cluster::new(&pg, 1);
+    let mut a = c.start("a").await;
+    let b = c.start("b").await;
+    let cc = c.start("c").await;
+    register_all(&Http::at(&b.url)).await;
+    let marker = c.dir.path().join("ran");
+    let script = format!("echo ran >> '{}'; exit 7", marker.display());
+    let (mut feed, _) = Feed::connect_url(&b.feed_url(), BOB, None).await;
+    let _ = feed.next().await;
+    let mut gate = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["gate", "--env", "staging", "--", "sh", "-c", &script])
+        .env(
+            "SIGNOFF_BROKER_URL",
+            format!("{},{},{}", a.url, b.url, cc.url),
+        )
+        .env("SIGNOFF_AGENT_TOKEN", AGENT)
+        .env("SIGNOFF_AGENT_ID", "agent-7")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITLAB_CI")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("gate starts");
+    // The gate submitted through A (first listed); B's console sees it.
+    let row = next_pending(&mut feed).await;
+    // A dies while the gate long-polls it.
+    a.child.start_kill().expect("kill A");
+    a.child.wait().await.expect("A reaped");
+    let ack = feed
+        .decide(sign(&key(1), "bob", &row, Verdict::Approve, "via B"))
+        .await;
+    assert!(
+        matches!(
+            ack,
+            ServerMsg::Ack {
+                status: Status::Approved,
+                ..
+            }
+        ),
+        "{ack:?}"
+    );
+    let out = tokio::time::timeout(Duration::from_secs(120), gate.wait_with_output())
+        .await
+        .expect("the gate exits in time")
+        .expect("gate output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    let ran = std::fs::read_to_string(&marker).expect("the command ran");
+    assert_eq!(ran.lines().count(), 1, "ran exactly once: {stderr}");
 }
