@@ -681,7 +681,7 @@ async fn a_gate_listing_three_replicas_carries_on_when_its_replica_dies() {
     let script = format!("echo ran >> '{}'; exit 7", marker.display());
     let (mut feed, _) = Feed::connect_url(&b.feed_url(), BOB, None).await;
     let _ = feed.next().await;
-    let mut gate = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
+    let gate = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
         .args(["gate", "--env", "staging", "--", "sh", "-c", &script])
         .env(
             "SIGNOFF_BROKER_URL",
@@ -724,4 +724,50 @@ async fn a_gate_listing_three_replicas_carries_on_when_its_replica_dies() {
     assert_eq!(out.status.code(), Some(7), "{stderr}");
     let ran = std::fs::read_to_string(&marker).expect("the command ran");
     assert_eq!(ran.lines().count(), 1, "ran exactly once: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_feed_listing_two_replicas_moves_to_the_other_and_resumes() {
+    use signoff::client::{FeedConfig, FeedEvent, feed};
+    let pg = pg_support::server();
+    let mut c = Cluster::new(&pg, 1);
+    let mut a = c.start("a").await;
+    let b = c.start("b").await;
+    let hb = Http::at(&b.url);
+    let mut config = FeedConfig::new(format!("{},{}", a.url, b.url));
+    config.backoff = signoff::client::backoff::BackoffConfig {
+        base: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+    };
+    let mut h = feed::spawn(
+        config,
+        std::sync::Arc::new(signoff::identity::FixedToken(BOB.into())),
+    );
+    async fn pending(h: &mut signoff::client::FeedHandle, id: ActionId) -> u64 {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                match h.events.recv().await {
+                    Some(FeedEvent::Server(m)) => {
+                        if let ServerMsg::Pending { seq, row } = *m
+                            && row.id == id
+                        {
+                            return seq;
+                        }
+                    }
+                    Some(_) => {}
+                    None => panic!("feed ended"),
+                }
+            }
+        })
+        .await
+        .expect("the pending event arrives")
+    }
+    let first = hb.submit(AGENT, &request("before")).await;
+    let seq = pending(&mut h, first.id).await;
+    // A (the console's first broker) dies; the console moves on to B and resumes.
+    a.child.start_kill().expect("kill A");
+    a.child.wait().await.expect("A reaped");
+    let second = hb.submit(AGENT, &request("after")).await;
+    let next = pending(&mut h, second.id).await;
+    assert_eq!(next, seq + 1, "resumed on B without a gap or a snapshot");
 }
