@@ -162,17 +162,17 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
         other => panic!("expected the first hello, got {other:?}"),
     }
     // The approver has looked at it: its full content (fetched on view) is on screen.
-    pty.wait_for("Why", 10);
+    pty.wait_for("Why", 30);
     {
         let _rt = rt.enter();
         broker.stop();
     }
-    pty.wait_for("reconnecting (attempt", 10);
-    pty.wait_for("offline, as last seen", 5);
+    pty.wait_for("reconnecting (attempt", 30);
+    pty.wait_for("offline, as last seen", 30);
     pty.press("a");
-    pty.wait_for("Offline: sent after reconnect", 5);
+    pty.wait_for("Offline: sent after reconnect", 30);
     pty.press("\r");
-    pty.wait_for("1 decision(s) queued", 5);
+    pty.wait_for("1 decision(s) queued", 30);
     rt.block_on(broker.restart());
     // The console resumes from its last event number and then re-sends the decision.
     let hello = rt.block_on(async {
@@ -191,7 +191,7 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
         }
     });
     assert_eq!(decision.decision.action_digest, a.digest());
-    pty.wait_for("db.export postgres/customers approved (audit", 10);
+    pty.wait_for("db.export postgres/customers approved (audit", 30);
     pty.press("q");
     assert!(pty.wait_exit(10).success());
 }
@@ -252,8 +252,11 @@ fn unterminated_osc_and_long_line_tail_are_on_a_real_screen() {
     });
     let broker = rt.block_on(FakeBroker::start("t", "bob", vec![fresh(a)]));
     let mut pty = Pty::console(160, 48, &broker.url, "t", 6);
-    pty.wait_for("AND DROP DATABASE prod_customers", 30);
-    pty.wait_for("restart web⟨ESC⟩]0;xxxx", 30);
+    // Word-wrapped at 80 columns of context: every word is on screen, in order.
+    pty.wait_for("DROP DATABASE prod_customers", 30);
+    pty.wait_for("web⟨ESC⟩]0;xxxx", 30);
+    let screen = pty.contents();
+    assert!(screen.contains("xxxx AND"), "{screen}");
     // The diff pane fills once the body is fetched and checked.
     pty.wait_for("cols 1–", 30);
     let screen = pty.contents();

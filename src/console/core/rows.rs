@@ -67,42 +67,81 @@ pub fn safe(t: &SafeText, tone: Tone) -> Vec<Seg> {
         .collect()
 }
 
-/// Pieces of text hard-wrapped into rows of at most `cols` columns, each piece keeping
+/// Pieces of text word-wrapped into rows of at most `cols` columns, each piece keeping
 /// its tag; stops after `max_rows` rows. Always at least one row. The one wrapping rule
 /// of the console: the views wrap their own spans with it too.
+///
+/// A row breaks after the last space that fits (the space itself is dropped: the break
+/// shows it); a word longer than a row is broken where the row ends. Nothing else is
+/// dropped, so every character of a signed field is on some row.
 pub fn wrap<T: Clone>(pieces: &[(&str, T)], cols: usize, max_rows: usize) -> Vec<Vec<(String, T)>> {
     let cols = cols.max(1);
     let max_rows = max_rows.max(1);
-    let mut rows: Vec<Vec<(String, T)>> = vec![Vec::new()];
+    // Each row as (char, piece index); grouped back into runs at the end.
+    let mut rows: Vec<Vec<(char, usize)>> = vec![Vec::new()];
     let mut used = 0;
-    for (text, tag) in pieces {
-        let mut run = String::new();
+    // Where the current row may break: the index of its last space, if any.
+    let mut space: Option<usize> = None;
+    'all: for (p, (text, _)) in pieces.iter().enumerate() {
         for c in text.chars() {
             let w = c.width().unwrap_or(0);
-            if used + w > cols && used > 0 {
-                if !run.is_empty() {
-                    push(&mut rows, std::mem::take(&mut run), tag);
-                }
+            let mut breaking = false;
+            // A carried word may still leave no room for `c` (a wide character): then
+            // the carried part is a row of its own, hence the loop.
+            while used + w > cols && used > 0 {
                 if rows.len() >= max_rows {
-                    return rows;
+                    break 'all;
                 }
-                rows.push(Vec::new());
-                used = 0;
+                let row = rows.last_mut().map(std::mem::take).unwrap_or_default();
+                let (kept, carried) = match space {
+                    // A space ends the row: it is the break.
+                    _ if c == ' ' => (row, Vec::new()),
+                    // Break after the last space; its word moves down.
+                    Some(i) if i > 0 => {
+                        let mut row = row;
+                        let carried = row.split_off(i + 1);
+                        row.pop();
+                        (row, carried)
+                    }
+                    _ => (row, Vec::new()),
+                };
+                if let Some(last) = rows.last_mut() {
+                    *last = kept;
+                }
+                used = carried.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
+                rows.push(carried);
+                space = None;
+                breaking = true;
+                if c == ' ' {
+                    break;
+                }
             }
-            run.push(c);
+            if breaking && c == ' ' {
+                continue;
+            }
+            if let Some(row) = rows.last_mut() {
+                if c == ' ' {
+                    space = Some(row.len());
+                }
+                row.push((c, p));
+            }
             used += w;
         }
-        if !run.is_empty() {
-            push(&mut rows, run, tag);
-        }
     }
-    rows
-}
-
-fn push<T: Clone>(rows: &mut [Vec<(String, T)>], text: String, tag: &T) {
-    if let Some(row) = rows.last_mut() {
-        row.push((text, tag.clone()));
-    }
+    rows.into_iter()
+        .map(|row| {
+            let mut out: Vec<(String, T)> = Vec::new();
+            let mut last = usize::MAX;
+            for (c, p) in row {
+                match out.last_mut() {
+                    Some((s, _)) if p == last => s.push(c),
+                    _ => out.push((c.to_string(), pieces[p].1.clone())),
+                }
+                last = p;
+            }
+            out
+        })
+        .collect()
 }
 
 /// [`wrap`] for segments.
@@ -231,6 +270,22 @@ pub fn context(app: &App, e: &Entry, width: usize) -> Vec<Row> {
     target.extend(safe(&v.resource, Tone::Strong));
     field("Target", target);
     field("Environment", safe(&v.environment, Tone::Risk(v.risk)));
+    // A narrow window shows one detail pane at a time: the level and every tag are
+    // here too (one row), so what fired is read without a Tab; the reasons are in Risk.
+    if super::layout::for_app(app).tabs.is_some() {
+        let mut s = vec![
+            Seg::new(v.risk.as_str().to_uppercase(), Tone::Risk(v.risk)),
+            muted(format!(" {}", v.score)),
+        ];
+        for (i, t) in v.tags.iter().enumerate() {
+            s.push(muted(if i == 0 { " · " } else { ", " }.into()));
+            s.extend(safe(&t.label, Tone::Strong));
+        }
+        if !v.tags.is_empty() {
+            s.push(muted(" (reasons: Risk tab)".into()));
+        }
+        field("Risk", s);
+    }
     let groups: Vec<String> = v.groups.iter().map(SafeText::plain).collect();
     let mut policy = vec![Seg::new(
         // Approvers, not approvals: the quorum counts distinct people.
@@ -535,4 +590,72 @@ pub fn record_max_scroll(r: &HistoryRecord, area: Rect) -> u16 {
     let inner_h = usize::from(area.height.saturating_sub(2));
     let n = record(r, &[], inner_w, usize::MAX).len();
     u16::try_from(n.saturating_sub(inner_h)).unwrap_or(u16::MAX)
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+
+    fn texts(pieces: &[(&str, u8)], cols: usize) -> Vec<String> {
+        wrap(pieces, cols, usize::MAX)
+            .into_iter()
+            .map(|r| r.into_iter().map(|(s, _)| s).collect())
+            .collect()
+    }
+
+    #[test]
+    fn breaks_between_words_not_inside_them() {
+        let t = texts(&[("a quick analysis of the plan", 0)], 12);
+        assert_eq!(t, ["a quick", "analysis of", "the plan"]);
+    }
+
+    #[test]
+    fn a_word_longer_than_a_row_is_broken_where_the_row_ends() {
+        let t = texts(&[("see 0123456789abcdef end", 0)], 8);
+        assert_eq!(t, ["see", "01234567", "89abcdef", "end"]);
+    }
+
+    #[test]
+    fn only_the_breaking_space_is_dropped() {
+        // Every non-space character survives, in order, and every space but the ones a
+        // break replaced.
+        let s = "rm  -rf /data  AND   drop  database prod_customers";
+        for cols in 1..=20 {
+            let rows = texts(&[(s, 0)], cols);
+            let joined: String = rows.concat();
+            let want: String = s.chars().filter(|c| *c != ' ').collect();
+            let got: String = joined.chars().filter(|c| *c != ' ').collect();
+            assert_eq!(got, want, "cols {cols}: {rows:?}");
+            let dropped = s.chars().count() - joined.chars().count();
+            assert!(dropped < rows.len(), "cols {cols}: {rows:?}");
+            assert!(
+                rows.iter()
+                    .all(|r| unicode_width::UnicodeWidthStr::width(r.as_str()) <= cols)
+            );
+        }
+    }
+
+    #[test]
+    fn tags_follow_their_characters_across_a_carried_word() {
+        let rows = wrap(&[("abc de", 1u8), ("f", 2u8)], 5, usize::MAX);
+        assert_eq!(rows[0], [("abc".to_string(), 1)]);
+        assert_eq!(rows[1], [("de".to_string(), 1), ("f".to_string(), 2)]);
+    }
+
+    #[test]
+    fn wide_characters_never_overflow_a_row() {
+        let rows = texts(&[("ab 漢字漢字", 0)], 5);
+        assert!(
+            rows.iter()
+                .all(|r| unicode_width::UnicodeWidthStr::width(r.as_str()) <= 5),
+            "{rows:?}"
+        );
+        assert_eq!(rows.concat().replace(' ', ""), "ab漢字漢字");
+    }
+
+    #[test]
+    fn stops_after_max_rows() {
+        let rows = wrap(&[("one two three four five", 0u8)], 5, 2);
+        assert_eq!(rows.len(), 2);
+    }
 }

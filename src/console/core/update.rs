@@ -41,6 +41,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             tick(app, now);
+            crate::console::queue::bodies::tick(app);
             refresh_if_due(app, now, &mut fx);
             crate::console::history::live::tick(app, &mut fx);
         }

@@ -678,3 +678,155 @@ fn decision_ids_come_from_the_clock_and_seed_update_was_given() {
         "from the clock update was given"
     );
 }
+
+fn asked_request(fx: &[Effect]) -> Option<u64> {
+    fx.iter().find_map(|e| match e {
+        Effect::Send(crate::protocol::ClientMsg::GetAction { request_id, .. }) => Some(*request_id),
+        _ => None,
+    })
+}
+
+/// A body fetch that fails for a reason that may pass (the broker's own error, or no
+/// answer at all) is asked again with backoff, and the approver's `a` still opens the
+/// dialog once it arrives; a refusal about the action itself is not retried.
+#[test]
+fn a_failed_body_fetch_is_retried_with_backoff() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![], (80, 24));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&a),
+        }),
+    );
+    let first = asked_request(&fx).expect("asked on view");
+    key(&mut app, 'a');
+    let fx = update(
+        &mut app,
+        server(ServerMsg::QueryFailed {
+            request_id: first,
+            code: ErrorCode::Internal,
+            message: "the broker could not read its store".into(),
+        }),
+    );
+    assert_eq!(asked_request(&fx), None, "not at once: after a backoff");
+    let now = app.now;
+    let fx = update(
+        &mut app,
+        Msg::Tick(Timestamp::from_unix_millis(
+            now.unix_millis() + crate::console::queue::bodies::retry_delay_ms(1),
+        )),
+    );
+    let second = asked_request(&fx).expect("asked again after the backoff");
+    assert_ne!(second, first);
+    // No answer at all: given up after the answer window and asked once more.
+    let now = app.now;
+    update(
+        &mut app,
+        Msg::Tick(Timestamp::from_unix_millis(
+            now.unix_millis() + crate::console::queue::bodies::ANSWER_WITHIN_MS,
+        )),
+    );
+    let now = app.now;
+    let fx = update(
+        &mut app,
+        Msg::Tick(Timestamp::from_unix_millis(
+            now.unix_millis() + crate::console::queue::bodies::retry_delay_ms(2),
+        )),
+    );
+    let third = asked_request(&fx).expect("asked again after no answer");
+    // A late answer to an abandoned request is not ours any more; the live one is.
+    let digest = a.digest();
+    update(
+        &mut app,
+        server(ServerMsg::Action {
+            request_id: second,
+            action: Box::new(a.clone()),
+            digest: digest.clone(),
+        }),
+    );
+    assert!(app.entries.get(&a.id).is_some_and(|e| !e.has_body()));
+    update(
+        &mut app,
+        server(ServerMsg::Action {
+            request_id: third,
+            action: Box::new(a.clone()),
+            digest,
+        }),
+    );
+    assert!(app.entries.get(&a.id).is_some_and(|e| e.has_body()));
+    assert!(
+        matches!(app.dialog, Some(Dialog::Decide(_))),
+        "the `a` pressed while loading opens the dialog"
+    );
+}
+
+#[test]
+fn a_body_refused_for_the_action_itself_is_not_retried() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![], (80, 24));
+    let fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&a),
+        }),
+    );
+    let first = asked_request(&fx).unwrap();
+    update(
+        &mut app,
+        server(ServerMsg::QueryFailed {
+            request_id: first,
+            code: ErrorCode::NotFound,
+            message: "no such action".into(),
+        }),
+    );
+    let now = app.now;
+    let fx = update(
+        &mut app,
+        Msg::Tick(Timestamp::from_unix_millis(now.unix_millis() + 60_000)),
+    );
+    assert_eq!(asked_request(&fx), None);
+    assert!(
+        last_notice(&app).contains("not_found"),
+        "{}",
+        last_notice(&app)
+    );
+}
+
+/// After [`MAX_RETRIES`] transient failures the body is refused, loudly.
+#[test]
+fn a_body_that_keeps_failing_is_refused_after_the_last_retry() {
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let mut app = live_app(vec![], (80, 24));
+    let mut fx = update(
+        &mut app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(&a),
+        }),
+    );
+    for _ in 0..=crate::console::queue::bodies::MAX_RETRIES {
+        let r = asked_request(&fx).expect("asked");
+        update(
+            &mut app,
+            server(ServerMsg::QueryFailed {
+                request_id: r,
+                code: ErrorCode::Internal,
+                message: "down".into(),
+            }),
+        );
+        let now = app.now;
+        fx = update(
+            &mut app,
+            Msg::Tick(Timestamp::from_unix_millis(now.unix_millis() + 20_000)),
+        );
+    }
+    assert_eq!(asked_request(&fx), None, "no more retries");
+    assert!(
+        last_notice(&app).contains("after 5 retries"),
+        "{}",
+        last_notice(&app)
+    );
+}

@@ -74,6 +74,70 @@ fn fallback(change: &Change, why: &'static str) -> Outcome {
     Outcome::Fallback { why, rows, widest }
 }
 
+/// At most this many large diffs are compared at once. A comparison of two documents
+/// cannot be interrupted (only its deadline stops it), so an approver paging through
+/// big actions would otherwise leave one busy thread per action behind; with the gate,
+/// a job cancelled while it waits for its turn never starts.
+pub const MAX_RUNNING: usize = 2;
+
+/// A counting gate for diff threads.
+pub struct Gate {
+    running: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    limit: usize,
+    /// Comparisons ever started through this gate (for tests and metrics).
+    pub started: AtomicUsize,
+    /// Jobs cancelled while waiting for their turn.
+    pub gave_up: AtomicUsize,
+}
+
+impl Gate {
+    pub const fn new(limit: usize) -> Self {
+        Self {
+            running: std::sync::Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+            limit,
+            started: AtomicUsize::new(0),
+            gave_up: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits for a turn; `None` when `cancelled` says so first.
+    fn enter(&self, cancelled: impl Fn() -> bool) -> Option<Turn<'_>> {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if cancelled() {
+                self.gave_up.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            if *running < self.limit {
+                *running += 1;
+                self.started.fetch_add(1, Ordering::Relaxed);
+                return Some(Turn(self));
+            }
+            running = self
+                .freed
+                .wait_timeout(running, Duration::from_millis(20))
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+}
+
+/// A running comparison's place at the gate, given back on drop.
+struct Turn<'a>(&'a Gate);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut running = self.0.running.lock().unwrap_or_else(|p| p.into_inner());
+        *running = running.saturating_sub(1);
+        self.0.freed.notify_one();
+    }
+}
+
+/// The console's gate.
+static GATE: Gate = Gate::new(MAX_RUNNING);
+
 struct Shared {
     done: AtomicUsize,
     total: AtomicUsize,
@@ -146,6 +210,11 @@ impl DiffJob {
     /// Starts the diff of `change`: inline when small, otherwise on a thread that
     /// wakes [`WAKE`] as it goes.
     pub fn start(change: &Change) -> Self {
+        Self::start_at(change, &GATE)
+    }
+
+    /// [`DiffJob::start`] through a given gate.
+    pub fn start_at(change: &Change, gate: &'static Gate) -> Self {
         let shared = Arc::new(Shared {
             done: AtomicUsize::new(0),
             total: AtomicUsize::new(0),
@@ -160,7 +229,12 @@ impl DiffJob {
         let spawned = std::thread::Builder::new()
             .name("signoff-diff".into())
             .spawn(move || {
+                let Some(turn) = gate.enter(|| worker.cancel.load(Ordering::Relaxed)) else {
+                    return;
+                };
+                // The budget starts with the turn: waiting is not comparing.
                 let outcome = compute(&owned, &worker, Some(Instant::now() + TIME_BUDGET));
+                drop(turn);
                 drop(owned);
                 if !worker.cancel.load(Ordering::Relaxed) {
                     let _ = worker.outcome.set(outcome);
@@ -222,6 +296,37 @@ mod tests {
             s.push(if x.is_multiple_of(17) { '\n' } else { c });
         }
         s
+    }
+
+    /// Paging through twenty large actions starts at most [`MAX_RUNNING`] comparisons:
+    /// the jobs dropped while waiting for their turn never start, and every thread ends.
+    #[test]
+    fn cancelled_jobs_waiting_for_a_turn_never_start() {
+        static TEST_GATE: Gate = Gate::new(MAX_RUNNING);
+        let c = Change::BeforeAfter {
+            path: None,
+            before: random_text(5, 1 << 20),
+            after: random_text(6, 1 << 20),
+        };
+        // Two comparisons are running (held here), so every job has to wait its turn.
+        let held: Vec<Turn<'_>> = (0..MAX_RUNNING)
+            .map(|_| TEST_GATE.enter(|| false).unwrap())
+            .collect();
+        for _ in 0..20 {
+            drop(DiffJob::start_at(&c, &TEST_GATE));
+        }
+        drop(held);
+        let until = Instant::now() + Duration::from_secs(60);
+        while TEST_GATE.gave_up.load(Ordering::Relaxed) < 20 {
+            assert!(Instant::now() < until, "jobs still waiting");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            TEST_GATE.started.load(Ordering::Relaxed),
+            MAX_RUNNING,
+            "only the two held turns ever started"
+        );
+        assert_eq!(*TEST_GATE.running.lock().unwrap(), 0);
     }
 
     #[test]

@@ -254,6 +254,13 @@ pub enum BodyFetch {
     Missing,
     /// `get_action` is on its way.
     Requested,
+    /// The last request failed for a reason that may pass (the broker's own error, no
+    /// answer in time); asked again from `at` (the `attempt`th retry).
+    Retry {
+        at: crate::protocol::Timestamp,
+        attempt: u32,
+        why: String,
+    },
     /// The broker could not send it, or its digest was not the announced one: never
     /// shown, never signable.
     Refused(String),
@@ -382,6 +389,9 @@ impl Entry {
     fn body_note(&self) -> String {
         match &self.fetch {
             BodyFetch::Refused(why) => why.clone(),
+            BodyFetch::Retry { attempt, why, .. } => {
+                format!("could not load the full action ({why}); retrying (attempt {attempt})…")
+            }
             BodyFetch::Missing | BodyFetch::Requested => {
                 format!("loading the full action ({} bytes)…", self.raw.sizes.action)
             }

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::protocol::{Action, ActionId, ActionRow, ClientMsg, ErrorCode};
+use crate::protocol::{Action, ActionId, ActionRow, ClientMsg, ErrorCode, Timestamp};
 
 use crate::console::core::app::{App, Conn, Level};
 use crate::console::core::msg::Effect;
@@ -18,17 +18,37 @@ use crate::console::model::view_model::BodyFetch;
 
 /// Bodies kept besides the one on screen.
 pub const KEEP: usize = 16;
+/// A `get_action` without an answer after this long is given up and asked again.
+pub const ANSWER_WITHIN_MS: i64 = 15_000;
+/// Retries after a failure that may pass, before the body is refused for good.
+pub const MAX_RETRIES: u32 = 5;
+
+/// The wait before retry `attempt` (1, 2, …): 1 s, 2 s, 4 s, 8 s, 16 s.
+pub fn retry_delay_ms(attempt: u32) -> i64 {
+    1000 << attempt.saturating_sub(1).min(4)
+}
+
+/// Failures worth asking again: the broker's own trouble, not a refusal about the action.
+fn transient(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Internal | ErrorCode::RateLimited | ErrorCode::ServerShutdown
+    )
+}
 
 /// Body requests in flight, recently viewed bodies, and a snapshot arriving in pages.
 #[derive(Debug, Clone, Default)]
 pub struct Bodies {
     next_request: u64,
-    requests: HashMap<u64, ActionId>,
+    /// Requests in flight: the action and when it was asked for.
+    requests: HashMap<u64, (ActionId, Timestamp)>,
     recent: VecDeque<ActionId>,
     /// Rows of a snapshot whose last page has not arrived yet.
     pub pages: Vec<ActionRow>,
     /// `a` or `d` pressed while the body was loading: the dialog opens when it is here.
     pub intent: Option<(ActionId, crate::protocol::Verdict)>,
+    /// Failed attempts per action since its last good fetch.
+    attempts: HashMap<ActionId, u32>,
 }
 
 /// Asks for the selected action's body when it is neither here nor on its way.
@@ -42,14 +62,19 @@ pub fn request_selected(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(e) = app.entries.get_mut(&id) else {
         return;
     };
-    if e.has_body() || e.fetch != BodyFetch::Missing {
+    let due = match &e.fetch {
+        BodyFetch::Missing => true,
+        BodyFetch::Retry { at, .. } => *at <= app.now,
+        BodyFetch::Requested | BodyFetch::Refused(_) => false,
+    };
+    if e.has_body() || !due {
         return;
     }
     e.fetch = BodyFetch::Requested;
     let b = &mut app.bodies;
     b.next_request += 1;
     let request_id = b.next_request;
-    b.requests.insert(request_id, id);
+    b.requests.insert(request_id, (id, app.now));
     fx.push(Effect::Send(ClientMsg::GetAction {
         request_id,
         action_id: id,
@@ -59,9 +84,10 @@ pub fn request_selected(app: &mut App, fx: &mut Vec<Effect>) {
 /// The answer to a `get_action`: kept when it matches its row, refused loudly otherwise.
 /// False when the request was not one of ours.
 pub fn arrived(app: &mut App, request_id: u64, action: Action) -> bool {
-    let Some(id) = app.bodies.requests.remove(&request_id) else {
+    let Some((id, _)) = app.bodies.requests.remove(&request_id) else {
         return false;
     };
+    app.bodies.attempts.remove(&id);
     let Some(e) = app.entries.get_mut(&id) else {
         return true; // Decided meanwhile: nothing to show.
     };
@@ -107,25 +133,75 @@ pub fn arrived(app: &mut App, request_id: u64, action: Action) -> bool {
 
 /// A `get_action` failed. False when the request was not one of ours.
 pub fn failed(app: &mut App, request_id: u64, code: ErrorCode, message: &str) -> bool {
-    let Some(id) = app.bodies.requests.remove(&request_id) else {
+    let Some((id, _)) = app.bodies.requests.remove(&request_id) else {
         return false;
     };
-    if let Some(e) = app.entries.get_mut(&id) {
-        e.fetch = BodyFetch::Refused(format!("the broker did not send it ({code}: {message})"));
-        e.forget_view();
-        let label = e.label();
-        notice(
-            app,
-            Level::Warn,
-            &format!("could not load {label}: {code}: {message}"),
-        );
+    let why = format!("{code}: {message}");
+    if transient(code) {
+        retry_later(app, id, why);
+    } else {
+        refuse(app, id, format!("the broker did not send it ({why})"));
     }
     true
 }
 
+/// Gives up on requests unanswered for [`ANSWER_WITHIN_MS`] (a broker that hangs): each
+/// is retried like a transient failure. Called on every tick.
+pub fn tick(app: &mut App) {
+    let now = app.now;
+    let late: Vec<(u64, ActionId)> = app
+        .bodies
+        .requests
+        .iter()
+        .filter(|(_, (_, at))| at.millis_until(now) >= ANSWER_WITHIN_MS)
+        .map(|(r, (id, _))| (*r, *id))
+        .collect();
+    for (r, id) in late {
+        app.bodies.requests.remove(&r);
+        retry_later(
+            app,
+            id,
+            format!("no answer in {} s", ANSWER_WITHIN_MS / 1000),
+        );
+    }
+}
+
+/// Schedules another request for `id`, or refuses it after [`MAX_RETRIES`].
+fn retry_later(app: &mut App, id: ActionId, why: String) {
+    let attempt = {
+        let n = app.bodies.attempts.entry(id).or_insert(0);
+        *n += 1;
+        *n
+    };
+    if attempt > MAX_RETRIES {
+        app.bodies.attempts.remove(&id);
+        refuse(
+            app,
+            id,
+            format!("the broker did not send it after {MAX_RETRIES} retries ({why})"),
+        );
+        return;
+    }
+    let at = Timestamp::from_unix_millis(app.now.unix_millis() + retry_delay_ms(attempt));
+    if let Some(e) = app.entries.get_mut(&id) {
+        e.fetch = BodyFetch::Retry { at, attempt, why };
+        e.forget_view();
+        app.dirty = true;
+    }
+}
+
+fn refuse(app: &mut App, id: ActionId, why: String) {
+    if let Some(e) = app.entries.get_mut(&id) {
+        e.fetch = BodyFetch::Refused(why.clone());
+        e.forget_view();
+        let label = e.label();
+        notice(app, Level::Warn, &format!("could not load {label}: {why}"));
+    }
+}
+
 /// The connection ended: answers to requests in flight will not come; ask again once live.
 pub fn disconnected(app: &mut App) {
-    for id in std::mem::take(&mut app.bodies.requests).into_values() {
+    for (id, _) in std::mem::take(&mut app.bodies.requests).into_values() {
         if let Some(e) = app.entries.get_mut(&id)
             && e.fetch == BodyFetch::Requested
         {
