@@ -254,3 +254,32 @@ fn history_finds_the_same_records_on_postgres_as_on_sqlite() {
     };
     assert!(sqlite.history(&bad).is_err() && postgres.history(&bad).is_err());
 }
+
+#[test]
+fn tls_to_postgres_verifies_the_server_certificate() {
+    let pg = pg_support::PgServer::start_tls();
+    let plain = pg.database();
+    let db = pg_support::db_name(&plain).to_string();
+    let url = format!("{plain}?sslmode=require");
+    let mut o = pg.options(&url);
+    o.ca_file = Some(pg.ca_file());
+    let store = PgStore::open(o).expect("a TLS connection with the server's CA");
+    assert!(store.recover().is_ok());
+    assert!(store.health().is_ok());
+    // Encrypted: the server says so for this store's connections, and none is plain.
+    let counts = pg.psql(
+        &db,
+        "SELECT count(*) FILTER (WHERE s.ssl) || ' ' || count(*) FILTER (WHERE NOT s.ssl)
+         FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+         WHERE a.application_name = 'signoff-broker'",
+    );
+    let (tls, plain): (u32, u32) = counts
+        .split_once(' ')
+        .map(|(a, b)| (a.parse().unwrap_or(0), b.parse().unwrap_or(1)))
+        .unwrap_or((0, 1));
+    assert!(tls >= 1 && plain == 0, "tls {tls}, plain {plain}");
+    drop(store);
+    // Without that CA (the public web roots only), the self-signed certificate is refused.
+    let e = PgStore::open(pg.options(&url)).expect_err("an unknown certificate is refused");
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+}

@@ -69,6 +69,9 @@ pub struct StoreConfig {
     /// How long a write waits for its turn on the chain head before failing with 503
     /// [default: 10000].
     pub lock_timeout_ms: Option<u64>,
+    /// With `?sslmode=require` in the URL: the CA certificates (PEM) the database's
+    /// certificate must chain to [default: the public web roots].
+    pub ca_file: Option<PathBuf>,
 }
 
 impl StoreConfig {
@@ -96,6 +99,7 @@ impl StoreConfig {
         if let Some(ms) = self.lock_timeout_ms {
             o.lock_timeout = Duration::from_millis(ms.max(1));
         }
+        o.ca_file = self.ca_file.clone();
         Ok(Some(o))
     }
 }
@@ -175,6 +179,9 @@ impl Config {
             fix(&mut t.key);
         }
         if let Some(p) = c.store.password_file.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = c.store.ca_file.as_mut() {
             fix(p);
         }
         Ok(c)

@@ -22,6 +22,8 @@ pub struct PgServer {
     dir: tempfile::TempDir,
     pub port: u16,
     bin: PathBuf,
+    /// More server options (`-c ssl=on …`).
+    extra: String,
 }
 
 static SHARED: Mutex<Weak<PgServer>> = Mutex::new(Weak::new());
@@ -89,6 +91,21 @@ pub fn server() -> Arc<PgServer> {
 impl PgServer {
     /// A server of its own (for tests that stop and start it).
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A server of its own that also speaks TLS, with a self-signed certificate for
+    /// 127.0.0.1 ([`PgServer::ca_file`]) made by the `openssl` CLI.
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    /// The certificate a TLS server presents (its own CA).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("server.crt")
+    }
+
+    fn start_with(tls: bool) -> Self {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("signoff-pg-")
@@ -119,10 +136,38 @@ impl PgServer {
                 .arg(format!("--pwfile={}", pwfile.display())),
             "initdb",
         );
+        let mut extra = String::new();
+        if tls {
+            let (crt, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            run(
+                Command::new("openssl")
+                    .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+                    .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+                    .args(["-subj", "/CN=localhost"])
+                    .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+                    .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+                    .arg("-keyout")
+                    .arg(&key)
+                    .arg("-out")
+                    .arg(&crt),
+                "openssl req",
+            );
+            for f in [&crt, &key] {
+                std::os::unix::fs::chown(f, Some(uid), Some(gid)).expect("chown cert");
+            }
+            std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod key");
+            extra = format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                crt.display(),
+                key.display()
+            );
+        }
         let s = Self {
             port: free_port(),
             dir,
             bin,
+            extra,
         };
         s.pg_ctl_start();
         s
@@ -131,9 +176,10 @@ impl PgServer {
     fn pg_ctl_start(&self) {
         let opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off \
-             -c synchronous_commit=on -c max_connections=300 -c shared_buffers=32MB",
+             -c synchronous_commit=on -c max_connections=300 -c shared_buffers=32MB{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         run(
             Command::new("runuser")

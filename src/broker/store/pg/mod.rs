@@ -19,7 +19,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::StreamExt as _;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
+use tokio_postgres::{AsyncMessage, Client, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::audit::AuditColumns;
 use super::verified::VerifiedCache;
@@ -162,8 +163,13 @@ fn session_sql(opts: &PgOptions) -> String {
     SESSION.replace("{lock}", &opts.lock_timeout.as_millis().to_string())
 }
 
+/// The TLS connector (used only with `sslmode=require`).
+fn tls(opts: &PgOptions) -> Result<MakeRustlsConnect, StoreError> {
+    url::tls(opts.ca_file.as_deref()).map_err(|e| StoreError::Pg(format!("TLS to PostgreSQL: {e}")))
+}
+
 async fn connect(opts: &PgOptions) -> Result<Client, StoreError> {
-    let (client, conn) = opts.url.config().connect(NoTls).await.map_err(err)?;
+    let (client, conn) = opts.url.config().connect(tls(opts)?).await.map_err(err)?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!(error = %e, "database connection ended");
@@ -201,7 +207,7 @@ impl PgStore {
             let _enter = rt.enter();
             let mgr = Manager::from_config(
                 opts.url.config().clone(),
-                NoTls,
+                tls(&opts)?,
                 ManagerConfig {
                     recycling_method: RecyclingMethod::Fast,
                 },
@@ -952,7 +958,11 @@ async fn listen(
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match opts.url.config().connect(NoTls).await {
+        let connected = match tls(&opts) {
+            Ok(t) => opts.url.config().connect(t).await.map_err(err),
+            Err(e) => Err(e),
+        };
+        match connected {
             Ok((client, mut conn)) => {
                 let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
                 let driver = tokio::spawn(async move {
@@ -992,7 +1002,7 @@ async fn listen(
             }
             Err(e) => {
                 if listening.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(error = %err(e), "cannot listen for other replicas; retrying");
+                    tracing::warn!(error = %e, "cannot listen for other replicas; retrying");
                 }
             }
         }

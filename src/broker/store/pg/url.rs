@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_postgres::config::SslMode;
@@ -28,6 +29,9 @@ pub struct PgOptions {
     pub poll_interval: Duration,
     /// How long a batch waits for the chain head before it fails (503).
     pub lock_timeout: Duration,
+    /// With `sslmode=require`: the CA certificates (PEM) the server's certificate must
+    /// chain to [default: the public web roots].
+    pub ca_file: Option<PathBuf>,
 }
 
 impl PgOptions {
@@ -37,6 +41,7 @@ impl PgOptions {
             pool_size: 8,
             poll_interval: Duration::from_millis(500),
             lock_timeout: Duration::from_secs(10),
+            ca_file: None,
         }
     }
 }
@@ -73,16 +78,11 @@ impl PgUrl {
                 config.password(pw);
             }
         }
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(
-                "sslmode=require: this broker talks to PostgreSQL without TLS (one TLS stack, \
-                 rustls, serves clients); reach the database over loopback, a private network, \
-                 a unix socket or a TLS-terminating proxy, and use sslmode=disable"
-                    .into(),
-            );
+        // TLS only when asked for (`sslmode=require`, which verifies the certificate chain
+        // and the host name); `prefer`, the parser's default, would half-try it.
+        if config.get_ssl_mode() != SslMode::Require {
+            config.ssl_mode(SslMode::Disable);
         }
-        // `prefer` would try TLS first on every connection: there is none to offer.
-        config.ssl_mode(SslMode::Disable);
         if config.get_application_name().is_none() {
             config.application_name("signoff-broker");
         }
@@ -129,6 +129,37 @@ fn redact_in(text: &str, url: &str) -> String {
         out = out.replace(pw, "***");
     }
     out
+}
+
+/// The TLS connector for PostgreSQL connections: rustls with the ring provider, trusting
+/// `ca_file` (PEM) or else the public web roots. Only used with `sslmode=require`.
+pub fn tls(ca_file: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(p) => {
+            let certs = CertificateDer::pem_file_iter(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            if certs.is_empty() {
+                return Err(format!("{}: no certificate in it", p.display()));
+            }
+            for c in certs {
+                roots.add(c).map_err(|e| format!("{}: {e}", p.display()))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 impl fmt::Display for PgUrl {
@@ -189,9 +220,11 @@ mod tests {
     }
 
     #[test]
-    fn tls_required_is_refused_with_the_reason() {
-        let e = PgUrl::parse("postgres://u@h/db?sslmode=require", None).unwrap_err();
-        assert!(e.contains("sslmode=disable"), "{e}");
+    fn tls_only_when_required() {
+        let u = PgUrl::parse("postgres://u@h/db?sslmode=require", None).unwrap();
+        assert_eq!(u.config().get_ssl_mode(), SslMode::Require);
+        let u = PgUrl::parse("postgres://u@h/db", None).unwrap();
+        assert_eq!(u.config().get_ssl_mode(), SslMode::Disable);
         assert!(PgUrl::parse("mysql://u@h/db", None).is_err());
     }
 
