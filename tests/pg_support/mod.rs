@@ -107,9 +107,10 @@ impl PgServer {
 
     fn start_with(tls: bool) -> Self {
         let bin = bin_dir();
+        // Under /tmp even when $TMPDIR is a directory the postgres user cannot traverse.
         let dir = tempfile::Builder::new()
             .prefix("signoff-pg-")
-            .tempdir()
+            .tempdir_in("/tmp")
             .expect("temp dir");
         let (uid, gid) = postgres_ids();
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown temp dir");
