@@ -24,10 +24,11 @@ use crate::broker::policy::Engine;
 use crate::broker::{Settings, spawn};
 use crate::console::edge::cli::init_logging;
 use crate::console::edge::config::{self, Flags};
+use crate::console::edge::device_login::DeviceLogin;
 use crate::console::edge::runtime::{RunOptions, run};
 use crate::console::ui::theme::Theme;
 use crate::identity::dev_issuer::{self, DevIdentity, DevIssuerConfig};
-use crate::identity::{DeviceKey, DeviceLogin, SessionStore};
+use crate::identity::{DeviceKey, SessionStore};
 use crate::mcp::snippet;
 
 /// The policy the demo runs with: the commented example shipped in `examples/`.

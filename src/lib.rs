@@ -8,6 +8,7 @@ pub mod client;
 pub mod console;
 pub mod demo;
 pub mod devtools;
+pub mod env;
 pub mod history;
 pub mod identity;
 pub mod mcp;

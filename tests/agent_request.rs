@@ -123,16 +123,34 @@ async fn usage_and_connection_errors_exit_1_with_a_clear_message() {
         finish(env.spawn(&request_flags("imp", &["--requester-id", "someone-else"]))).await;
     assert_eq!(code, 1);
     assert!(stderr.contains("token's subject"), "{stderr}");
+    // A malformed idempotency key is refused before anything is sent.
+    let (code, _, stderr) = finish(env.spawn(&request_flags(
+        "bad key",
+        &["--idempotency-key", "has space"],
+    )))
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--idempotency-key must be visible ASCII"),
+        "{stderr}"
+    );
     // No broker listening.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap();
-    let mut cmd = env.signoff(&request_flags("nobody home", &["--wait"]));
+    let mut cmd = env.signoff(&request_flags(
+        "nobody home",
+        &["--wait", "--retry-submit-for", "1s"],
+    ));
     cmd.env("SIGNOFF_BROKER_URL", format!("http://127.0.0.1:{port}"));
     let (code, _, stderr) = finish(cmd.spawn().unwrap()).await;
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot reach the broker"), "{stderr}");
+    assert!(
+        stderr.contains("retrying in") && stderr.contains("same idempotency key"),
+        "the submission is retried before giving up: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,10 +12,10 @@ use ed25519_dalek::SigningKey;
 use openidconnect::PrivateSigningKey as _;
 use openidconnect::core::{CoreHmacKey, CoreJwsSigningAlgorithm};
 use serde_json::{Value, json};
+use signoff::auth::jose;
 use signoff::auth::jwt::{JwtAuthenticator, JwtConfig};
 use signoff::auth::{AuthError, Authenticator, PrincipalKind};
 use signoff::identity::dev_issuer::Signer;
-use signoff::identity::jose;
 
 struct Jwks {
     keys: Mutex<Vec<Value>>,

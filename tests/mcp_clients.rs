@@ -346,6 +346,8 @@ async fn a_lost_broker_is_reported_as_not_approved() {
             *v = format!("http://127.0.0.1:{port}");
         }
     }
+    // The submission is retried (same idempotency key) for this long before giving up.
+    env.push(("SIGNOFF_RETRY_SUBMIT_FOR", "1s".into()));
     let mut py = PyClient::start_with(
         "request",
         &json!({"call": call("mcp: nobody listens", json!({}))}),

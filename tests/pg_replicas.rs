@@ -771,3 +771,38 @@ async fn a_console_feed_listing_two_replicas_moves_to_the_other_and_resumes() {
     let next = pending(&mut h, second.id).await;
     assert_eq!(next, seq + 1, "resumed on B without a gap or a snapshot");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_retried_on_another_replica_with_its_idempotency_key_is_one_action() {
+    let pg = pg_support::server();
+    let mut c = Cluster::new(&pg, 1);
+    let a = c.start("a").await;
+    let b = c.start("b").await;
+    let client = reqwest::Client::new();
+    let send = |url: String, summary: &'static str| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .post(format!("{url}/v1/actions"))
+                .bearer_auth(AGENT)
+                .header(signoff::protocol::idempotency::HEADER, "ci-run-4711")
+                .json(&request(summary))
+                .send()
+                .await
+                .expect("answered");
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.expect("json"))
+        }
+    };
+    let (s1, first) = send(a.url.clone(), "Export once").await;
+    assert_eq!(s1, 201, "{first}");
+    let (s2, again) = send(b.url.clone(), "Export once").await;
+    assert!(s2 == 200 || s2 == 201, "{s2} {again}");
+    assert_eq!(
+        first["id"], again["id"],
+        "the retry on B answers A's action"
+    );
+    let (s3, other) = send(b.url.clone(), "Export something else").await;
+    assert_eq!(s3, 409, "{other}");
+    assert_eq!(other["error"]["code"], "idempotency_conflict");
+}

@@ -80,6 +80,16 @@ pub struct ConnectArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// How long to keep resending a submission (with the same idempotency key) while the
+    /// broker is unreachable or failing; `0s` tries once [default: 2m; `signoff mcp` and
+    /// `hook`: 5s].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        env = "SIGNOFF_RETRY_SUBMIT_FOR"
+    )]
+    pub retry_submit_for: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,6 +129,10 @@ pub struct RequestArgs {
     /// Print the final action (or, without --wait, the created one) as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Idempotency key for the submission, e.g. a CI run id: the same key and request
+    /// sent again within 24 h get the first action back [default: random per run].
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// `signoff gate -- COMMAND ARGS…`: run a command only once it is approved.
@@ -133,6 +147,10 @@ pub struct GateArgs {
     /// [default: until the action expires].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Idempotency key for the submission, e.g. a CI run id: the same key and request
+    /// sent again within 24 h get the first action back [default: random per run].
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
     /// The command and its arguments, exactly as they will run (no shell).
     #[arg(last = true, required = true, num_args = 1.., value_name = "COMMAND")]
     pub command: Vec<String>,

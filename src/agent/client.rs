@@ -46,6 +46,19 @@ impl ClientError {
         }
     }
 
+    /// True when a submission sent with an `Idempotency-Key` should be sent again: the
+    /// broker was unreachable, the connection dropped or timed out, or it failed (5xx).
+    /// Never for a 4xx: the broker read the request and refused it.
+    pub fn should_resubmit(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. } => true,
+            ClientError::Api { status, .. } | ClientError::Protocol { status, .. } => {
+                *status >= 500
+            }
+            ClientError::BadUrl { .. } => false,
+        }
+    }
+
     /// The broker's error code, when it answered with an [`ApiError`].
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
@@ -147,8 +160,26 @@ impl AgentClient {
 
     /// `POST /v1/actions`.
     pub async fn create(&self, req: &ActionRequest) -> Result<ActionCreated, ClientError> {
-        self.call(Method::POST, "v1/actions", Some(req), REQUEST_TIMEOUT)
+        self.call(Method::POST, "v1/actions", Some(req), REQUEST_TIMEOUT, None)
             .await
+    }
+
+    /// `POST /v1/actions` with an `Idempotency-Key`: sending the same request with the same
+    /// key again (after a lost answer) returns the action the first one made.
+    pub async fn create_keyed(
+        &self,
+        req: &ActionRequest,
+        key: &str,
+    ) -> Result<ActionCreated, ClientError> {
+        let header = (crate::protocol::idempotency::HEADER, key);
+        self.call(
+            Method::POST,
+            "v1/actions",
+            Some(req),
+            REQUEST_TIMEOUT,
+            Some(header),
+        )
+        .await
     }
 
     /// `GET /v1/actions/{id}`, long-polling up to `wait_secs` (capped at 300) while pending.
@@ -160,19 +191,26 @@ impl AgentClient {
             format!("v1/actions/{id}?wait={wait}")
         };
         let timeout = Duration::from_secs(wait) + LONG_POLL_MARGIN;
-        self.call::<(), _>(Method::GET, &path, None, timeout).await
+        self.call::<(), _>(Method::GET, &path, None, timeout, None)
+            .await
     }
 
     /// `GET /v1/audit/checkpoint`: the broker's latest signed audit checkpoint.
     pub async fn checkpoint(&self) -> Result<crate::protocol::Checkpoint, ClientError> {
-        self.call::<(), _>(Method::GET, "v1/audit/checkpoint", None, REQUEST_TIMEOUT)
-            .await
+        self.call::<(), _>(
+            Method::GET,
+            "v1/audit/checkpoint",
+            None,
+            REQUEST_TIMEOUT,
+            None,
+        )
+        .await
     }
 
     /// `DELETE /v1/actions/{id}`: withdraw a pending request.
     pub async fn withdraw(&self, id: ActionId) -> Result<ActionView, ClientError> {
         let path = format!("v1/actions/{id}");
-        self.call::<(), _>(Method::DELETE, &path, None, REQUEST_TIMEOUT)
+        self.call::<(), _>(Method::DELETE, &path, None, REQUEST_TIMEOUT, None)
             .await
     }
 
@@ -183,7 +221,7 @@ impl AgentClient {
         report: &ResultReport,
     ) -> Result<ActionView, ClientError> {
         let path = format!("v1/actions/{id}/result");
-        self.call(Method::POST, &path, Some(report), REQUEST_TIMEOUT)
+        self.call(Method::POST, &path, Some(report), REQUEST_TIMEOUT, None)
             .await
     }
 
@@ -193,17 +231,27 @@ impl AgentClient {
         path: &str,
         body: Option<&B>,
         timeout: Duration,
+        header: Option<(&str, &str)>,
     ) -> Result<T, ClientError> {
         use std::sync::atomic::Ordering::Relaxed;
         let n = self.bases.len();
         let start = self.current.load(Relaxed) % n;
-        // Reads may be repeated anywhere; a write only where it provably did not land.
-        let repeatable = method == Method::GET;
+        // Reads may be repeated anywhere, and so may a submission with an Idempotency-Key
+        // (every broker on the database answers it with the action it made); other writes
+        // only where they provably did not land.
+        let repeatable = method == Method::GET || header.is_some();
         let mut last = None;
         for i in 0..n {
             let idx = (start + i) % n;
             match self
-                .call_one(&self.bases[idx], method.clone(), path, body, timeout)
+                .call_one(
+                    &self.bases[idx],
+                    method.clone(),
+                    path,
+                    body,
+                    timeout,
+                    header,
+                )
                 .await
             {
                 Ok(v) => {
@@ -240,6 +288,7 @@ impl AgentClient {
         path: &str,
         body: Option<&B>,
         timeout: Duration,
+        header: Option<(&str, &str)>,
     ) -> Result<T, Attempt> {
         let url = base.join(path).map_err(|e| Attempt {
             error: ClientError::BadUrl {
@@ -255,6 +304,9 @@ impl AgentClient {
             .timeout(timeout);
         if let Some(b) = body {
             rb = rb.json(b);
+        }
+        if let Some((name, value)) = header {
+            rb = rb.header(name, value);
         }
         let unreachable = |e: reqwest::Error| Attempt {
             maybe_recorded: !e.is_connect(),
@@ -385,6 +437,32 @@ mod tests {
         assert!(e.is_transient());
         let e = decode::<ActionView>(StatusCode::OK, b"{}").unwrap_err();
         assert!(matches!(e, ClientError::Protocol { status: 200, .. }));
+    }
+
+    #[test]
+    fn submissions_are_resent_after_failures_but_never_after_a_refusal() {
+        let api = |status: u16, code: &str| {
+            let body = format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#);
+            decode::<ActionView>(StatusCode::from_u16(status).unwrap(), body.as_bytes())
+                .unwrap_err()
+        };
+        assert!(api(500, "internal").should_resubmit());
+        assert!(api(503, "internal").should_resubmit());
+        for (status, code) in [
+            (400, "invalid_field"),
+            (401, "unauthorized"),
+            (403, "forbidden"),
+            (409, "idempotency_conflict"),
+            (413, "frame_too_large"),
+            (429, "pending_budget_exceeded"),
+        ] {
+            assert!(!api(status, code).should_resubmit(), "{status} {code}");
+        }
+        let gone = ClientError::Unreachable {
+            url: "http://x".into(),
+            message: "connection reset".into(),
+        };
+        assert!(gone.should_resubmit());
     }
 
     #[tokio::test]

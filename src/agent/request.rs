@@ -2,7 +2,9 @@
 
 use super::args::RequestArgs;
 use super::outcome::{EXIT_APPROVED, EXIT_ERROR, EXIT_PENDING, describe, exit_code_for};
-use super::session::{Waited, after_interrupt, connect, prepare, submit, wait_or_withdraw};
+use super::session::{
+    Waited, after_interrupt, connect, idempotency_key, prepare, submit, wait_or_withdraw,
+};
 use super::signals::Interrupts;
 use super::{AgentError, say};
 use crate::protocol::{Command, Timestamp};
@@ -12,13 +14,18 @@ pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
     let client = connect(&args.connect)?;
     let command = args.command.clone().map(|text| Command::Text { text });
     let req = prepare(&args.action, command)?;
+    let key = idempotency_key(args.idempotency_key.as_deref())?;
+    let retry_for = args
+        .connect
+        .retry_submit_for
+        .unwrap_or(super::session::SUBMIT_RETRY_FOR);
     // Installed before submitting, so a Ctrl-C during submission still withdraws.
     let mut interrupts = if args.wait {
         Some(Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?)
     } else {
         None
     };
-    let created = submit(&client, &req).await?;
+    let created = submit(&client, &req, &key, retry_for).await?;
     let Some(interrupts) = interrupts.as_mut() else {
         if args.json {
             println!("{}", to_json(&created)?);

@@ -11,13 +11,15 @@ use super::outcome::describe;
 use super::signals::{Interrupt, Interrupts};
 use super::wait::{WaitEnd, WaitEvent, deadline, expires_in, wait_for_outcome};
 use super::{AgentError, say};
+use crate::client::backoff::{Backoff, BackoffConfig, random_jitter};
 use crate::protocol::api::{ActionCreated, ActionView};
+use crate::protocol::idempotency;
 use crate::protocol::{ActionRequest, Command, ErrorCode, Status, Timestamp};
 use crate::text::visible_string as visible;
 
 /// Builds the client from `--broker` and `--token` (or their environment variables).
 pub fn connect(args: &ConnectArgs) -> Result<AgentClient, AgentError> {
-    let broker = crate::client::broker_env::or_deprecated(args.broker.clone());
+    let broker = crate::env::or_deprecated(args.broker.clone());
     let broker = broker
         .as_deref()
         .filter(|b| !b.trim().is_empty())
@@ -50,21 +52,64 @@ pub fn prepare(args: &ActionArgs, command: Option<Command>) -> Result<ActionRequ
     Ok(build_request(args, command, change, env)?)
 }
 
-/// Submits the request and says what the broker made of it.
+/// How long `request` and `gate` resend a submission through connection failures and
+/// broker errors, unless `--retry-submit-for` says otherwise.
+pub const SUBMIT_RETRY_FOR: Duration = Duration::from_secs(120);
+/// The same for `signoff mcp` and `signoff hook`: short, because an MCP client gives up
+/// on a call after about a minute and the call still has to wait for the decision.
+pub const SUBMIT_RETRY_FOR_MCP: Duration = Duration::from_secs(5);
+
+/// The backoff between submission attempts: 250 ms doubling to 5 s, with jitter.
+const SUBMIT_BACKOFF: BackoffConfig = BackoffConfig {
+    base: Duration::from_millis(250),
+    max: Duration::from_secs(5),
+};
+
+/// The `Idempotency-Key` to send: the one given (validated), else a random one for this
+/// invocation.
+pub fn idempotency_key(given: Option<&str>) -> Result<String, AgentError> {
+    match given {
+        Some(k) => {
+            idempotency::validate_key(k)
+                .map_err(|why| AgentError::Usage(format!("--idempotency-key {why}")))?;
+            Ok(k.to_string())
+        }
+        None => Ok(idempotency::random_key()),
+    }
+}
+
+/// Submits the request with `key` as its `Idempotency-Key` and says what the broker made
+/// of it. A submission whose answer was lost (connection refused or dropped, timeout, a
+/// 5xx) is sent again with the same key, with backoff, for up to `retry_for`:
+/// the broker answers a repeat with the action the first one made, so a retry never
+/// creates a second action. A refusal (4xx) is final.
 pub async fn submit(
     client: &AgentClient,
     req: &ActionRequest,
+    key: &str,
+    retry_for: Duration,
 ) -> Result<ActionCreated, AgentError> {
-    let created = client.create(req).await.map_err(|e| match e {
-        ClientError::Api { error, .. } if error.code == ErrorCode::Forbidden => {
-            AgentError::Usage(format!(
-                "the broker refused the request: {} (is --requester-id / SIGNOFF_AGENT_ID \
-                 the agent token's subject?)",
-                visible(&error.message)
-            ))
+    let until = Instant::now() + retry_for;
+    let mut backoff = Backoff::new(SUBMIT_BACKOFF);
+    let created = loop {
+        match client.create_keyed(req, key).await {
+            Ok(c) => break c,
+            Err(e) if e.should_resubmit() && Instant::now() < until => {
+                let (attempt, delay) = backoff.failed(random_jitter());
+                let delay = delay.min(until.saturating_duration_since(Instant::now()));
+                say(&format!(
+                    "submitting failed (attempt {attempt}), retrying in {:.1}s with the same \
+                     idempotency key: {e}",
+                    delay.as_secs_f64()
+                ));
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => return Err(refused(e)),
         }
-        other => other.into(),
-    })?;
+    };
+    if backoff.attempt() > 0 {
+        say(&format!("submitted after {} retries", backoff.attempt()));
+    }
     let p = &created.policy;
     say(&format!(
         "submitted {}: {} risk, needs {} approval{}, expires at {}",
@@ -75,6 +120,27 @@ pub async fn submit(
         created.expires_at
     ));
     Ok(created)
+}
+
+/// A submission the broker refused, with a hint for the refusals a person can fix.
+fn refused(e: ClientError) -> AgentError {
+    match e {
+        ClientError::Api { error, .. } if error.code == ErrorCode::Forbidden => {
+            AgentError::Usage(format!(
+                "the broker refused the request: {} (is --requester-id / SIGNOFF_AGENT_ID \
+                 the agent token's subject?)",
+                visible(&error.message)
+            ))
+        }
+        ClientError::Api { error, .. } if error.code == ErrorCode::IdempotencyConflict => {
+            AgentError::Usage(format!(
+                "the broker refused the request: {} (--idempotency-key must be new for each \
+                 different request)",
+                visible(&error.message)
+            ))
+        }
+        other => other.into(),
+    }
 }
 
 /// How waiting ended, from the caller's point of view.

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{AuthError, Authenticator, BoxFuture, Principal, PrincipalKind};
-use crate::identity::jose;
-use crate::identity::jwks::{JwksCache, JwksError};
+use crate::auth::jose;
+use crate::auth::jwks::{JwksCache, JwksError};
 use crate::protocol::Timestamp;
 use crate::protocol::messages::Identity;
 

@@ -13,6 +13,9 @@ use sha2::{Digest as _, Sha256};
 use crate::protocol::messages::Identity;
 use crate::protocol::{ErrorCode, Timestamp};
 
+pub mod http;
+pub mod jose;
+pub mod jwks;
 pub mod jwt;
 pub mod static_tokens;
 

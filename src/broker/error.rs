@@ -120,6 +120,9 @@ impl From<OpError> for HttpError {
                 ErrorCode::PendingBudgetExceeded,
                 m,
             ),
+            OpError::IdempotencyConflict(m) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::IdempotencyConflict, m)
+            }
             OpError::Internal => Self::internal(),
             OpError::Unavailable(m) => Self::unavailable(m),
         }

@@ -148,6 +148,30 @@ impl Live {
         }
     }
 
+    /// Fills the resume ring with events kept by the store (after a restart), so a client
+    /// resuming within the window gets a replay, not a snapshot. Only the contiguous run
+    /// ending at the head is kept: the ring must hold every event from its oldest on.
+    /// Returns how many events are replayable.
+    pub fn restore(&self, events: Vec<Event>) -> usize {
+        let mut g = self.lock();
+        let head = g.head_seq;
+        let mut run: VecDeque<Arc<Event>> = VecDeque::new();
+        for e in events.into_iter().filter(|e| e.seq <= head) {
+            if run.back().is_some_and(|last| last.seq + 1 != e.seq) {
+                run.clear();
+            }
+            run.push_back(Arc::new(e));
+        }
+        if run.back().is_none_or(|last| last.seq != head) {
+            run.clear();
+        }
+        while run.len() > self.resume_window {
+            run.pop_front();
+        }
+        g.ring = run;
+        g.ring.len()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding this lock leaves plain data behind; keep serving.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -318,6 +342,46 @@ mod tests {
         // From the future (another database): a snapshot.
         let (_, start, _) = live.subscribe(Some(99), &[]);
         assert!(matches!(start, Start::Snapshot { .. }));
+    }
+
+    fn kept(seq: u64) -> Event {
+        Arc::try_unwrap(event(seq, &[])).unwrap()
+    }
+
+    #[test]
+    fn a_restored_ring_replays_across_a_restart_when_it_reaches_the_head() {
+        let live = Live::new(Vec::new(), 14, 16, 3);
+        assert_eq!(live.restore((9..=14).map(kept).collect()), 3);
+        let (_, start, _) = live.subscribe(Some(11), &[]);
+        match start {
+            Start::Replay { events, .. } => {
+                assert_eq!(
+                    events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+                    [12, 13, 14]
+                )
+            }
+            Start::Snapshot { .. } => panic!("expected a replay"),
+        }
+        let (_, start, _) = live.subscribe(Some(10), &[]);
+        assert!(matches!(start, Start::Snapshot { .. }));
+        // A hole: only the run after it counts.
+        let live = Live::new(Vec::new(), 14, 16, 10);
+        assert_eq!(live.restore([10, 11, 13, 14].map(kept).into()), 2);
+        assert!(matches!(
+            live.subscribe(Some(12), &[]).1,
+            Start::Replay { .. }
+        ));
+        assert!(matches!(
+            live.subscribe(Some(11), &[]).1,
+            Start::Snapshot { .. }
+        ));
+        // Events that stop short of the head cannot be replayed at all.
+        let live = Live::new(Vec::new(), 14, 16, 10);
+        assert_eq!(live.restore([11, 12].map(kept).into()), 0);
+        assert!(matches!(
+            live.subscribe(Some(12), &[]).1,
+            Start::Snapshot { .. }
+        ));
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub use writer::Budgets;
 pub struct Tunables {
     /// Events a feed connection may fall behind before it is closed as a slow consumer.
     pub feed_queue_depth: usize,
-    /// Recent events kept in memory for `resume_after`; older resumes get a snapshot.
+    /// Recent events kept (in memory and in the store, so across restarts) for
+    /// `resume_after`; older resumes get a snapshot.
     pub resume_window: usize,
     /// Websocket ping interval; a peer that misses two pongs is dropped.
     pub ping_interval: Duration,

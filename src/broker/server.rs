@@ -73,12 +73,23 @@ impl Broker {
             "store recovered"
         );
         let t = settings.tunables.clone();
+        // The resume window survives a restart: the events kept with their batches.
+        let kept = {
+            let (store, head, window) = (store.clone(), rec.head_seq, t.resume_window);
+            tokio::task::spawn_blocking(move || {
+                store.events_after(head.saturating_sub(window as u64), window)
+            })
+            .await
+            .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??
+        };
         let live = Arc::new(Live::new(
             rec.pending,
             rec.head_seq,
             t.feed_queue_depth,
             t.resume_window,
         ));
+        let replayable = live.restore(kept);
+        tracing::debug!(replayable, "resume window restored");
         let keys = Arc::new(Keys::new(rec.keys));
         let metrics = Arc::new(Metrics::default());
         let new_action = Arc::new(Notify::new());
@@ -121,6 +132,7 @@ impl Broker {
             audit_key: audit_key.clone(),
             checkpoint: checkpoint.clone(),
             budgets: t.budgets,
+            events_kept: t.resume_window,
         };
         let w = Writer::new(
             parts,

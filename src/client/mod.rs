@@ -2,7 +2,6 @@
 //! ([`feed`]), its backoff schedule ([`backoff`]), and the HTTP calls ([`http`]).
 
 pub mod backoff;
-pub mod broker_env;
 pub mod checkpoints;
 pub mod feed;
 pub mod http;

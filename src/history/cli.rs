@@ -255,9 +255,7 @@ struct Credentials {
 /// approver's sign-in session gives both (refreshed when due), as it does for the console.
 async fn credentials(args: &HistoryArgs) -> Result<Credentials, CliError> {
     let nonempty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
-    let broker = nonempty(crate::client::broker_env::or_deprecated(
-        args.broker.clone(),
-    ));
+    let broker = nonempty(crate::env::or_deprecated(args.broker.clone()));
     let (token, from_session, session_broker) = match nonempty(args.token.clone()) {
         Some(t) => (t, false, None),
         None => {

@@ -14,7 +14,7 @@ use super::login::{self, LoginOutcome};
 use super::oidc::IssuerConfig;
 use super::session::{Session, SessionError, SessionStore, default_data_dir};
 use super::{qr_lines, start_device_flow};
-use crate::client::broker_env::or_deprecated;
+use crate::env::or_deprecated;
 use crate::protocol::{KeyId, Timestamp};
 use crate::text::visible_string as visible;
 
@@ -256,17 +256,17 @@ async fn check_issuer(s: &Session) -> Result<(), String> {
     super::oidc::discover(&s.issuer, &super::oidc::http_client())
         .await
         .map_err(|e| format!("the issuer does not answer ({e}); once it does, {again}"))?;
-    let Ok(jws) = super::jose::split(&s.access_token) else {
+    let Ok(jws) = crate::auth::jose::split(&s.access_token) else {
         return Ok(()); // An opaque access token: only the broker can judge it.
     };
     let kid = jws.header.get("kid").and_then(|v| v.as_str());
     let Ok(alg) = serde_json::from_value(jws.header.get("alg").cloned().unwrap_or_default()) else {
         return Ok(());
     };
-    let jwks = super::jwks::JwksCache::new(s.issuer.issuer.clone(), Duration::ZERO);
+    let jwks = crate::auth::jwks::JwksCache::new(s.issuer.issuer.clone(), Duration::ZERO);
     match jwks.key_for(kid, &alg).await {
         Ok(_) => Ok(()),
-        Err(super::jwks::JwksError::UnknownKid(_)) => Err(format!(
+        Err(crate::auth::jwks::JwksError::UnknownKid(_)) => Err(format!(
             "the issuer no longer has the key that signed this session (was it restarted \
              with new keys?): {again}"
         )),

@@ -4,20 +4,17 @@
 //! The console drives sign-in as steps ([`start_device_flow`], then
 //! [`DeviceAuthorization::poll`]) and draws [`qr_lines`]; the CLI's `login`, `logout`,
 //! `whoami` and `keys` handlers live in [`cli`]. The broker's side of identity (JWT
-//! validation against the issuer's JWKS) is [`crate::auth::jwt::JwtAuthenticator`], which
-//! uses [`jwks`] from here; [`dev_issuer`] is the loopback-only issuer for local use.
+//! validation against the issuer's JWKS) is [`crate::auth::jwt::JwtAuthenticator`] with
+//! [`crate::auth::jwks`]; the console's sign-in adapter is `console::edge::device_login`; [`dev_issuer`] is the loopback-only issuer for local use.
 
 use crate::auth::BoxFuture;
 
 pub mod broker_keys;
 pub mod cli;
-pub mod console_login;
 pub mod dev_issuer;
 pub mod device_flow;
 pub mod device_key;
 pub mod files;
-pub mod jose;
-pub mod jwks;
 pub mod login;
 pub mod oidc;
 pub mod person;
@@ -26,7 +23,6 @@ pub mod session;
 pub mod session_lock;
 
 pub use broker_keys::{BrokerKeys, KeysError};
-pub use console_login::DeviceLogin;
 pub use device_flow::{DeviceAuthorization, DeviceFlowError, start_device_flow};
 pub use device_key::{DeviceKey, KeyError};
 pub use oidc::{IssuerConfig, IssuerError};

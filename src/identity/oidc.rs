@@ -4,9 +4,9 @@
 //! Discovery is redone for each sign-in and refresh (both are rare), so key rotation and
 //! endpoint moves at the issuer need no restart.
 
+pub use crate::auth::http::{error_chain, http_client};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
@@ -20,8 +20,8 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::jose;
 use super::session::Session;
+use crate::auth::jose;
 use crate::protocol::Timestamp;
 use crate::protocol::messages::Identity;
 
@@ -133,15 +133,6 @@ pub enum IssuerError {
     BadTokenResponse(String),
     #[error("could not reach the issuer: {0}")]
     Unreachable(String),
-}
-
-/// An HTTP client for the issuer: no redirects (SSRF), bounded time.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default()
 }
 
 /// Fetches and checks the discovery document.
@@ -281,19 +272,4 @@ pub fn session_from_response(
         identity,
         broker: previous.and_then(|p| p.broker.clone()),
     })
-}
-
-/// An error and its causes on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
 }

@@ -74,7 +74,15 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
     rt.block_on(async {
         let mut interrupts =
             Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?;
-        let created = submit(&client, &req).await?;
+        let created = submit(
+            &client,
+            &req,
+            &crate::protocol::idempotency::random_key(),
+            args.connect
+                .retry_submit_for
+                .unwrap_or(crate::agent::session::SUBMIT_RETRY_FOR_MCP),
+        )
+        .await?;
         let id = created.id;
         let answer =
             match wait_or_withdraw(&client, &created, Some(args.timeout), &mut interrupts).await {

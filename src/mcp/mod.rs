@@ -46,7 +46,11 @@ pub fn mcp_command(args: McpArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let server = server::Approvals::new(client, args.requester);
+    let retry = args
+        .connect
+        .retry_submit_for
+        .unwrap_or(crate::agent::session::SUBMIT_RETRY_FOR_MCP);
+    let server = server::Approvals::new(client, args.requester, retry);
     let result = runtime().and_then(|rt| {
         let r = rt.block_on(async move {
             match args.listen {

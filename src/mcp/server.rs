@@ -52,17 +52,20 @@ pub struct Approvals {
 struct Inner {
     client: AgentClient,
     who: RequesterArgs,
+    /// How long a submission is resent (same idempotency key) through failures.
+    submit_retry: Duration,
     registry: Registry,
     once: RunOnce,
     tasks: TaskManager,
 }
 
 impl Approvals {
-    pub fn new(client: AgentClient, who: RequesterArgs) -> Self {
+    pub fn new(client: AgentClient, who: RequesterArgs, submit_retry: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client,
                 who,
+                submit_retry,
                 registry: Registry::default(),
                 once: RunOnce::default(),
                 tasks: TaskManager::new(),
@@ -99,7 +102,14 @@ impl Approvals {
             Ok(r) => r,
             Err(e) => return complete(outcome_result(&outcome::unknown(None, &e.to_string()))),
         };
-        let created = match submit(&self.inner.client, &req).await {
+        let created = match submit(
+            &self.inner.client,
+            &req,
+            &crate::protocol::idempotency::random_key(),
+            self.inner.submit_retry,
+        )
+        .await
+        {
             Ok(c) => c,
             Err(e) => return complete(outcome_result(&outcome::unknown(None, &e.to_string()))),
         };

@@ -13,37 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::canonical::{Digest, digest_of};
 use super::time::Timestamp;
 
-/// An action's id: a ULID, so ids sort by creation time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ActionId(pub ulid::Ulid);
-
-impl ActionId {
-    pub fn new() -> Self {
-        Self(ulid::Ulid::new())
-    }
-}
-
-impl Default for ActionId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for ActionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for ActionId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ulid::Ulid::from_string(s)
-            .map(Self)
-            .map_err(|e| format!("not a ULID ({e}): {s:?}"))
-    }
-}
+pub use super::ids::ActionId;
 
 /// Who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

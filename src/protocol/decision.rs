@@ -5,7 +5,6 @@
 //! the digest it names, or the key, makes verification fail with a typed error.
 
 use std::fmt;
-use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -13,42 +12,11 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::action::ActionId;
 use super::canonical::{Digest, canonical_json};
+use super::ids::ActionId;
 use super::time::Timestamp;
 
-/// A decision's id: a ULID chosen by the console, so a re-send after reconnect is
-/// recognisably the same decision (and a replay of it is refused).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DecisionId(pub ulid::Ulid);
-
-impl DecisionId {
-    pub fn new() -> Self {
-        Self(ulid::Ulid::new())
-    }
-}
-
-impl Default for DecisionId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for DecisionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl FromStr for DecisionId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ulid::Ulid::from_string(s)
-            .map(Self)
-            .map_err(|e| format!("not a ULID ({e}): {s:?}"))
-    }
-}
+pub use super::ids::DecisionId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -186,6 +154,8 @@ pub fn decode_public_key(s: &str) -> Result<VerifyingKey, VerifyError> {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
 
     type Edit<T> = Box<dyn Fn(&mut T)>;

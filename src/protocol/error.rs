@@ -46,6 +46,7 @@ pub enum ErrorCode {
     PendingBudgetExceeded,
     /// The broker's database is out of reach; nothing was recorded; retry.
     StoreUnavailable,
+    IdempotencyConflict,
     Internal,
 }
 
@@ -81,6 +82,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::PendingBudgetExceeded,
         ErrorCode::StoreUnavailable,
+        ErrorCode::IdempotencyConflict,
         ErrorCode::Internal,
     ];
 
@@ -117,6 +119,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PendingBudgetExceeded => "pending_budget_exceeded",
             ErrorCode::StoreUnavailable => "store_unavailable",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::Internal => "internal",
         }
     }

@@ -8,6 +8,8 @@ pub mod checkpoint;
 pub mod decision;
 pub mod error;
 pub mod history;
+pub mod idempotency;
+pub mod ids;
 pub mod messages;
 pub mod row;
 pub mod strict;

@@ -424,6 +424,15 @@ impl Feed {
 /// Starts the real `signoff broker` binary over `dir`, listening on `listen`; returns the
 /// child (killed on drop) with its base URL, read from the "listening" line.
 pub async fn broker_process(dir: &Path, listen: &str) -> (tokio::process::Child, String) {
+    broker_process_with(dir, listen, &[]).await
+}
+
+/// [`broker_process`] with extra environment variables (e.g. `SIGNOFF_TEST_FAULT`).
+pub async fn broker_process_with(
+    dir: &Path,
+    listen: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
     let cfg = dir.join("broker.toml");
     std::fs::write(&cfg, config_toml()).expect("broker config");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
@@ -432,6 +441,7 @@ pub async fn broker_process(dir: &Path, listen: &str) -> (tokio::process::Child,
         .arg("--data")
         .arg(dir.join("data"))
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)

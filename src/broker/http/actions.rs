@@ -7,19 +7,23 @@ use axum::Json;
 use axum::body::{Body, to_bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 
 use super::auth::{Agent, Anyone};
 use crate::auth::{Principal, PrincipalKind};
 use crate::broker::error::HttpError;
 use crate::broker::policy::Facts;
 use crate::broker::state::AppState;
-use crate::broker::writer::Op;
+use crate::broker::writer::{Created, IdempotencyKey, Op};
 use crate::protocol::api::{ActionCreated, ActionView, ResultReport};
+use crate::protocol::idempotency;
 use crate::protocol::limits::{MAX_ACTION_BYTES, MAX_TEXT_FIELD};
 use crate::protocol::strict::decode_object;
 use crate::protocol::validate::validate_request;
-use crate::protocol::{Action, ActionId, ActionRequest, ErrorCode, ProtocolError, Timestamp};
+use crate::protocol::{
+    Action, ActionId, ActionRequest, ErrorCode, ProtocolError, Timestamp, digest_of,
+};
 
 /// The longest `?wait=` a long poll may ask for, in seconds.
 pub const MAX_WAIT_SECS: u64 = 300;
@@ -81,11 +85,35 @@ pub fn parse_wait(raw: &str) -> Option<u64> {
     Some(raw.parse::<u64>().unwrap_or(u64::MAX).min(MAX_WAIT_SECS))
 }
 
+/// The `Idempotency-Key` header, when present: one header of valid grammar, else
+/// `400 invalid_field` naming it.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, HttpError> {
+    let mut values = headers
+        .get_all(HeaderName::from_static("idempotency-key"))
+        .iter();
+    let Some(v) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(HttpError::field(idempotency::HEADER, "must be sent once"));
+    }
+    let key = v.to_str().map_err(|_| {
+        HttpError::field(
+            idempotency::HEADER,
+            "must be visible ASCII characters (`!` to `~`, no spaces)",
+        )
+    })?;
+    idempotency::validate_key(key).map_err(|why| HttpError::field(idempotency::HEADER, why))?;
+    Ok(Some(key.to_string()))
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Agent(agent): Agent,
+    headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<ActionCreated>), HttpError> {
+) -> Result<Response, HttpError> {
+    let key = idempotency_key(&headers)?;
     let req: ActionRequest = json_body(body, MAX_ACTION_BYTES).await?;
     validate_request(&req).map_err(HttpError::fields)?;
     if req.requester.id != agent.subject() {
@@ -95,6 +123,11 @@ pub async fn create(
             agent.subject()
         )));
     }
+    let idempotency = key.map(|key| IdempotencyKey {
+        agent: agent.subject().to_string(),
+        key,
+        body_hash: digest_of(&req),
+    });
     let (who, kind) = (req.requester.id.clone(), req.kind.clone());
     let asked_before = state
         .read(move |s| s.has_requested_kind(&who, &kind))
@@ -107,25 +140,38 @@ pub async fn create(
     let eval = state.policy.evaluate(&req, &facts);
     let ttl = i64::try_from(eval.ttl_secs.max(1)).unwrap_or(i64::MAX);
     let action = Action::from_request(req, eval.risk, eval.policy, now, now.plus_secs(ttl));
-    let a = state
+    let Created {
+        action: a,
+        replayed,
+    } = state
         .submit(|reply| Op::Create {
             action: Box::new(action),
+            idempotency,
             reply,
         })
         .await??;
-    tracing::info!(action = %a.id, kind = %a.kind, requester = %a.requester.id, risk = %a.risk.level, "action submitted");
-    Ok((
-        StatusCode::CREATED,
-        Json(ActionCreated {
-            id: a.id,
-            digest: a.digest(),
-            status: a.status,
-            risk: a.risk.clone(),
-            policy: a.policy.clone(),
-            created_at: a.created_at,
-            expires_at: a.expires_at,
-        }),
-    ))
+    if replayed {
+        tracing::info!(action = %a.id, requester = %a.requester.id, "submission repeated with its Idempotency-Key; answered with the original action");
+    } else {
+        tracing::info!(action = %a.id, kind = %a.kind, requester = %a.requester.id, risk = %a.risk.level, "action submitted");
+    }
+    let body = Json(ActionCreated {
+        id: a.id,
+        digest: a.digest(),
+        status: a.status,
+        risk: a.risk.clone(),
+        policy: a.policy.clone(),
+        created_at: a.created_at,
+        expires_at: a.expires_at,
+    });
+    let mut response = (StatusCode::CREATED, body).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }
 
 fn visible(p: &Principal, a: &Action) -> bool {

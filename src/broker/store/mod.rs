@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
+use crate::broker::live::Event;
 use crate::protocol::api::KeyInfo;
+use crate::protocol::idempotency;
 use crate::protocol::{
     Action, ActionId, DecisionId, Digest, HistoryPage, HistoryQuery, KeyId, SignedDecision,
     Timestamp,
@@ -104,13 +106,14 @@ pub enum Mutation {
     MarkExecuted(ActionId),
     /// The newest feed event sequence number.
     HeadSeq(u64),
-    /// A feed event, as sent to subscribers (shared stores keep them for other brokers).
-    Event {
-        seq: u64,
-        action_id: Option<ActionId>,
-        groups: Vec<String>,
-        json: String,
-    },
+    /// A feed event, kept so that `resume_after` works across restarts.
+    Event(Arc<Event>),
+    /// Forget the events numbered `seq` and below (outside the resume window).
+    PruneEvents(u64),
+    /// An `Idempotency-Key` and the action it created (replaces an expired record).
+    Idempotency(idempotency::Record),
+    /// Forget idempotency records created before this time (outside the window).
+    PruneIdempotency(Timestamp),
 }
 
 /// What history shows for one decided action.
@@ -178,6 +181,15 @@ pub trait Store: Send + Sync + 'static {
     fn history(&self, q: &HistoryQuery) -> Result<HistoryPage, StoreError>;
     /// Audit entries with `seq > after`, in order, at most `limit`.
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<StoredEntry>, StoreError>;
+    /// Kept feed events with `seq > after`, in order, at most `limit` (only those still
+    /// inside the resume window are kept; see [`Mutation::PruneEvents`]).
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError>;
+    /// The idempotency record of `agent`'s `key`, whatever its age.
+    fn idempotency(
+        &self,
+        agent: &str,
+        key: &str,
+    ) -> Result<Option<idempotency::Record>, StoreError>;
     /// The ids in `table` greater than `after`, in order, at most `limit` (for verify).
     fn stored_ids(
         &self,

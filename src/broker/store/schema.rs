@@ -80,6 +80,20 @@ CREATE TABLE IF NOT EXISTS history_voters (
     action_id  TEXT NOT NULL,
     PRIMARY KEY (approver, decided_at, action_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    seq      INTEGER PRIMARY KEY,
+    audience TEXT NOT NULL,
+    msg      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    agent      TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body_hash  TEXT NOT NULL,
+    action_id  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (agent, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at);
 -- `audit verify` reads each action's approver rows.
 CREATE INDEX IF NOT EXISTS history_voters_action ON history_voters(action_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS history_fts USING fts5(

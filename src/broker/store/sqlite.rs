@@ -8,8 +8,12 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use super::audit::GENESIS;
 use super::schema::{MIGRATE_APPROVERS, PRAGMAS, SCHEMA};
 use super::{Mutation, Recovered, Store, StoreError};
+use crate::broker::live::Event;
 use crate::protocol::api::KeyInfo;
-use crate::protocol::{Action, ActionId, DecisionId, HistoryPage, HistoryQuery, KeyId, Timestamp};
+use crate::protocol::idempotency::Record;
+use crate::protocol::{
+    Action, ActionId, DecisionId, Digest, HistoryPage, HistoryQuery, KeyId, Timestamp,
+};
 
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "signoff.db";
@@ -167,8 +171,33 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
             tx.prepare_cached("UPDATE history SET executed = 1 WHERE action_id = ?1")?
                 .execute(params![id.to_string()])?;
         }
-        // One writer: its feed events live in memory only.
-        Mutation::Event { .. } => {}
+        Mutation::Event(e) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO events (seq, audience, msg) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![e.seq as i64, to_json(&e.groups), e.json])?;
+        }
+        Mutation::PruneEvents(upto) => {
+            tx.prepare_cached("DELETE FROM events WHERE seq <= ?1")?
+                .execute(params![*upto as i64])?;
+        }
+        Mutation::Idempotency(r) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO idempotency (agent, key, body_hash, action_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                r.agent,
+                r.key,
+                r.body_hash.as_str(),
+                r.action_id.to_string(),
+                r.created_at.unix_millis(),
+            ])?;
+        }
+        Mutation::PruneIdempotency(before) => {
+            tx.prepare_cached("DELETE FROM idempotency WHERE created_at < ?1")?
+                .execute(params![before.unix_millis()])?;
+        }
         Mutation::HeadSeq(seq) => {
             tx.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES ('head_seq', ?1)
@@ -363,6 +392,63 @@ impl Store for SqliteStore {
                 .query_map(params![id], |r| r.get::<_, String>(0))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Some(row))
+        })
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, audience, msg FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![after as i64, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(seq, audience, msg)| {
+                    let groups: Vec<String> = serde_json::from_str(&audience)
+                        .map_err(|e| StoreError::Corrupt(format!("event {seq}: {e}")))?;
+                    Ok(Event {
+                        seq: seq as u64,
+                        groups,
+                        json: msg,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn idempotency(&self, agent: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        self.read(|c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT body_hash, action_id, created_at FROM idempotency
+                     WHERE agent = ?1 AND key = ?2",
+                )?
+                .query_row(params![agent, key], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .optional()?;
+            let Some((hash, id, at)) = row else {
+                return Ok(None);
+            };
+            let corrupt = |what: &str| StoreError::Corrupt(format!("idempotency record: {what}"));
+            Ok(Some(Record {
+                agent: agent.to_string(),
+                key: key.to_string(),
+                body_hash: Digest::try_from(hash).map_err(|e| corrupt(&e))?,
+                action_id: id.parse().map_err(|_| corrupt("bad action id"))?,
+                created_at: Timestamp::from_unix_millis(at),
+            }))
         })
     }
 }

@@ -66,6 +66,7 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
         };
         let committed = outcome == Outcome::Committed;
         if committed {
+            super::fault::after_commit(c.created);
             s.metrics.commits.fetch_add(1, Relaxed);
             s.metrics.committed_ops.fetch_add(c.ops as u64, Relaxed);
             s.metrics.actions_created.fetch_add(c.created, Relaxed);

@@ -20,6 +20,7 @@ use super::store::audit::seal;
 use super::store::{AuditEntry, AuditKind, Mutation, Store, StoreError};
 use crate::auth::Principal;
 use crate::protocol::api::{KeyInfo, ResultReport};
+use crate::protocol::idempotency;
 use crate::protocol::row::digest_and_sizes;
 use crate::protocol::{
     Action, ActionId, ActionRow, BodySizes, Checkpoint, DecisionId, Digest, ErrorCode, KeyId,
@@ -27,6 +28,7 @@ use crate::protocol::{
 };
 
 mod commit;
+pub mod fault;
 mod ops;
 mod shared;
 
@@ -40,6 +42,9 @@ pub enum OpError {
     /// A pending-bytes budget is full.
     #[error("{0}")]
     Budget(String),
+    /// An `Idempotency-Key` already made an action from another body.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     #[error("internal error")]
     Internal,
     /// The database is out of reach (a shared store down or failing over).
@@ -58,11 +63,30 @@ pub struct VoteAck {
 
 type Reply<T> = oneshot::Sender<T>;
 
+/// The `Idempotency-Key` of a submission, checked by the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The agent principal that sent it (keys are per agent).
+    pub agent: String,
+    pub key: String,
+    /// SHA-256 of the request's canonical form.
+    pub body_hash: Digest,
+}
+
+/// A submission's answer: the action, and whether it was created earlier (an
+/// `Idempotency-Key` replay) rather than by this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub action: Arc<Action>,
+    pub replayed: bool,
+}
+
 /// One request to the writer.
 pub enum Op {
     Create {
         action: Box<Action>,
-        reply: Reply<Result<Arc<Action>, OpError>>,
+        idempotency: Option<IdempotencyKey>,
+        reply: Reply<Result<Created, OpError>>,
     },
     Vote {
         principal: Box<Principal>,
@@ -103,6 +127,7 @@ pub enum Op {
 
 /// A reply computed while staging, sent only after the batch commits.
 enum Done {
+    Created(Reply<Result<Created, OpError>>, Result<Created, OpError>),
     Action(
         Reply<Result<Arc<Action>, OpError>>,
         Result<Arc<Action>, OpError>,
@@ -156,6 +181,13 @@ impl Done {
         let ok = *outcome == Outcome::Committed;
         // A caller that went away (closed connection) no longer needs the answer.
         match self {
+            Done::Created(r, v) => {
+                let _ = r.send(if ok {
+                    v
+                } else {
+                    v.and(Err(outcome.op_error()))
+                });
+            }
             Done::Action(r, v) => {
                 let _ = r.send(if ok {
                     v
@@ -188,21 +220,13 @@ impl Done {
     }
 }
 
-/// The action a feed event is about.
-fn event_action(msg: &ServerMsg) -> Option<ActionId> {
-    match msg {
-        ServerMsg::Pending { row, .. }
-        | ServerMsg::Updated { row, .. }
-        | ServerMsg::Resolved { row, .. }
-        | ServerMsg::Executed { row, .. } => Some(row.id),
-        _ => None,
-    }
-}
-
 /// Answers an operation that was never staged (the store could not open its batch).
 fn refuse(op: Op, outcome: &Outcome) {
     match op {
-        Op::Create { reply, .. } | Op::Withdraw { reply, .. } | Op::Report { reply, .. } => {
+        Op::Create { reply, .. } => {
+            let _ = reply.send(Err(outcome.op_error()));
+        }
+        Op::Withdraw { reply, .. } | Op::Report { reply, .. } => {
             let _ = reply.send(Err(outcome.op_error()));
         }
         Op::Vote { reply, .. } => {
@@ -225,6 +249,8 @@ struct Batch {
     touched: HashMap<ActionId, Arc<Action>>,
     decisions: HashSet<DecisionId>,
     keys: HashMap<KeyId, KeyInfo>,
+    /// Idempotency records made by this batch, by (agent, key).
+    idempotency: HashMap<(String, String), idempotency::Record>,
     publish: Publish,
     done: Vec<Done>,
     outcomes: Vec<Status>,
@@ -261,6 +287,7 @@ struct Inflight {
     touched: HashMap<ActionId, Arc<Action>>,
     decisions: HashSet<DecisionId>,
     keys: HashMap<KeyId, KeyInfo>,
+    idempotency: HashMap<(String, String), idempotency::Record>,
     bytes_by: HashMap<String, u64>,
     bytes_total: u64,
 }
@@ -289,6 +316,8 @@ pub struct Writer {
     shared: bool,
     /// Set by the store's wake-up, cleared when the writer catches up.
     wake: Arc<std::sync::atomic::AtomicBool>,
+    /// How many recent feed events the store keeps for `resume_after`.
+    events_kept: u64,
 }
 
 /// Shared pieces the writer updates.
@@ -303,6 +332,8 @@ pub struct Parts {
     /// The latest checkpoint, published once its batch is durable.
     pub checkpoint: super::audit_key::Latest,
     pub budgets: Budgets,
+    /// How many recent feed events the store keeps (the resume window).
+    pub events_kept: usize,
 }
 
 impl Writer {
@@ -331,6 +362,7 @@ impl Writer {
             audit_key: p.audit_key,
             checkpoint: p.checkpoint,
             budgets: p.budgets,
+            events_kept: p.events_kept as u64,
         }
     }
 
@@ -471,6 +503,21 @@ impl Writer {
             }
             return;
         }
+        if !b.publish.events.is_empty() {
+            // Kept with the state change they announce, so a restarted broker can replay
+            // them to a client that resumes (see `Live::restore`).
+            for e in &b.publish.events {
+                b.muts.push(Mutation::Event(e.clone()));
+            }
+            if let Some(upto) = self.head_seq.checked_sub(self.events_kept) {
+                b.muts.push(Mutation::PruneEvents(upto));
+            }
+        }
+        if !b.idempotency.is_empty() {
+            // First in the batch, so it never removes a record this batch adds.
+            let before = Timestamp::now().plus_secs(-idempotency::WINDOW_SECS);
+            b.muts.insert(0, Mutation::PruneIdempotency(before));
+        }
         if !b.muts.is_empty() {
             b.muts.push(Mutation::HeadSeq(self.head_seq));
         }
@@ -497,6 +544,7 @@ impl Writer {
             touched: std::mem::take(&mut b.touched),
             decisions: std::mem::take(&mut b.decisions),
             keys: b.keys.clone(),
+            idempotency: std::mem::take(&mut b.idempotency),
             bytes_by: std::mem::take(&mut b.bytes_by),
             bytes_total: b.bytes_total,
         });
@@ -629,23 +677,20 @@ impl Writer {
     fn event(&mut self, b: &mut Batch, make: impl FnOnce(u64) -> ServerMsg, groups: &[String]) {
         self.head_seq += 1;
         let msg = make(self.head_seq);
-        let e = Arc::new(Event::new(&msg, groups.to_vec()));
-        if self.shared {
-            b.muts.push(Mutation::Event {
-                seq: e.seq,
-                action_id: event_action(&msg),
-                groups: e.groups.clone(),
-                json: e.json.clone(),
-            });
-        }
-        b.publish.events.push(e);
+        b.publish
+            .events
+            .push(Arc::new(Event::new(&msg, groups.to_vec())));
     }
 
     fn stage(&mut self, b: &mut Batch, op: Op) {
         match op {
-            Op::Create { action, reply } => {
-                let r = self.create(b, *action);
-                b.done.push(Done::Action(reply, r));
+            Op::Create {
+                action,
+                idempotency,
+                reply,
+            } => {
+                let r = self.create_keyed(b, *action, idempotency);
+                b.done.push(Done::Created(reply, r));
             }
             Op::Vote {
                 principal,

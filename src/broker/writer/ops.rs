@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::{Batch, OpError, VoteAck, Writer};
+use super::{Batch, Created, IdempotencyKey, OpError, VoteAck, Writer};
 use crate::auth::Principal;
 use crate::broker::decide::{Rejection, SeenFacts, check_vote_with_digest};
 use crate::broker::store::{AuditKind, HistoryRow, Mutation, StoreError};
 use crate::protocol::api::{KeyInfo, ResultReport};
+use crate::protocol::idempotency;
 use crate::protocol::row::digest_and_sizes;
 use crate::protocol::{
     Action, ActionId, ActionRow, ErrorCode, Execution, KeyId, ServerMsg, SignedDecision, Status,
@@ -25,6 +26,80 @@ fn internal(e: StoreError) -> OpError {
 }
 
 impl Writer {
+    /// The idempotency record of `agent`'s `key` as this batch leaves it: staged, else
+    /// as the batch in flight left it, else stored. So two requests with the same key
+    /// make one action even when the second arrives before the first is committed.
+    fn idempotency_record(
+        &self,
+        b: &Batch,
+        agent: &str,
+        key: &str,
+    ) -> Result<Option<idempotency::Record>, OpError> {
+        let k = (agent.to_string(), key.to_string());
+        if let Some(r) = b.idempotency.get(&k) {
+            return Ok(Some(r.clone()));
+        }
+        if let Some(r) = self.inflight.as_ref().and_then(|f| f.idempotency.get(&k)) {
+            return Ok(Some(r.clone()));
+        }
+        self.store.idempotency(agent, key).map_err(internal)
+    }
+
+    /// A submission, with or without an `Idempotency-Key` (see
+    /// [`crate::protocol::idempotency`]): a key seen before with the same body answers
+    /// with the action it made; with another body it is refused; otherwise the action is
+    /// created and the key recorded in the same batch.
+    pub(super) fn create_keyed(
+        &mut self,
+        b: &mut Batch,
+        action: Action,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Created, OpError> {
+        let Some(key) = key else {
+            return self.create(b, action).map(|action| Created {
+                action,
+                replayed: false,
+            });
+        };
+        let known = self.idempotency_record(b, &key.agent, &key.key)?;
+        match idempotency::decide(known.as_ref(), &key.body_hash, action.created_at) {
+            idempotency::Outcome::Replay(id) => {
+                let Some(a) = self.get(b, &id).map_err(internal)? else {
+                    tracing::error!(action = %id, "an idempotency record names a missing action");
+                    return Err(OpError::Internal);
+                };
+                Ok(Created {
+                    action: a,
+                    replayed: true,
+                })
+            }
+            idempotency::Outcome::Conflict { action_id } => {
+                Err(OpError::IdempotencyConflict(format!(
+                    "this Idempotency-Key was used for another request (action {action_id}) \
+                     in the last {} hours; use a new key for a new request",
+                    idempotency::WINDOW_SECS / 3600
+                )))
+            }
+            idempotency::Outcome::Create => {
+                let a = self.create(b, action)?;
+                let record = idempotency::Record {
+                    agent: key.agent,
+                    key: key.key,
+                    body_hash: key.body_hash,
+                    action_id: a.id,
+                    created_at: a.created_at,
+                };
+                b.muts.push(Mutation::Idempotency(record.clone()));
+                b.idempotency
+                    .insert((record.agent.clone(), record.key.clone()), record);
+                Ok(Created {
+                    action: a,
+                    replayed: false,
+                })
+            }
+        }
+    }
+
     pub(super) fn create(&mut self, b: &mut Batch, action: Action) -> Result<Arc<Action>, OpError> {
         let (digest, sizes) = digest_and_sizes(&action);
         self.check_budget(b, &action.requester.id, sizes.action)?;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::*;
 use crate::broker::store::{Recovered, SqliteStore};
 use crate::console::fixtures::action;
+use crate::protocol::{Digest, Timestamp};
 use crate::protocol::{HistoryPage, HistoryQuery, RiskLevel};
 
 /// A real store whose next commit fails when asked to.
@@ -42,6 +43,20 @@ impl Store for Flaky {
     ) -> Result<Vec<crate::broker::store::StoredEntry>, StoreError> {
         self.inner.audit_entries(after, limit)
     }
+    fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::broker::live::Event>, StoreError> {
+        self.inner.events_after(after, limit)
+    }
+    fn idempotency(
+        &self,
+        agent: &str,
+        key: &str,
+    ) -> Result<Option<crate::protocol::idempotency::Record>, StoreError> {
+        self.inner.idempotency(agent, key)
+    }
     fn stored_ids(
         &self,
         table: crate::broker::store::IdTable,
@@ -58,11 +73,12 @@ impl Store for Flaky {
     }
 }
 
-fn create(tx: &mpsc::Sender<Op>, n: u8) -> oneshot::Receiver<Result<Arc<Action>, OpError>> {
+fn create(tx: &mpsc::Sender<Op>, n: u8) -> oneshot::Receiver<Result<Created, OpError>> {
     let (reply, rx) = oneshot::channel();
     let a = action(n, "db.export", "customers", "production", RiskLevel::High);
     tx.blocking_send(Op::Create {
         action: Box::new(a),
+        idempotency: None,
         reply,
     })
     .unwrap();
@@ -87,6 +103,7 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
         audit_key: Arc::new(ed25519_dalek::SigningKey::from_bytes(&[8; 32])),
         checkpoint: Default::default(),
         budgets: Default::default(),
+        events_kept: 64,
     };
     let live = parts.live.clone();
     let writer = Writer::new(parts, 0, 0, crate::broker::store::audit::GENESIS.into(), 64);
@@ -109,4 +126,163 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
     assert!(live.pending(&crate::console::fixtures::id(3)).is_some());
     let summary = crate::broker::cli::verify(dir.path()).unwrap();
     assert!(summary.contains("audit log OK: 2 entries"), "{summary}");
+}
+
+fn parts_over(store: Arc<dyn Store>, events_kept: usize) -> Parts {
+    Parts {
+        store,
+        live: Arc::new(Live::new(Vec::new(), 0, 64, 64)),
+        keys: Arc::new(Keys::new(Vec::new())),
+        metrics: Arc::new(Metrics::default()),
+        new_action: Arc::new(Notify::new()),
+        audit_key: Arc::new(ed25519_dalek::SigningKey::from_bytes(&[8; 32])),
+        checkpoint: Default::default(),
+        budgets: Default::default(),
+        events_kept,
+    }
+}
+
+/// A submission of action `n` (created now) with `key`, whose body is `body`.
+fn keyed(n: u8, key: &str, body: &str) -> (Op, oneshot::Receiver<Result<Created, OpError>>) {
+    let (reply, rx) = oneshot::channel();
+    let mut a = action(n, "db.export", "customers", "production", RiskLevel::High);
+    a.created_at = Timestamp::now();
+    a.expires_at = a.created_at.plus_secs(900);
+    let op = Op::Create {
+        idempotency: Some(IdempotencyKey {
+            agent: a.requester.id.clone(),
+            key: key.into(),
+            body_hash: Digest::of_bytes(body.as_bytes()),
+        }),
+        action: Box::new(a),
+        reply,
+    };
+    (op, rx)
+}
+
+fn outcome(d: &Done) -> Result<(ActionId, bool), OpError> {
+    match d {
+        Done::Created(_, r) => r.clone().map(|c| (c.action.id, c.replayed)),
+        _ => panic!("not a submission"),
+    }
+}
+
+/// Two submissions with one key make one action even when neither is committed yet:
+/// the second finds the first in the batch being staged, or in the batch in flight.
+#[test]
+fn a_key_is_deduplicated_against_staged_and_in_flight_batches() {
+    use crate::console::fixtures::id;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let mut w = Writer::new(
+        parts_over(store, 64),
+        0,
+        0,
+        crate::broker::store::audit::GENESIS.into(),
+        64,
+    );
+
+    // One batch: the same key and body twice, then another body, then another key.
+    let mut b = Batch::default();
+    for (n, key, body) in [(1, "k", "A"), (2, "k", "A"), (3, "k", "B"), (4, "k2", "A")] {
+        w.stage(&mut b, keyed(n, key, body).0);
+    }
+    let got: Vec<_> = b.done.iter().map(outcome).collect();
+    assert_eq!(got[0], Ok((id(1), false)));
+    assert_eq!(
+        got[1],
+        Ok((id(1), true)),
+        "same key, same body: the first action"
+    );
+    assert!(
+        matches!(&got[2], Err(OpError::IdempotencyConflict(m)) if m.contains(&id(1).to_string())),
+        "{:?}",
+        got[2]
+    );
+    assert_eq!(got[3], Ok((id(4), false)));
+    let records = b
+        .muts
+        .iter()
+        .filter(|m| matches!(m, Mutation::Idempotency(_)))
+        .count();
+    assert_eq!(records, 2, "one record per key");
+    assert_eq!(b.created, 2);
+
+    // In flight: the batch is handed to a committer that has not committed it.
+    let (to_committer, batches) = std::sync::mpsc::sync_channel(1);
+    let (op, _rx) = keyed(5, "k3", "A");
+    w.process(vec![op], &to_committer);
+    let mut b = Batch::default();
+    w.stage(&mut b, keyed(6, "k3", "A").0);
+    w.stage(&mut b, keyed(7, "k3", "B").0);
+    assert_eq!(outcome(&b.done[0]), Ok((id(5), true)));
+    assert!(matches!(
+        outcome(&b.done[1]),
+        Err(OpError::IdempotencyConflict(_))
+    ));
+    assert_eq!(b.created, 0);
+    drop(batches);
+}
+
+/// Keys are durable: a writer started over the same store (a restarted broker) answers
+/// a retried submission with the action made before the restart.
+#[test]
+fn a_key_survives_a_restart_of_the_writer() {
+    use crate::console::fixtures::id;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |ops: Vec<(Op, oneshot::Receiver<Result<Created, OpError>>)>| {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let rec = store.recover().unwrap();
+        let w = Writer::new(
+            parts_over(Arc::new(store), 3),
+            rec.head_seq,
+            rec.audit_seq,
+            rec.audit_hash,
+            64,
+        );
+        let (tx, rx) = mpsc::channel(64);
+        let thread = std::thread::spawn(move || w.run(rx));
+        let mut out = Vec::new();
+        for (op, reply) in ops {
+            tx.blocking_send(op).unwrap();
+            out.push(
+                reply
+                    .blocking_recv()
+                    .unwrap()
+                    .map(|c| (c.action.id, c.replayed)),
+            );
+        }
+        tx.blocking_send(Op::Stop).unwrap();
+        thread.join().unwrap();
+        out
+    };
+    assert_eq!(run(vec![keyed(1, "ci-42", "A")]), [Ok((id(1), false))]);
+    let again = run(vec![keyed(2, "ci-42", "A"), keyed(3, "ci-42", "B")]);
+    assert_eq!(again[0], Ok((id(1), true)));
+    assert!(matches!(again[1], Err(OpError::IdempotencyConflict(_))));
+    let store = SqliteStore::open(dir.path()).unwrap();
+    assert!(store.action(&id(2)).unwrap().is_none(), "no second action");
+    assert_eq!(store.recover().unwrap().pending.len(), 1);
+    // The events went into the store with their batches, with who may see them.
+    let kept = store.events_after(0, 10).unwrap();
+    assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
+    assert!(
+        kept[0].json.contains("\"type\":\"pending\""),
+        "{}",
+        kept[0].json
+    );
+    let groups = store
+        .action(&id(1))
+        .unwrap()
+        .unwrap()
+        .policy
+        .approver_groups;
+    assert!(!groups.is_empty());
+    assert_eq!(kept[0].groups, groups);
+
+    // Only the newest `events_kept` (3 here) stay: older ones leave with later batches.
+    let more = run((4..=8).map(|n| keyed(n, &format!("k{n}"), "A")).collect());
+    assert!(more.iter().all(|r| matches!(r, Ok((_, false)))));
+    let kept = store.events_after(0, 10).unwrap();
+    assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5, 6]);
 }

@@ -9,12 +9,11 @@ use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 
 use crate::console::edge::config::{self, Config, Flags, NotifyMode};
+use crate::console::edge::device_login::DeviceLogin;
 use crate::console::edge::runtime::{LoginFlow, RunOptions, run};
 use crate::console::edge::signin;
 use crate::console::ui::theme::Theme;
-use crate::identity::{
-    DeviceKey, DeviceLogin, FixedToken, SessionStore, TokenSource, default_data_dir,
-};
+use crate::identity::{DeviceKey, FixedToken, SessionStore, TokenSource, default_data_dir};
 use crate::protocol::Timestamp;
 
 /// Flags of `signoff console`. (No `Debug`: it would print the token.)

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod device_login;
 pub mod export;
 pub mod heap_trim;
 pub mod notify;

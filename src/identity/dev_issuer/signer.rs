@@ -4,7 +4,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::identity::jose;
+use crate::auth::jose;
 use crate::protocol::decision::generate_signing_key;
 
 /// A signing key with its `kid`, and its public half as a JWK.

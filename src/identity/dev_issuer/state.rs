@@ -56,7 +56,7 @@ pub fn random_token(n: usize) -> String {
     if getrandom::fill(&mut b).is_err() {
         b.iter_mut().enumerate().for_each(|(i, x)| *x = i as u8);
     }
-    crate::identity::jose::b64url(&b)
+    crate::auth::jose::b64url(&b)
 }
 
 /// A user code like `BCDF-GHJK` (no vowels: no words; no 0/O or 1/I confusion).

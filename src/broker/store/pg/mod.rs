@@ -37,8 +37,6 @@ use url::PgOptions;
 
 /// The channel replicas notify on commit (the payload names the committing replica).
 const CHANNEL: &str = "signoff_events";
-/// Feed events kept for replicas that fall behind (older ones are deleted now and then).
-const EVENTS_KEPT: i64 = 100_000;
 
 /// A tokio-postgres error as a store error: unreachable or not.
 pub(super) fn err(e: tokio_postgres::Error) -> StoreError {
@@ -123,7 +121,6 @@ struct WriterConn {
     stmts: HashMap<&'static str, Statement>,
     /// The head locked by the open batch (none open: `None`).
     open: Option<Head>,
-    commits: u64,
 }
 
 /// PostgreSQL, shared by any number of brokers.
@@ -345,9 +342,7 @@ impl PgStore {
             client.batch_execute("ROLLBACK").await.map_err(err)?;
             return Ok(());
         }
-        let (writes, new_head) = writes(batch, &head, &self.replica)?;
-        w.commits += 1;
-        let prune = w.commits.is_multiple_of(1000);
+        let (writes, _) = writes(batch, &head, &self.replica)?;
         self.writer_client(w).await?;
         let WriterConn { client, stmts, .. } = w;
         let client = client
@@ -375,21 +370,7 @@ impl PgStore {
         }
         let result = futures_util::future::try_join_all(futs).await;
         let result = match result {
-            Ok(_) => {
-                if prune {
-                    let floor = new_head.event_seq as i64 - EVENTS_KEPT;
-                    client
-                        .execute("DELETE FROM events WHERE seq <= $1", &[&floor])
-                        .await
-                        .map(|_| ())
-                } else {
-                    Ok(())
-                }
-            }
-            Err(e) => Err(e),
-        };
-        let result = match result {
-            Ok(()) => client.batch_execute("COMMIT").await,
+            Ok(_) => client.batch_execute("COMMIT").await,
             Err(e) => {
                 let _ = client.batch_execute("ROLLBACK").await;
                 Err(e)
@@ -397,6 +378,19 @@ impl PgStore {
         };
         result.map_err(err)
     }
+}
+
+/// The action a feed event (as encoded) is about, for joining it with its row.
+fn event_action(json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        id: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Msg {
+        row: Option<Row>,
+    }
+    serde_json::from_str::<Msg>(json).ok()?.row.map(|r| r.id)
 }
 
 /// The statements for a batch and the head after it. Refuses a batch that does not
@@ -496,30 +490,46 @@ fn writes(
                 }
                 next.event_seq = *seq;
             }
-            Mutation::Event {
-                seq,
-                action_id,
-                groups,
-                json,
-            } => {
-                if *seq <= head.event_seq {
+            Mutation::Event(e) => {
+                if e.seq <= head.event_seq {
                     return Err(StoreError::Pg(format!(
-                        "event {seq} is not after the stored head {}: the batch was staged on \
+                        "event {} is not after the stored head {}: the batch was staged on \
                          another head",
-                        head.event_seq
+                        e.seq, head.event_seq
                     )));
                 }
                 events = true;
                 out.push(Write {
                     sql: "INSERT INTO events (seq, action_id, groups, body) VALUES ($1, $2, $3, $4)",
                     params: vec![
-                        p(*seq as i64),
-                        p(action_id.map(|i| i.to_string())),
-                        p(crate::protocol::encode(groups)),
-                        p(json.clone()),
+                        p(e.seq as i64),
+                        p(event_action(&e.json)),
+                        p(crate::protocol::encode(&e.groups)),
+                        p(e.json.clone()),
                     ],
                 });
             }
+            Mutation::PruneEvents(upto) => out.push(Write {
+                sql: "DELETE FROM events WHERE seq <= $1",
+                params: vec![p(*upto as i64)],
+            }),
+            Mutation::Idempotency(r) => out.push(Write {
+                sql: "INSERT INTO idempotency (agent, key, body_hash, action_id, created_at)
+                      VALUES ($1, $2, $3, $4, $5)
+                      ON CONFLICT (agent, key) DO UPDATE SET body_hash = excluded.body_hash,
+                      action_id = excluded.action_id, created_at = excluded.created_at",
+                params: vec![
+                    p(r.agent.clone()),
+                    p(r.key.clone()),
+                    p(r.body_hash.as_str().to_string()),
+                    p(r.action_id.to_string()),
+                    p(r.created_at.unix_millis()),
+                ],
+            }),
+            Mutation::PruneIdempotency(before) => out.push(Write {
+                sql: "DELETE FROM idempotency WHERE created_at < $1",
+                params: vec![p(before.unix_millis())],
+            }),
         }
     }
     out.push(Write {
@@ -687,6 +697,67 @@ impl Store for PgStore {
                     }),
                 })
                 .collect())
+        })
+    }
+
+    fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::broker::live::Event>, StoreError> {
+        self.run(async {
+            let c = self.reader().await?;
+            let st = c
+                .prepare_cached(
+                    "SELECT seq, groups, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .await
+                .map_err(err)?;
+            c.query(&st, &[&(after as i64), &(limit as i64)])
+                .await
+                .map_err(err)?
+                .iter()
+                .map(|r| {
+                    Ok(crate::broker::live::Event {
+                        seq: r.get::<_, i64>(0) as u64,
+                        groups: serde_json::from_str(r.get::<_, &str>(1))
+                            .map_err(|e| corrupt(format!("event groups: {e}")))?,
+                        json: r.get(2),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn idempotency(
+        &self,
+        agent: &str,
+        key: &str,
+    ) -> Result<Option<crate::protocol::idempotency::Record>, StoreError> {
+        self.run(async {
+            let c = self.reader().await?;
+            let st = c
+                .prepare_cached(
+                    "SELECT body_hash, action_id, created_at FROM idempotency
+                     WHERE agent = $1 AND key = $2",
+                )
+                .await
+                .map_err(err)?;
+            let Some(r) = c.query_opt(&st, &[&agent, &key]).await.map_err(err)? else {
+                return Ok(None);
+            };
+            let hash: String = r.get(0);
+            let id: &str = r.get(1);
+            Ok(Some(crate::protocol::idempotency::Record {
+                agent: agent.to_string(),
+                key: key.to_string(),
+                body_hash: crate::protocol::Digest::try_from(hash)
+                    .map_err(|_| corrupt("idempotency body_hash"))?,
+                action_id: id
+                    .parse()
+                    .map_err(|_| corrupt(format!("idempotency action id {id:?}")))?,
+                created_at: Timestamp::from_unix_millis(r.get(2)),
+            }))
         })
     }
 
@@ -1046,12 +1117,23 @@ mod tests {
             entry: e,
         }];
         assert!(writes(&stale, &head, "r").is_err());
-        let old_event = [Mutation::Event {
+        let old_event = [Mutation::Event(Arc::new(crate::broker::live::Event {
             seq: 7,
-            action_id: None,
             groups: vec![],
             json: "{}".into(),
-        }];
+        }))];
         assert!(writes(&old_event, &head, "r").is_err());
+    }
+
+    #[test]
+    fn events_name_their_action() {
+        let a = crate::protocol::action::fixtures::action();
+        let msg = crate::protocol::ServerMsg::Pending {
+            seq: 3,
+            row: crate::protocol::ActionRow::compute(&a),
+        };
+        let json = crate::protocol::encode(&msg);
+        assert_eq!(event_action(&json), Some(a.id.to_string()));
+        assert_eq!(event_action("{\"type\":\"skipped\"}"), None);
     }
 }

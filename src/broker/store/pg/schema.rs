@@ -79,6 +79,16 @@ CREATE TABLE events (
     groups    TEXT NOT NULL,
     body      TEXT NOT NULL
 );
+-- Idempotency-Key records of agents' submissions (any broker answers a retry).
+CREATE TABLE idempotency (
+    agent      TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body_hash  TEXT NOT NULL,
+    action_id  TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (agent, key)
+);
+CREATE INDEX idempotency_created ON idempotency(created_at);
 -- Ids sort bytewise (COLLATE "C"), as in SQLite: pages and cursors agree.
 CREATE TABLE history (
     action_id      TEXT COLLATE "C" PRIMARY KEY,

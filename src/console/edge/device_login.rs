@@ -8,15 +8,15 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::broker_keys::KeysError;
-use super::device_flow::{self, start_device_flow};
-use super::login::{LoginError, complete_login};
-use super::oidc::IssuerConfig;
-use super::qr_lines;
-use super::session::SessionStore;
+use super::runtime::LoginFlow;
 use crate::auth::BoxFuture;
 use crate::console::dialogs::login::DeviceAuthorization;
-use crate::console::edge::runtime::LoginFlow;
+use crate::identity::broker_keys::KeysError;
+use crate::identity::device_flow::{self, start_device_flow};
+use crate::identity::login::{LoginError, complete_login};
+use crate::identity::oidc::IssuerConfig;
+use crate::identity::qr_lines;
+use crate::identity::session::SessionStore;
 
 /// Device-flow sign-in into one data dir, registering the key with one broker.
 pub struct DeviceLogin {

@@ -44,7 +44,7 @@ impl JwksCache {
     pub fn new(issuer: impl Into<String>, min_refetch: Duration) -> Self {
         Self {
             issuer: issuer.into().trim_end_matches('/').to_string(),
-            http: super::oidc::http_client(),
+            http: super::http::http_client(),
             min_refetch,
             state: Mutex::new(State::default()),
             fetches: AtomicU64::new(0),
@@ -138,7 +138,7 @@ impl JwksCache {
             .get(url)
             .send()
             .await
-            .map_err(|e| format!("{url}: {}", super::oidc::error_chain(&e.without_url())))?;
+            .map_err(|e| format!("{url}: {}", super::http::error_chain(&e.without_url())))?;
         if !resp.status().is_success() {
             return Err(format!("{url}: HTTP {}", resp.status()));
         }
