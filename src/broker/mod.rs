@@ -78,8 +78,10 @@ pub struct Settings {
     /// Resolves bearer tokens (static hashed tokens, OIDC JWTs, or a chain of both).
     pub authenticator: Arc<dyn Authenticator>,
     pub policy: policy::Engine,
-    /// Where `signoff.db` lives.
+    /// Where `signoff.db` lives (and, with PostgreSQL, the broker's audit key).
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of `signoff.db`: the store several brokers share.
+    pub postgres: Option<store::PgOptions>,
     pub tls: Option<TlsFiles>,
     pub tunables: Tunables,
 }
@@ -95,6 +97,7 @@ impl Settings {
             authenticator,
             policy,
             data_dir: data_dir.into(),
+            postgres: None,
             tls: None,
             tunables: Tunables::default(),
         }
