@@ -67,7 +67,9 @@ pub struct ActionArgs {
 /// Where the broker is and how to authenticate to it.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
-    /// Broker base URL, e.g. `https://signoff.example.com`.
+    /// Broker base URL, e.g. `https://signoff.example.com`; several brokers on one
+    /// database comma-separated (`https://a,https://b`): a broker that cannot be reached,
+    /// or whose database is unavailable, is skipped for the next.
     #[arg(long, value_name = "URL", env = "SIGNOFF_BROKER_URL")]
     pub broker: Option<String>,
     /// Agent bearer token (prefer the environment variable: flags show up in `ps`).

@@ -68,53 +68,94 @@ impl ClientError {
     }
 }
 
-/// A client for one broker and one agent token.
+/// A client for one broker (or several brokers on one database) and one agent token.
 #[derive(Clone)]
 pub struct AgentClient {
     http: reqwest::Client,
-    base: Url,
+    /// One or more base URLs of brokers that share a database.
+    bases: Vec<Url>,
+    /// The one that answered last: tried first.
+    current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     token: String,
 }
 
 impl std::fmt::Debug for AgentClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bases: Vec<&str> = self.bases.iter().map(Url::as_str).collect();
         f.debug_struct("AgentClient")
-            .field("base", &self.base.as_str())
+            .field("bases", &bases)
             .finish_non_exhaustive()
     }
 }
 
+/// A failed attempt, and whether the request may have reached the broker.
+struct Attempt {
+    error: ClientError,
+    /// False when it provably did not (no connection, or `503 store_unavailable`).
+    maybe_recorded: bool,
+}
+
+fn parse_base(base: &str, whole: &str) -> Result<Url, ClientError> {
+    let bad = |message: String| ClientError::BadUrl {
+        url: whole.to_string(),
+        message,
+    };
+    let mut base_url = Url::parse(base.trim()).map_err(|e| bad(e.to_string()))?;
+    if !matches!(base_url.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https".into()));
+    }
+    if !base_url.path().ends_with('/') {
+        let path = format!("{}/", base_url.path());
+        base_url.set_path(&path);
+    }
+    Ok(base_url)
+}
+
 impl AgentClient {
     /// A client for the broker at `base` (http or https), authenticating with `token`.
+    /// `base` may list several brokers on one database, comma-separated: a call goes to
+    /// the one that answered last and moves on to the next when a broker cannot be reached
+    /// or says its database is unavailable (a submission only when it was provably not
+    /// recorded).
     pub fn new(base: &str, token: impl Into<String>) -> Result<Self, ClientError> {
-        let bad = |message: String| ClientError::BadUrl {
-            url: base.to_string(),
-            message,
-        };
-        let mut base_url = Url::parse(base.trim()).map_err(|e| bad(e.to_string()))?;
-        if !matches!(base_url.scheme(), "http" | "https") {
-            return Err(bad("the scheme must be http or https".into()));
-        }
-        if !base_url.path().ends_with('/') {
-            let path = format!("{}/", base_url.path());
-            base_url.set_path(&path);
+        let bases = base
+            .split(',')
+            .filter(|b| !b.trim().is_empty())
+            .map(|b| parse_base(b, base))
+            .collect::<Result<Vec<_>, _>>()?;
+        if bases.is_empty() {
+            return Err(ClientError::BadUrl {
+                url: base.to_string(),
+                message: "no URL".into(),
+            });
         }
         let http = reqwest::Client::builder()
             .user_agent(concat!("signoff/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| ClientError::BadUrl {
+                url: base.to_string(),
+                message: e.to_string(),
+            })?;
         Ok(Self {
             http,
-            base: base_url,
+            bases,
+            current: Default::default(),
             token: token.into(),
         })
     }
 
-    /// The broker's base URL.
+    /// The broker's base URL (the first one listed: it names the deployment, e.g. for
+    /// the checkpoints kept per broker).
     pub fn base(&self) -> &Url {
-        &self.base
+        &self.bases[0]
+    }
+
+    /// The broker the next call goes to first.
+    pub fn current(&self) -> &Url {
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        &self.bases[i % self.bases.len()]
     }
 
     /// `POST /v1/actions`.
@@ -192,9 +233,69 @@ impl AgentClient {
         timeout: Duration,
         header: Option<(&str, &str)>,
     ) -> Result<T, ClientError> {
-        let url = self.base.join(path).map_err(|e| ClientError::BadUrl {
-            url: self.base.to_string(),
-            message: e.to_string(),
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.bases.len();
+        let start = self.current.load(Relaxed) % n;
+        // Reads may be repeated anywhere, and so may a submission with an Idempotency-Key
+        // (every broker on the database answers it with the action it made); other writes
+        // only where they provably did not land.
+        let repeatable = method == Method::GET || header.is_some();
+        let mut last = None;
+        for i in 0..n {
+            let idx = (start + i) % n;
+            match self
+                .call_one(
+                    &self.bases[idx],
+                    method.clone(),
+                    path,
+                    body,
+                    timeout,
+                    header,
+                )
+                .await
+            {
+                Ok(v) => {
+                    self.current.store(idx, Relaxed);
+                    return Ok(v);
+                }
+                Err(a) => {
+                    let next = n > 1
+                        && a.error.is_transient()
+                        && (repeatable || !a.maybe_recorded)
+                        && a.error.code() != Some(ErrorCode::RateLimited);
+                    if !next {
+                        if !a.error.is_transient() {
+                            // It answered: it is up.
+                            self.current.store(idx, Relaxed);
+                        }
+                        return Err(a.error);
+                    }
+                    tracing::info!(error = %a.error, "trying the next broker");
+                    last = Some(a.error);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ClientError::BadUrl {
+            url: String::new(),
+            message: "no broker URL".into(),
+        }))
+    }
+
+    async fn call_one<B: Serialize, T: DeserializeOwned>(
+        &self,
+        base: &Url,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        timeout: Duration,
+        header: Option<(&str, &str)>,
+    ) -> Result<T, Attempt> {
+        let url = base.join(path).map_err(|e| Attempt {
+            error: ClientError::BadUrl {
+                url: base.to_string(),
+                message: e.to_string(),
+            },
+            maybe_recorded: false,
         })?;
         let mut rb = self
             .http
@@ -207,14 +308,20 @@ impl AgentClient {
         if let Some((name, value)) = header {
             rb = rb.header(name, value);
         }
-        let unreachable = |e: reqwest::Error| ClientError::Unreachable {
-            url: url.to_string(),
-            message: error_chain(&e),
+        let unreachable = |e: reqwest::Error| Attempt {
+            maybe_recorded: !e.is_connect(),
+            error: ClientError::Unreachable {
+                url: url.to_string(),
+                message: error_chain(&e),
+            },
         };
         let resp = rb.send().await.map_err(unreachable)?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(unreachable)?;
-        decode(status, &bytes)
+        decode(status, &bytes).map_err(|error| Attempt {
+            maybe_recorded: error.code() != Some(ErrorCode::StoreUnavailable),
+            error,
+        })
     }
 }
 
@@ -268,6 +375,54 @@ mod tests {
             AgentClient::new("not a url", "t"),
             Err(ClientError::BadUrl { .. })
         ));
+    }
+
+    #[test]
+    fn several_brokers_are_listed_with_commas() {
+        let c = AgentClient::new("http://a:1, http://b:2/x", "t").unwrap();
+        assert_eq!(c.base().as_str(), "http://a:1/");
+        assert_eq!(c.current().as_str(), "http://a:1/");
+        assert_eq!(c.bases[1].as_str(), "http://b:2/x/");
+        assert!(AgentClient::new("http://a:1,ftp://b", "t").is_err());
+        assert!(AgentClient::new(" , ", "t").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_broker_that_cannot_be_reached_is_skipped() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = open.local_addr().unwrap().port();
+        // A stand-in broker that answers every request with 404 not_found.
+        std::thread::spawn(move || {
+            use std::io::{Read as _, Write as _};
+            for s in open.incoming().flatten().take(2) {
+                let mut s = s;
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body = br#"{"error":{"code":"not_found","message":"no action"}}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(body);
+            }
+        });
+        let c = AgentClient::new(
+            &format!("http://127.0.0.1:{closed},http://127.0.0.1:{port}"),
+            "t",
+        )
+        .unwrap();
+        let e = c.get(ActionId::new(), 0).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::NotFound), "{e}");
+        assert_eq!(
+            c.current().port(),
+            Some(port),
+            "the answering broker comes first now"
+        );
     }
 
     #[test]

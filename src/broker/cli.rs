@@ -49,6 +49,52 @@ pub struct BrokerArgs {
     /// Groups of the development identity, comma-separated [default: sre,security,data-governance].
     #[arg(long, value_name = "GROUPS", value_delimiter = ',', requires = "dev")]
     pub dev_groups: Vec<String>,
+    /// PostgreSQL instead of the data directory's SQLite file, so that several brokers
+    /// share one database: postgres://USER@HOST:PORT/DB (or `[store] url` in the config).
+    /// The password comes from --store-password-file or $SIGNOFF_STORE_PASSWORD.
+    #[arg(long, value_name = "URL", conflicts_with = "dev")]
+    pub store: Option<String>,
+    /// A file (mode 0600) whose first line is the database password.
+    #[arg(long, value_name = "FILE")]
+    pub store_password_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<BrokerCommand>,
+}
+
+/// `signoff broker …`
+#[derive(Debug, Subcommand)]
+pub enum BrokerCommand {
+    /// Bring the PostgreSQL schema to this broker's version, then exit (brokers also do
+    /// this when they start; this runs it alone, e.g. before a rolling upgrade).
+    Migrate(StoreArgs),
+}
+
+/// Which store a command reads: a data directory (SQLite) or PostgreSQL.
+#[derive(Debug, Clone, Args, Default)]
+pub struct StoreArgs {
+    /// PostgreSQL: postgres://USER@HOST:PORT/DB [default: `[store] url` of --config].
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// A file (mode 0600) whose first line is the database password
+    /// [default: $SIGNOFF_STORE_PASSWORD].
+    #[arg(long, value_name = "FILE")]
+    pub store_password_file: Option<PathBuf>,
+    /// The broker's config file, for its `[store]` section.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// The PostgreSQL options these flags (or the config's `[store]`) name, if any.
+    pub fn postgres(&self) -> Result<Option<super::store::PgOptions>, String> {
+        let config = match &self.config {
+            Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+            None => Config::default(),
+        };
+        config
+            .store
+            .options(self.store.as_deref(), self.store_password_file.as_deref())
+    }
 }
 
 /// `signoff audit …`
@@ -60,6 +106,8 @@ pub enum AuditCommand {
         /// Data directory holding signoff.db [default: the platform data directory].
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Checkpoint files (JSON, as a console or `signoff request` keeps them): the log
         /// must still hold each one's entry with its hash, or it was truncated or rewritten.
         #[arg(long = "checkpoint", value_name = "FILE", num_args = 1..)]
@@ -87,6 +135,8 @@ pub enum AuditCommand {
     Export {
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
         /// Only entries at or after this time (RFC 3339).
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
@@ -177,7 +227,17 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
         }),
         _ => None,
     };
+    let postgres = config
+        .store
+        .options(args.store.as_deref(), args.store_password_file.as_deref())
+        .map_err(BrokerError::Config)?;
+    if args.dev && postgres.is_some() {
+        return Err(BrokerError::Config(
+            "--dev keeps its own SQLite store; drop [store] url or --dev".into(),
+        ));
+    }
     let mut s = Settings::new(authenticator, policy, data_dir);
+    s.postgres = postgres;
     s.tls = tls;
     s.tunables = config.tunables();
     s.notify = super::notify::config::load(
@@ -213,9 +273,47 @@ async fn shutdown_signal() {
     }
 }
 
+/// Runs `signoff broker migrate`.
+fn run_migrate(args: &StoreArgs) -> ExitCode {
+    let opts = match args.postgres() {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            eprintln!(
+                "signoff broker migrate: name the database with --store postgres://… (or \
+                 `[store] url` in --config); a SQLite store migrates itself when opened"
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("signoff broker migrate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match super::store::PgStore::migrate(&opts) {
+        Ok((before, after)) if before == after => {
+            println!("{}: schema is at version {after}; nothing to do", opts.url);
+            ExitCode::SUCCESS
+        }
+        Ok((before, after)) => {
+            println!(
+                "{}: schema migrated from version {before} to {after}",
+                opts.url
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("signoff broker migrate: {}: {e}", opts.url);
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Runs `signoff broker` until SIGINT or SIGTERM.
 pub fn run_broker(args: BrokerArgs) -> ExitCode {
     init_logs(args.log_json);
+    if let Some(BrokerCommand::Migrate(m)) = &args.command {
+        return run_migrate(m);
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -298,6 +396,19 @@ fn open_existing(data: Option<PathBuf>) -> Result<SqliteStore, String> {
     SqliteStore::open(&dir).map_err(|e| e.to_string())
 }
 
+/// The store `--store` (PostgreSQL) or else `--data` (SQLite) names.
+fn open_any(data: Option<PathBuf>, store: &StoreArgs) -> Result<Box<dyn Store>, String> {
+    match store.postgres()? {
+        Some(o) => {
+            let shown = o.url.to_string();
+            super::store::PgStore::open_existing(o)
+                .map(|s| Box::new(s) as Box<dyn Store>)
+                .map_err(|e| format!("{shown}: {e}"))
+        }
+        None => open_existing(data).map(|s| Box::new(s) as Box<dyn Store>),
+    }
+}
+
 /// A reader that went away (`signoff audit export | head`) is not an error: stop quietly.
 fn quiet_on_closed_pipe(r: std::io::Result<()>) -> Result<(), String> {
     match r {
@@ -324,6 +435,19 @@ pub fn verify_with(
     checkpoints: &[Checkpoint],
     audit_key: Option<&crate::protocol::AuditKey>,
 ) -> Result<String, String> {
+    let store = open_existing(Some(dir.to_path_buf()))?;
+    verify_store(&store, dir, checkpoints, audit_key)
+}
+
+/// [`verify_with`] on any store; `key_dir` holds the broker's audit key when `audit_key`
+/// is not given.
+pub fn verify_store(
+    store: &dyn Store,
+    key_dir: &Path,
+    checkpoints: &[Checkpoint],
+    audit_key: Option<&crate::protocol::AuditKey>,
+) -> Result<String, String> {
+    let dir = key_dir;
     let key = match audit_key {
         Some(k) => Some(
             crate::protocol::decision::decode_public_key(&k.public_key)
@@ -347,7 +471,6 @@ pub fn verify_with(
     }
     let wanted: std::collections::HashSet<u64> = checkpoints.iter().map(|c| c.audit_seq).collect();
     let mut seen: std::collections::HashMap<u64, String> = Default::default();
-    let store = open_existing(Some(dir.to_path_buf()))?;
     let mut v = Verifier::new();
     let mut after = 0;
     let mut head = super::store::audit::GENESIS.to_string();
@@ -392,7 +515,7 @@ pub fn verify_with(
             Some(_) => {}
         }
     }
-    check_actions(&store, &v)?;
+    check_actions(store, &v)?;
     let held = if checkpoints.is_empty() {
         String::new()
     } else {
@@ -407,9 +530,6 @@ pub fn verify_with(
     ))
 }
 
-/// The actions the broker serves must be the ones the log describes: each stored action's
-/// content hashes to the digest it was created with, and its status is the one the log's
-/// votes and outcome give it.
 /// Every action the chain created must be stored as the chain says (content, status,
 /// votes, history row), and nothing may be stored that the chain never created: a row
 /// slipped into `actions` would reach every console as a pending request.
@@ -451,12 +571,13 @@ fn check_actions(store: &dyn Store, v: &Verifier) -> Result<(), String> {
 
 fn export(
     data: Option<PathBuf>,
+    store: &StoreArgs,
     since: Option<String>,
     until: Option<String>,
 ) -> Result<(), String> {
     let since = since.map(|s| Timestamp::parse(&s)).transpose()?;
     let until = until.map(|s| Timestamp::parse(&s)).transpose()?;
-    let store = open_existing(data)?;
+    let store = open_any(data, store)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut after = 0;
@@ -487,6 +608,7 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
     match cmd {
         AuditCommand::Verify {
             data,
+            store,
             checkpoints,
             audit_key,
         } => {
@@ -516,11 +638,20 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            if !dir.join(DB_FILE).exists() {
-                eprintln!("signoff audit verify: {}", no_database(&dir, given));
-                return ExitCode::from(2);
-            }
-            match verify_with(&dir, &checkpoints, key.as_ref()) {
+            let opened = match store.postgres() {
+                Ok(Some(_)) => open_any(None, &store),
+                Ok(None) if !dir.join(DB_FILE).exists() => Err(no_database(&dir, given)),
+                Ok(None) => open_any(Some(dir.clone()), &store),
+                Err(e) => Err(e),
+            };
+            let opened = match opened {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("signoff audit verify: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match verify_store(opened.as_ref(), &dir, &checkpoints, key.as_ref()) {
                 Ok(summary) => {
                     println!("{summary}");
                     ExitCode::SUCCESS
@@ -598,7 +729,12 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
                 }
             }
         }
-        AuditCommand::Export { data, since, until } => match export(data, since, until) {
+        AuditCommand::Export {
+            data,
+            store,
+            since,
+            until,
+        } => match export(data, &store, since, until) {
             Ok(()) => ExitCode::SUCCESS,
             // The reader closed the pipe: what it wanted was written.
             Err(e) if e.is_empty() => ExitCode::SUCCESS,

@@ -53,6 +53,57 @@ pub struct FeedConfig {
     pub pending_bytes_total: Option<u64>,
 }
 
+/// `[store]`: PostgreSQL instead of the data directory's SQLite file, for several
+/// brokers on one database. The password goes in `password_file` (mode 0600) or
+/// `$SIGNOFF_STORE_PASSWORD`, not in the URL of a file others may read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `postgres://user@host:port/dbname`
+    pub url: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// Pooled read connections per broker [default: 8].
+    pub pool_size: Option<usize>,
+    /// How often to look for other brokers' events without a notification [default: 500].
+    pub poll_interval_ms: Option<u64>,
+    /// How long a write waits for its turn on the chain head before failing with 503
+    /// [default: 10000].
+    pub lock_timeout_ms: Option<u64>,
+    /// With `?sslmode=require` in the URL: the CA certificates (PEM) the database's
+    /// certificate must chain to [default: the public web roots].
+    pub ca_file: Option<PathBuf>,
+}
+
+impl StoreConfig {
+    /// The PostgreSQL options, with `url` and `password_file` overriding the file's.
+    pub fn options(
+        &self,
+        url: Option<&str>,
+        password_file: Option<&Path>,
+    ) -> Result<Option<crate::broker::store::PgOptions>, String> {
+        let Some(url) = url.or(self.url.as_deref()) else {
+            return Ok(None);
+        };
+        let pw = match password_file.or(self.password_file.as_deref()) {
+            Some(p) => Some(crate::broker::store::pg::url::check_password_file(p)?),
+            None => None,
+        };
+        let u = crate::broker::store::PgUrl::parse(url, pw.as_deref())?;
+        let mut o = crate::broker::store::PgOptions::new(u);
+        if let Some(n) = self.pool_size {
+            o.pool_size = n.max(1);
+        }
+        if let Some(ms) = self.poll_interval_ms {
+            o.poll_interval = Duration::from_millis(ms.max(10));
+        }
+        if let Some(ms) = self.lock_timeout_ms {
+            o.lock_timeout = Duration::from_millis(ms.max(1));
+        }
+        o.ca_file = self.ca_file.clone();
+        Ok(Some(o))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -72,6 +123,8 @@ pub struct Config {
     pub notify: Vec<super::notify::config::SinkConfig>,
     /// Requester callbacks: allowed URL prefixes and the signing secret.
     pub callbacks: Option<super::notify::config::CallbacksConfig>,
+    #[serde(default)]
+    pub store: StoreConfig,
 }
 
 impl Config {
@@ -136,6 +189,12 @@ impl Config {
             }
         }
         if let Some(p) = c.callbacks.as_mut().and_then(|c| c.secret_file.as_mut()) {
+            fix(p);
+        }
+        if let Some(p) = c.store.password_file.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = c.store.ca_file.as_mut() {
             fix(p);
         }
         Ok(c)

@@ -60,6 +60,15 @@ impl HttpError {
         )
     }
 
+    /// `503 store_unavailable`: the database is out of reach; the caller may retry.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::StoreUnavailable,
+            message,
+        )
+    }
+
     /// Keeps the status and fields, with another code (e.g. `missing_field`).
     pub fn set_code(&mut self, code: ErrorCode) {
         self.body.error.code = code;
@@ -89,6 +98,10 @@ impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::InvalidQuery(m) => Self::invalid_query(m),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                Self::unavailable(crate::broker::writer::unavailable_message(&why))
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::internal()
@@ -111,6 +124,7 @@ impl From<OpError> for HttpError {
                 Self::new(StatusCode::CONFLICT, ErrorCode::IdempotencyConflict, m)
             }
             OpError::Internal => Self::internal(),
+            OpError::Unavailable(m) => Self::unavailable(m),
         }
     }
 }

@@ -414,7 +414,15 @@ async fn decide(
     p: &Principal,
     signed: SignedDecision,
 ) -> Result<ServerMsg, Rejection> {
-    let key = state.keys.facts(&signed.decision.key_id);
+    let mut key = state.keys.facts(&signed.decision.key_id);
+    if key.is_none() && state.store.shared() {
+        // Registered through another broker moments ago: ask the store.
+        let id = signed.decision.key_id.clone();
+        if let Ok(Some(k)) = state.read(move |s| s.key(&id)).await {
+            state.keys.put([k]);
+            key = state.keys.facts(&signed.decision.key_id);
+        }
+    }
     verify_signer(p, &signed, key.as_ref())?;
     let (decision_id, action_id) = (signed.decision.decision_id, signed.decision.action_id);
     let (reply, rx) = tokio::sync::oneshot::channel();

@@ -259,6 +259,26 @@ impl Live {
         (rx, Start::Snapshot { seq: head, rows }, head)
     }
 
+    /// A receiver that changes when the action leaves the pending set, whether or not it
+    /// is pending here yet (another broker created it; its events are on their way). The
+    /// caller checks the stored status after this, and calls [`Live::unwatch_idle`] when
+    /// done waiting.
+    pub fn watch_any(&self, id: &ActionId) -> watch::Receiver<Status> {
+        self.lock()
+            .waiters
+            .entry(*id)
+            .or_insert_with(|| watch::channel(Status::Pending).0)
+            .subscribe()
+    }
+
+    /// Forgets the waiter for `id` when nobody waits any more.
+    pub fn unwatch_idle(&self, id: &ActionId) {
+        let mut g = self.lock();
+        if g.waiters.get(id).is_some_and(|w| w.receiver_count() == 0) {
+            g.waiters.remove(id);
+        }
+    }
+
     /// A receiver that changes when the action leaves the pending set; `None` when it is
     /// not pending now.
     pub fn watch(&self, id: &ActionId) -> Option<watch::Receiver<Status>> {

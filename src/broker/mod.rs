@@ -79,8 +79,10 @@ pub struct Settings {
     /// Resolves bearer tokens (static hashed tokens, OIDC JWTs, or a chain of both).
     pub authenticator: Arc<dyn Authenticator>,
     pub policy: policy::Engine,
-    /// Where `signoff.db` lives.
+    /// Where `signoff.db` lives (and, with PostgreSQL, the broker's audit key).
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of `signoff.db`: the store several brokers share.
+    pub postgres: Option<store::PgOptions>,
     pub tls: Option<TlsFiles>,
     pub tunables: Tunables,
     /// Notification sinks and requester callbacks (`[[notify]]`, `[callbacks]`).
@@ -98,6 +100,7 @@ impl Settings {
             authenticator,
             policy,
             data_dir: data_dir.into(),
+            postgres: None,
             tls: None,
             tunables: Tunables::default(),
             notify: notify::NotifySettings::default(),

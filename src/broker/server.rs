@@ -15,7 +15,7 @@ use super::keys::Keys;
 use super::live::Live;
 use super::metrics::Metrics;
 use super::state::{AppState, Inner};
-use super::store::{SqliteStore, Store, StoreError};
+use super::store::{PgStore, Recovered, SqliteStore, Store, StoreError};
 use super::writer::{Op, Parts, Writer};
 use super::{Settings, expiry, tls};
 
@@ -51,22 +51,37 @@ impl Broker {
     /// Opens the data directory, recovers pending actions and sequence numbers, and starts
     /// the writer thread.
     pub async fn open(settings: Settings) -> Result<Self, BrokerError> {
+        if settings.postgres.is_some() && !settings.notify.is_empty() {
+            // The outbox and its delivery task live in the SQLite store for now.
+            return Err(BrokerError::Config(
+                "[[notify]] and [callbacks] work with the SQLite store only (not yet with [store] url); \
+                 remove one of them"
+                    .into(),
+            ));
+        }
         let dir = settings.data_dir.clone();
+        let pg = settings.postgres.clone();
         let (store, rec) = tokio::task::spawn_blocking(move || {
-            let store = SqliteStore::open(&dir)?;
-            let rec = store.recover()?;
+            let store: Arc<dyn Store> = match pg {
+                Some(o) => Arc::new(PgStore::open(o)?),
+                None => Arc::new(SqliteStore::open(&dir)?),
+            };
+            let rec: Recovered = store.recover()?;
             Ok::<_, StoreError>((store, rec))
         })
         .await
         .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??;
+        let shown = match &settings.postgres {
+            Some(o) => o.url.to_string(),
+            None => settings.data_dir.display().to_string(),
+        };
         tracing::info!(
-            data = %settings.data_dir.display(),
+            store = %shown,
             pending = rec.pending.len(),
             head_seq = rec.head_seq,
             audit_seq = rec.audit_seq,
             "store recovered"
         );
-        let store: Arc<dyn Store> = Arc::new(store);
         let t = settings.tunables.clone();
         // The resume window survives a restart: the events kept with their batches.
         let kept = {
@@ -99,6 +114,24 @@ impl Broker {
             rec.audit_seq,
             &rec.audit_hash,
         ));
+        if store.shared() {
+            // Every replica signs checkpoints of the one chain: with one key.
+            let ours = super::audit_key::public(&audit_key).public_key;
+            let s = store.clone();
+            let mine = ours.clone();
+            let recorded = tokio::task::spawn_blocking(move || s.claim("audit_public_key", &mine))
+                .await
+                .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??;
+            if recorded != ours {
+                return Err(BrokerError::Config(format!(
+                    "this database's audit checkpoints are signed with another key than {}: \
+                     every broker on one database needs the same {} (copy it from the first \
+                     broker's data directory)",
+                    super::audit_key::path(&settings.data_dir).display(),
+                    super::audit_key::AUDIT_KEY_FILE
+                )));
+            }
+        }
         let audit_key = Arc::new(audit_key);
         let parts = Parts {
             store: store.clone(),
@@ -139,6 +172,22 @@ impl Broker {
         )
         .with_notify(plan);
         let (wtx, wrx) = mpsc::channel(t.max_batch.max(1024) * 4);
+        if store.shared() {
+            // Other brokers' commits wake this writer, which reads their events back.
+            let flag = w.wake_flag();
+            let weak = wtx.downgrade();
+            store.watch(Arc::new(move || {
+                use std::sync::atomic::Ordering::SeqCst;
+                if !flag.swap(true, SeqCst) {
+                    let sent = weak
+                        .upgrade()
+                        .is_some_and(|tx| tx.try_send(Op::CatchUp).is_ok());
+                    if !sent {
+                        flag.store(false, SeqCst);
+                    }
+                }
+            }));
+        }
         let writer = std::thread::Builder::new()
             .name("signoff-writer".into())
             .spawn(move || w.run(wrx))?;

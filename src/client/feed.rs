@@ -153,6 +153,8 @@ struct Task {
     events: mpsc::Sender<FeedEvent>,
     commands: mpsc::UnboundedReceiver<FeedCommand>,
     last_seq: Option<u64>,
+    /// Which of the listed brokers (`a,b,c`: several on one database) to try next.
+    broker: usize,
 }
 
 async fn run(
@@ -168,6 +170,7 @@ async fn run(
         events,
         commands,
         last_seq: None,
+        broker: 0,
     };
     loop {
         if !task
@@ -192,6 +195,9 @@ async fn run(
             }
             Ended::Retry(reason) => {
                 tracing::info!(%reason, "feed disconnected");
+                // Several brokers on one database: the next one resumes where this one
+                // stopped (event numbers are the database's).
+                task.broker += 1;
                 if !task.emit(FeedEvent::Disconnected { reason }).await {
                     return;
                 }
@@ -252,7 +258,12 @@ impl Task {
         {
             return Ended::Closed;
         }
-        let url = match feed_url(&self.config.broker_url) {
+        let urls = super::http::broker_urls(&self.config.broker_url);
+        let broker = match urls.len() {
+            0 => self.config.broker_url.clone(),
+            n => urls[self.broker % n].clone(),
+        };
+        let url = match feed_url(&broker) {
             Ok(u) => u,
             Err(e) => return Ended::Retry(e.to_string()),
         };

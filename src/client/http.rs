@@ -19,15 +19,32 @@ use crate::protocol::{ActionId, HistoryPage, HistoryQuery};
 /// A broker's HTTP API, as the console uses it.
 #[derive(Clone)]
 pub struct BrokerHttp {
-    base: String,
+    /// One broker, or several on one database (`a,b,c`): a call that cannot reach one, or
+    /// finds its database unavailable, goes on to the next (every call here is safe to
+    /// repeat).
+    bases: Vec<String>,
+    current: Arc<std::sync::atomic::AtomicUsize>,
     http: reqwest::Client,
     tokens: Arc<dyn TokenSource>,
 }
 
+/// The broker URLs in `broker_url` (comma-separated), each without a trailing slash.
+pub fn broker_urls(broker_url: &str) -> Vec<String> {
+    broker_url
+        .split(',')
+        .map(|b| b.trim().trim_end_matches('/').to_string())
+        .filter(|b| !b.is_empty())
+        .collect()
+}
+
 impl BrokerHttp {
     pub fn new(broker_url: &str, tokens: Arc<dyn TokenSource>) -> Result<Self, ClientError> {
-        let base = broker_url.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
+        let bases = broker_urls(broker_url);
+        if bases.is_empty()
+            || !bases
+                .iter()
+                .all(|b| b.starts_with("http://") || b.starts_with("https://"))
+        {
             return Err(ClientError::BadUrl {
                 url: broker_url.into(),
                 why: "must start with http:// or https://".into(),
@@ -39,7 +56,12 @@ impl BrokerHttp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ClientError::Network(e.to_string()))?;
-        Ok(Self { base, http, tokens })
+        Ok(Self {
+            bases,
+            current: Default::default(),
+            http,
+            tokens,
+        })
     }
 
     /// Registers the device key under the caller's subject (idempotent).
@@ -52,43 +74,68 @@ impl BrokerHttp {
             public_key: encode_public_key(key),
             label: label.into(),
         };
-        let req = self.http.post(format!("{}/v1/keys", self.base)).json(&body);
-        self.call(req).await
+        self.call(|base| self.http.post(format!("{base}/v1/keys")).json(&body))
+            .await
     }
 
     /// The caller's registered keys.
     pub async fn keys(&self) -> Result<KeyList, ClientError> {
-        self.call(self.http.get(format!("{}/v1/keys", self.base)))
+        self.call(|base| self.http.get(format!("{base}/v1/keys")))
             .await
     }
 
     /// One action; with `wait`, long-polls until it is decided or the wait ends.
     pub async fn action(&self, id: ActionId, wait: Option<u32>) -> Result<ActionView, ClientError> {
-        let mut req = self.http.get(format!("{}/v1/actions/{id}", self.base));
-        if let Some(w) = wait {
-            req = req.query(&[("wait", w.min(300).to_string())]);
-        }
-        self.call(req).await
+        self.call(|base| {
+            let req = self.http.get(format!("{base}/v1/actions/{id}"));
+            match wait {
+                Some(w) => req.query(&[("wait", w.min(300).to_string())]),
+                None => req,
+            }
+        })
+        .await
     }
 
     /// Says "I'm looking" on a pending action (`POST /v1/actions/{id}/claim`).
     pub async fn claim(&self, id: ActionId) -> Result<ActionView, ClientError> {
-        let req = self
-            .http
-            .post(format!("{}/v1/actions/{id}/claim", self.base));
-        self.call(req).await
+        self.call(|base| self.http.post(format!("{base}/v1/actions/{id}/claim")))
+            .await
     }
 
     /// One page of decided actions, newest first.
     pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, ClientError> {
-        let req = self
-            .http
-            .get(format!("{}/v1/history", self.base))
-            .query(&history_params(query));
-        self.call(req).await
+        let params = history_params(query);
+        self.call(|base| self.http.get(format!("{base}/v1/history")).query(&params))
+            .await
     }
 
+    /// Sends the request `make` builds for a broker, moving on to the next broker when
+    /// one cannot be reached or answers `503 store_unavailable`.
     async fn call<T: DeserializeOwned>(
+        &self,
+        make: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.bases.len();
+        let start = self.current.load(Relaxed) % n;
+        let mut last = None;
+        for i in 0..n {
+            let idx = (start + i) % n;
+            match self.call_one(make(&self.bases[idx])).await {
+                Err(e) if n > 1 && fails_over(&e) => {
+                    tracing::info!(error = %e, "trying the next broker");
+                    last = Some(e);
+                }
+                other => {
+                    self.current.store(idx, Relaxed);
+                    return other;
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ClientError::Network("no broker URL".into())))
+    }
+
+    async fn call_one<T: DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
@@ -120,6 +167,16 @@ impl BrokerHttp {
                 detail: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
             }),
         }
+    }
+}
+
+/// Whether another broker may answer where this one could not.
+fn fails_over(e: &ClientError) -> bool {
+    match e {
+        ClientError::Network(_) => true,
+        ClientError::Api { code, .. } => *code == crate::protocol::ErrorCode::StoreUnavailable,
+        ClientError::Unexpected { status, .. } => matches!(status, 502..=504),
+        _ => false,
     }
 }
 

@@ -187,14 +187,23 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
 pub fn seed(
     data_dir: &Path,
     config: GenConfig,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> Result<SeedReport, StoreError> {
     let store = SqliteStore::open(data_dir)?;
+    seed_into(&store, &data_dir.display().to_string(), config, progress)
+}
+
+/// [`seed`] into any (empty) store; `name` says which in messages.
+pub fn seed_into(
+    store: &dyn Store,
+    name: &str,
+    config: GenConfig,
+    mut progress: impl FnMut(usize),
+) -> Result<SeedReport, StoreError> {
     let head = store.recover()?;
     if head.audit_seq > 0 {
         return Err(StoreError::InvalidQuery(format!(
-            "the store in {} already holds {} audit entries; seed an empty data directory",
-            data_dir.display(),
+            "the store in {name} already holds {} audit entries; seed an empty data directory or database",
             head.audit_seq
         )));
     }

@@ -44,6 +44,8 @@ pub enum ErrorCode {
     Conflict,
     RateLimited,
     PendingBudgetExceeded,
+    /// The broker's database is out of reach; nothing was recorded; retry.
+    StoreUnavailable,
     IdempotencyConflict,
     Internal,
 }
@@ -79,6 +81,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::RateLimited,
         ErrorCode::PendingBudgetExceeded,
+        ErrorCode::StoreUnavailable,
         ErrorCode::IdempotencyConflict,
         ErrorCode::Internal,
     ];
@@ -115,6 +118,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PendingBudgetExceeded => "pending_budget_exceeded",
+            ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::Internal => "internal",
         }

@@ -298,12 +298,29 @@ pub async fn get(
     if wait == 0 || a.status.is_final() {
         return Ok(Json(view(&a)));
     }
-    if let Some(mut rx) = state.live.watch(&id) {
+    let rx = match state.live.watch(&id) {
+        Some(rx) => Some(rx),
+        // Several brokers: it may be pending in the store before this one has its event.
+        None if state.store.shared() => {
+            let rx = state.live.watch_any(&id);
+            let again = load(&state, id, &p).await?;
+            if again.status.is_final() {
+                drop(rx);
+                state.live.unwatch_idle(&id);
+                return Ok(Json(view(&again)));
+            }
+            Some(rx)
+        }
+        None => None,
+    };
+    if let Some(mut rx) = rx {
         let mut shutdown = state.shutdown.clone();
         tokio::select! {
             _ = tokio::time::timeout(Duration::from_secs(wait), rx.changed()) => {}
             _ = crate::broker::state::stopping(&mut shutdown) => {}
         }
+        drop(rx);
+        state.live.unwatch_idle(&id);
     }
     load(&state, id, &p).await.map(|a| Json(view(&a)))
 }

@@ -15,10 +15,16 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         tracing::error!("healthz: the writer thread is gone; every write fails");
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "writer stopped: writes fail; restart the broker",
+            "writer stopped: writes fail; restart the broker".to_string(),
         )
     } else {
-        (StatusCode::OK, "ok")
+        match state.read(|s| s.health()).await {
+            Ok(()) => (StatusCode::OK, "ok".to_string()),
+            Err(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("store_unavailable: {}", e.message()),
+            ),
+        }
     }
 }
 

@@ -2,8 +2,10 @@
 //!
 //! The broker's single writer turns each batch of accepted operations into a list of
 //! [`Mutation`]s and hands it to [`Store::commit`], which applies it in one transaction.
-//! SQLite ([`SqliteStore`]) is the embedded backend; a PostgreSQL one can implement the
-//! same trait.
+//! SQLite ([`SqliteStore`]) is the embedded backend for one broker; PostgreSQL
+//! ([`PgStore`]) is the shared one for several brokers on one database. A shared store
+//! ([`Store::shared`]) also opens each batch with [`Store::begin`], which locks the chain
+//! head, so that writers on several machines take turns (see docs/broker.md).
 
 use std::sync::Arc;
 
@@ -11,18 +13,23 @@ use crate::broker::live::Event;
 use crate::protocol::api::KeyInfo;
 use crate::protocol::idempotency;
 use crate::protocol::{
-    Action, ActionId, DecisionId, Digest, HistoryPage, HistoryQuery, SignedDecision, Timestamp,
+    Action, ActionId, DecisionId, Digest, HistoryPage, HistoryQuery, KeyId, SignedDecision,
+    Timestamp,
 };
 
 pub mod audit;
 pub mod audit_actions;
 mod history;
 pub mod notify;
+pub mod pg;
 mod schema;
 mod sqlite;
 mod verified;
+mod words;
 
 pub use audit::{AuditEntry, AuditKind, StoredEntry};
+pub use pg::PgStore;
+pub use pg::url::{PgOptions, PgUrl};
 pub use sqlite::{DB_FILE, SqliteStore};
 
 /// Why the store failed. Messages are for logs; API callers only see `internal`.
@@ -39,6 +46,42 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    /// A PostgreSQL error that is not about reaching the server.
+    #[error("PostgreSQL: {0}")]
+    Pg(String),
+    /// The database cannot be reached now (down, restarting, failing over, lock wait
+    /// timed out): callers get `503 store_unavailable` and may retry.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error(
+        "the database schema is version {found}, newer than this broker knows ({known}); \
+         upgrade this broker before starting it on this database"
+    )]
+    SchemaTooNew { found: u32, known: u32 },
+}
+
+impl StoreError {
+    /// True when the failure is the database being out of reach, not the request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// The newest feed event and audit entry, as a shared store holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub event_seq: u64,
+    pub audit_seq: u64,
+    pub audit_hash: String,
+}
+
+/// A feed event another broker committed, with its action as stored now.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub seq: u64,
+    pub groups: Vec<String>,
+    pub json: String,
+    pub action: Option<Action>,
 }
 
 /// One write, applied with the others of its batch in a single transaction.
@@ -165,4 +208,54 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ActionId>, StoreError>;
     /// The history row of one action, every column (for verify).
     fn history_entry(&self, id: &ActionId) -> Result<Option<StoredHistory>, StoreError>;
+
+    // Several brokers on one store. The defaults describe a store with one writer.
+
+    /// True when several brokers may write this store at once: the writer then stages
+    /// each batch inside [`Store::begin`]'s transaction, against the stored state.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Opens the next batch's transaction and locks the chain head until
+    /// [`Store::commit`] or [`Store::rollback`]; returns the head as stored.
+    fn begin(&self) -> Result<Head, StoreError> {
+        Err(StoreError::Corrupt(
+            "begin: this store has one writer".into(),
+        ))
+    }
+    /// Ends a batch opened with [`Store::begin`] without writing it.
+    fn rollback(&self) {}
+    /// The action as stored, locked until the open batch ends (shared stores).
+    fn action_for_update(&self, id: &ActionId) -> Result<Option<Action>, StoreError> {
+        self.action(id)
+    }
+    /// The head as stored, without locking it.
+    fn head(&self) -> Result<Option<Head>, StoreError> {
+        Ok(None)
+    }
+    /// Feed events with `seq > after`, in order, at most `limit`, each with its action
+    /// as stored now.
+    fn changes_after(&self, _after: u64, _limit: usize) -> Result<Vec<Change>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Keys registered or revoked by audit entries after `audit_seq`, as stored now.
+    fn keys_after(&self, _audit_seq: u64) -> Result<Vec<KeyInfo>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// One registered key, as stored now.
+    fn key(&self, _id: &KeyId) -> Result<Option<KeyInfo>, StoreError> {
+        Ok(None)
+    }
+    /// Calls `wake` whenever another broker may have committed (a notification, or a
+    /// periodic look), for as long as the store lives.
+    fn watch(&self, _wake: Arc<dyn Fn() + Send + Sync>) {}
+    /// Whether the store answers now (`/healthz`).
+    fn health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Records `value` under `key` unless a value is recorded already; returns the
+    /// recorded one (so replicas can check they share a setting, e.g. the audit key).
+    fn claim(&self, _key: &str, value: &str) -> Result<String, StoreError> {
+        Ok(value.to_string())
+    }
 }

@@ -11,11 +11,11 @@ use std::sync::mpsc::{Receiver, SyncSender};
 
 use tokio::sync::Notify;
 
-use super::Done;
+use super::{Done, Outcome};
 use crate::broker::keys::Keys;
 use crate::broker::live::{Live, Publish};
 use crate::broker::metrics::Metrics;
-use crate::broker::store::{Mutation, Store};
+use crate::broker::store::{Mutation, Store, StoreError};
 use crate::protocol::Status;
 use crate::protocol::api::KeyInfo;
 
@@ -46,15 +46,25 @@ pub(super) struct Sinks {
 
 /// Commits batches in order until the writer hangs up.
 pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
+    // A shared store has a transaction open for every batch, written or not.
+    let shared = s.store.shared();
     for c in rx {
-        let committed = c.muts.is_empty()
-            || match s.store.commit(&c.muts) {
-                Ok(()) => true,
+        let outcome = if c.muts.is_empty() && !shared {
+            Outcome::Committed
+        } else {
+            match s.store.commit(&c.muts) {
+                Ok(()) => Outcome::Committed,
+                Err(StoreError::Unavailable(why)) => {
+                    tracing::error!(error = %why, ops = c.ops, "database unavailable; batch refused");
+                    Outcome::Unavailable(why)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, ops = c.ops, "commit failed; batch refused");
-                    false
+                    Outcome::Failed
                 }
-            };
+            }
+        };
+        let committed = outcome == Outcome::Committed;
         if committed {
             super::fault::after_commit(c.created);
             s.metrics.commits.fetch_add(1, Relaxed);
@@ -77,7 +87,7 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
         // gone after a stop; nothing is waiting then.)
         let _ = c.result.send(committed);
         for d in c.done {
-            d.send(committed);
+            d.send(&outcome);
         }
     }
 }

@@ -30,6 +30,7 @@ use crate::protocol::{
 mod commit;
 pub mod fault;
 mod ops;
+mod shared;
 
 /// Why an operation was refused or failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +47,9 @@ pub enum OpError {
     IdempotencyConflict(String),
     #[error("internal error")]
     Internal,
+    /// The database is out of reach (a shared store down or failing over).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// A vote that is durable.
@@ -123,6 +127,8 @@ pub enum Op {
         key_id: KeyId,
         reply: Reply<Result<KeyInfo, OpError>>,
     },
+    /// Another broker may have committed (a shared store noticed): apply its events.
+    CatchUp,
     /// Finish what is queued before this, then stop.
     Stop,
 }
@@ -145,46 +151,102 @@ enum Done {
     Revoke(Reply<Result<KeyInfo, OpError>>, Result<KeyInfo, OpError>),
 }
 
+/// How a batch ended, for its callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Committed,
+    Failed,
+    /// The database could not be reached; the message says why (no secrets in it).
+    Unavailable(String),
+}
+
+/// The message a caller gets when the store is out of reach.
+pub(crate) fn unavailable_message(why: &str) -> String {
+    format!("the broker's database is unavailable ({why}); retry shortly")
+}
+
+impl Outcome {
+    fn op_error(&self) -> OpError {
+        match self {
+            Outcome::Unavailable(why) => OpError::Unavailable(unavailable_message(why)),
+            _ => OpError::Internal,
+        }
+    }
+
+    fn rejection(&self) -> Rejection {
+        match self {
+            Outcome::Unavailable(why) => (ErrorCode::StoreUnavailable, unavailable_message(why)),
+            _ => (
+                ErrorCode::Internal,
+                "the decision could not be stored".into(),
+            ),
+        }
+    }
+}
+
 impl Done {
-    fn send(self, committed: bool) {
+    fn send(self, outcome: &Outcome) {
+        let ok = *outcome == Outcome::Committed;
         // A caller that went away (closed connection) no longer needs the answer.
         match self {
             Done::Created(r, v) => {
-                let _ = r.send(if committed {
+                let _ = r.send(if ok {
                     v
                 } else {
-                    v.and(Err(OpError::Internal))
+                    v.and(Err(outcome.op_error()))
                 });
             }
             Done::Action(r, v) => {
-                let _ = r.send(if committed {
+                let _ = r.send(if ok {
                     v
                 } else {
-                    v.and(Err(OpError::Internal))
+                    v.and(Err(outcome.op_error()))
                 });
             }
             Done::Vote(r, v) => {
-                let failed = (
-                    ErrorCode::Internal,
-                    "the decision could not be stored".into(),
-                );
-                let _ = r.send(if committed { v } else { v.and(Err(failed)) });
-            }
-            Done::Key(r, v) => {
-                let _ = r.send(if committed {
+                let _ = r.send(if ok {
                     v
                 } else {
-                    v.and(Err(OpError::Internal))
+                    v.and(Err(outcome.rejection()))
+                });
+            }
+            Done::Key(r, v) => {
+                let _ = r.send(if ok {
+                    v
+                } else {
+                    v.and(Err(outcome.op_error()))
                 });
             }
             Done::Revoke(r, v) => {
-                let _ = r.send(if committed {
+                let _ = r.send(if ok {
                     v
                 } else {
-                    v.and(Err(OpError::Internal))
+                    v.and(Err(outcome.op_error()))
                 });
             }
         }
+    }
+}
+
+/// Answers an operation that was never staged (the store could not open its batch).
+fn refuse(op: Op, outcome: &Outcome) {
+    match op {
+        Op::Create { reply, .. } => {
+            let _ = reply.send(Err(outcome.op_error()));
+        }
+        Op::Withdraw { reply, .. } | Op::Report { reply, .. } | Op::Claim { reply, .. } => {
+            let _ = reply.send(Err(outcome.op_error()));
+        }
+        Op::Vote { reply, .. } => {
+            let _ = reply.send(Err(outcome.rejection()));
+        }
+        Op::RegisterKey { reply, .. } => {
+            let _ = reply.send(Err(outcome.op_error()));
+        }
+        Op::RevokeKey { reply, .. } => {
+            let _ = reply.send(Err(outcome.op_error()));
+        }
+        Op::Expire { .. } | Op::CatchUp | Op::Stop => {}
     }
 }
 
@@ -259,6 +321,11 @@ pub struct Writer {
     budgets: Budgets,
     /// Stages notification outbox rows beside the events that cause them.
     notify: Option<Arc<crate::broker::notify::Plan>>,
+    /// Several brokers write the store: each batch is staged inside the store's
+    /// transaction, on the state as stored (see [`Writer::begin_shared`]).
+    shared: bool,
+    /// Set by the store's wake-up, cleared when the writer catches up.
+    wake: Arc<std::sync::atomic::AtomicBool>,
     /// How many recent feed events the store keeps for `resume_after`.
     events_kept: u64,
 }
@@ -287,7 +354,10 @@ impl Writer {
         audit_hash: String,
         max_batch: usize,
     ) -> Self {
+        let shared = p.store.shared();
         Self {
+            shared,
+            wake: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             store: p.store,
             live: p.live,
             keys: p.keys,
@@ -311,6 +381,12 @@ impl Writer {
     pub fn with_notify(mut self, plan: Option<Arc<crate::broker::notify::Plan>>) -> Self {
         self.notify = plan;
         self
+    }
+
+    /// The flag a shared store's wake-up sets before it queues an [`Op::CatchUp`] (so
+    /// that a burst of notifications queues one).
+    pub fn wake_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.wake.clone()
     }
 
     /// Runs until [`Op::Stop`] or until every sender is gone. Blocking: run on a thread.
@@ -350,6 +426,17 @@ impl Writer {
             if let Some(i) = ops.iter().position(|o| matches!(o, Op::Stop)) {
                 ops.truncate(i);
                 stop = true;
+            }
+            let before = ops.len();
+            ops.retain(|o| !matches!(o, Op::CatchUp));
+            if ops.len() != before {
+                self.wake.store(false, std::sync::atomic::Ordering::SeqCst);
+                if ops.is_empty() && self.shared {
+                    self.settle();
+                    if let Err(e) = self.catch_up(None) {
+                        tracing::warn!(error = %e, "cannot read other brokers' events");
+                    }
+                }
             }
             if !ops.is_empty() {
                 self.process(ops, &to_committer);
@@ -391,6 +478,32 @@ impl Writer {
     }
 
     fn process(&mut self, ops: Vec<Op>, committer: &std::sync::mpsc::SyncSender<commit::Commit>) {
+        if self.shared {
+            // One batch at a time: the open transaction holds the chain head.
+            self.settle();
+            if let Err(e) = self.begin_shared() {
+                tracing::warn!(error = %e, ops = ops.len(), "cannot open a batch; refused");
+                let outcome = match e {
+                    StoreError::Unavailable(why) => Outcome::Unavailable(why),
+                    _ => Outcome::Failed,
+                };
+                for op in ops {
+                    refuse(op, &outcome);
+                }
+                return;
+            }
+        }
+        self.process_staged(ops, committer);
+        if self.shared {
+            self.settle();
+        }
+    }
+
+    fn process_staged(
+        &mut self,
+        ops: Vec<Op>,
+        committer: &std::sync::mpsc::SyncSender<commit::Commit>,
+    ) {
         self.settle_if_done();
         let saved = (self.head_seq, self.audit_seq, self.audit_hash.clone());
         let mut b = Batch::default();
@@ -403,7 +516,7 @@ impl Writer {
         // has rolled the chain heads back to before both.
         if !self.settle() {
             for d in b.done {
-                d.send(false);
+                d.send(&Outcome::Failed);
             }
             return;
         }
@@ -471,8 +584,11 @@ impl Writer {
             if let Some(f) = self.inflight.take() {
                 (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
             }
+            if self.shared {
+                self.store.rollback();
+            }
             for d in c.done {
-                d.send(false);
+                d.send(&Outcome::Failed);
             }
         }
     }
@@ -482,6 +598,10 @@ impl Writer {
     fn get(&self, b: &Batch, id: &ActionId) -> Result<Option<Arc<Action>>, StoreError> {
         if let Some(a) = b.touched.get(id) {
             return Ok(Some(a.clone()));
+        }
+        if self.shared {
+            // Another broker may have changed it: the stored row, locked for this batch.
+            return Ok(self.store.action_for_update(id)?.map(Arc::new));
         }
         if let Some(a) = self.inflight.as_ref().and_then(|f| f.touched.get(id)) {
             return Ok(Some(a.clone()));
@@ -641,7 +761,7 @@ impl Writer {
                 let r = self.revoke_key(b, &subject, &key_id);
                 b.done.push(Done::Revoke(reply, r));
             }
-            Op::Stop => {}
+            Op::CatchUp | Op::Stop => {}
         }
     }
 }

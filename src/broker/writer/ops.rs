@@ -19,7 +19,10 @@ use crate::protocol::{
 
 fn internal(e: StoreError) -> OpError {
     tracing::error!(error = %e, "store read failed");
-    OpError::Internal
+    match e {
+        StoreError::Unavailable(why) => OpError::Unavailable(super::unavailable_message(&why)),
+        _ => OpError::Internal,
+    }
 }
 
 impl Writer {
@@ -147,12 +150,27 @@ impl Writer {
     ) -> Result<VoteAck, Rejection> {
         let failed = |e: StoreError| {
             tracing::error!(error = %e, "store read failed during a vote");
-            (
-                ErrorCode::Internal,
-                "the broker could not read its store".to_string(),
-            )
+            match e {
+                StoreError::Unavailable(why) => (
+                    ErrorCode::StoreUnavailable,
+                    super::unavailable_message(&why),
+                ),
+                _ => (
+                    ErrorCode::Internal,
+                    "the broker could not read its store".to_string(),
+                ),
+            }
         };
         let d = &signed.decision;
+        if self.shared {
+            // Another broker may have revoked the key since it was checked.
+            match self.key(b, &d.key_id) {
+                Some(k) if k.revoked_at.is_some() => {
+                    return Err((ErrorCode::KeyRevoked, "the signing key is revoked".into()));
+                }
+                _ => {}
+            }
+        }
         let action = self.get(b, &d.action_id).map_err(failed)?;
         let seen = b.decisions.contains(&d.decision_id)
             || self

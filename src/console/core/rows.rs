@@ -72,13 +72,23 @@ pub fn safe(t: &SafeText, tone: Tone) -> Vec<Seg> {
 /// of the console: the views wrap their own spans with it too.
 ///
 /// A row breaks after the last space that fits (the space itself is dropped: the break
-/// shows it); a word longer than a row is broken where the row ends. Nothing else is
-/// dropped, so every character of a signed field is on some row.
-pub fn wrap<T: Clone>(pieces: &[(&str, T)], cols: usize, max_rows: usize) -> Vec<Vec<(String, T)>> {
+/// shows it); a word longer than a row is broken where the row ends, and that row ends in
+/// [`HARD_BREAK`] (tagged `mark`). Nothing else is dropped, so the text reads back
+/// exactly ([`unwrap_rows`]): a row ending in the marker continues without a space, any
+/// other row with exactly one.
+pub fn wrap<T: Clone>(
+    pieces: &[(&str, T)],
+    cols: usize,
+    max_rows: usize,
+    mark: &T,
+) -> Vec<Vec<(String, T)>> {
     let cols = cols.max(1);
     let max_rows = max_rows.max(1);
+    let mark_w = unicode_width::UnicodeWidthStr::width(HARD_BREAK);
     // Each row as (char, piece index); grouped back into runs at the end.
     let mut rows: Vec<Vec<(char, usize)>> = vec![Vec::new()];
+    // Rows that end inside a word.
+    let mut marked: Vec<bool> = vec![false];
     let mut used = 0;
     // Where the current row may break: the index of its last space, if any.
     let mut space: Option<usize> = None;
@@ -103,6 +113,28 @@ pub fn wrap<T: Clone>(pieces: &[(&str, T)], cols: usize, max_rows: usize) -> Vec
                         row.pop();
                         (row, carried)
                     }
+                    // Inside a word: make room for the marker, the rest moves down.
+                    _ if cols > mark_w => {
+                        let mut row = row;
+                        let mut carried = Vec::new();
+                        let mut w_row: usize =
+                            row.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
+                        while w_row + mark_w > cols {
+                            let Some(ch) = row.pop() else { break };
+                            w_row -= ch.0.width().unwrap_or(0);
+                            carried.push(ch);
+                        }
+                        carried.reverse();
+                        if row.is_empty() {
+                            // No room for the marker beside a character: break unmarked.
+                            (carried, Vec::new())
+                        } else {
+                            if let Some(m) = marked.last_mut() {
+                                *m = true;
+                            }
+                            (row, carried)
+                        }
+                    }
                     _ => (row, Vec::new()),
                 };
                 if let Some(last) = rows.last_mut() {
@@ -110,6 +142,7 @@ pub fn wrap<T: Clone>(pieces: &[(&str, T)], cols: usize, max_rows: usize) -> Vec
                 }
                 used = carried.iter().map(|(c, _)| c.width().unwrap_or(0)).sum();
                 rows.push(carried);
+                marked.push(false);
                 space = None;
                 breaking = true;
                 if c == ' ' {
@@ -129,7 +162,8 @@ pub fn wrap<T: Clone>(pieces: &[(&str, T)], cols: usize, max_rows: usize) -> Vec
         }
     }
     rows.into_iter()
-        .map(|row| {
+        .zip(marked)
+        .map(|(row, marked)| {
             let mut out: Vec<(String, T)> = Vec::new();
             let mut last = usize::MAX;
             for (c, p) in row {
@@ -139,9 +173,34 @@ pub fn wrap<T: Clone>(pieces: &[(&str, T)], cols: usize, max_rows: usize) -> Vec
                 }
                 last = p;
             }
+            if marked {
+                out.push((HARD_BREAK.to_string(), mark.clone()));
+            }
             out
         })
         .collect()
+}
+
+/// Ends a row that breaks inside a word. Starts with `⟨`, which the visible form never
+/// shows literally, so it cannot be faked by the text.
+pub const HARD_BREAK: &str = "⟨↩⟩";
+
+/// The text rows of [`wrap`] spell, joined back: a row ending in [`HARD_BREAK`] runs on,
+/// any other is followed by the one space the break replaced.
+pub fn unwrap_rows(rows: &[String]) -> String {
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        match r.strip_suffix(HARD_BREAK) {
+            Some(head) => out.push_str(head),
+            None => {
+                out.push_str(r);
+                if i + 1 < rows.len() {
+                    out.push(' ');
+                }
+            }
+        }
+    }
+    out
 }
 
 /// [`wrap`] for segments.
@@ -150,7 +209,7 @@ pub fn wrap_segs(segs: &[Seg], cols: usize, max_rows: usize) -> Vec<Row> {
         .iter()
         .map(|s| (s.text.as_str(), (s.tone, s.matched)))
         .collect();
-    wrap(&pieces, cols, max_rows)
+    wrap(&pieces, cols, max_rows, &(Tone::Hidden, false))
         .into_iter()
         .map(|row| {
             row.into_iter()
@@ -594,13 +653,18 @@ pub fn record_max_scroll(r: &HistoryRecord, area: Rect) -> u16 {
 
 #[cfg(test)]
 mod wrap_tests {
-    use super::wrap;
+    use super::{HARD_BREAK, unwrap_rows, wrap};
 
     fn texts(pieces: &[(&str, u8)], cols: usize) -> Vec<String> {
-        wrap(pieces, cols, usize::MAX)
+        wrap(pieces, cols, usize::MAX, &9)
             .into_iter()
             .map(|r| r.into_iter().map(|(s, _)| s).collect())
             .collect()
+    }
+
+    fn fits(rows: &[String], cols: usize) -> bool {
+        rows.iter()
+            .all(|r| unicode_width::UnicodeWidthStr::width(r.as_str()) <= cols)
     }
 
     #[test]
@@ -610,52 +674,48 @@ mod wrap_tests {
     }
 
     #[test]
-    fn a_word_longer_than_a_row_is_broken_where_the_row_ends() {
+    fn a_word_longer_than_a_row_is_broken_and_marked() {
         let t = texts(&[("see 0123456789abcdef end", 0)], 8);
-        assert_eq!(t, ["see", "01234567", "89abcdef", "end"]);
+        assert_eq!(t, ["see", "01234⟨↩⟩", "56789⟨↩⟩", "abcdef", "end"]);
     }
 
+    /// What a reader sees reads back to exactly the text: an unmarked row end is one
+    /// space, a marked one none; and no row is wider than the pane.
     #[test]
-    fn only_the_breaking_space_is_dropped() {
-        // Every non-space character survives, in order, and every space but the ones a
-        // break replaced.
-        let s = "rm  -rf /data  AND   drop  database prod_customers";
-        for cols in 1..=20 {
-            let rows = texts(&[(s, 0)], cols);
-            let joined: String = rows.concat();
-            let want: String = s.chars().filter(|c| *c != ' ').collect();
-            let got: String = joined.chars().filter(|c| *c != ' ').collect();
-            assert_eq!(got, want, "cols {cols}: {rows:?}");
-            let dropped = s.chars().count() - joined.chars().count();
-            assert!(dropped < rows.len(), "cols {cols}: {rows:?}");
-            assert!(
-                rows.iter()
-                    .all(|r| unicode_width::UnicodeWidthStr::width(r.as_str()) <= cols)
-            );
+    fn rows_read_back_to_the_text_at_every_width() {
+        let texts_ = [
+            "rm  -rf /data  AND   drop  database prod_customers",
+            "0123456789abcdefghij klmnopqrstuvwxyz0123456789 x",
+            "ab 漢字漢字漢字 c",
+            "  leading and trailing  ",
+            "a b c d e f g h i j k",
+        ];
+        for s in texts_ {
+            for cols in 2..=24 {
+                let rows = texts(&[(s, 0)], cols);
+                assert!(fits(&rows, cols), "cols {cols}: {rows:?}");
+                if cols > 4 {
+                    assert_eq!(unwrap_rows(&rows), s, "cols {cols}: {rows:?}");
+                }
+            }
         }
     }
 
     #[test]
-    fn tags_follow_their_characters_across_a_carried_word() {
-        let rows = wrap(&[("abc de", 1u8), ("f", 2u8)], 5, usize::MAX);
+    fn tags_follow_their_characters_and_the_marker_has_its_own() {
+        let rows = wrap(&[("abc de", 1u8), ("f", 2u8)], 5, usize::MAX, &9);
         assert_eq!(rows[0], [("abc".to_string(), 1)]);
         assert_eq!(rows[1], [("de".to_string(), 1), ("f".to_string(), 2)]);
-    }
-
-    #[test]
-    fn wide_characters_never_overflow_a_row() {
-        let rows = texts(&[("ab 漢字漢字", 0)], 5);
-        assert!(
-            rows.iter()
-                .all(|r| unicode_width::UnicodeWidthStr::width(r.as_str()) <= 5),
-            "{rows:?}"
+        let rows = wrap(&[("abcdefgh", 1u8)], 6, usize::MAX, &9);
+        assert_eq!(
+            rows[0],
+            [("abc".to_string(), 1), (HARD_BREAK.to_string(), 9)]
         );
-        assert_eq!(rows.concat().replace(' ', ""), "ab漢字漢字");
     }
 
     #[test]
     fn stops_after_max_rows() {
-        let rows = wrap(&[("one two three four five", 0u8)], 5, 2);
+        let rows = wrap(&[("one two three four five", 0u8)], 5, 2, &9);
         assert_eq!(rows.len(), 2);
     }
 }

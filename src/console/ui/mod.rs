@@ -198,13 +198,14 @@ pub fn wrap_styled_rows(
         .iter()
         .flat_map(|(t, style)| safe_spans(t, *style, theme))
         .collect();
-    wrap_spans_rows(&spans, cols, max_rows)
+    wrap_spans_rows(&spans, cols, max_rows, theme.hidden())
 }
 
-/// Spans (already display-safe) hard-wrapped into rows of at most `cols` columns,
-/// styles kept. Always at least one row.
-pub fn wrap_spans(spans: &[Span<'static>], cols: usize) -> Vec<Vec<Span<'static>>> {
-    wrap_spans_rows(spans, cols, usize::MAX)
+/// Spans (already display-safe) word-wrapped into rows of at most `cols` columns,
+/// styles kept; a word broken across rows is marked in the `mark` style. Always at least
+/// one row.
+pub fn wrap_spans(spans: &[Span<'static>], cols: usize, mark: Style) -> Vec<Vec<Span<'static>>> {
+    wrap_spans_rows(spans, cols, usize::MAX, mark)
 }
 
 /// [`wrap_spans`], stopping after `max_rows` rows (the core's one wrapping rule).
@@ -212,12 +213,13 @@ pub fn wrap_spans_rows(
     spans: &[Span<'static>],
     cols: usize,
     max_rows: usize,
+    mark: Style,
 ) -> Vec<Vec<Span<'static>>> {
     let pieces: Vec<(&str, Style)> = spans
         .iter()
         .map(|s| (s.content.as_ref(), s.style))
         .collect();
-    rows::wrap(&pieces, cols, max_rows)
+    rows::wrap(&pieces, cols, max_rows, &mark)
         .into_iter()
         .map(|row| {
             row.into_iter()
@@ -282,14 +284,15 @@ mod tests {
         let theme = Theme::dark();
         let a = SafeText::line("abcdef");
         let b = SafeText::line("gh\u{202e}");
-        let rows = wrap_styled(&[(&a, Style::new()), (&b, theme.muted())], 4, &theme);
+        let rows = wrap_styled(&[(&a, Style::new()), (&b, theme.muted())], 10, &theme);
         let text: Vec<String> = rows
             .iter()
             .map(|r| r.iter().map(|s| s.content.to_string()).collect())
             .collect();
-        assert_eq!(text, ["abcd", "efgh", "⟨U+2", "02E⟩"]);
-        assert_eq!(rows[1][1].style, theme.muted());
-        assert_eq!(rows[2][0].style, theme.hidden());
+        assert_eq!(text, ["abcdefg⟨↩⟩", "h⟨U+202E⟩"]);
+        assert_eq!(rows[0][1].style, theme.muted());
+        assert_eq!(rows[0][2].style, theme.hidden(), "the break marker");
+        assert_eq!(rows[1][1].style, theme.hidden());
     }
 
     #[test]
