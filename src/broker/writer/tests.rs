@@ -4,9 +4,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 use crate::broker::store::{Recovered, SqliteStore};
-use crate::console::fixtures::action;
 use crate::protocol::{Digest, Timestamp};
 use crate::protocol::{HistoryPage, HistoryQuery, RiskLevel};
+
+/// A test action id: a ULID from a fixed time and `n`.
+fn id(n: u8) -> ActionId {
+    ActionId(ulid::Ulid::from_parts(1_795_000_000_000, u128::from(n)))
+}
+
+/// The protocol's sample action as action `n`, pending for the next 15 minutes. (The
+/// broker's tests build on the protocol's fixtures, never on the console's.)
+fn action(n: u8, kind: &str, resource: &str, env: &str, level: RiskLevel) -> Action {
+    let mut a = crate::protocol::action::fixtures::action();
+    a.id = id(n);
+    a.kind = kind.into();
+    a.target.resource = resource.into();
+    a.target.environment = env.into();
+    a.risk.level = level;
+    a.created_at = Timestamp::now();
+    a.expires_at = Timestamp::now().plus_secs(900);
+    a
+}
 
 /// A real store whose next commit fails when asked to.
 struct Flaky {
@@ -122,9 +140,9 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
     thread.join().unwrap();
 
     // Only the committed actions are pending; the refused one left nothing behind.
-    assert!(live.pending(&crate::console::fixtures::id(1)).is_some());
-    assert!(live.pending(&crate::console::fixtures::id(2)).is_none());
-    assert!(live.pending(&crate::console::fixtures::id(3)).is_some());
+    assert!(live.pending(&id(1)).is_some());
+    assert!(live.pending(&id(2)).is_none());
+    assert!(live.pending(&id(3)).is_some());
     let summary = crate::broker::cli::verify(dir.path()).unwrap();
     assert!(summary.contains("audit log OK: 2 entries"), "{summary}");
 }
@@ -173,7 +191,6 @@ fn outcome(d: &Done) -> Result<(ActionId, bool), OpError> {
 /// the second finds the first in the batch being staged, or in the batch in flight.
 #[test]
 fn a_key_is_deduplicated_against_staged_and_in_flight_batches() {
-    use crate::console::fixtures::id;
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let mut w = Writer::new(
@@ -230,7 +247,6 @@ fn a_key_is_deduplicated_against_staged_and_in_flight_batches() {
 /// a retried submission with the action made before the restart.
 #[test]
 fn a_key_survives_a_restart_of_the_writer() {
-    use crate::console::fixtures::id;
     let dir = tempfile::tempdir().unwrap();
     let run = |ops: Vec<(Op, oneshot::Receiver<Result<Created, OpError>>)>| {
         let store = SqliteStore::open(dir.path()).unwrap();
