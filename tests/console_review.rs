@@ -54,8 +54,11 @@ fn review_opens_the_console_on_the_action_and_y_copies_the_command() {
     // Sorted by risk the low action is last; it is selected anyway, and its content
     // fills the context pane.
     pty.wait_for("terraform.apply on vpc-main", 30);
+    // Keys are read once the console is up and connected (a key typed during start-up
+    // may be taken by the terminal's capability queries on a loaded machine).
+    pty.wait_for("● live", 30);
     pty.press("y");
-    pty.wait_for(&format!("sent `signoff review {id}`"), 10);
+    pty.wait_for(&format!("sent `signoff review {id}`"), 30);
     pty.press("q");
     assert!(pty.wait_exit(10).success());
 }
