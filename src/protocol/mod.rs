@@ -1,4 +1,4 @@
-//! The wire protocol v1: the action model, every websocket message, the canonical form and
+//! The wire protocol v2: the action model, every websocket message, the canonical form and
 //! digest, and signed decisions. No I/O lives here, so every rule can be tested directly.
 
 pub mod action;
