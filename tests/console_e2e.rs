@@ -5,12 +5,10 @@ mod console_support;
 
 use console_support::pty::{Pty, broker_auth, wait_key_registered};
 
-/// End to end against the real broker on 127.0.0.1 with a real SQLite file: an agent
-/// submits, the approver approves with the keyboard in the real binary, the agent's long
-/// poll returns approved, and the audit log verifies (chain and every vote signature).
-#[test]
-fn real_broker_approve_end_to_end() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+/// The real broker on 127.0.0.1 over a fresh SQLite data directory (kept with it).
+fn real_broker(
+    rt: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, signoff::broker::RunningBroker) {
     let data = tempfile::tempdir().unwrap();
     let settings = signoff::broker::Settings::new(
         broker_auth(),
@@ -18,6 +16,16 @@ fn real_broker_approve_end_to_end() {
         data.path(),
     );
     let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    (data, broker)
+}
+
+/// End to end against the real broker on 127.0.0.1 with a real SQLite file: an agent
+/// submits, the approver approves with the keyboard in the real binary, the agent's long
+/// poll returns approved, and the audit log verifies (chain and every vote signature).
+#[test]
+fn real_broker_approve_end_to_end() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (data, broker) = real_broker(&rt);
     let url = broker.url();
     let http = reqwest::Client::new();
     let req = signoff::protocol::ActionRequest {
@@ -92,13 +100,7 @@ fn real_broker_approve_end_to_end() {
 #[test]
 fn real_broker_refusal_is_shown_exactly() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let settings = signoff::broker::Settings::new(
-        broker_auth(),
-        signoff::broker::policy::Engine::default(),
-        data.path(),
-    );
-    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let (_data, broker) = real_broker(&rt);
     let url = broker.url();
     // The agent acts for bob, so bob may not approve it.
     let body = serde_json::json!({
@@ -146,13 +148,7 @@ fn real_broker_refusal_is_shown_exactly() {
 #[test]
 fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let settings = signoff::broker::Settings::new(
-        broker_auth(),
-        signoff::broker::policy::Engine::default(),
-        data.path(),
-    );
-    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let (_data, broker) = real_broker(&rt);
     let url = broker.url();
     let http = reqwest::Client::new();
     let submit = |summary: &str, resource: &str, ttl: u64| {
@@ -232,13 +228,7 @@ fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
 #[test]
 fn a_console_that_never_votes_keeps_the_latest_checkpoint() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let settings = signoff::broker::Settings::new(
-        broker_auth(),
-        signoff::broker::policy::Engine::default(),
-        data.path(),
-    );
-    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
+    let (data, broker) = real_broker(&rt);
     let url = broker.url();
     let http = reqwest::Client::new();
     let submit = |summary: &str| {

@@ -147,13 +147,7 @@ pub(super) fn deliver(app: &mut App, fx: &[Effect], body: crate::protocol::Actio
 fn a_body_is_fetched_on_view_and_shown_only_when_it_matches_its_row() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let mut app = live_app(vec![], (80, 24));
-    let fx = update(
-        &mut app,
-        server(ServerMsg::Pending {
-            seq: 11,
-            row: crate::protocol::ActionRow::compute(&a),
-        }),
-    );
+    let fx = arrive(&mut app, &a);
     assert!(app.entries.get(&a.id).is_some_and(|e| !e.has_body()));
     key(&mut app, 'a');
     assert!(app.dialog.is_none(), "nothing unseen can be approved");
@@ -176,13 +170,7 @@ fn a_body_is_fetched_on_view_and_shown_only_when_it_matches_its_row() {
 fn a_body_whose_digest_is_not_its_rows_is_refused_loudly_and_never_signable() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let mut app = live_app(vec![], (80, 24));
-    let fx = update(
-        &mut app,
-        server(ServerMsg::Pending {
-            seq: 11,
-            row: crate::protocol::ActionRow::compute(&a),
-        }),
-    );
+    let fx = arrive(&mut app, &a);
     let mut lie = a.clone();
     lie.command = Some(crate::protocol::Command::Text {
         text: "DROP DATABASE customers".into(),
@@ -679,6 +667,17 @@ fn decision_ids_come_from_the_clock_and_seed_update_was_given() {
     );
 }
 
+/// Action `a` arrives on the feed as a new pending row (event 11).
+fn arrive(app: &mut App, a: &crate::protocol::Action) -> Vec<Effect> {
+    update(
+        app,
+        server(ServerMsg::Pending {
+            seq: 11,
+            row: crate::protocol::ActionRow::compute(a),
+        }),
+    )
+}
+
 fn asked_request(fx: &[Effect]) -> Option<u64> {
     fx.iter().find_map(|e| match e {
         Effect::Send(crate::protocol::ClientMsg::GetAction { request_id, .. }) => Some(*request_id),
@@ -693,13 +692,7 @@ fn asked_request(fx: &[Effect]) -> Option<u64> {
 fn a_failed_body_fetch_is_retried_with_backoff() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let mut app = live_app(vec![], (80, 24));
-    let fx = update(
-        &mut app,
-        server(ServerMsg::Pending {
-            seq: 11,
-            row: crate::protocol::ActionRow::compute(&a),
-        }),
-    );
+    let fx = arrive(&mut app, &a);
     let first = asked_request(&fx).expect("asked on view");
     key(&mut app, 'a');
     let fx = update(
@@ -766,13 +759,7 @@ fn a_failed_body_fetch_is_retried_with_backoff() {
 fn a_body_refused_for_the_action_itself_is_not_retried() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let mut app = live_app(vec![], (80, 24));
-    let fx = update(
-        &mut app,
-        server(ServerMsg::Pending {
-            seq: 11,
-            row: crate::protocol::ActionRow::compute(&a),
-        }),
-    );
+    let fx = arrive(&mut app, &a);
     let first = asked_request(&fx).unwrap();
     update(
         &mut app,
@@ -800,13 +787,7 @@ fn a_body_refused_for_the_action_itself_is_not_retried() {
 fn a_body_that_keeps_failing_is_refused_after_the_last_retry() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let mut app = live_app(vec![], (80, 24));
-    let mut fx = update(
-        &mut app,
-        server(ServerMsg::Pending {
-            seq: 11,
-            row: crate::protocol::ActionRow::compute(&a),
-        }),
-    );
+    let mut fx = arrive(&mut app, &a);
     for _ in 0..=crate::console::queue::bodies::MAX_RETRIES {
         let r = asked_request(&fx).expect("asked");
         update(
