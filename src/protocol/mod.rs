@@ -11,6 +11,7 @@ pub mod history;
 pub mod idempotency;
 pub mod ids;
 pub mod messages;
+pub mod person;
 pub mod row;
 pub mod strict;
 pub mod time;

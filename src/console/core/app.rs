@@ -270,9 +270,9 @@ pub struct App {
 impl App {
     /// The signed-in approver as a person key (from the broker's welcome), for the
     /// self-approval warning.
-    pub fn me_key(&self) -> Option<crate::identity::person::PersonKey> {
+    pub fn me_key(&self) -> Option<crate::protocol::person::PersonKey> {
         let me = self.me.as_ref()?;
-        Some(crate::identity::person::PersonKey::of_identity(
+        Some(crate::protocol::person::PersonKey::of_identity(
             &me.subject,
             me.email.as_deref(),
         ))

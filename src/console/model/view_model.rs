@@ -15,7 +15,7 @@ use crate::protocol::{Action, ActionId, ActionRow, Digest, RiskLevel, Status, Ti
 use crate::console::model::diff::DiffModel;
 use crate::console::model::diff_job::{DiffJob, DiffState};
 use crate::console::model::sanitize::SafeText;
-use crate::identity::person::{self, PersonKey};
+use crate::protocol::person::{self, PersonKey};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeTag {

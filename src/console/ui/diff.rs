@@ -21,6 +21,7 @@ use crate::console::model::sanitize::SafeText;
 use crate::console::model::view_model::Entry;
 use crate::console::ui::theme::Theme;
 use crate::protocol::Change;
+use crate::text::group_thousands as group;
 
 pub struct DiffView<'a> {
     pub app: &'a App,
@@ -59,11 +60,6 @@ pub fn line_count(e: &Entry) -> usize {
 fn num(n: Option<u32>) -> String {
     n.map(|n| format!("{n:>5}"))
         .unwrap_or_else(|| "     ".into())
-}
-
-/// `20000` as `20,000`.
-fn group(n: usize) -> String {
-    crate::broker::policy::detect::long_line::group(n)
 }
 
 /// ` · cols 1–120 of 20,000` when anything is wider than the pane.
