@@ -4,15 +4,14 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
 use crate::protocol::{Decision, RiskLevel, Verdict};
 
-use crate::console::core::app::{
-    App, DecideDialog, Dialog, Field, InFlight, Level, Pane, Screen, TextInput,
-};
+use crate::console::core::app::{App, DecideDialog, Dialog, Field, Level, Pane, Screen, TextInput};
 use crate::console::core::layout;
 use crate::console::core::msg::{Action, Effect};
 use crate::console::core::rows;
 use crate::console::core::update::notice;
 use crate::console::dialogs::login::LoginState;
 use crate::console::queue::order as queue;
+use crate::console::queue::state::InFlight;
 
 /// Rows moved by page up / down in the detail panes.
 const PAGE: i32 = 10;
@@ -23,9 +22,7 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         app.quit_armed = false;
     }
     match app.dialog.take() {
-        None if app.screen == Screen::History => {
-            crate::console::history::input::act(app, action, fx)
-        }
+        None if app.screen == Screen::History => history(app, action, fx),
         None => normal(app, action, fx),
         Some(Dialog::Decide(d)) => decide_dialog(app, d, action, fx),
         // Only Esc or Enter close the notice; every other key is swallowed.
@@ -43,9 +40,9 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             Action::Submit => {
                 let text = input.value.trim().to_string();
                 if text.is_empty() {
-                    app.drafts.remove(&action_id);
+                    app.queue.drafts.remove(&action_id);
                 } else {
-                    app.drafts.insert(action_id, text);
+                    app.queue.drafts.insert(action_id, text);
                     notice(app, Level::Info, "reason saved for this action");
                 }
             }
@@ -60,18 +57,18 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         },
         Some(Dialog::Search) => match action {
             Action::Cancel => {
-                app.search = TextInput::default();
-                queue::rebuild(app);
+                app.queue.search = TextInput::default();
+                queue::rebuild(&mut app.queue);
             }
             Action::Submit => {}
             other => {
-                edit(&mut app.search, other);
+                edit(&mut app.queue.search, other);
                 app.dialog = Some(Dialog::Search);
-                queue::rebuild(app);
+                queue::rebuild(&mut app.queue);
             }
         },
         Some(Dialog::Filter { mut cursor }) => {
-            let envs = app.environments();
+            let envs = app.queue.environments();
             let n = RiskLevel::ALL.len() + envs.len();
             match action {
                 Action::Cancel => return,
@@ -79,11 +76,11 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 Action::Up => cursor = cursor.saturating_sub(1),
                 Action::Toggle => {
                     if let Some(level) = RiskLevel::ALL.get(cursor) {
-                        toggle(&mut app.filter.hidden_risks, *level);
+                        toggle(&mut app.queue.filter.hidden_risks, *level);
                     } else if let Some(env) = envs.get(cursor - RiskLevel::ALL.len()) {
-                        toggle(&mut app.filter.hidden_envs, env.clone());
+                        toggle(&mut app.queue.filter.hidden_envs, env.clone());
                     }
-                    queue::rebuild(app);
+                    queue::rebuild(&mut app.queue);
                 }
                 _ => {}
             }
@@ -126,6 +123,18 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
 }
 
+/// A key on the history screen (no dialog open), and what it asks of the console.
+fn history(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    use crate::console::history::input::{self as history, Exit};
+    let (h, mut cx) = app.history_cx(fx);
+    match history::act(h, &mut cx, action) {
+        None => {}
+        Some(Exit::Leave) => app.screen = Screen::Queue,
+        Some(Exit::Help) => app.dialog = Some(Dialog::Help { scroll: 0 }),
+        Some(Exit::Quit) => quit(app, fx),
+    }
+}
+
 fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, v: T) {
     if !set.remove(&v) {
         set.insert(v);
@@ -133,9 +142,10 @@ fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, v: T) {
 }
 
 /// Pasted text goes into the focused text field, line breaks as spaces; never a key.
-pub fn paste(app: &mut App, text: &str) {
+pub fn paste(app: &mut App, text: &str, fx: &mut Vec<Effect>) {
     if app.dialog.is_none() && app.screen == Screen::History {
-        crate::console::history::input::paste(app, text);
+        let (h, mut cx) = app.history_cx(fx);
+        crate::console::history::input::paste(h, &mut cx, text);
         return;
     }
     let input = match app.dialog.as_mut() {
@@ -144,7 +154,7 @@ pub fn paste(app: &mut App, text: &str) {
             _ => &mut d.reason,
         },
         Some(Dialog::Reason { input, .. }) => input,
-        Some(Dialog::Search) => &mut app.search,
+        Some(Dialog::Search) => &mut app.queue.search,
         _ => return,
     };
     for c in text.chars() {
@@ -155,7 +165,7 @@ pub fn paste(app: &mut App, text: &str) {
         });
     }
     if matches!(app.dialog, Some(Dialog::Search)) {
-        queue::rebuild(app);
+        queue::rebuild(&mut app.queue);
     }
     app.dirty = true;
 }
@@ -191,18 +201,18 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         // Esc steps back one thing at a time: a detail pane to the queue, then a kept
         // search (new actions must never hide behind a forgotten filter).
         Action::Cancel if app.focus != Pane::Queue => app.focus = Pane::Queue,
-        Action::Cancel if !app.search.value.is_empty() => {
-            app.search = TextInput::default();
-            queue::rebuild(app);
+        Action::Cancel if !app.queue.search.value.is_empty() => {
+            app.queue.search = TextInput::default();
+            queue::rebuild(&mut app.queue);
             notice(app, Level::Info, "search cleared");
         }
         Action::Cancel => {}
         Action::Approve => open_decide(app, Verdict::Approve),
         Action::Deny => open_decide(app, Verdict::Deny),
         Action::Reason => {
-            if let Some(e) = app.selected_entry() {
+            if let Some(e) = app.queue.selected_entry() {
                 let (id, label) = (e.row.id, e.label());
-                let value = app.drafts.get(&id).cloned().unwrap_or_default();
+                let value = app.queue.drafts.get(&id).cloned().unwrap_or_default();
                 app.dialog = Some(Dialog::Reason {
                     action_id: id,
                     label,
@@ -213,15 +223,19 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Search => app.dialog = Some(Dialog::Search),
         Action::Filter => app.dialog = Some(Dialog::Filter { cursor: 0 }),
         Action::Sort => {
-            app.sort = app.sort.next();
-            queue::rebuild(app);
+            app.queue.sort = app.queue.sort.next();
+            queue::rebuild(&mut app.queue);
             notice(
                 app,
                 Level::Info,
-                &format!("sorted by {}", app.sort.as_str()),
+                &format!("sorted by {}", app.queue.sort.as_str()),
             );
         }
-        Action::History => crate::console::history::state::enter(app, fx),
+        Action::History => {
+            app.screen = Screen::History;
+            let (h, mut cx) = app.history_cx(fx);
+            crate::console::history::state::enter(h, &mut cx);
+        }
         Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
         Action::Reconnect => fx.push(Effect::Reconnect),
         Action::CopyReview => super::review::copy(app, fx),
@@ -244,7 +258,7 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
 
 /// Quits, asking again while a decision is in flight.
 pub fn quit(app: &mut App, fx: &mut Vec<Effect>) {
-    let sending = app.inflight.len();
+    let sending = app.queue.inflight.len();
     if sending > 0 && !app.quit_armed {
         app.quit_armed = true;
         notice(
@@ -261,7 +275,10 @@ pub fn quit(app: &mut App, fx: &mut Vec<Effect>) {
 fn cycle_pane(app: &mut App, step: isize) {
     // An action without a change has nothing in the diff pane: Tab skips it, so the
     // risk reasons are one Tab closer.
-    let no_change = app.selected_entry().is_some_and(|e| e.diff().is_none());
+    let no_change = app
+        .queue
+        .selected_entry()
+        .is_some_and(|e| e.diff().is_none());
     let order: Vec<Pane> = Pane::ORDER
         .into_iter()
         .filter(|p| !(no_change && *p == Pane::Diff))
@@ -277,14 +294,14 @@ fn cycle_pane(app: &mut App, step: isize) {
 fn scroll_or_move(app: &mut App, delta: i32) {
     if app.focus == Pane::Queue {
         let d = delta.clamp(-100_000, 100_000) as isize;
-        queue::move_selection(app, d);
+        queue::move_selection(&mut app.queue, d);
         let a = layout::for_app(app);
-        queue::keep_visible(app, a.queue_rows());
+        queue::keep_visible(&mut app.queue, a.queue_rows());
     } else {
-        let cur = i32::from(app.pane_scroll(app.focus));
+        let cur = i32::from(app.queue.pane_scroll(app.focus));
         let max = i32::from(max_scroll(app, app.focus));
         let next = (cur.saturating_add(delta)).clamp(0, max) as u16;
-        app.scroll.insert(app.focus, next);
+        app.queue.scroll.insert(app.focus, next);
     }
 }
 
@@ -304,21 +321,22 @@ fn scroll_cols(app: &mut App, m: ColMove) {
         return;
     };
     let inner = usize::from(rect.width.saturating_sub(2));
-    let Some(e) = app.selected_entry() else {
+    let Some(e) = app.queue.selected_entry() else {
         return;
     };
+    // A fallback shows the two sides next to each other, half a pane each.
     let (widest, room) = match e.diff() {
-        Some(DiffState::Ready(m)) => (m.max_width, crate::console::ui::diff::text_cols(inner)),
-        Some(DiffState::Fallback { widest, .. }) => {
-            (widest, crate::console::ui::diff::text_cols(inner / 2))
+        Some(DiffState::Ready(_)) => (layout::diff_widest(e), layout::diff_text_cols(inner)),
+        Some(DiffState::Fallback { .. }) => {
+            (layout::diff_widest(e), layout::diff_text_cols(inner / 2))
         }
         _ => (0, 1),
     };
     let max = widest.saturating_sub(room);
     let step = (room / 2).max(1);
-    app.diff_col = match m {
-        ColMove::Left => app.diff_col.saturating_sub(step),
-        ColMove::Right => app.diff_col.saturating_add(step),
+    app.queue.diff_col = match m {
+        ColMove::Left => app.queue.diff_col.saturating_sub(step),
+        ColMove::Right => app.queue.diff_col.saturating_add(step),
         ColMove::Start => 0,
         ColMove::End => max,
     }
@@ -329,7 +347,7 @@ fn scroll_cols(app: &mut App, m: ColMove) {
 /// The furthest a detail pane scrolls: to its last page (the diff: its last line), so
 /// everything is reachable and the approver never scrolls into emptiness.
 fn max_scroll(app: &App, pane: Pane) -> u16 {
-    let Some(e) = app.selected_entry() else {
+    let Some(e) = app.queue.selected_entry() else {
         return 0;
     };
     let a = layout::for_app(app);
@@ -340,7 +358,7 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
     let max = match pane {
         Pane::Queue => 0,
         // Diff lines may wrap, so the last line may need to reach the top.
-        Pane::Diff => crate::console::ui::diff::line_count(e).saturating_sub(1),
+        Pane::Diff => layout::diff_rows(e).saturating_sub(1),
         // Wrapped rows are known exactly: stop when the last page is full.
         Pane::Risk => rows::risk(e, width).len().saturating_sub(height),
         Pane::Context => rows::context(app, e, width).len().saturating_sub(height),
@@ -350,7 +368,7 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
 
 /// `a` / `d`: opens the dialog, unless the action cannot be decided now.
 pub fn open_decide(app: &mut App, verdict: Verdict) {
-    let Some(entry) = app.selected_entry() else {
+    let Some(entry) = app.queue.selected_entry() else {
         notice(app, Level::Info, "nothing selected");
         return;
     };
@@ -367,7 +385,7 @@ pub fn open_decide(app: &mut App, verdict: Verdict) {
         Some("it has expired and can no longer be decided".to_string())
     } else if let crate::console::model::view_model::BodyFetch::Refused(why) = &entry.fetch {
         Some(format!("its content was {why}"))
-    } else if app.inflight_for(id).is_some() {
+    } else if app.queue.inflight_for(id).is_some() {
         Some("a decision for it is already in flight".into())
     } else if matches!(app.conn, crate::console::core::app::Conn::SignedOut { .. }) {
         Some("signed out; sign in again first".into())
@@ -383,7 +401,7 @@ pub fn open_decide(app: &mut App, verdict: Verdict) {
     if loading {
         // Nothing unseen is signed: the dialog opens once the full action is here and
         // checked (if the selection is still on it).
-        app.bodies.intent = Some((id, verdict));
+        app.queue.bodies.intent = Some((id, verdict));
         notice(
             app,
             Level::Info,
@@ -403,7 +421,7 @@ pub fn open_decide(app: &mut App, verdict: Verdict) {
         label,
         verdict,
         reason: TextInput {
-            value: app.drafts.get(&id).cloned().unwrap_or_default(),
+            value: app.queue.drafts.get(&id).cloned().unwrap_or_default(),
         },
         typed,
         field,
@@ -426,12 +444,13 @@ fn decide_dialog(app: &mut App, mut d: DecideDialog, action: Action, fx: &mut Ve
             Ok(decision) => {
                 app.decisions_built += 1;
                 let label = app
+                    .queue
                     .entries
                     .get(&d.action_id)
                     .map(|e| e.label())
                     .unwrap_or_default();
                 let live = matches!(app.conn, crate::console::core::app::Conn::Live);
-                app.inflight.insert(
+                app.queue.inflight.insert(
                     decision.decision_id,
                     InFlight {
                         decision: decision.clone(),
@@ -469,6 +488,7 @@ fn decide_dialog(app: &mut App, mut d: DecideDialog, action: Action, fx: &mut Ve
 /// the action it displayed.
 fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
     let entry = app
+        .queue
         .entries
         .get(&d.action_id)
         .ok_or("the action is no longer pending")?;
@@ -506,7 +526,8 @@ fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
 
 pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
     if app.dialog.is_none() && app.screen == Screen::History {
-        crate::console::history::input::mouse(app, m, fx);
+        let (h, mut cx) = app.history_cx(fx);
+        crate::console::history::input::mouse(h, &mut cx, m);
         return;
     }
     if app.dialog.is_some() || app.screen != Screen::Queue {
@@ -534,7 +555,8 @@ pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
                 // Rows start under the border and the header row.
                 let row = m.row.saturating_sub(a.queue.y + 2) as usize;
                 if m.row >= a.queue.y + 2 {
-                    queue::select_index(app, app.queue_offset + row);
+                    let i = app.queue.offset + row;
+                    queue::select_index(&mut app.queue, i);
                 }
             }
             app.dirty = true;

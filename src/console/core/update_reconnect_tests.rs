@@ -46,8 +46,11 @@ fn welcome(app: &mut App, head: u64) -> Vec<Effect> {
 fn reconnect_resumes_and_resends_the_same_decision() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let (mut app, d) = in_flight_then_drop(&a);
-    let (text, _) = crate::console::ui::status::conn_text(&app);
-    assert_eq!(text, "○ reconnecting (attempt 3, next in 4s)");
+    let screen = fixtures::screen_text(&app);
+    assert!(
+        screen.contains("○ reconnecting (attempt 3, next in 4s)"),
+        "{screen}"
+    );
     assert_eq!(app.last_seq, Some(10));
     // Resume: the broker replays 11..=12 (another action arrives meanwhile).
     assert!(
@@ -75,7 +78,7 @@ fn reconnect_resumes_and_resends_the_same_decision() {
     assert_eq!(again.decision_id, d.decision_id, "same decision id");
     assert_eq!(again, &d, "byte-identical decision");
     assert_eq!(app.last_seq, Some(12));
-    assert!(app.entries.contains_key(&b.id));
+    assert!(app.queue.entries.contains_key(&b.id));
 }
 
 #[test]
@@ -99,7 +102,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         }),
     );
     assert!(signed(&fx).is_none());
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(
         last_notice(&app).contains("changed while disconnected"),
         "{}",
@@ -121,7 +124,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         }),
     );
     assert!(signed(&fx).is_none());
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(last_notice(&app).contains("carol"), "{}", last_notice(&app));
 
     // Gone from a fresh snapshot: not re-sent, and the approver is told to check.
@@ -137,7 +140,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         }),
     );
     assert!(signed(&fx).is_none());
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(
         last_notice(&app).contains("no longer pending"),
         "{}",
@@ -162,7 +165,7 @@ fn a_replayed_resolution_by_me_means_my_vote_landed() {
         }),
     );
     assert!(signed(&fx).is_none(), "not re-sent");
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(
         last_notice(&app).contains("recorded before the reconnect"),
         "{}",
@@ -178,7 +181,12 @@ fn a_resent_decision_that_had_landed_counts_as_recorded() {
     let fx = update(&mut app, Msg::Tick(now()));
     assert!(fx.is_empty());
     // Already caught up at welcome (head == last seq): the re-send went out then.
-    assert!(app.inflight.get(&d.decision_id).is_some_and(|f| f.resent));
+    assert!(
+        app.queue
+            .inflight
+            .get(&d.decision_id)
+            .is_some_and(|f| f.resent)
+    );
     update(
         &mut app,
         server(ServerMsg::Rejected {
@@ -187,7 +195,7 @@ fn a_resent_decision_that_had_landed_counts_as_recorded() {
             message: "seen".into(),
         }),
     );
-    assert!(!app.entries.contains_key(&a.id));
+    assert!(!app.queue.entries.contains_key(&a.id));
     assert!(last_notice(&app).contains("already recorded"));
 }
 
@@ -209,7 +217,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
         }),
     );
     assert!(
-        app.entries.contains_key(&a.id),
+        app.queue.entries.contains_key(&a.id),
         "a duplicate is not applied"
     );
     // seq 12 after 10: 11 was lost.
@@ -221,7 +229,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
         }),
     );
     assert_eq!(fx, vec![Effect::Resync]);
-    assert!(!app.entries.contains_key(&b.id));
+    assert!(!app.queue.entries.contains_key(&b.id));
     assert_eq!(app.last_seq, Some(10));
     // The fresh snapshot is accepted whatever its number.
     update(
@@ -236,7 +244,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
                 .collect(),
         }),
     );
-    assert_eq!(app.entries.len(), 2);
+    assert_eq!(app.queue.entries.len(), 2);
     assert_eq!(app.last_seq, Some(12));
 }
 
@@ -315,7 +323,7 @@ fn events_this_approver_may_not_see_arrive_as_skipped_and_never_resynchronise() 
         }),
     );
     assert!(!fx.contains(&Effect::Resync), "{fx:?}");
-    assert!(app.entries.contains_key(&b.id));
+    assert!(app.queue.entries.contains_key(&b.id));
     assert!(
         !app.notices
             .iter()
@@ -343,10 +351,10 @@ fn a_paged_snapshot_replaces_the_queue_only_once_its_last_page_is_here() {
     };
     update(&mut app, page(1, &b));
     assert!(
-        app.entries.contains_key(&a.id) && !app.entries.contains_key(&b.id),
+        app.queue.entries.contains_key(&a.id) && !app.queue.entries.contains_key(&b.id),
         "half a snapshot changes nothing"
     );
     update(&mut app, page(2, &c));
-    assert!(!app.entries.contains_key(&a.id));
-    assert!(app.entries.contains_key(&b.id) && app.entries.contains_key(&c.id));
+    assert!(!app.queue.entries.contains_key(&a.id));
+    assert!(app.queue.entries.contains_key(&b.id) && app.queue.entries.contains_key(&c.id));
 }

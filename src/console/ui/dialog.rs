@@ -81,7 +81,7 @@ impl DialogView<'_> {
 
     fn decide(&self, d: &DecideDialog, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
-        let Some(e) = app.entries.get(&d.action_id) else {
+        let Some(e) = app.queue.entries.get(&d.action_id) else {
             return;
         };
         let v = e.view();
@@ -310,7 +310,7 @@ impl Widget for DialogView<'_> {
                 Clear.render(r, buf);
                 let mut s = vec![Span::styled(" / ", theme.key_hint())];
                 s.extend(safe_spans(
-                    &SafeText::line(&self.app.search.value),
+                    &SafeText::line(&self.app.queue.search.value),
                     theme.text(),
                     theme,
                 ));
@@ -319,7 +319,7 @@ impl Widget for DialogView<'_> {
                 Line::from(s).render(r, buf);
             }
             Dialog::Filter { cursor } => {
-                let f = &self.app.filter;
+                let f = &self.app.queue.filter;
                 let mut lines = vec![Line::styled("Risk levels", theme.muted())];
                 let mut i = 0;
                 for level in RiskLevel::ALL {
@@ -328,7 +328,7 @@ impl Widget for DialogView<'_> {
                     i += 1;
                 }
                 lines.push(Line::styled("Environments", theme.muted()));
-                for env in self.app.environments() {
+                for env in self.app.queue.environments() {
                     let on = !f.hidden_envs.contains(&env);
                     lines.push(toggle_line(
                         &SafeText::line(&env).plain(),

@@ -54,7 +54,10 @@ impl Widget for Root<'_> {
                 .render(area, buf);
             return;
         }
-        let has_change = app.selected_entry().is_none_or(|e| e.diff().is_some());
+        let has_change = app
+            .queue
+            .selected_entry()
+            .is_none_or(|e| e.diff().is_some());
         let a = layout::areas_with(area.width, area.height, app.detail, has_change);
         match app.screen {
             Screen::Queue => {
@@ -62,7 +65,7 @@ impl Widget for Root<'_> {
                 if let Some(tabs) = a.tabs {
                     Tabs { app, theme }.render(tabs, buf);
                 }
-                let entry = app.selected_entry();
+                let entry = app.queue.selected_entry();
                 if let Some(r) = a.context {
                     context::ContextView { app, theme, entry }.render(r, buf);
                 }

@@ -4,8 +4,8 @@
 //! width, and quotes how the line ends.
 
 use super::{join_findings, quote, tag};
-use crate::text::group_thousands as group;
 use crate::protocol::{ActionRequest, RiskTag};
+use crate::text::group_thousands as group;
 
 /// Lines wider than this (in columns of their visible form) are tagged: wider than the
 /// diff pane of a 160-column terminal, twice over.
