@@ -3,19 +3,18 @@
 use std::collections::VecDeque;
 
 use crate::protocol::messages::Identity;
-use crate::protocol::{ActionId, DecisionId, Digest, KeyId, RiskLevel, Timestamp, Verdict};
+use crate::protocol::{ActionId, DecisionId, KeyId, RiskLevel, Timestamp};
 
 use crate::console::core::ctx::Ctx;
 use crate::console::core::keymap::{Keymap, Mode};
 use crate::console::core::msg::Effect;
-use crate::console::dialogs::gone::GoneNotice;
-use crate::console::dialogs::login::LoginState;
 use crate::console::history::state::HistoryState;
 use crate::console::queue::state::QueueState;
 
 pub use super::layout::Pane;
 pub use super::notice::{Level, Notice};
 pub use super::text_input::TextInput;
+pub use crate::console::dialogs::Dialog;
 
 /// Which screen fills the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,55 +40,6 @@ pub enum Conn {
     SignedOut {
         reason: String,
     },
-}
-
-/// Which field of the decision dialog has the cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Reason,
-    TypedConfirm,
-}
-
-/// The approve/deny dialog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecideDialog {
-    pub action_id: ActionId,
-    /// The version the dialog opened on: a new digest turns it into a notice.
-    pub digest: Digest,
-    /// `kind system/resource`, display-safe, for the notice if the action goes away.
-    pub label: String,
-    pub verdict: Verdict,
-    pub reason: TextInput,
-    /// For critical approvals: the approver types the resource (or environment) name.
-    pub typed: Option<TextInput>,
-    pub field: Field,
-    pub error: Option<String>,
-}
-
-/// An overlay or prompt on top of the screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dialog {
-    Decide(DecideDialog),
-    /// `r`: a reason to use for the selected action's next decision.
-    Reason {
-        action_id: ActionId,
-        /// `kind system/resource`, display-safe.
-        label: String,
-        input: TextInput,
-    },
-    /// The action under a decision or reason dialog was withdrawn, decided elsewhere,
-    /// expired or changed: a blocking notice that swallows keys until Esc or Enter.
-    Gone(GoneNotice),
-    /// `/`: the queue search (applies while typing).
-    Search,
-    /// `f`: risk-level and environment toggles.
-    Filter {
-        cursor: usize,
-    },
-    Help {
-        scroll: u16,
-    },
-    Login(LoginState),
 }
 
 /// Where the device key's registration stands: the broker refuses signatures by a key
@@ -209,13 +159,7 @@ impl App {
         match &self.dialog {
             None if self.screen == Screen::History => self.history.mode(),
             None => Mode::Normal,
-            // The notice takes every key as text, so none of them can act.
-            Some(Dialog::Decide(_) | Dialog::Reason { .. } | Dialog::Search | Dialog::Gone(_)) => {
-                Mode::Input
-            }
-            Some(Dialog::Filter { .. }) => Mode::Toggles,
-            Some(Dialog::Help { .. }) => Mode::Help,
-            Some(Dialog::Login(_)) => Mode::Login,
+            Some(d) => d.mode(),
         }
     }
 
@@ -237,8 +181,12 @@ impl App {
             .filter(|n| n.at.millis_until(self.now) < 10_000)
     }
 
-    /// The queue's state and the context its functions need, for one message.
-    pub fn queue_cx<'a>(&'a mut self, fx: &'a mut Vec<Effect>) -> (&'a mut QueueState, Ctx<'a>) {
+    /// The parts of the core's state and the context their functions need, for one
+    /// message (a borrow of each, so a part can act while the others are read).
+    pub fn parts<'a>(
+        &'a mut self,
+        fx: &'a mut Vec<Effect>,
+    ) -> (&'a mut QueueState, &'a mut HistoryState, Ctx<'a>) {
         let cx = Ctx::new(
             self.now,
             self.size,
@@ -247,7 +195,13 @@ impl App {
             &mut self.dirty,
             fx,
         );
-        (&mut self.queue, cx)
+        (&mut self.queue, &mut self.history, cx)
+    }
+
+    /// The queue's state and the context its functions need, for one message.
+    pub fn queue_cx<'a>(&'a mut self, fx: &'a mut Vec<Effect>) -> (&'a mut QueueState, Ctx<'a>) {
+        let (q, _, cx) = self.parts(fx);
+        (q, cx)
     }
 
     /// The history screen's state and the context its functions need, for one message.
@@ -255,15 +209,8 @@ impl App {
         &'a mut self,
         fx: &'a mut Vec<Effect>,
     ) -> (&'a mut HistoryState, Ctx<'a>) {
-        let cx = Ctx::new(
-            self.now,
-            self.size,
-            self.me.as_ref(),
-            &mut self.notices,
-            &mut self.dirty,
-            fx,
-        );
-        (&mut self.history, cx)
+        let (_, h, cx) = self.parts(fx);
+        (h, cx)
     }
 
     /// True while a spinner is showing (the runtime ticks faster).

@@ -7,7 +7,7 @@ use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{ActionId, ActionRow, Status, Timestamp};
 
-use crate::console::core::app::{App, Conn, DecideDialog, Dialog, KeyState, Level, Screen};
+use crate::console::core::app::{App, Conn, Dialog, KeyState, Level, Screen};
 use crate::console::core::ctx::push_notice;
 use crate::console::core::input;
 use crate::console::core::layout;
@@ -176,28 +176,24 @@ fn tick(app: &mut App, now: Timestamp) {
     }
     app.now = now;
     app.spinner = app.spinner.wrapping_add(1);
-    if let Some(
-        Dialog::Decide(DecideDialog { action_id: id, .. }) | Dialog::Reason { action_id: id, .. },
-    ) = &app.dialog
+    if let Some((id, _)) = app.dialog.as_ref().and_then(Dialog::action)
+        && let Some(e) = app.queue.entries.get(&id).filter(|e| e.is_expired_at(now))
     {
-        let id = *id;
-        if let Some(e) = app.queue.entries.get(&id).filter(|e| e.is_expired_at(now)) {
-            let label = e.label();
-            if gone::replace(
-                &mut app.dialog,
-                &mut app.queue,
-                id,
-                label.clone(),
-                Why::Expired,
-            ) {
-                app.dirty = true;
-            }
-            notice(
-                app,
-                Level::Warn,
-                &format!("{label} expired while the dialog was open; it can no longer be decided"),
-            );
+        let label = e.label();
+        if gone::replace(
+            &mut app.dialog,
+            &mut app.queue,
+            id,
+            label.clone(),
+            Why::Expired,
+        ) {
+            app.dirty = true;
         }
+        notice(
+            app,
+            Level::Warn,
+            &format!("{label} expired while the dialog was open; it can no longer be decided"),
+        );
     }
 }
 
@@ -361,7 +357,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
                 bodies::arrived(q, &mut cx, request_id, *action)
                 && app.dialog.is_none()
             {
-                input::open_decide(app, verdict);
+                input::open_decide(app, verdict, fx);
             }
         }
         ServerMsg::Pending { row, .. } => arrived(app, row, fx),

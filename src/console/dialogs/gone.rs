@@ -6,7 +6,8 @@
 //! into this notice, which swallows every key until Esc or Enter closes it; nothing typed
 //! into a dialog ever reaches the queue.
 
-use crate::console::core::app::Dialog;
+use crate::console::core::msg::Action;
+use crate::console::dialogs::Dialog;
 use crate::console::queue::state::QueueState;
 use crate::protocol::{ActionId, Status, Timestamp};
 
@@ -52,16 +53,17 @@ pub struct GoneNotice {
 
 /// The action an open dialog acts on, with what the dialog was.
 fn dialog_action(dialog: &Option<Dialog>) -> Option<(ActionId, &'static str)> {
-    match dialog {
-        Some(Dialog::Decide(d)) => Some((
-            d.action_id,
-            match d.verdict {
-                crate::protocol::Verdict::Approve => "Approve",
-                crate::protocol::Verdict::Deny => "Deny",
-            },
-        )),
-        Some(Dialog::Reason { action_id, .. }) => Some((*action_id, "Reason")),
-        _ => None,
+    dialog.as_ref().and_then(Dialog::action)
+}
+
+impl GoneNotice {
+    /// A key while the notice shows: only Esc or Enter close it; every other key is
+    /// swallowed, so nothing typed for the dialog it replaced reaches the queue.
+    pub fn key(self, action: Action) -> Option<Self> {
+        match action {
+            Action::Cancel | Action::Submit => None,
+            _ => Some(self),
+        }
     }
 }
 
@@ -88,7 +90,7 @@ pub fn replace(
     }
     let typed = match dialog {
         Some(Dialog::Decide(d)) => d.reason.value.trim().to_string(),
-        Some(Dialog::Reason { input, .. }) => input.value.trim().to_string(),
+        Some(Dialog::Reason(r)) => r.input.value.trim().to_string(),
         _ => String::new(),
     };
     if !typed.is_empty() && q.entries.contains_key(&id) {
@@ -121,7 +123,7 @@ pub fn guard(dialog: &mut Option<Dialog>, q: &mut QueueState, now: Timestamp) ->
     };
     let label = match dialog {
         Some(Dialog::Decide(d)) => d.label.clone(),
-        Some(Dialog::Reason { label, .. }) => label.clone(),
+        Some(Dialog::Reason(r)) => r.label.clone(),
         _ => String::new(),
     };
     replace(dialog, q, id, label, why)
