@@ -178,7 +178,7 @@ impl Writer {
                 .as_ref()
                 .is_some_and(|f| f.decisions.contains(&d.decision_id))
             || self.store.decision_seen(&d.decision_id).map_err(failed)?;
-        let now = Timestamp::now();
+        let now = self.now();
         let facts = SeenFacts {
             decision_seen: seen,
         };
@@ -323,7 +323,7 @@ impl Writer {
         }
         let mut a = (*a).clone();
         a.status = Status::Withdrawn;
-        let now = Timestamp::now();
+        let now = self.now();
         let reason = "withdrawn by the requester".to_string();
         Ok(self.resolve(
             b,
@@ -353,7 +353,7 @@ impl Writer {
         if a.execution.is_some() {
             return Err(OpError::Conflict("a result was already reported".into()));
         }
-        let now = Timestamp::now();
+        let now = self.now();
         let mut a = (*a).clone();
         a.execution = Some(Execution {
             exit_code: report.exit_code,
@@ -400,7 +400,7 @@ impl Writer {
         a.looking.push(by);
         let a = Arc::new(a);
         let (digest, _) = self.digest_and_sizes(&a);
-        let now = Timestamp::now();
+        let now = self.now();
         if let Some(p) = &self.notify {
             b.muts.extend(p.claimed(&a, &digest, now));
         }
@@ -421,7 +421,7 @@ impl Writer {
     }
 
     pub(super) fn expire(&mut self, b: &mut Batch, id: ActionId) -> Result<(), StoreError> {
-        let now = Timestamp::now();
+        let now = self.now();
         let Some(a) = self.get(b, &id)? else {
             return Ok(());
         };
@@ -477,7 +477,7 @@ impl Writer {
             subject,
             public_key,
             label,
-            created_at: Timestamp::now(),
+            created_at: self.now(),
             revoked_at: None,
         };
         let payload = json!({
@@ -512,7 +512,7 @@ impl Writer {
         if k.revoked_at.is_some() {
             return Ok(k);
         }
-        let now = Timestamp::now();
+        let now = self.now();
         k.revoked_at = Some(now);
         let payload = json!({ "key_id": k.key_id, "subject": k.subject });
         self.audit(b, AuditKind::KeyRevoked, None, subject, now, payload);

@@ -48,6 +48,9 @@ pub enum Conn {
 pub enum KeyState {
     Unregistered,
     Registering,
+    /// Registering after a sign-in: the feed reconnects with the new session once the
+    /// broker has answered, so no decision is signed with a key it does not know yet.
+    RegisteringThenReconnect,
     Registered,
 }
 

@@ -60,7 +60,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             // Out of `SignedOut`, so the status bar follows the reconnect.
             app.conn = Conn::Connecting { attempt: 0 };
             notice(app, Level::Success, "signed in");
-            fx.push(Effect::Reconnect);
+            // Whoever signed in now, the key is registered for them before the feed
+            // reconnects with their session (the answer reconnects).
+            app.key = KeyState::RegisteringThenReconnect;
+            fx.push(Effect::RegisterKey);
         }
         Msg::LoginFinished(Err(reason)) => {
             let ended = login_ended(app);
@@ -75,19 +78,25 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 register_key(app, &mut fx);
             }
         }
-        Msg::KeyRegistration(result) => match result {
-            KeyRegistration::Registered => app.key = KeyState::Registered,
-            KeyRegistration::SignedOut => app.key = KeyState::Unregistered,
-            KeyRegistration::Failed(e) => {
-                app.key = KeyState::Unregistered;
-                notice(
-                    app,
-                    Level::Error,
-                    &format!("device key not registered: {e}"),
-                );
+        Msg::KeyRegistration(result) => {
+            let reconnect = app.key == KeyState::RegisteringThenReconnect;
+            match result {
+                KeyRegistration::Registered => app.key = KeyState::Registered,
+                KeyRegistration::SignedOut => app.key = KeyState::Unregistered,
+                KeyRegistration::Failed(e) => {
+                    app.key = KeyState::Unregistered;
+                    notice(
+                        app,
+                        Level::Error,
+                        &format!("device key not registered: {e}"),
+                    );
+                }
             }
-        },
-        Msg::TokenChecked(answer) => match answer {
+            if reconnect {
+                fx.push(Effect::Reconnect);
+            }
+        }
+        Msg::TokenChecked(answer) => match session::outcome(app.token_expires_at, answer) {
             Watch::Keep => {}
             Watch::Reconnect => {
                 tracing::info!("fresh token: reconnecting the feed with it");
@@ -156,9 +165,7 @@ fn refresh_if_due(app: &mut App, now: Timestamp, fx: &mut Vec<Effect>) {
         return;
     }
     app.token_asked_at = Some(now);
-    fx.push(Effect::RefreshToken {
-        current: app.token_expires_at,
-    });
+    fx.push(Effect::RefreshToken);
 }
 
 /// Why the session ended, as the open sign-in dialog shows it (kept across its states).
@@ -601,3 +608,7 @@ mod login_tests;
 #[cfg(test)]
 #[path = "update_integrity_tests.rs"]
 mod integrity_tests;
+
+#[cfg(test)]
+#[path = "update_session_tests.rs"]
+mod session_tests;

@@ -250,7 +250,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
 
 #[test]
 fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
-    use crate::console::core::session::{EVERY_SECS, MARGIN_SECS, Watch};
+    use crate::console::core::session::{Answer, EVERY_SECS, MARGIN_SECS};
     let mut app = live_app(vec![], (80, 24));
     let exp = now().plus_secs(600);
     update(
@@ -261,7 +261,7 @@ fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
     );
     let asks = |fx: &[Effect]| {
         fx.iter()
-            .filter(|e| matches!(e, Effect::RefreshToken { current } if *current == Some(exp)))
+            .filter(|e| matches!(e, Effect::RefreshToken))
             .count()
     };
     assert_eq!(
@@ -287,12 +287,19 @@ fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
         "asks again after a rest"
     );
     // The answers: a fresh token reconnects; nothing new keeps; a dead session signs in.
-    let fx = update(&mut app, Msg::TokenChecked(Watch::Reconnect));
+    let fresh = Answer::Token {
+        expires_at: Some(exp.plus_secs(3600)),
+    };
+    let fx = update(&mut app, Msg::TokenChecked(fresh));
     assert!(fx.contains(&Effect::Reconnect));
-    assert!(update(&mut app, Msg::TokenChecked(Watch::Keep)).is_empty());
+    let same = Answer::Token {
+        expires_at: Some(exp),
+    };
+    assert!(update(&mut app, Msg::TokenChecked(same)).is_empty());
+    assert!(update(&mut app, Msg::TokenChecked(Answer::Unreachable)).is_empty());
     let fx = update(
         &mut app,
-        Msg::TokenChecked(Watch::SignedOut("refresh refused".into())),
+        Msg::TokenChecked(Answer::SignedOut("refresh refused".into())),
     );
     assert!(fx.contains(&Effect::StartLogin));
     assert!(matches!(

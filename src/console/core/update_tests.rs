@@ -527,7 +527,11 @@ fn dead_session_opens_the_login_dialog() {
     assert_eq!(fx, vec![Effect::StartLogin]);
     assert!(matches!(app.dialog, Some(Dialog::Login(_))));
     let fx = update(&mut app, Msg::LoginFinished(Ok(())));
-    assert_eq!(fx, vec![Effect::Reconnect]);
+    assert_eq!(
+        fx,
+        vec![Effect::RegisterKey],
+        "the key first, then the feed"
+    );
     assert!(app.dialog.is_none());
 }
 
