@@ -191,6 +191,7 @@ impl Broker {
         let writer = std::thread::Builder::new()
             .name("signoff-writer".into())
             .spawn(move || w.run(wrx))?;
+        let verify = super::verify_stage::start(wtx.clone())?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = AppState(Arc::new(Inner {
             authenticator: settings.authenticator.clone(),
@@ -200,6 +201,7 @@ impl Broker {
             keys,
             metrics,
             writer: wtx,
+            verify,
             new_action,
             tunables: t,
             shutdown: shutdown_rx,

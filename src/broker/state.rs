@@ -22,6 +22,8 @@ pub struct Inner {
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub writer: mpsc::Sender<Op>,
+    /// Signed decisions on their way to the writer, verified in batches.
+    pub verify: mpsc::Sender<super::verify_stage::Job>,
     pub new_action: Arc<Notify>,
     pub tunables: Tunables,
     /// Flips to true when the broker is shutting down; feeds and long polls end.
