@@ -222,19 +222,34 @@ fn notify_dir() -> PathBuf {
 }
 
 /// Runs `npm ci` once when the library is not installed yet (under a lock directory, so
-/// parallel test binaries do not race).
+/// parallel test binaries do not race). A `node_modules` that already holds the library
+/// (`.ci/run` installs it) is used as it is; one that is a symlink (a worktree sharing
+/// another's) is never reinstalled, since `npm ci` would empty the directory it points at.
 pub fn ensure_installed() {
     let dir = notify_dir();
     let marker = dir.join("node_modules/.signoff-ready");
-    if marker.exists() {
+    let installed = || {
+        marker.exists()
+            || dir
+                .join("node_modules/standardwebhooks/package.json")
+                .exists()
+    };
+    if installed() {
         return;
     }
+    let modules = dir.join("node_modules");
+    assert!(
+        !modules.is_symlink(),
+        "{} is a symlink without standardwebhooks in it: run `npm ci --prefix tests/notify` \
+         where it points",
+        modules.display()
+    );
     let lock = std::env::temp_dir().join("signoff-notify-npm.lock.d");
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
     loop {
         match std::fs::create_dir(&lock) {
             Ok(()) => break,
-            Err(_) if marker.exists() => return,
+            Err(_) if installed() => return,
             Err(_) => {
                 assert!(
                     std::time::Instant::now() < deadline,
@@ -244,7 +259,7 @@ pub fn ensure_installed() {
             }
         }
     }
-    if marker.exists() {
+    if installed() {
         let _ = std::fs::remove_dir(&lock);
         return;
     }
