@@ -21,6 +21,9 @@ use signoff::broker::policy::Engine;
 use signoff::broker::{RunningBroker, Settings};
 use signoff::protocol::{KeyId, ServerMsg, Status, Verdict};
 
+/// The Slack app's signing secret in these tests.
+const SLACK_SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
 /// db.export in production is critical and needs two approvers.
 const POLICY: &str = r#"
 [[rule]]
@@ -37,6 +40,7 @@ fn secret(name: &str) -> Option<String> {
         "WH" => Some(WHSEC.into()),
         "PD" => Some("R0UTINGKEY0000000000000000000000".into()),
         "TEAMS" => Some("https://example.invalid/workflows/secret".into()),
+        "SLACK_SIGNING" => Some(SLACK_SIGNING_SECRET.into()),
         _ => None,
     }
 }
@@ -55,6 +59,11 @@ async fn start_with(dir: &Path, notify_toml: &str) -> RunningBroker {
         &secret,
     )
     .expect("notify settings");
+    if let Some(app) = &c.slack_interactivity {
+        let app = signoff::broker::notify::config::load_slack_app(app, Path::new("."), &secret)
+            .expect("slack interactivity settings");
+        s.notify.slack_app = Some(Arc::new(app));
+    }
     signoff::broker::spawn(s).await.expect("broker starts")
 }
 
@@ -715,4 +724,217 @@ async fn process_with_config(dir: &Path, config: &str) -> (tokio::process::Child
     let url = line.rsplit(' ').next().expect("the URL").to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     (child, url)
+}
+
+/// A click on the "I'm looking" button as Slack posts it (form-encoded `payload`).
+fn slack_click(user: &str, action: &str, response_url: &str) -> String {
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0TEAM"},
+        "team": {"id": "T0TEAM", "domain": "example"},
+        "api_app_id": "A0APP",
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": "C42"},
+        "channel": {"id": "C42", "name": "oncall"},
+        "response_url": response_url,
+        "actions": [{"action_id": "signoff_looking", "block_id": "signoff", "type": "button",
+                     "text": {"type": "plain_text", "text": "I'm looking"}, "value": action,
+                     "action_ts": "1700000001.000100"}],
+    });
+    format!("payload={}", urlencode(&payload.to_string()))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Posts `body` to the broker's Slack interactivity endpoint; (status, body).
+async fn interact(http: &Http, body: &str, headers: &[(&str, String)]) -> (u16, serde_json::Value) {
+    let mut r = http
+        .client
+        .post(format!("{}/v1/notify/slack/interactions", http.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    let resp = r.send().await.expect("answered");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn slacks_im_looking_button_claims_for_a_mapped_approver_and_nothing_else_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = Receiver::start(Role::Slack).await;
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "[[notify]]\nname = \"oncall\"\nkind = \"slack\"\nchannel = \"C42\"\nsecret_env = \"SLACK\"\nurl = \"{0}/api\"\n\
+             [slack_interactivity]\nsigning_secret_env = \"SLACK_SIGNING\"\nresponse_url_prefix = \"{0}/resp/\"\n\
+             users = {{ U0BOB = \"bob\" }}\n",
+            slack.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    let id = created.id.to_string();
+    // The post carries one button, "I'm looking", and the console command.
+    let post = slack.wait_for(1).await[0].json();
+    let actions: Vec<&Value> = post["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .collect();
+    assert_eq!(actions.len(), 1, "{post}");
+    let buttons = actions[0]["elements"].as_array().unwrap();
+    assert_eq!(buttons.len(), 1, "no approve or deny button");
+    assert_eq!(buttons[0]["action_id"], "signoff_looking");
+    assert_eq!(buttons[0]["text"]["text"], "I'm looking");
+    assert_eq!(buttons[0]["value"], id);
+    assert!(
+        post.to_string()
+            .contains(&format!("Open in console: `signoff review {id}`")),
+        "{post}"
+    );
+    // A console, watching the row.
+    let (mut console, _) = Feed::connect(&b, CAROL, None).await;
+
+    let mut signer = SlackSigner::start();
+    let now = signoff::protocol::Timestamp::now().unix_millis() / 1000;
+    let resp_url = format!("{}/resp/hook-1", slack.url());
+    let signed = |signer: &mut SlackSigner, secret: &str, ts: i64, body: &str| {
+        vec![
+            ("x-slack-request-timestamp", ts.to_string()),
+            ("x-slack-signature", signer.sign(secret, ts, body)),
+        ]
+    };
+    let bob = slack_click("U0BOB", &id, &resp_url);
+
+    // Signed with another secret: refused.
+    let h = signed(&mut signer, "not-the-signing-secret", now, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(v.to_string().contains("does not match"), "{v}");
+    // Signed correctly, but six minutes ago: refused.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now - 360, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(v.to_string().contains("five minutes"), "{v}");
+    // A body changed after signing: refused.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    let forged = slack_click("U0BOB", &id, &format!("{}/resp/other", slack.url()));
+    let (s, _) = interact(&http, &forged, &h).await;
+    assert_eq!(s, 401);
+    // No signature at all: refused.
+    let (s, _) = interact(&http, &bob, &[]).await;
+    assert_eq!(s, 401);
+    // A Slack user nobody mapped: told so, only them; nothing changes.
+    let eve = slack_click("U0EVE", &id, &resp_url);
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &eve);
+    let (s, v) = interact(&http, &eve, &h).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["response_type"], "ephemeral", "{v}");
+    assert_eq!(v["replace_original"], false, "{v}");
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("does not know your Slack account")
+    );
+    let got = slack
+        .wait_until("the ephemeral reply", |g| {
+            g.iter().any(|r| r.path == "/resp/hook-1")
+        })
+        .await;
+    let reply = got
+        .iter()
+        .find(|r| r.path == "/resp/hook-1")
+        .unwrap()
+        .json();
+    assert_eq!(reply["response_type"], "ephemeral");
+    let view = http.view(BOB, &id, 0).await;
+    assert!(view.action.looking.is_empty(), "{:?}", view.action.looking);
+
+    // Bob, mapped, signed by Slack's SDK: the same claim as the console's.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 200, "{v}");
+    let row = loop {
+        match console.next().await {
+            ServerMsg::Updated { row, .. } => break row,
+            _ => continue,
+        }
+    };
+    assert_eq!(row.id, created.id);
+    assert_eq!(
+        row.looking,
+        vec!["bob".to_string()],
+        "the first change is bob's claim"
+    );
+    assert_eq!(row.digest, created.digest, "a claim changes no digest");
+    let view = http.view(BOB, &id, 0).await;
+    assert_eq!(view.action.looking, vec!["bob".to_string()]);
+    assert_eq!(
+        view.action.status,
+        Status::Pending,
+        "a claim decides nothing"
+    );
+    assert!(view.action.votes.is_empty());
+    // The Slack message, edited in place, says so and keeps the button.
+    let got = slack
+        .wait_until("the claim's edit", |g| {
+            g.iter().any(|r| r.path == "/api/chat.update")
+        })
+        .await;
+    let update = got.iter().find(|r| r.path == "/api/chat.update").unwrap();
+    assert_eq!(update.json()["ts"], "1700000000.000001");
+    assert!(update.body.contains("bob is looking"), "{}", update.body);
+    assert!(update.body.contains("signoff_looking"), "{}", update.body);
+    // Clicking again changes nothing more; a decided action takes no claim.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    assert_eq!(interact(&http, &bob, &h).await.0, 200);
+    let (s, _) = http
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/actions/{id}"),
+            AGENT,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        v["text"].as_str().unwrap().contains("already withdrawn"),
+        "{v}"
+    );
+    let posts = slack
+        .got()
+        .iter()
+        .filter(|r| r.path == "/api/chat.postMessage")
+        .count();
+    assert_eq!(posts, 1);
+    b.shutdown().await.unwrap();
+
+    // Without [slack_interactivity] there is no such endpoint, and no button.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = start(dir.path()).await;
+    let (s, _) = interact(&Http::new(&plain), &bob, &[]).await;
+    assert_eq!(s, 404);
+    plain.shutdown().await.unwrap();
 }

@@ -205,6 +205,7 @@ impl Broker {
             checkpoint,
             notify_health,
             callbacks: settings.notify.callbacks.clone(),
+            slack_app: settings.notify.slack_app.clone(),
         }));
         Ok(Self {
             state,

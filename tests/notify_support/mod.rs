@@ -322,3 +322,57 @@ impl Drop for Verifier {
         let _ = self.child.wait();
     }
 }
+
+/// Installs the official Slack SDK for Python once per test binary (`install.sh` is
+/// idempotent and hash-pinned).
+pub fn ensure_slack_sdk() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let status = Command::new("bash")
+            .arg(notify_dir().join("install.sh"))
+            .status()
+            .expect("bash runs tests/notify/install.sh");
+        assert!(status.success(), "tests/notify/install.sh failed");
+    });
+}
+
+/// `slack_sign.py`: signs Slack requests with the official SDK's `SignatureVerifier`
+/// (`slack_sdk.signature`), not with our code. Killed on drop.
+pub struct SlackSigner {
+    child: Child,
+    stdin: ChildStdin,
+    out: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl SlackSigner {
+    pub fn start() -> Self {
+        ensure_slack_sdk();
+        let mut child = Command::new(notify_dir().join(".venv/bin/python"))
+            .arg(notify_dir().join("slack_sign.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs slack_sign.py");
+        let stdin = child.stdin.take().expect("stdin");
+        let out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        Self { child, stdin, out }
+    }
+
+    /// The `X-Slack-Signature` of `body` sent at `timestamp` (Unix seconds).
+    pub fn sign(&mut self, secret: &str, timestamp: i64, body: &str) -> String {
+        let line = json!({"secret": secret, "timestamp": timestamp.to_string(), "body": body});
+        writeln!(self.stdin, "{line}").expect("write to python");
+        self.stdin.flush().expect("flush");
+        let answer = self.out.next().expect("an answer").expect("a line");
+        let v: Value = serde_json::from_str(&answer).expect("JSON from python");
+        v["signature"].as_str().expect("a signature").to_string()
+    }
+}
+
+impl Drop for SlackSigner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -99,6 +99,8 @@ struct Shared {
     health: Arc<Health>,
     client: reqwest::Client,
     lease: Duration,
+    /// Slack messages carry the "I'm looking" button (the app's interactivity is set up).
+    buttons: bool,
 }
 
 /// Runs a call on the outbox, off the async threads.
@@ -148,6 +150,7 @@ impl Delivery {
                 health,
                 client,
                 lease: lease(settings),
+                buttons: settings.slack_app.is_some(),
             }),
             wake,
         }
@@ -300,7 +303,7 @@ async fn deliver(s: Arc<Shared>, m: Message) {
     let retry = to.retry();
     let attempt = match tokio::time::timeout(
         retry.timeout,
-        send(&s.client, &to, &m, &notice, reference.as_deref()),
+        send(&s, &to, &m, &notice, reference.as_deref()),
     )
     .await
     {
@@ -395,12 +398,13 @@ async fn signed(
 }
 
 async fn send(
-    client: &reqwest::Client,
+    s: &Shared,
     to: &To<'_>,
     m: &Message,
     n: &Notice,
     reference: Option<&str>,
 ) -> Attempt {
+    let client = &s.client;
     let now = Timestamp::now();
     let sink = match to {
         To::Callback(c, url) => {
@@ -439,8 +443,22 @@ async fn send(
         SinkKind::Pagerduty => {
             simple(pagerduty::event(sink.secret.expose(), n, &review, now)).await
         }
-        SinkKind::Slack => slack_send(client, sink, m, n, &review, reference, now).await,
+        SinkKind::Slack => {
+            let look = SlackLook {
+                review: &review,
+                now,
+                button: s.buttons,
+            };
+            slack_send(client, sink, m, n, &look, reference).await
+        }
     }
+}
+
+/// How a Slack message is rendered: its review command, as of when, with the button?
+struct SlackLook<'a> {
+    review: &'a str,
+    now: Timestamp,
+    button: bool,
 }
 
 async fn slack_send(
@@ -448,10 +466,10 @@ async fn slack_send(
     sink: &Sink,
     m: &Message,
     n: &Notice,
-    review: &str,
+    look: &SlackLook<'_>,
     reference: Option<&str>,
-    now: Timestamp,
 ) -> Attempt {
+    let (review, now, button) = (look.review, look.now, look.button);
     let channel = sink.channel.as_deref().unwrap_or_default();
     let earlier = reference.and_then(|r| serde_json::from_str::<Value>(r).ok());
     let base = sink.url.trim_end_matches('/');
@@ -463,11 +481,11 @@ async fn slack_send(
     }) {
         Some((ch, ts)) => (
             format!("{base}/chat.update"),
-            slack::update_body(&ch, &ts, n, review, now),
+            slack::update_body(&ch, &ts, n, review, now, button),
         ),
         None => (
             format!("{base}/chat.postMessage"),
-            slack::post_body(channel, n, review, now),
+            slack::post_body(channel, n, review, now, button),
         ),
     };
     let resp = match post(

@@ -20,6 +20,7 @@ use crate::protocol::{Action, Digest, Timestamp};
 pub mod config;
 pub mod delivery;
 pub mod health;
+pub mod interact;
 pub mod pagerduty;
 pub mod payload;
 pub mod route;
