@@ -938,3 +938,261 @@ async fn slacks_im_looking_button_claims_for_a_mapped_approver_and_nothing_else_
     assert_eq!(s, 404);
     plain.shutdown().await.unwrap();
 }
+
+/// What the pictures in docs/notify.md are rendered from: `screenshots/notify/NAME.json`.
+fn pictures_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots/notify")
+}
+
+/// Set to rewrite the committed payloads from what the product sends today.
+const UPDATE_PICTURES: &str = "SIGNOFF_UPDATE_NOTIFY_PICTURES";
+
+/// The fixed values a captured payload's varying parts are replaced with.
+const SAMPLE_ID: &str = "01JDXQ1R6C7V3M9T2K5W8Y4Z0A";
+const SAMPLE_DIGEST: &str = "a5edccb8932e";
+const SAMPLE_CREATED: &str = "2026-12-02T03:12:00.000Z";
+const SAMPLE_EXPIRES: &str = "2026-12-02T03:22:00.000Z";
+const SAMPLE_VOTED: &str = "2026-12-02T03:14:41.000Z";
+/// When a message about the new action was sent, and one after the votes.
+const SAMPLE_SENT_NEW: &str = "2026-12-02T03:12:01.000Z";
+const SAMPLE_SENT_LATER: &str = "2026-12-02T03:14:42.000Z";
+const SAMPLE_LEFT: &str = "9m left";
+
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b.ends_with(b"Z")
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | 'T' | ':' | '.' | 'Z'))
+}
+
+/// `head` without a trailing `N` + unit (`h`, `m` or `s`), if it ends with one.
+fn strip_amount(head: &str) -> Option<&str> {
+    let h = head.strip_suffix(['h', 'm', 's'])?;
+    let digits = h.chars().rev().take_while(char::is_ascii_digit).count();
+    (digits > 0).then(|| &h[..h.len() - digits])
+}
+
+/// `12m left`, `1h 5m left`, `40s left` → [`SAMPLE_LEFT`].
+fn fixed_time_left(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(" left") {
+        let (head, tail) = rest.split_at(i);
+        match strip_amount(head) {
+            Some(mut h) => {
+                // `1h 5m`: the hours too.
+                if let Some(hours) = h.strip_suffix(' ').and_then(strip_amount)
+                    && h.strip_suffix(' ').is_some_and(|x| x.ends_with('h'))
+                {
+                    h = hours;
+                }
+                out.push_str(h);
+                out.push_str(SAMPLE_LEFT);
+            }
+            None => {
+                out.push_str(head);
+                out.push_str(" left");
+            }
+        }
+        rest = &tail[" left".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The payload with the action id, digest, times and time left of this run replaced by
+/// fixed sample values, so it can be compared with (and pictured from) a committed copy.
+/// `sent` stands for the time it was sent.
+fn normalized(
+    v: &Value,
+    id: &str,
+    digest: &str,
+    (created, expires): (&str, &str),
+    sent: &str,
+) -> Value {
+    fn walk(v: &Value, key: &str, f: &dyn Fn(&str, &str) -> String) -> Value {
+        match v {
+            Value::String(s) => Value::String(f(key, s)),
+            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, key, f)).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, x)| (k.clone(), walk(x, k, f))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    let f = |key: &str, s: &str| -> String {
+        if is_timestamp(s) {
+            return match s {
+                _ if s == created => SAMPLE_CREATED,
+                _ if s == expires => SAMPLE_EXPIRES,
+                _ if key == "at" => SAMPLE_VOTED,
+                _ => sent,
+            }
+            .to_string();
+        }
+        fixed_time_left(&s.replace(id, SAMPLE_ID).replace(digest, SAMPLE_DIGEST))
+    };
+    walk(v, "", &f)
+}
+
+#[test]
+fn sample_time_left_is_fixed_wherever_it_appears() {
+    assert_eq!(
+        fixed_time_left("*Time left*\n14m left"),
+        "*Time left*\n9m left"
+    );
+    assert_eq!(fixed_time_left("1h 5m left, 40s left"), "9m left, 9m left");
+    assert_eq!(fixed_time_left("nothing left"), "nothing left");
+}
+
+#[tokio::test]
+async fn the_pictures_in_docs_show_what_the_sinks_are_sent_today() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = Receiver::start(Role::Slack).await;
+    let teams = Receiver::start(Role::Teams).await;
+    let hook = Receiver::start(Role::Webhook).await;
+    let pd = Receiver::start(Role::PagerDuty).await;
+    let b = start_with(
+        dir.path(),
+        &format!(
+            r#"
+[[notify]]
+name = "oncall"
+kind = "slack"
+channel = "C0ONCALL"
+secret_env = "SLACK"
+url = "{}/api"
+
+[[notify]]
+name = "teams"
+kind = "teams"
+secret_env = "TEAMS"
+url = "{}/workflows/trigger"
+
+[[notify]]
+name = "audit-bus"
+kind = "webhook"
+url = "{}/signoff"
+secret_env = "WH"
+
+[[notify]]
+name = "page"
+kind = "pagerduty"
+url = "{}/v2/enqueue"
+secret_env = "PD"
+after_secs = 1
+
+[slack_interactivity]
+signing_secret_env = "SLACK_SIGNING"
+users = {{ U0BOB = "bob" }}
+"#,
+            slack.url(),
+            teams.url(),
+            hook.url(),
+            pd.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    http.register(CAROL, &key(2)).await;
+    // One sample action through its life: posted, paged, looked at, voted on, approved.
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    let id = created.id.to_string();
+    slack.wait_for(1).await;
+    teams.wait_for(1).await;
+    hook.wait_for(1).await;
+    pd.wait_for(1).await;
+    let (s, _) = http
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/actions/{id}/claim"),
+            BOB,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    slack.wait_for(2).await;
+    hook.wait_for(2).await;
+    assert_eq!(
+        approve(&b, &http, BOB, "bob", 1, &id, Verdict::Approve).await,
+        Status::Pending
+    );
+    slack.wait_for(3).await;
+    hook.wait_for(3).await;
+    assert_eq!(
+        approve(&b, &http, CAROL, "carol", 2, &id, Verdict::Approve).await,
+        Status::Approved
+    );
+    let slack_got = slack.wait_for(4).await;
+    let teams_got = teams.wait_for(2).await;
+    let hook_got = hook.wait_for(4).await;
+    let pd_got = pd.wait_for(2).await;
+    b.shutdown().await.unwrap();
+
+    let first = hook_got[0].json();
+    let (made, expires) = (
+        first["data"]["created_at"].as_str().unwrap().to_string(),
+        first["data"]["expires_at"].as_str().unwrap().to_string(),
+    );
+    let digest = created.digest.prefix(12).to_string();
+    let capture = |r: &Received, sent: &str| {
+        let mut headers = serde_json::Map::new();
+        for h in ["idempotency-key", "webhook-id"] {
+            if !r.header(h).is_empty() {
+                headers.insert(h.into(), Value::String(r.header(h).into()));
+            }
+        }
+        let v = serde_json::json!({
+            "request": format!("POST {}", r.path),
+            "headers": headers,
+            "body": r.json(),
+        });
+        normalized(&v, &id, &digest, (&made, &expires), sent)
+    };
+    let pictures = [
+        ("slack-posted", &slack_got[0]),
+        ("slack-looking", &slack_got[1]),
+        ("slack-voted", &slack_got[2]),
+        ("slack-approved", &slack_got[3]),
+        ("teams-created", &teams_got[0]),
+        ("teams-approved", &teams_got[1]),
+        ("webhook-created", &hook_got[0]),
+        ("webhook-resolved", &hook_got[3]),
+        ("pagerduty-triggered", &pd_got[0]),
+        ("pagerduty-resolved", &pd_got[1]),
+    ];
+    let update = std::env::var_os(UPDATE_PICTURES).is_some();
+    let mut stale = Vec::new();
+    for (name, r) in pictures {
+        let sent = if name.ends_with("posted") || name.ends_with("created") {
+            SAMPLE_SENT_NEW
+        } else {
+            SAMPLE_SENT_LATER
+        };
+        let now = serde_json::to_string_pretty(&capture(r, sent)).unwrap() + "\n";
+        let path = pictures_dir().join(format!("{name}.json"));
+        if update {
+            std::fs::create_dir_all(pictures_dir()).unwrap();
+            std::fs::write(&path, &now).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(have) if have.replace("\r\n", "\n") == now => {}
+            Ok(have) => stale.push(format!("{}: now\n{now}\ncommitted\n{have}", path.display())),
+            Err(e) => stale.push(format!("{}: {e}", path.display())),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the payloads the pictures in docs/notify.md show are not what the sinks are sent \
+         today; regenerate: {UPDATE_PICTURES}=1 cargo test --test notify_sinks pictures, then \
+         node tests/notify/render/render.mjs, look at the PNGs, and commit both:\n{}",
+        stale.join("\n")
+    );
+}
