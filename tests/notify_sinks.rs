@@ -67,6 +67,15 @@ async fn start_with(dir: &Path, notify_toml: &str) -> RunningBroker {
     signoff::broker::spawn(s).await.expect("broker starts")
 }
 
+/// A Slack sink `oncall` posting to channel C42 through `slack`.
+fn slack_sink(slack: &Receiver) -> String {
+    format!(
+        "[[notify]]\nname = \"oncall\"\nkind = \"slack\"\nchannel = \"C42\"\n\
+         secret_env = \"SLACK\"\nurl = \"{}/api\"\n",
+        slack.url()
+    )
+}
+
 /// Signs and sends a vote over `token`'s own feed; the status the ack reports.
 async fn approve(
     b: &RunningBroker,
@@ -77,35 +86,14 @@ async fn approve(
     id: &str,
     verdict: Verdict,
 ) -> Status {
-    let a = http.view(token, id, 0).await.action;
-    let (mut feed, _) = Feed::connect(b, token, None).await;
-    match feed
-        .decide(sign(
-            &key(seed),
-            who,
-            &a,
-            verdict,
-            &format!("{who} says so"),
-        ))
-        .await
-    {
-        ServerMsg::Ack { status, .. } => status,
-        other => panic!("ack expected, got {other:?}"),
-    }
+    vote_on(&b.feed_url(), http, (token, who, seed), id, verdict).await
 }
 
 #[tokio::test]
 async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() {
     let dir = tempfile::tempdir().unwrap();
     let slack = Receiver::start(Role::Slack).await;
-    let b = start_with(
-        dir.path(),
-        &format!(
-            "[[notify]]\nname = \"oncall\"\nkind = \"slack\"\nchannel = \"C42\"\nsecret_env = \"SLACK\"\nurl = \"{}/api\"\n",
-            slack.url()
-        ),
-    )
-    .await;
+    let b = start_with(dir.path(), &slack_sink(&slack)).await;
     let http = Http::new(&b);
     http.register(BOB, &key(1)).await;
     http.register(CAROL, &key(2)).await;
@@ -142,14 +130,7 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
     }
 
     // "I'm looking": on the action (not its digest), on the feed row, in the message.
-    let (s, v) = http
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/actions/{id}/claim"),
-            BOB,
-            None,
-        )
-        .await;
+    let (s, v) = http.claim(BOB, &id).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["action"]["looking"][0], "bob");
     assert_eq!(
@@ -157,14 +138,7 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
         created.digest.as_str(),
         "a claim changes no digest"
     );
-    let (s, _) = http
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/actions/{id}/claim"),
-            AGENT,
-            None,
-        )
-        .await;
+    let (s, _) = http.claim(AGENT, &id).await;
     assert_eq!(s, 403, "approvers only");
     let got = slack.wait_for(2).await;
     assert_eq!(got[1].path, "/api/chat.update");
@@ -205,25 +179,11 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
     );
 
     // Withdrawn: posted, then edited to say so.
-    let (s, _) = http
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/actions/{id}/claim"),
-            BOB,
-            None,
-        )
-        .await;
+    let (s, _) = http.claim(BOB, &id).await;
     assert_eq!(s, 409, "a decided action takes no claim");
     let other = http.submit(AGENT, &request("Export again")).await;
     slack.wait_for(5).await;
-    let (s, _) = http
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/v1/actions/{}", other.id),
-            AGENT,
-            None,
-        )
-        .await;
+    let (s, _) = http.withdraw(AGENT, &other.id.to_string()).await;
     assert_eq!(s, 200);
     let got = slack.wait_for(6).await;
     assert_eq!(got[4].path, "/api/chat.postMessage");
@@ -781,9 +741,9 @@ async fn slacks_im_looking_button_claims_for_a_mapped_approver_and_nothing_else_
     let b = start_with(
         dir.path(),
         &format!(
-            "[[notify]]\nname = \"oncall\"\nkind = \"slack\"\nchannel = \"C42\"\nsecret_env = \"SLACK\"\nurl = \"{0}/api\"\n\
-             [slack_interactivity]\nsigning_secret_env = \"SLACK_SIGNING\"\nresponse_url_prefix = \"{0}/resp/\"\n\
-             users = {{ U0BOB = \"bob\" }}\n",
+            "{}[slack_interactivity]\nsigning_secret_env = \"SLACK_SIGNING\"\n\
+             response_url_prefix = \"{}/resp/\"\nusers = {{ U0BOB = \"bob\" }}\n",
+            slack_sink(&slack),
             slack.url()
         ),
     )
@@ -907,14 +867,7 @@ async fn slacks_im_looking_button_claims_for_a_mapped_approver_and_nothing_else_
     // Clicking again changes nothing more; a decided action takes no claim.
     let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
     assert_eq!(interact(&http, &bob, &h).await.0, 200);
-    let (s, _) = http
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/v1/actions/{id}"),
-            AGENT,
-            None,
-        )
-        .await;
+    let (s, _) = http.withdraw(AGENT, &id).await;
     assert_eq!(s, 200);
     let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
     let (s, v) = interact(&http, &bob, &h).await;
@@ -1053,48 +1006,23 @@ fn sample_time_left_is_fixed_wherever_it_appears() {
 #[tokio::test]
 async fn the_pictures_in_docs_show_what_the_sinks_are_sent_today() {
     let dir = tempfile::tempdir().unwrap();
-    let slack = Receiver::start(Role::Slack).await;
-    let teams = Receiver::start(Role::Teams).await;
-    let hook = Receiver::start(Role::Webhook).await;
-    let pd = Receiver::start(Role::PagerDuty).await;
+    let all = AllSinks::start().await;
+    let (slack, teams, hook, pd) = (&all.slack, &all.teams, &all.hook, &all.pd);
+    let env = |kind: &str| {
+        let var = match kind {
+            "slack" => "SLACK",
+            "teams" => "TEAMS",
+            "webhook" => "WH",
+            _ => "PD",
+        };
+        format!("secret_env = \"{var}\"")
+    };
     let b = start_with(
         dir.path(),
         &format!(
-            r#"
-[[notify]]
-name = "oncall"
-kind = "slack"
-channel = "C0ONCALL"
-secret_env = "SLACK"
-url = "{}/api"
-
-[[notify]]
-name = "teams"
-kind = "teams"
-secret_env = "TEAMS"
-url = "{}/workflows/trigger"
-
-[[notify]]
-name = "audit-bus"
-kind = "webhook"
-url = "{}/signoff"
-secret_env = "WH"
-
-[[notify]]
-name = "page"
-kind = "pagerduty"
-url = "{}/v2/enqueue"
-secret_env = "PD"
-after_secs = 1
-
-[slack_interactivity]
-signing_secret_env = "SLACK_SIGNING"
-users = {{ U0BOB = "bob" }}
-"#,
-            slack.url(),
-            teams.url(),
-            hook.url(),
-            pd.url()
+            "{}\n[slack_interactivity]\nsigning_secret_env = \"SLACK_SIGNING\"\n\
+             users = {{ U0BOB = \"bob\" }}\n",
+            all.config(env)
         ),
     )
     .await;
@@ -1108,14 +1036,7 @@ users = {{ U0BOB = "bob" }}
     teams.wait_for(1).await;
     hook.wait_for(1).await;
     pd.wait_for(1).await;
-    let (s, _) = http
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/actions/{id}/claim"),
-            BOB,
-            None,
-        )
-        .await;
+    let (s, _) = http.claim(BOB, &id).await;
     assert_eq!(s, 200);
     slack.wait_for(2).await;
     hook.wait_for(2).await;

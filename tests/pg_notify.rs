@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 use broker_common::*;
 use notify_support::*;
 use pg_cluster::Cluster;
-use reqwest::Method;
-use signoff::protocol::{ServerMsg, Status, Verdict};
+use signoff::protocol::{Status, Verdict};
 
 fn secret_file(dir: &Path, name: &str, value: &str) {
     let p = dir.join(name);
@@ -29,45 +28,22 @@ fn secret_file(dir: &Path, name: &str, value: &str) {
         .expect("chmod 600");
 }
 
-/// Every sink kind, pointed at local receivers; secrets in files under the cluster dir.
-fn sinks(slack: &Receiver, teams: &Receiver, hook: &Receiver, pd: &Receiver) -> String {
+/// Every sink kind, pointed at local receivers (secrets in files under the cluster dir),
+/// and requester callbacks to the webhook receiver.
+fn sinks(all: &AllSinks) -> String {
+    let file = |kind: &str| {
+        let name = match kind {
+            "slack" => "slack.token",
+            "teams" => "teams.url",
+            "webhook" => "webhook.whsec",
+            _ => "pagerduty.key",
+        };
+        format!("secret_file = \"{{dir}}/{name}\"")
+    };
     format!(
-        r#"
-[[notify]]
-name = "oncall"
-kind = "slack"
-channel = "C42"
-secret_file = "{{dir}}/slack.token"
-url = "{}/api"
-
-[[notify]]
-name = "teams"
-kind = "teams"
-secret_file = "{{dir}}/teams.url"
-url = "{}/workflows/trigger"
-
-[[notify]]
-name = "hook"
-kind = "webhook"
-url = "{}/in"
-secret_file = "{{dir}}/webhook.whsec"
-
-[[notify]]
-name = "page"
-kind = "pagerduty"
-url = "{}/v2/enqueue"
-secret_file = "{{dir}}/pagerduty.key"
-after_secs = 1
-
-[callbacks]
-allow = ["{}/cb/"]
-secret_file = "{{dir}}/webhook.whsec"
-"#,
-        slack.url(),
-        teams.url(),
-        hook.url(),
-        pd.url(),
-        hook.url()
+        "{}\n[callbacks]\nallow = [\"{}/cb/\"]\nsecret_file = \"{{dir}}/webhook.whsec\"\n",
+        all.config(file),
+        all.hook.url()
     )
 }
 
@@ -114,32 +90,12 @@ async fn until_sql(pg: &pg_support::PgServer, db: &str, sql: &str, want: &str) {
     }
 }
 
-async fn vote(feed_url: &str, token: &str, who: &str, seed: u8, id: &str, http: &Http) -> Status {
-    let a = http.view(token, id, 0).await.action;
-    let (mut feed, _) = Feed::connect_url(feed_url, token, None).await;
-    match feed
-        .decide(sign(
-            &key(seed),
-            who,
-            &a,
-            Verdict::Approve,
-            &format!("{who} agrees"),
-        ))
-        .await
-    {
-        ServerMsg::Ack { status, .. } => status,
-        other => panic!("ack expected, got {other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_send_each_message_once_and_edit_one_slack_message_in_place() {
     let pg = pg_support::server();
-    let slack = Receiver::start(Role::Slack).await;
-    let teams = Receiver::start(Role::Teams).await;
-    let hook = Receiver::start(Role::Webhook).await;
-    let pd = Receiver::start(Role::PagerDuty).await;
-    let mut c = Cluster::with_config(&pg, 2, &sinks(&slack, &teams, &hook, &pd));
+    let all = AllSinks::start().await;
+    let (slack, teams, hook, pd) = (&all.slack, &all.teams, &all.hook, &all.pd);
+    let mut c = Cluster::with_config(&pg, 2, &sinks(&all));
     write_secrets(c.dir.path());
     let db = pg_support::db_name(&c.db_url).to_string();
     let a = c.start("a").await;
@@ -156,23 +112,28 @@ async fn two_replicas_send_each_message_once_and_edit_one_slack_message_in_place
     let post = slack.wait_for(1).await.remove(0);
     assert_eq!(post.path, "/api/chat.postMessage");
     pd.wait_until("the page", |g| !g.is_empty()).await;
-    let (s, v) = hb
-        .send(Method::POST, &format!("/v1/actions/{id}/claim"), BOB, None)
-        .await;
+    let (s, v) = hb.claim(BOB, &id).await;
     assert_eq!(s, 200, "{v}");
     slack
         .wait_until("the claim's edit", |g| {
             g.iter().any(|r| r.body.contains("bob is looking"))
         })
         .await;
-    let status = vote(&a.feed_url(), BOB, "bob", 1, &id, &ha).await;
+    let status = vote_on(&a.feed_url(), &ha, (BOB, "bob", 1), &id, Verdict::Approve).await;
     assert_eq!(status, Status::Pending);
     slack
         .wait_until("the vote's edit", |g| {
             g.iter().any(|r| r.body.contains("1 of 2 approvals"))
         })
         .await;
-    let status = vote(&b.feed_url(), CAROL, "carol", 2, &id, &hb).await;
+    let status = vote_on(
+        &b.feed_url(),
+        &hb,
+        (CAROL, "carol", 2),
+        &id,
+        Verdict::Approve,
+    )
+    .await;
     assert_eq!(status, Status::Approved);
     let got = slack
         .wait_until("the outcome's edit", |g| {
@@ -239,7 +200,7 @@ async fn two_replicas_send_each_message_once_and_edit_one_slack_message_in_place
         "0",
     )
     .await;
-    for (name, r) in [("slack", &slack), ("teams", &teams), ("hook", &hook)] {
+    for (name, r) in [("slack", slack), ("teams", teams), ("hook", hook)] {
         assert_eq!(
             repeated(&r.got()),
             Vec::<String>::new(),
@@ -303,8 +264,7 @@ async fn a_replica_killed_holding_leases_leaves_its_messages_to_the_other() {
         .await;
     let taken_at = Instant::now();
     // A dies within its attempts (which would time out after `timeout`), leases held.
-    a.child.start_kill().expect("SIGKILL A");
-    a.child.wait().await.expect("A reaped");
+    a.kill().await;
     let held = pg.psql(
         &db,
         "SELECT count(*) FROM notify_outbox WHERE state = 'pending' AND lease_until IS NOT NULL",

@@ -566,8 +566,7 @@ async fn a_gate_listing_three_replicas_carries_on_when_its_replica_dies() {
     // The gate submitted through A (first listed); B's console sees it.
     let row = next_pending(&mut feed).await;
     // A dies while the gate long-polls it.
-    a.child.start_kill().expect("kill A");
-    a.child.wait().await.expect("A reaped");
+    a.kill().await;
     let ack = feed
         .decide(sign(&key(1), "bob", &row, Verdict::Approve, "via B"))
         .await;
@@ -630,8 +629,7 @@ async fn a_console_feed_listing_two_replicas_moves_to_the_other_and_resumes() {
     let first = hb.submit(AGENT, &request("before")).await;
     let seq = pending(&mut h, first.id).await;
     // A (the console's first broker) dies; the console moves on to B and resumes.
-    a.child.start_kill().expect("kill A");
-    a.child.wait().await.expect("A reaped");
+    a.kill().await;
     let second = hb.submit(AGENT, &request("after")).await;
     let next = pending(&mut h, second.id).await;
     assert_eq!(next, seq + 1, "resumed on B without a gap or a snapshot");

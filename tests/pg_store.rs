@@ -295,18 +295,15 @@ fn tls_to_postgres_verifies_the_server_certificate() {
 }
 
 fn outbox_row(key: &str, stream: &str) -> signoff::broker::store::notify::NewMessage {
-    signoff::broker::store::notify::NewMessage {
-        sink: "hook".into(),
-        action_id: format!("A-{stream}"),
-        stream: stream.into(),
-        key: key.into(),
-        payload: "{}".into(),
-        url: None,
-        only_if_pending: false,
-        needs_ref: false,
-        waiting: false,
-        due_at: 1,
-    }
+    let action = format!("A-{stream}");
+    signoff::broker::store::notify::NewMessage::pending(
+        "hook",
+        &action,
+        stream,
+        key,
+        "{}".into(),
+        1,
+    )
 }
 
 #[test]

@@ -376,3 +376,65 @@ impl Drop for SlackSigner {
         let _ = self.child.wait();
     }
 }
+
+/// A receiver for each kind of sink.
+pub struct AllSinks {
+    pub slack: Receiver,
+    pub teams: Receiver,
+    pub hook: Receiver,
+    pub pd: Receiver,
+}
+
+impl AllSinks {
+    pub async fn start() -> Self {
+        Self {
+            slack: Receiver::start(Role::Slack).await,
+            teams: Receiver::start(Role::Teams).await,
+            hook: Receiver::start(Role::Webhook).await,
+            pd: Receiver::start(Role::PagerDuty).await,
+        }
+    }
+
+    /// `[[notify]]` tables pointing at the four: `oncall` (Slack, channel `C0ONCALL`),
+    /// `teams`, `hook` (at `/signoff`) and `page` (PagerDuty, after a second). `secret`
+    /// gives each kind's secret line (`secret_env = …` or `secret_file = …`).
+    pub fn config(&self, secret: impl Fn(&str) -> String) -> String {
+        format!(
+            r#"
+[[notify]]
+name = "oncall"
+kind = "slack"
+channel = "C0ONCALL"
+{}
+url = "{}/api"
+
+[[notify]]
+name = "teams"
+kind = "teams"
+{}
+url = "{}/workflows/trigger"
+
+[[notify]]
+name = "hook"
+kind = "webhook"
+url = "{}/signoff"
+{}
+
+[[notify]]
+name = "page"
+kind = "pagerduty"
+url = "{}/v2/enqueue"
+{}
+after_secs = 1
+"#,
+            secret("slack"),
+            self.slack.url(),
+            secret("teams"),
+            self.teams.url(),
+            self.hook.url(),
+            secret("webhook"),
+            self.pd.url(),
+            secret("pagerduty"),
+        )
+    }
+}

@@ -106,25 +106,7 @@ impl Cluster {
     }
 
     pub fn audit_verify(&self) -> (bool, String) {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
-            .args([
-                "audit",
-                "verify",
-                "--store",
-                &self.db_url,
-                "--store-password-file",
-            ])
-            .arg(&self.password)
-            .output()
-            .expect("signoff audit verify");
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        pg_support::audit_verify(&self.db_url, &self.password)
     }
 
     /// No log of any replica holds the database password.
@@ -143,6 +125,12 @@ impl Cluster {
 }
 
 impl Replica {
+    /// SIGKILL, and wait until it is gone.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        self.child.wait().await.expect("reaped");
+    }
+
     pub fn feed_url(&self) -> String {
         format!("{}/v1/feed", self.url.replace("http://", "ws://"))
     }

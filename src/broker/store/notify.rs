@@ -163,6 +163,31 @@ pub struct NewMessage {
     pub due_at: i64,
 }
 
+impl NewMessage {
+    /// A message due at `due_at`, sent whatever happens meanwhile (no flags set).
+    pub fn pending(
+        sink: &str,
+        action_id: &str,
+        stream: &str,
+        key: &str,
+        payload: String,
+        due_at: i64,
+    ) -> Self {
+        Self {
+            sink: sink.into(),
+            action_id: action_id.into(),
+            stream: stream.into(),
+            key: key.into(),
+            payload,
+            url: None,
+            only_if_pending: false,
+            needs_ref: false,
+            waiting: false,
+            due_at,
+        }
+    }
+}
+
 /// A row the delivery task works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -353,18 +378,7 @@ mod tests {
     use super::*;
 
     fn msg(key: &str, stream: &str, due: i64) -> NewMessage {
-        NewMessage {
-            sink: "s".into(),
-            action_id: "A".into(),
-            stream: stream.into(),
-            key: key.into(),
-            payload: "{}".into(),
-            url: None,
-            only_if_pending: false,
-            needs_ref: false,
-            waiting: false,
-            due_at: due,
-        }
+        NewMessage::pending("s", "A", stream, key, "{}".into(), due)
     }
 
     #[test]
