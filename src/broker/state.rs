@@ -36,6 +36,8 @@ pub struct Inner {
     pub notify_health: Arc<super::notify::Health>,
     /// Where requester callbacks may go, when configured.
     pub callbacks: Option<super::notify::Callbacks>,
+    /// The Slack app's interactivity settings ("I'm looking" from Slack), when configured.
+    pub slack_app: Option<std::sync::Arc<super::notify::config::SlackApp>>,
 }
 
 /// Cheap to clone; handed to every handler.
