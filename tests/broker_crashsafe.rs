@@ -467,10 +467,15 @@ async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
                 n += 1;
                 let key = format!("{agent}-{n}");
                 let req = soak_request(agent, n);
-                let created =
-                    signoff::agent::session::submit(&client, &req, &key, Duration::from_secs(60))
-                        .await
-                        .expect("a submission gets through");
+                let created = signoff::agent::session::submit(
+                    &client,
+                    &req,
+                    &key,
+                    None,
+                    Duration::from_secs(60),
+                )
+                .await
+                .expect("a submission gets through");
                 answers
                     .lock()
                     .unwrap()

@@ -21,6 +21,9 @@ use signoff::broker::policy::Engine;
 use signoff::broker::{RunningBroker, Settings};
 use signoff::protocol::{KeyId, ServerMsg, Status, Verdict};
 
+/// The Slack app's signing secret in these tests.
+const SLACK_SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
 /// db.export in production is critical and needs two approvers.
 const POLICY: &str = r#"
 [[rule]]
@@ -37,6 +40,7 @@ fn secret(name: &str) -> Option<String> {
         "WH" => Some(WHSEC.into()),
         "PD" => Some("R0UTINGKEY0000000000000000000000".into()),
         "TEAMS" => Some("https://example.invalid/workflows/secret".into()),
+        "SLACK_SIGNING" => Some(SLACK_SIGNING_SECRET.into()),
         _ => None,
     }
 }
@@ -55,7 +59,21 @@ async fn start_with(dir: &Path, notify_toml: &str) -> RunningBroker {
         &secret,
     )
     .expect("notify settings");
+    if let Some(app) = &c.slack_interactivity {
+        let app = signoff::broker::notify::config::load_slack_app(app, Path::new("."), &secret)
+            .expect("slack interactivity settings");
+        s.notify.slack_app = Some(Arc::new(app));
+    }
     signoff::broker::spawn(s).await.expect("broker starts")
+}
+
+/// A Slack sink `oncall` posting to channel C42 through `slack`.
+fn slack_sink(slack: &Receiver) -> String {
+    format!(
+        "[[notify]]\nname = \"oncall\"\nkind = \"slack\"\nchannel = \"C42\"\n\
+         secret_env = \"SLACK\"\nurl = \"{}/api\"\n",
+        slack.url()
+    )
 }
 
 /// Signs and sends a vote over `token`'s own feed; the status the ack reports.
@@ -68,35 +86,14 @@ async fn approve(
     id: &str,
     verdict: Verdict,
 ) -> Status {
-    let a = http.view(token, id, 0).await.action;
-    let (mut feed, _) = Feed::connect(b, token, None).await;
-    match feed
-        .decide(sign(
-            &key(seed),
-            who,
-            &a,
-            verdict,
-            &format!("{who} says so"),
-        ))
-        .await
-    {
-        ServerMsg::Ack { status, .. } => status,
-        other => panic!("ack expected, got {other:?}"),
-    }
+    vote_on(&b.feed_url(), http, (token, who, seed), id, verdict).await
 }
 
 #[tokio::test]
 async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() {
     let dir = tempfile::tempdir().unwrap();
     let slack = Receiver::start(Role::Slack).await;
-    let b = start_with(
-        dir.path(),
-        &format!(
-            "[[notify]]\nname = \"oncall\"\nkind = \"slack\"\nchannel = \"C42\"\nsecret_env = \"SLACK\"\nurl = \"{}/api\"\n",
-            slack.url()
-        ),
-    )
-    .await;
+    let b = start_with(dir.path(), &slack_sink(&slack)).await;
     let http = Http::new(&b);
     http.register(BOB, &key(1)).await;
     http.register(CAROL, &key(2)).await;
@@ -133,14 +130,7 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
     }
 
     // "I'm looking": on the action (not its digest), on the feed row, in the message.
-    let (s, v) = http
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/actions/{id}/claim"),
-            BOB,
-            None,
-        )
-        .await;
+    let (s, v) = http.claim(BOB, &id).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["action"]["looking"][0], "bob");
     assert_eq!(
@@ -148,14 +138,7 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
         created.digest.as_str(),
         "a claim changes no digest"
     );
-    let (s, _) = http
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/actions/{id}/claim"),
-            AGENT,
-            None,
-        )
-        .await;
+    let (s, _) = http.claim(AGENT, &id).await;
     assert_eq!(s, 403, "approvers only");
     let got = slack.wait_for(2).await;
     assert_eq!(got[1].path, "/api/chat.update");
@@ -196,25 +179,11 @@ async fn slack_message_is_posted_then_updated_in_place_through_the_whole_life() 
     );
 
     // Withdrawn: posted, then edited to say so.
-    let (s, _) = http
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/actions/{id}/claim"),
-            BOB,
-            None,
-        )
-        .await;
+    let (s, _) = http.claim(BOB, &id).await;
     assert_eq!(s, 409, "a decided action takes no claim");
     let other = http.submit(AGENT, &request("Export again")).await;
     slack.wait_for(5).await;
-    let (s, _) = http
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/v1/actions/{}", other.id),
-            AGENT,
-            None,
-        )
-        .await;
+    let (s, _) = http.withdraw(AGENT, &other.id.to_string()).await;
     assert_eq!(s, 200);
     let got = slack.wait_for(6).await;
     assert_eq!(got[4].path, "/api/chat.postMessage");
@@ -715,4 +684,436 @@ async fn process_with_config(dir: &Path, config: &str) -> (tokio::process::Child
     let url = line.rsplit(' ').next().expect("the URL").to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     (child, url)
+}
+
+/// A click on the "I'm looking" button as Slack posts it (form-encoded `payload`).
+fn slack_click(user: &str, action: &str, response_url: &str) -> String {
+    let payload = serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "team_id": "T0TEAM"},
+        "team": {"id": "T0TEAM", "domain": "example"},
+        "api_app_id": "A0APP",
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": "C42"},
+        "channel": {"id": "C42", "name": "oncall"},
+        "response_url": response_url,
+        "actions": [{"action_id": "signoff_looking", "block_id": "signoff", "type": "button",
+                     "text": {"type": "plain_text", "text": "I'm looking"}, "value": action,
+                     "action_ts": "1700000001.000100"}],
+    });
+    format!("payload={}", urlencode(&payload.to_string()))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Posts `body` to the broker's Slack interactivity endpoint; (status, body).
+async fn interact(http: &Http, body: &str, headers: &[(&str, String)]) -> (u16, serde_json::Value) {
+    let mut r = http
+        .client
+        .post(format!("{}/v1/notify/slack/interactions", http.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    let resp = r.send().await.expect("answered");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn slacks_im_looking_button_claims_for_a_mapped_approver_and_nothing_else_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let slack = Receiver::start(Role::Slack).await;
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "{}[slack_interactivity]\nsigning_secret_env = \"SLACK_SIGNING\"\n\
+             response_url_prefix = \"{}/resp/\"\nusers = {{ U0BOB = \"bob\" }}\n",
+            slack_sink(&slack),
+            slack.url()
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    let id = created.id.to_string();
+    // The post carries one button, "I'm looking", and the console command.
+    let post = slack.wait_for(1).await[0].json();
+    let actions: Vec<&Value> = post["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .collect();
+    assert_eq!(actions.len(), 1, "{post}");
+    let buttons = actions[0]["elements"].as_array().unwrap();
+    assert_eq!(buttons.len(), 1, "no approve or deny button");
+    assert_eq!(buttons[0]["action_id"], "signoff_looking");
+    assert_eq!(buttons[0]["text"]["text"], "I'm looking");
+    assert_eq!(buttons[0]["value"], id);
+    assert!(
+        post.to_string()
+            .contains(&format!("Open in console: `signoff review {id}`")),
+        "{post}"
+    );
+    // A console, watching the row.
+    let (mut console, _) = Feed::connect(&b, CAROL, None).await;
+
+    let mut signer = SlackSigner::start();
+    let now = signoff::protocol::Timestamp::now().unix_millis() / 1000;
+    let resp_url = format!("{}/resp/hook-1", slack.url());
+    let signed = |signer: &mut SlackSigner, secret: &str, ts: i64, body: &str| {
+        vec![
+            ("x-slack-request-timestamp", ts.to_string()),
+            ("x-slack-signature", signer.sign(secret, ts, body)),
+        ]
+    };
+    let bob = slack_click("U0BOB", &id, &resp_url);
+
+    // Signed with another secret: refused.
+    let h = signed(&mut signer, "not-the-signing-secret", now, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(v.to_string().contains("does not match"), "{v}");
+    // Signed correctly, but six minutes ago: refused.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now - 360, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 401, "{v}");
+    assert!(v.to_string().contains("five minutes"), "{v}");
+    // A body changed after signing: refused.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    let forged = slack_click("U0BOB", &id, &format!("{}/resp/other", slack.url()));
+    let (s, _) = interact(&http, &forged, &h).await;
+    assert_eq!(s, 401);
+    // No signature at all: refused.
+    let (s, _) = interact(&http, &bob, &[]).await;
+    assert_eq!(s, 401);
+    // A Slack user nobody mapped: told so, only them; nothing changes.
+    let eve = slack_click("U0EVE", &id, &resp_url);
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &eve);
+    let (s, v) = interact(&http, &eve, &h).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["response_type"], "ephemeral", "{v}");
+    assert_eq!(v["replace_original"], false, "{v}");
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("does not know your Slack account")
+    );
+    let got = slack
+        .wait_until("the ephemeral reply", |g| {
+            g.iter().any(|r| r.path == "/resp/hook-1")
+        })
+        .await;
+    let reply = got
+        .iter()
+        .find(|r| r.path == "/resp/hook-1")
+        .unwrap()
+        .json();
+    assert_eq!(reply["response_type"], "ephemeral");
+    let view = http.view(BOB, &id, 0).await;
+    assert!(view.action.looking.is_empty(), "{:?}", view.action.looking);
+
+    // Bob, mapped, signed by Slack's SDK: the same claim as the console's.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 200, "{v}");
+    let row = loop {
+        match console.next().await {
+            ServerMsg::Updated { row, .. } => break row,
+            _ => continue,
+        }
+    };
+    assert_eq!(row.id, created.id);
+    assert_eq!(
+        row.looking,
+        vec!["bob".to_string()],
+        "the first change is bob's claim"
+    );
+    assert_eq!(row.digest, created.digest, "a claim changes no digest");
+    let view = http.view(BOB, &id, 0).await;
+    assert_eq!(view.action.looking, vec!["bob".to_string()]);
+    assert_eq!(
+        view.action.status,
+        Status::Pending,
+        "a claim decides nothing"
+    );
+    assert!(view.action.votes.is_empty());
+    // The Slack message, edited in place, says so and keeps the button.
+    let got = slack
+        .wait_until("the claim's edit", |g| {
+            g.iter().any(|r| r.path == "/api/chat.update")
+        })
+        .await;
+    let update = got.iter().find(|r| r.path == "/api/chat.update").unwrap();
+    assert_eq!(update.json()["ts"], "1700000000.000001");
+    assert!(update.body.contains("bob is looking"), "{}", update.body);
+    assert!(update.body.contains("signoff_looking"), "{}", update.body);
+    // Clicking again changes nothing more; a decided action takes no claim.
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    assert_eq!(interact(&http, &bob, &h).await.0, 200);
+    let (s, _) = http.withdraw(AGENT, &id).await;
+    assert_eq!(s, 200);
+    let h = signed(&mut signer, SLACK_SIGNING_SECRET, now, &bob);
+    let (s, v) = interact(&http, &bob, &h).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        v["text"].as_str().unwrap().contains("already withdrawn"),
+        "{v}"
+    );
+    let posts = slack
+        .got()
+        .iter()
+        .filter(|r| r.path == "/api/chat.postMessage")
+        .count();
+    assert_eq!(posts, 1);
+    b.shutdown().await.unwrap();
+
+    // Without [slack_interactivity] there is no such endpoint, and no button.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = start(dir.path()).await;
+    let (s, _) = interact(&Http::new(&plain), &bob, &[]).await;
+    assert_eq!(s, 404);
+    plain.shutdown().await.unwrap();
+}
+
+/// What the pictures in docs/notify.md are rendered from: `screenshots/notify/NAME.json`.
+fn pictures_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots/notify")
+}
+
+/// Set to rewrite the committed payloads from what the product sends today.
+const UPDATE_PICTURES: &str = "SIGNOFF_UPDATE_NOTIFY_PICTURES";
+
+/// The fixed values a captured payload's varying parts are replaced with.
+const SAMPLE_ID: &str = "01JDXQ1R6C7V3M9T2K5W8Y4Z0A";
+const SAMPLE_DIGEST: &str = "a5edccb8932e";
+const SAMPLE_CREATED: &str = "2026-12-02T03:12:00.000Z";
+const SAMPLE_EXPIRES: &str = "2026-12-02T03:22:00.000Z";
+const SAMPLE_VOTED: &str = "2026-12-02T03:14:41.000Z";
+/// When a message about the new action was sent, and one after the votes.
+const SAMPLE_SENT_NEW: &str = "2026-12-02T03:12:01.000Z";
+const SAMPLE_SENT_LATER: &str = "2026-12-02T03:14:42.000Z";
+const SAMPLE_LEFT: &str = "9m left";
+
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b.ends_with(b"Z")
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | 'T' | ':' | '.' | 'Z'))
+}
+
+/// `head` without a trailing `N` + unit (`h`, `m` or `s`), if it ends with one.
+fn strip_amount(head: &str) -> Option<&str> {
+    let h = head.strip_suffix(['h', 'm', 's'])?;
+    let digits = h.chars().rev().take_while(char::is_ascii_digit).count();
+    (digits > 0).then(|| &h[..h.len() - digits])
+}
+
+/// `12m left`, `1h 5m left`, `40s left` → [`SAMPLE_LEFT`].
+fn fixed_time_left(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(" left") {
+        let (head, tail) = rest.split_at(i);
+        match strip_amount(head) {
+            Some(mut h) => {
+                // `1h 5m`: the hours too.
+                if let Some(hours) = h.strip_suffix(' ').and_then(strip_amount)
+                    && h.strip_suffix(' ').is_some_and(|x| x.ends_with('h'))
+                {
+                    h = hours;
+                }
+                out.push_str(h);
+                out.push_str(SAMPLE_LEFT);
+            }
+            None => {
+                out.push_str(head);
+                out.push_str(" left");
+            }
+        }
+        rest = &tail[" left".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The payload with the action id, digest, times and time left of this run replaced by
+/// fixed sample values, so it can be compared with (and pictured from) a committed copy.
+/// `sent` stands for the time it was sent.
+fn normalized(
+    v: &Value,
+    id: &str,
+    digest: &str,
+    (created, expires): (&str, &str),
+    sent: &str,
+) -> Value {
+    fn walk(v: &Value, key: &str, f: &dyn Fn(&str, &str) -> String) -> Value {
+        match v {
+            Value::String(s) => Value::String(f(key, s)),
+            Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, key, f)).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, x)| (k.clone(), walk(x, k, f))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    let f = |key: &str, s: &str| -> String {
+        if is_timestamp(s) {
+            return match s {
+                _ if s == created => SAMPLE_CREATED,
+                _ if s == expires => SAMPLE_EXPIRES,
+                _ if key == "at" => SAMPLE_VOTED,
+                _ => sent,
+            }
+            .to_string();
+        }
+        fixed_time_left(&s.replace(id, SAMPLE_ID).replace(digest, SAMPLE_DIGEST))
+    };
+    walk(v, "", &f)
+}
+
+#[test]
+fn sample_time_left_is_fixed_wherever_it_appears() {
+    assert_eq!(
+        fixed_time_left("*Time left*\n14m left"),
+        "*Time left*\n9m left"
+    );
+    assert_eq!(fixed_time_left("1h 5m left, 40s left"), "9m left, 9m left");
+    assert_eq!(fixed_time_left("nothing left"), "nothing left");
+}
+
+#[tokio::test]
+async fn the_pictures_in_docs_show_what_the_sinks_are_sent_today() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = AllSinks::start().await;
+    let (slack, teams, hook, pd) = (&all.slack, &all.teams, &all.hook, &all.pd);
+    let env = |kind: &str| {
+        let var = match kind {
+            "slack" => "SLACK",
+            "teams" => "TEAMS",
+            "webhook" => "WH",
+            _ => "PD",
+        };
+        format!("secret_env = \"{var}\"")
+    };
+    let b = start_with(
+        dir.path(),
+        &format!(
+            "{}\n[slack_interactivity]\nsigning_secret_env = \"SLACK_SIGNING\"\n\
+             users = {{ U0BOB = \"bob\" }}\n",
+            all.config(env)
+        ),
+    )
+    .await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    http.register(CAROL, &key(2)).await;
+    // One sample action through its life: posted, paged, looked at, voted on, approved.
+    let created = http.submit(AGENT, &request("Export customers")).await;
+    let id = created.id.to_string();
+    slack.wait_for(1).await;
+    teams.wait_for(1).await;
+    hook.wait_for(1).await;
+    pd.wait_for(1).await;
+    let (s, _) = http.claim(BOB, &id).await;
+    assert_eq!(s, 200);
+    slack.wait_for(2).await;
+    hook.wait_for(2).await;
+    assert_eq!(
+        approve(&b, &http, BOB, "bob", 1, &id, Verdict::Approve).await,
+        Status::Pending
+    );
+    slack.wait_for(3).await;
+    hook.wait_for(3).await;
+    assert_eq!(
+        approve(&b, &http, CAROL, "carol", 2, &id, Verdict::Approve).await,
+        Status::Approved
+    );
+    let slack_got = slack.wait_for(4).await;
+    let teams_got = teams.wait_for(2).await;
+    let hook_got = hook.wait_for(4).await;
+    let pd_got = pd.wait_for(2).await;
+    b.shutdown().await.unwrap();
+
+    let first = hook_got[0].json();
+    let (made, expires) = (
+        first["data"]["created_at"].as_str().unwrap().to_string(),
+        first["data"]["expires_at"].as_str().unwrap().to_string(),
+    );
+    let digest = created.digest.prefix(12).to_string();
+    let capture = |r: &Received, sent: &str| {
+        let mut headers = serde_json::Map::new();
+        for h in ["idempotency-key", "webhook-id"] {
+            if !r.header(h).is_empty() {
+                headers.insert(h.into(), Value::String(r.header(h).into()));
+            }
+        }
+        let v = serde_json::json!({
+            "request": format!("POST {}", r.path),
+            "headers": headers,
+            "body": r.json(),
+        });
+        normalized(&v, &id, &digest, (&made, &expires), sent)
+    };
+    let pictures = [
+        ("slack-posted", &slack_got[0]),
+        ("slack-looking", &slack_got[1]),
+        ("slack-voted", &slack_got[2]),
+        ("slack-approved", &slack_got[3]),
+        ("teams-created", &teams_got[0]),
+        ("teams-approved", &teams_got[1]),
+        ("webhook-created", &hook_got[0]),
+        ("webhook-resolved", &hook_got[3]),
+        ("pagerduty-triggered", &pd_got[0]),
+        ("pagerduty-resolved", &pd_got[1]),
+    ];
+    let update = std::env::var_os(UPDATE_PICTURES).is_some();
+    let mut stale = Vec::new();
+    for (name, r) in pictures {
+        let sent = if name.ends_with("posted") || name.ends_with("created") {
+            SAMPLE_SENT_NEW
+        } else {
+            SAMPLE_SENT_LATER
+        };
+        let now = serde_json::to_string_pretty(&capture(r, sent)).unwrap() + "\n";
+        let path = pictures_dir().join(format!("{name}.json"));
+        if update {
+            std::fs::create_dir_all(pictures_dir()).unwrap();
+            std::fs::write(&path, &now).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(have) if have.replace("\r\n", "\n") == now => {}
+            Ok(have) => stale.push(format!("{}: now\n{now}\ncommitted\n{have}", path.display())),
+            Err(e) => stale.push(format!("{}: {e}", path.display())),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the payloads the pictures in docs/notify.md show are not what the sinks are sent \
+         today; regenerate: {UPDATE_PICTURES}=1 cargo test --test notify_sinks pictures, then \
+         node tests/notify/render/render.mjs, look at the PNGs, and commit both:\n{}",
+        stale.join("\n")
+    );
 }

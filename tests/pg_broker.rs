@@ -6,6 +6,7 @@ mod broker_common;
 mod pg_support;
 
 use broker_common::*;
+use pg_support::audit_verify;
 use reqwest::Method;
 use signoff::broker::policy::Engine;
 use signoff::broker::{RunningBroker, Tunables};
@@ -18,22 +19,6 @@ async fn start_pg(dir: &std::path::Path, pg: &pg_support::PgServer, url: &str) -
     signoff::broker::spawn(s)
         .await
         .expect("broker starts on PostgreSQL")
-}
-
-fn audit_verify(url: &str, pw: &std::path::Path) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
-        .args(["audit", "verify", "--store", url, "--store-password-file"])
-        .arg(pw)
-        .output()
-        .expect("signoff audit verify");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 async fn pending_row(feed: &mut Feed) -> signoff::protocol::ActionRow {

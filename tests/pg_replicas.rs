@@ -7,158 +7,23 @@
 //! machine's binaries, websocket feeds and HTTP.
 
 mod broker_common;
+mod pg_cluster;
 mod pg_support;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use broker_common::*;
 use futures_util::{SinkExt as _, StreamExt as _};
+use pg_cluster::{Cluster, data_of};
 use reqwest::Method;
 use signoff::protocol::{
     ActionId, ClientMsg, DecisionId, ErrorCode, ServerMsg, SignedDecision, Status, Verdict,
     decode_server, encode,
 };
-use tokio::io::AsyncBufReadExt as _;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-
-/// A broker process on the shared database.
-struct Replica {
-    child: tokio::process::Child,
-    url: String,
-    data: PathBuf,
-}
-
-/// What every replica of one test shares: the database, the config, the password file.
-struct Cluster {
-    dir: tempfile::TempDir,
-    db_url: String,
-    config: PathBuf,
-    password: PathBuf,
-    started: usize,
-}
-
-impl Cluster {
-    fn new(pg: &pg_support::PgServer, quorum: u32) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db_url = pg.database();
-        std::fs::write(
-            dir.path().join("policy.toml"),
-            format!("[defaults]\napprovals_required = {quorum}\n"),
-        )
-        .expect("policy");
-        let config = dir.path().join("broker.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "policy = \"policy.toml\"\n[store]\npoll_interval_ms = 200\n\n{}",
-                config_toml()
-            ),
-        )
-        .expect("config");
-        let password = pg.password_file(dir.path());
-        Self {
-            dir,
-            db_url,
-            config,
-            password,
-            started: 0,
-        }
-    }
-
-    /// Starts replica `name` (its data dir holds the audit key every replica shares).
-    async fn start(&mut self, name: &str) -> Replica {
-        let data = self.dir.path().join(name);
-        std::fs::create_dir_all(&data).expect("data dir");
-        let shared_key = self.dir.path().join("audit-key.json");
-        if shared_key.exists() && !data.join("audit-key.json").exists() {
-            std::fs::copy(&shared_key, data.join("audit-key.json")).expect("copy audit key");
-        }
-        self.started += 1;
-        let log = self.dir.path().join(format!("{name}-{}.log", self.started));
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
-            .args(["broker", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&self.config)
-            .arg("--data")
-            .arg(&data)
-            .args(["--store", &self.db_url, "--store-password-file"])
-            .arg(&self.password)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("broker starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("the broker reports its address in time")
-            .expect("stdout")
-            .unwrap_or_else(|| {
-                panic!(
-                    "the broker exited: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            });
-        let url = line.rsplit(' ').next().expect("url").to_string();
-        if !shared_key.exists() {
-            std::fs::copy(data.join("audit-key.json"), &shared_key).expect("keep audit key");
-        }
-        // Keep draining stdout so the broker never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Replica { child, url, data }
-    }
-
-    fn audit_verify(&self) -> (bool, String) {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
-            .args([
-                "audit",
-                "verify",
-                "--store",
-                &self.db_url,
-                "--store-password-file",
-            ])
-            .arg(&self.password)
-            .output()
-            .expect("signoff audit verify");
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    }
-
-    /// No log of any replica holds the database password.
-    fn logs_hold_no_password(&self) {
-        for e in std::fs::read_dir(self.dir.path()).expect("dir").flatten() {
-            if e.path().extension().is_some_and(|x| x == "log") {
-                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-                assert!(
-                    !text.contains(pg_support::PASSWORD),
-                    "{} holds the password",
-                    e.path().display()
-                );
-            }
-        }
-    }
-}
-
-impl Replica {
-    fn feed_url(&self) -> String {
-        format!("{}/v1/feed", self.url.replace("http://", "ws://"))
-    }
-}
-
-fn data_of(r: &Replica) -> &Path {
-    &r.data
-}
 
 async fn register_all(http: &Http) {
     http.register(BOB, &key(1)).await;
@@ -701,8 +566,7 @@ async fn a_gate_listing_three_replicas_carries_on_when_its_replica_dies() {
     // The gate submitted through A (first listed); B's console sees it.
     let row = next_pending(&mut feed).await;
     // A dies while the gate long-polls it.
-    a.child.start_kill().expect("kill A");
-    a.child.wait().await.expect("A reaped");
+    a.kill().await;
     let ack = feed
         .decide(sign(&key(1), "bob", &row, Verdict::Approve, "via B"))
         .await;
@@ -765,8 +629,7 @@ async fn a_console_feed_listing_two_replicas_moves_to_the_other_and_resumes() {
     let first = hb.submit(AGENT, &request("before")).await;
     let seq = pending(&mut h, first.id).await;
     // A (the console's first broker) dies; the console moves on to B and resumes.
-    a.child.start_kill().expect("kill A");
-    a.child.wait().await.expect("A reaped");
+    a.kill().await;
     let second = hb.submit(AGENT, &request("after")).await;
     let next = pending(&mut h, second.id).await;
     assert_eq!(next, seq + 1, "resumed on B without a gap or a snapshot");

@@ -31,7 +31,17 @@ fn replicas_starting_together_migrate_once_and_a_newer_schema_is_refused() {
             .expect("thread")
             .expect("every replica opens the store");
     }
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM schema_version"), "1");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"
+        ),
+        (1..=signoff::broker::store::pg::SCHEMA_VERSION)
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        "each migration once"
+    );
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM chain_head"), "1");
 
     let dir = tempfile::tempdir().unwrap();
@@ -282,4 +292,126 @@ fn tls_to_postgres_verifies_the_server_certificate() {
     // Without that CA (the public web roots only), the self-signed certificate is refused.
     let e = PgStore::open(pg.options(&url)).expect_err("an unknown certificate is refused");
     assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+}
+
+fn outbox_row(key: &str, stream: &str) -> signoff::broker::store::notify::NewMessage {
+    let action = format!("A-{stream}");
+    signoff::broker::store::notify::NewMessage::pending(
+        "hook",
+        &action,
+        stream,
+        key,
+        "{}".into(),
+        1,
+    )
+}
+
+#[test]
+fn the_outbox_leases_each_message_to_one_broker_and_hands_over_ended_leases() {
+    use signoff::broker::store::Mutation;
+    use signoff::broker::store::notify::Outbox;
+    use std::time::Duration;
+    let pg = pg_support::server();
+    let url = pg.database();
+    let db = pg_support::db_name(&url).to_string();
+    let a = std::sync::Arc::new(PgStore::open(pg.options(&url)).expect("open a"));
+    let b = std::sync::Arc::new(PgStore::open(pg.options(&url)).expect("open b"));
+    // 40 streams of two messages each, and one twice (kept once).
+    let mut batch: Vec<Mutation> = Vec::new();
+    for i in 0..40 {
+        for n in 1..=2 {
+            batch.push(Mutation::NotifyEnqueue(outbox_row(
+                &format!("s{i}.{n}"),
+                &format!("s{i}"),
+            )));
+        }
+    }
+    batch.push(Mutation::NotifyEnqueue(outbox_row("s0.1", "s0")));
+    a.commit(&batch).expect("commit");
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM notify_outbox"), "80");
+    let (oa, ob) = (a.outbox(), b.outbox());
+    let long = Duration::from_secs(300);
+    // Both brokers take at once: every stream's first message, each to one of them.
+    let (ta, tb) = std::thread::scope(|s| {
+        let ta = s.spawn(|| oa.take_due(i64::MAX / 2, 30, &[], long).expect("take a"));
+        let tb = s.spawn(|| ob.take_due(i64::MAX / 2, 30, &[], long).expect("take b"));
+        (ta.join().expect("a"), tb.join().expect("b"))
+    });
+    let rest = oa
+        .take_due(i64::MAX / 2, 100, &[], long)
+        .expect("take the rest");
+    let mut keys: Vec<String> = ta
+        .iter()
+        .chain(&tb)
+        .chain(&rest)
+        .map(|m| m.key.clone())
+        .collect();
+    eprintln!(
+        "taken at once: {} and {}, then {}",
+        ta.len(),
+        tb.len(),
+        rest.len()
+    );
+    keys.sort();
+    let mut want: Vec<String> = (0..40).map(|i| format!("s{i}.1")).collect();
+    want.sort();
+    assert_eq!(
+        keys, want,
+        "each stream's first message, to exactly one broker"
+    );
+    assert!(
+        ob.take_due(i64::MAX / 2, 100, &[], long)
+            .expect("take")
+            .is_empty(),
+        "leased messages and those behind them wait"
+    );
+    // The holder marks it; the stream's next message becomes due.
+    let first = ta.first().or(tb.first()).or(rest.first()).expect("one");
+    let holder: &dyn Outbox = if ta.iter().any(|m| m.id == first.id) {
+        &oa
+    } else if tb.iter().any(|m| m.id == first.id) {
+        &ob
+    } else {
+        &oa
+    };
+    holder.finish(first.id, "done", None).expect("finish");
+    let next = ob.take_due(i64::MAX / 2, 100, &[], long).expect("take");
+    let stream = first.key.split('.').next().expect("stream");
+    assert_eq!(
+        next.iter().map(|m| m.key.clone()).collect::<Vec<_>>(),
+        vec![format!("{stream}.2")]
+    );
+    // A lease that ended (its broker died) is taken over; the old holder's mark is dropped.
+    let c = std::sync::Arc::new(PgStore::open(pg.options(&url)).expect("open c"));
+    let oc = c.outbox();
+    pg.psql(
+        &db,
+        "UPDATE notify_outbox SET lease_until = 0 WHERE state = 'pending'",
+    );
+    let taken = oc
+        .take_due(i64::MAX / 2, 100, &[], long)
+        .expect("take over");
+    assert_eq!(taken.len(), 40, "every leased message, taken over");
+    let late = &taken[0];
+    oa.finish(late.id, "done", None).expect("a stale mark");
+    ob.finish(late.id, "done", None).expect("a stale mark");
+    assert_eq!(
+        pg.psql(
+            &db,
+            &format!("SELECT state FROM notify_outbox WHERE id = {}", late.id)
+        ),
+        "pending",
+        "only the lease holder marks a message"
+    );
+    oc.retry(late.id, 5, "HTTP 500").expect("retry");
+    assert_eq!(
+        pg.psql(
+            &db,
+            &format!(
+                "SELECT state, attempts, lease_until IS NULL FROM notify_outbox WHERE id = {}",
+                late.id
+            )
+        ),
+        "pending|1|t"
+    );
 }

@@ -721,3 +721,103 @@ async fn a_connection_that_fails_before_catching_up_backs_off_and_says_why() {
     drop(h);
     server.abort();
 }
+
+/// Decisions sent back to back reach the broker's verify stage together and are checked in
+/// one batch equation: the tampered ones are refused with `bad_signature`, every other one
+/// is acked, each answer under its own decision id.
+#[tokio::test]
+async fn a_burst_with_bad_signatures_refuses_exactly_the_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path(), Budgets::default()).await;
+    let http = Http::new(&b);
+    http.register(BOB, &key(1)).await;
+    let (mut f, _) = Feed::connect(&b, BOB, None).await;
+    let _ = f.next().await;
+    let mut want = std::collections::HashMap::new();
+    let mut frames = Vec::new();
+    for i in 0..24 {
+        let a = http
+            .submit(AGENT, &open_request(&format!("burst {i}")))
+            .await;
+        let body = http.view(BOB, &a.id.to_string(), 0).await.action;
+        let mut d = sign(&key(1), "bob", &body, Verdict::Approve, "ok");
+        let bad = [3, 11, 19].contains(&i);
+        if bad {
+            // Signed, then changed: the signature no longer covers the reason.
+            d.decision.reason.push('!');
+        }
+        want.insert(d.decision.decision_id, bad);
+        frames.push(signoff::protocol::encode(&ClientMsg::Decide {
+            decision: d,
+        }));
+    }
+    for frame in &frames {
+        f.send_raw(frame).await;
+    }
+    let mut answered = 0;
+    while answered < frames.len() {
+        match f.next().await {
+            ServerMsg::Ack { decision_id, .. } => {
+                assert_eq!(
+                    want.remove(&decision_id),
+                    Some(false),
+                    "{decision_id} acked"
+                );
+                answered += 1;
+            }
+            ServerMsg::Rejected {
+                decision_id, code, ..
+            } => {
+                assert_eq!(code, ErrorCode::BadSignature);
+                assert_eq!(
+                    want.remove(&decision_id),
+                    Some(true),
+                    "{decision_id} refused"
+                );
+                answered += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(want.is_empty());
+    b.shutdown().await.unwrap();
+}
+
+/// A key that would make one signature hold for every message is refused at registration:
+/// small-order points, a good key plus a torsion point, a non-canonical encoding.
+#[tokio::test]
+async fn weak_and_non_canonical_public_keys_are_refused_with_invalid_field() {
+    use base64::Engine as _;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path(), Budgets::default()).await;
+    let http = Http::new(&b);
+    let good = key(5).verifying_key().to_edwards();
+    let mut candidates: Vec<(String, [u8; 32])> = EIGHT_TORSION
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("small order #{i}"), t.compress().to_bytes()))
+        .collect();
+    candidates.push((
+        "good key plus a torsion point".into(),
+        (good + EIGHT_TORSION[2]).compress().to_bytes(),
+    ));
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xed;
+    non_canonical[31] = 0x7f;
+    candidates.push(("y = p, a non-canonical 0".into(), non_canonical));
+    for (what, bytes) in candidates {
+        let body = json!({
+            "public_key": base64::engine::general_purpose::STANDARD.encode(bytes),
+            "label": "weak",
+        });
+        let (s, v) = http.send(Method::POST, "/v1/keys", BOB, Some(&body)).await;
+        assert_eq!(s, 400, "{what}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_field", "{what}: {v}");
+        assert_eq!(
+            v["error"]["fields"][0]["field"], "public_key",
+            "{what}: {v}"
+        );
+    }
+    b.shutdown().await.unwrap();
+}

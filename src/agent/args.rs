@@ -64,7 +64,7 @@ pub struct ActionArgs {
     pub model: Option<String>,
 }
 
-/// Where the broker is and how to authenticate to it.
+/// Where the broker is, how to authenticate to it, and where it reports the outcome.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConnectArgs {
     /// Broker base URL, e.g. `https://signoff.example.com`; several brokers on one
@@ -90,6 +90,12 @@ pub struct ConnectArgs {
         env = "SIGNOFF_RETRY_SUBMIT_FOR"
     )]
     pub retry_submit_for: Option<Duration>,
+    /// Where the broker posts the outcome once the action is decided, expires or is
+    /// withdrawn: a Standard Webhooks-signed `action.resolved` (see docs/notify.md). The
+    /// broker takes only URLs under its `[callbacks] allow` prefixes; any other is refused
+    /// and nothing is submitted (exit 1).
+    #[arg(long, value_name = "URL", env = "SIGNOFF_CALLBACK_URL")]
+    pub callback_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -159,7 +165,8 @@ pub struct GateArgs {
 const GATE_HELP: &str = "\
 Exit codes:
   N    approved: the command ran and N is its exit code (128+signal when killed)
-  1    usage, configuration or connection error; nothing ran
+  1    usage, configuration or connection error, or the broker refused the request
+       (e.g. a --callback-url it does not allow); nothing ran
   2    denied (who and why are printed); nothing ran
   3    expired or withdrawn (Ctrl-C while waiting withdraws the request); nothing ran
   4    still pending when --timeout ended (the request is withdrawn); nothing ran

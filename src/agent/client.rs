@@ -165,17 +165,27 @@ impl AgentClient {
     }
 
     /// `POST /v1/actions` with an `Idempotency-Key`: sending the same request with the same
-    /// key again (after a lost answer) returns the action the first one made.
+    /// key again (after a lost answer) returns the action the first one made. `callback`
+    /// is sent beside the request as `callback_url` (delivery metadata, not part of the
+    /// action): where the broker posts the outcome.
     pub async fn create_keyed(
         &self,
         req: &ActionRequest,
         key: &str,
+        callback: Option<&str>,
     ) -> Result<ActionCreated, ClientError> {
         let header = (crate::protocol::idempotency::HEADER, key);
+        let mut body = serde_json::to_value(req).map_err(|e| ClientError::Protocol {
+            status: 0,
+            message: format!("cannot encode the request: {e}"),
+        })?;
+        if let (Some(url), Some(o)) = (callback, body.as_object_mut()) {
+            o.insert("callback_url".into(), serde_json::Value::String(url.into()));
+        }
         self.call(
             Method::POST,
             "v1/actions",
-            Some(req),
+            Some(&body),
             REQUEST_TIMEOUT,
             Some(header),
         )

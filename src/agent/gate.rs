@@ -9,7 +9,8 @@ use super::child::{ChildOutcome, run_child};
 use super::client::AgentClient;
 use super::outcome::{EXIT_ERROR, EXIT_PENDING, describe, exit_code_for};
 use super::session::{
-    Waited, after_interrupt, connect, idempotency_key, prepare, submit, wait_or_withdraw, withdraw,
+    Waited, after_interrupt, callback_url, connect, idempotency_key, prepare, submit,
+    wait_or_withdraw, withdraw,
 };
 use super::signals::Interrupts;
 use super::wait::backoff;
@@ -30,13 +31,14 @@ pub async fn run(args: GateArgs) -> Result<u8, AgentError> {
     };
     let req = prepare(&action_args, Some(command))?;
     let key = idempotency_key(args.idempotency_key.as_deref())?;
+    let callback = callback_url(&args.connect)?;
     let retry_for = args
         .connect
         .retry_submit_for
         .unwrap_or(super::session::SUBMIT_RETRY_FOR);
     let mut interrupts =
         Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?;
-    let created = submit(&client, &req, &key, retry_for).await?;
+    let created = submit(&client, &req, &key, callback.as_deref(), retry_for).await?;
     say(&format!("waiting for approval to run: {}", req.summary));
     let view = match wait_or_withdraw(&client, &created, args.timeout, &mut interrupts).await {
         Waited::Final(v) if v.action.status == Status::Approved => v,

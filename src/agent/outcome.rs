@@ -25,7 +25,8 @@ pub const EXIT_PENDING: u8 = 4;
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  approved (gate: the command's own exit code)
-  1  usage, configuration or connection error; nothing ran
+  1  usage, configuration or connection error, or the broker refused the request
+     (e.g. a --callback-url it does not allow); nothing ran
   2  denied (who and why are printed)
   3  expired or withdrawn (Ctrl-C while waiting withdraws the request)
   4  still pending when --timeout ended";

@@ -3,7 +3,8 @@
 use super::args::RequestArgs;
 use super::outcome::{EXIT_APPROVED, EXIT_ERROR, EXIT_PENDING, describe, exit_code_for};
 use super::session::{
-    Waited, after_interrupt, connect, idempotency_key, prepare, submit, wait_or_withdraw,
+    Waited, after_interrupt, callback_url, connect, idempotency_key, prepare, submit,
+    wait_or_withdraw,
 };
 use super::signals::Interrupts;
 use super::{AgentError, say};
@@ -15,6 +16,7 @@ pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
     let command = args.command.clone().map(|text| Command::Text { text });
     let req = prepare(&args.action, command)?;
     let key = idempotency_key(args.idempotency_key.as_deref())?;
+    let callback = callback_url(&args.connect)?;
     let retry_for = args
         .connect
         .retry_submit_for
@@ -25,7 +27,7 @@ pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
     } else {
         None
     };
-    let created = submit(&client, &req, &key, retry_for).await?;
+    let created = submit(&client, &req, &key, callback.as_deref(), retry_for).await?;
     let Some(interrupts) = interrupts.as_mut() else {
         if args.json {
             println!("{}", to_json(&created)?);

@@ -78,21 +78,43 @@ pub fn idempotency_key(given: Option<&str>) -> Result<String, AgentError> {
     }
 }
 
+/// The `--callback-url` to send, checked for what the broker would refuse anyway (it
+/// checks the allow-list): an http(s) URL without spaces or credentials.
+pub fn callback_url(args: &ConnectArgs) -> Result<Option<String>, AgentError> {
+    let Some(raw) = args.callback_url.as_deref().map(str::trim) else {
+        return Ok(None);
+    };
+    let bad = |why: &str| AgentError::Usage(format!("--callback-url {}: {why}", visible(raw)));
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let url = reqwest::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("must be an http(s) URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    Ok(Some(raw.to_string()))
+}
+
 /// Submits the request with `key` as its `Idempotency-Key` and says what the broker made
 /// of it. A submission whose answer was lost (connection refused or dropped, timeout, a
 /// 5xx) is sent again with the same key, with backoff, for up to `retry_for`:
 /// the broker answers a repeat with the action the first one made, so a retry never
-/// creates a second action. A refusal (4xx) is final.
+/// creates a second action. A refusal (4xx) is final. `callback` is the requester's
+/// callback URL (see [`callback_url`]), sent with every attempt.
 pub async fn submit(
     client: &AgentClient,
     req: &ActionRequest,
     key: &str,
+    callback: Option<&str>,
     retry_for: Duration,
 ) -> Result<ActionCreated, AgentError> {
     let until = Instant::now() + retry_for;
     let mut backoff = Backoff::new(SUBMIT_BACKOFF);
     let created = loop {
-        match client.create_keyed(req, key).await {
+        match client.create_keyed(req, key, callback).await {
             Ok(c) => break c,
             Err(e) if e.should_resubmit() && Instant::now() < until => {
                 let (attempt, delay) = backoff.failed(random_jitter());
@@ -125,6 +147,21 @@ pub async fn submit(
 /// A submission the broker refused, with a hint for the refusals a person can fix.
 fn refused(e: ClientError) -> AgentError {
     match e {
+        ClientError::Api { error, .. }
+            if error.fields.iter().any(|f| f.field == "callback_url") =>
+        {
+            let why = error
+                .fields
+                .iter()
+                .find(|f| f.field == "callback_url")
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
+            AgentError::Usage(format!(
+                "the broker refused --callback-url: {}; nothing was submitted (ask the \
+                 broker's operator which URL prefixes [callbacks] allow)",
+                visible(&why)
+            ))
+        }
         ClientError::Api { error, .. } if error.code == ErrorCode::Forbidden => {
             AgentError::Usage(format!(
                 "the broker refused the request: {} (is --requester-id / SIGNOFF_AGENT_ID \

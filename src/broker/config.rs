@@ -123,6 +123,8 @@ pub struct Config {
     pub notify: Vec<super::notify::config::SinkConfig>,
     /// Requester callbacks: allowed URL prefixes and the signing secret.
     pub callbacks: Option<super::notify::config::CallbacksConfig>,
+    /// The Slack app's interactivity endpoint (the "I'm looking" button).
+    pub slack_interactivity: Option<super::notify::config::SlackAppConfig>,
     #[serde(default)]
     pub store: StoreConfig,
 }
@@ -189,6 +191,13 @@ impl Config {
             }
         }
         if let Some(p) = c.callbacks.as_mut().and_then(|c| c.secret_file.as_mut()) {
+            fix(p);
+        }
+        if let Some(p) = c
+            .slack_interactivity
+            .as_mut()
+            .and_then(|c| c.signing_secret_file.as_mut())
+        {
             fix(p);
         }
         if let Some(p) = c.store.password_file.as_mut() {

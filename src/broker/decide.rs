@@ -44,11 +44,30 @@ pub struct Outcome {
 }
 
 /// Identity, key and signature: everything that does not depend on the action's state.
+/// (The broker runs the same checks in [`super::verify_stage`], with the signatures of many
+/// decisions checked in one batch equation.)
 pub fn verify_signer(
     principal: &Principal,
     signed: &SignedDecision,
     key: Option<&KeyFacts>,
 ) -> Result<(), Rejection> {
+    let key = check_signer(principal, signed, key)?;
+    signed.verify(&key.key).map_err(|e| {
+        let msg = match e {
+            VerifyError::MalformedSignature => "signature is not base64 of 64 bytes".to_string(),
+            other => other.to_string(),
+        };
+        (ErrorCode::BadSignature, msg)
+    })
+}
+
+/// Identity and key, in the documented order, before any signature is checked: the
+/// decision names the caller, and the key is the caller's and not revoked.
+pub fn check_signer<'k>(
+    principal: &Principal,
+    signed: &SignedDecision,
+    key: Option<&'k KeyFacts>,
+) -> Result<&'k KeyFacts, Rejection> {
     let d = &signed.decision;
     if d.approver != principal.subject() {
         return Err((
@@ -76,13 +95,7 @@ pub fn verify_signer(
             format!("key {} was revoked", d.key_id),
         ));
     }
-    signed.verify(&key.key).map_err(|e| {
-        let msg = match e {
-            VerifyError::MalformedSignature => "signature is not base64 of 64 bytes".to_string(),
-            other => other.to_string(),
-        };
-        (ErrorCode::BadSignature, msg)
-    })
+    Ok(key)
 }
 
 /// Why the approver may not decide this action as its own requester, if they may not.

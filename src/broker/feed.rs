@@ -16,11 +16,11 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::sync::{broadcast, mpsc};
 
-use super::decide::{Rejection, verify_signer};
+use super::decide::Rejection;
 use super::http::auth::Approver;
 use super::live::{Event, Start};
 use super::state::AppState;
-use super::writer::Op;
+use super::verify_stage::Job;
 use crate::auth::Principal;
 use crate::protocol::limits::{MAX_CLIENT_FRAME, MAX_SERVER_FRAME, MAX_SNAPSHOT_PAGE};
 use crate::protocol::{
@@ -408,7 +408,8 @@ fn too_large(e: &axum::Error) -> Option<String> {
     capacity.then(|| format!("a client frame may be at most {MAX_CLIENT_FRAME} bytes ({text})"))
 }
 
-/// Checks identity, key and signature here, then hands the vote to the writer.
+/// Looks up the key here, hands the vote to the verify stage (identity, key, signature,
+/// in batches), which passes it to the writer; answers once the writer has committed it.
 async fn decide(
     state: &AppState,
     p: &Principal,
@@ -423,7 +424,6 @@ async fn decide(
             key = state.keys.facts(&signed.decision.key_id);
         }
     }
-    verify_signer(p, &signed, key.as_ref())?;
     let (decision_id, action_id) = (signed.decision.decision_id, signed.decision.action_id);
     let (reply, rx) = tokio::sync::oneshot::channel();
     let internal = || {
@@ -432,12 +432,13 @@ async fn decide(
             "the broker is not accepting decisions".to_string(),
         )
     };
-    let op = Op::Vote {
-        principal: Box::new(p.clone()),
-        signed: Box::new(signed),
+    let job = Job {
+        principal: p.clone(),
+        signed,
+        key,
         reply,
     };
-    state.writer.send(op).await.map_err(|_| internal())?;
+    state.verify.send(job).await.map_err(|_| internal())?;
     let ack = rx.await.map_err(|_| internal())??;
     Ok(ServerMsg::Ack {
         decision_id,

@@ -30,6 +30,7 @@ mod server;
 mod state;
 pub mod store;
 mod tls;
+mod verify_stage;
 mod writer;
 
 pub use error::HttpError;

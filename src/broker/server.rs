@@ -15,6 +15,7 @@ use super::keys::Keys;
 use super::live::Live;
 use super::metrics::Metrics;
 use super::state::{AppState, Inner};
+use super::store::notify::{Outbox, SqliteOutbox};
 use super::store::{PgStore, Recovered, SqliteStore, Store, StoreError};
 use super::writer::{Op, Parts, Writer};
 use super::{Settings, expiry, tls};
@@ -51,23 +52,28 @@ impl Broker {
     /// Opens the data directory, recovers pending actions and sequence numbers, and starts
     /// the writer thread.
     pub async fn open(settings: Settings) -> Result<Self, BrokerError> {
-        if settings.postgres.is_some() && !settings.notify.is_empty() {
-            // The outbox and its delivery task live in the SQLite store for now.
-            return Err(BrokerError::Config(
-                "[[notify]] and [callbacks] work with the SQLite store only (not yet with [store] url); \
-                 remove one of them"
-                    .into(),
-            ));
-        }
         let dir = settings.data_dir.clone();
         let pg = settings.postgres.clone();
-        let (store, rec) = tokio::task::spawn_blocking(move || {
-            let store: Arc<dyn Store> = match pg {
-                Some(o) => Arc::new(PgStore::open(o)?),
-                None => Arc::new(SqliteStore::open(&dir)?),
+        let notifies = !settings.notify.is_empty();
+        let (store, outbox, rec) = tokio::task::spawn_blocking(move || {
+            let (store, outbox): (Arc<dyn Store>, Option<Arc<dyn Outbox>>) = match pg {
+                Some(o) => {
+                    let s = Arc::new(PgStore::open(o)?);
+                    // Every broker on the database shares one outbox, leasing what it sends.
+                    let outbox = notifies.then(|| Arc::new(s.outbox()) as Arc<dyn Outbox>);
+                    (s, outbox)
+                }
+                None => {
+                    let s = Arc::new(SqliteStore::open(&dir)?);
+                    let outbox = match notifies {
+                        true => Some(Arc::new(SqliteOutbox::open(&dir)?) as Arc<dyn Outbox>),
+                        false => None,
+                    };
+                    (s, outbox)
+                }
             };
             let rec: Recovered = store.recover()?;
-            Ok::<_, StoreError>((store, rec))
+            Ok::<_, StoreError>((store, outbox, rec))
         })
         .await
         .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??;
@@ -148,22 +154,14 @@ impl Broker {
         let notify_wake = Arc::new(Notify::new());
         let plan = super::notify::Plan::new(&settings.notify, notify_wake.clone()).map(Arc::new);
         let notify_health = Arc::new(super::notify::Health::default());
-        let delivery = match settings.notify.is_empty() {
-            true => None,
-            false => {
-                let dir = settings.data_dir.clone();
-                let conn = tokio::task::spawn_blocking(move || super::store::notify::open(&dir))
-                    .await
-                    .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??;
-                Some(super::notify::delivery::Delivery::new(
-                    &settings.notify,
-                    conn,
-                    live.clone(),
-                    notify_health.clone(),
-                    notify_wake,
-                ))
-            }
-        };
+        let delivery = outbox.map(|outbox| {
+            super::notify::delivery::Delivery::new(
+                &settings.notify,
+                outbox,
+                notify_health.clone(),
+                notify_wake,
+            )
+        });
         let w = Writer::new(
             parts,
             rec.head_seq,
@@ -192,6 +190,7 @@ impl Broker {
         let writer = std::thread::Builder::new()
             .name("signoff-writer".into())
             .spawn(move || w.run(wrx))?;
+        let verify = super::verify_stage::start(wtx.clone())?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let state = AppState(Arc::new(Inner {
             authenticator: settings.authenticator.clone(),
@@ -201,6 +200,7 @@ impl Broker {
             keys,
             metrics,
             writer: wtx,
+            verify,
             new_action,
             tunables: t,
             shutdown: shutdown_rx,
@@ -208,6 +208,7 @@ impl Broker {
             checkpoint,
             notify_health,
             callbacks: settings.notify.callbacks.clone(),
+            slack_app: settings.notify.slack_app.clone(),
         }));
         Ok(Self {
             state,

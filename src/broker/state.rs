@@ -22,6 +22,8 @@ pub struct Inner {
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub writer: mpsc::Sender<Op>,
+    /// Signed decisions on their way to the writer, verified in batches.
+    pub verify: mpsc::Sender<super::verify_stage::Job>,
     pub new_action: Arc<Notify>,
     pub tunables: Tunables,
     /// Flips to true when the broker is shutting down; feeds and long polls end.
@@ -34,6 +36,8 @@ pub struct Inner {
     pub notify_health: Arc<super::notify::Health>,
     /// Where requester callbacks may go, when configured.
     pub callbacks: Option<super::notify::Callbacks>,
+    /// The Slack app's interactivity settings ("I'm looking" from Slack), when configured.
+    pub slack_app: Option<std::sync::Arc<super::notify::config::SlackApp>>,
 }
 
 /// Cheap to clone; handed to every handler.

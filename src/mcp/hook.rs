@@ -67,6 +67,7 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
     let env: EnvLookup<'_> = &|k| std::env::var(k).ok().filter(|v| !v.is_empty());
     let req = build_request(&mapped.args, mapped.command, mapped.change, env)?;
     let client = connect(&args.connect)?;
+    let callback = crate::agent::session::callback_url(&args.connect)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,6 +79,7 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
             &client,
             &req,
             &crate::protocol::idempotency::random_key(),
+            callback.as_deref(),
             args.connect
                 .retry_submit_for
                 .unwrap_or(crate::agent::session::SUBMIT_RETRY_FOR_MCP),

@@ -46,11 +46,18 @@ pub fn mcp_command(args: McpArgs) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+    let callback = match crate::agent::session::callback_url(&args.connect) {
+        Ok(c) => c,
+        Err(e) => {
+            say(&e.to_string());
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let retry = args
         .connect
         .retry_submit_for
         .unwrap_or(crate::agent::session::SUBMIT_RETRY_FOR_MCP);
-    let server = server::Approvals::new(client, args.requester, retry);
+    let server = server::Approvals::new(client, args.requester, retry, callback);
     let result = runtime().and_then(|rt| {
         let r = rt.block_on(async move {
             match args.listen {

@@ -54,18 +54,29 @@ struct Inner {
     who: RequesterArgs,
     /// How long a submission is resent (same idempotency key) through failures.
     submit_retry: Duration,
+    /// Where the broker posts each outcome (`--callback-url`), set by whoever runs the
+    /// server, never by the agent.
+    callback: Option<String>,
     registry: Registry,
     once: RunOnce,
     tasks: TaskManager,
 }
 
 impl Approvals {
-    pub fn new(client: AgentClient, who: RequesterArgs, submit_retry: Duration) -> Self {
+    /// A server for `who` on `client`; with `callback`, every request asks the broker to
+    /// post its outcome there.
+    pub fn new(
+        client: AgentClient,
+        who: RequesterArgs,
+        submit_retry: Duration,
+        callback: Option<String>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client,
                 who,
                 submit_retry,
+                callback,
                 registry: Registry::default(),
                 once: RunOnce::default(),
                 tasks: TaskManager::new(),
@@ -106,6 +117,7 @@ impl Approvals {
             &self.inner.client,
             &req,
             &crate::protocol::idempotency::random_key(),
+            self.inner.callback.as_deref(),
             self.inner.submit_retry,
         )
         .await

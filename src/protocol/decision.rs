@@ -8,7 +8,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -110,8 +110,19 @@ impl Decision {
 }
 
 impl SignedDecision {
-    /// Checks the signature against `key`, and that the decision names that key.
+    /// Checks the signature against `key`, and that the decision names that key, with the
+    /// one rule of [`super::ed25519`] (the same answer as a batch would give).
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), VerifyError> {
+        if super::ed25519::verify_one(&self.prepare(key)?) {
+            Ok(())
+        } else {
+            Err(VerifyError::BadSignature)
+        }
+    }
+
+    /// Everything [`Self::verify`] checks but the group equation: the key id, the
+    /// signature's encoding; the result goes to [`super::ed25519::verify_batch`].
+    pub fn prepare(&self, key: &VerifyingKey) -> Result<super::ed25519::Prepared, VerifyError> {
         let actual = KeyId::of(key);
         if actual != self.decision.key_id {
             return Err(VerifyError::KeyIdMismatch {
@@ -125,8 +136,7 @@ impl SignedDecision {
         let bytes: [u8; 64] = bytes
             .try_into()
             .map_err(|_| VerifyError::MalformedSignature)?;
-        let sig = Signature::from_bytes(&bytes);
-        key.verify(&self.decision.signing_input(), &sig)
+        super::ed25519::prepare(key, &self.decision.signing_input(), &bytes)
             .map_err(|_| VerifyError::BadSignature)
     }
 }
@@ -149,12 +159,16 @@ pub fn decode_public_key(s: &str) -> Result<VerifyingKey, VerifyError> {
     let bytes: [u8; 32] = bytes
         .try_into()
         .map_err(|_| VerifyError::MalformedPublicKey)?;
+    // Canonical, prime order: a weak key would make a signature that holds for any message.
+    super::ed25519::check_public_key(&bytes).map_err(|_| VerifyError::MalformedPublicKey)?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| VerifyError::MalformedPublicKey)
 }
 
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
+
+    use ed25519_dalek::{Signature, Verifier as _};
 
     use super::*;
 

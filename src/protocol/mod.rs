@@ -6,6 +6,7 @@ pub mod api;
 pub mod canonical;
 pub mod checkpoint;
 pub mod decision;
+pub mod ed25519;
 pub mod error;
 pub mod history;
 pub mod idempotency;

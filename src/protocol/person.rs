@@ -232,9 +232,37 @@ pub fn canonical_email(s: &str) -> Option<String> {
 /// TR39 skeletons of two folded identifiers are equal, or equal once combining marks are
 /// dropped (so `alİce`, which folds to `ali̇ce`, still looks like `alice`).
 fn looks_alike(a: &str, b: &str) -> bool {
-    let sa: String = unicode_security::skeleton(a).collect();
-    let sb: String = unicode_security::skeleton(b).collect();
-    sa == sb || strip_marks(&sa) == strip_marks(&sb)
+    let (sa, sb) = (skeletons(a), skeletons(b));
+    sa.0 == sb.0 || sa.1 == sb.1
+}
+
+/// Identifiers whose skeletons are remembered, per thread; past it the memo starts over,
+/// so hostile identifiers cannot grow it without bound.
+const SKELETON_MEMO: usize = 4096;
+
+thread_local! {
+    static SKELETONS: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<(String, String)>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The TR39 skeleton of `s` and that skeleton without combining marks, remembered: the
+/// console compares every visible row's requesters with the approver on every frame, and
+/// computing skeletons (NFD, confusable tables) each time made a frame 10x slower.
+fn skeletons(s: &str) -> std::rc::Rc<(String, String)> {
+    SKELETONS.with(|memo| {
+        if let Some(v) = memo.borrow().get(s) {
+            return v.clone();
+        }
+        let skeleton: String = unicode_security::skeleton(s).collect();
+        let stripped = strip_marks(&skeleton);
+        let v = std::rc::Rc::new((skeleton, stripped));
+        let mut memo = memo.borrow_mut();
+        if memo.len() >= SKELETON_MEMO {
+            memo.clear();
+        }
+        memo.insert(s.to_string(), v.clone());
+        v
+    })
 }
 
 fn strip_marks(s: &str) -> String {

@@ -39,6 +39,24 @@ fn token(secret: &str, kind: PrincipalKind, subject: &str) -> StaticToken {
 }
 
 pub async fn start() -> Env {
+    start_with(|_| {}).await
+}
+
+/// A broker that takes requester callbacks under `allow`, signed with `whsec`.
+pub async fn start_with_callbacks(allow: &str, whsec: &str) -> Env {
+    let cb = signoff::broker::notify::config::CallbacksConfig {
+        allow: vec![allow.to_string()],
+        secret_env: Some("CALLBACK_SECRET".into()),
+        ..Default::default()
+    };
+    let secret = whsec.to_string();
+    let lookup = move |_: &str| Some(secret.clone());
+    let notify = signoff::broker::notify::config::load(&[], Some(&cb), Path::new("."), &lookup)
+        .expect("callback settings");
+    start_with(move |s| s.notify = notify).await
+}
+
+async fn start_with(configure: impl FnOnce(&mut Settings)) -> Env {
     let dir = tempfile::tempdir().expect("temp dir");
     let auth = StaticTokens::new([
         token(AGENT_TOKEN, PrincipalKind::Agent, AGENT),
@@ -46,7 +64,8 @@ pub async fn start() -> Env {
         token(BOB_TOKEN, PrincipalKind::Approver, "bob"),
     ]);
     let policy = Engine::from_toml_str("").expect("empty policy");
-    let settings = Settings::new(Arc::new(auth), policy, dir.path().join("data"));
+    let mut settings = Settings::new(Arc::new(auth), policy, dir.path().join("data"));
+    configure(&mut settings);
     let broker = spawn(settings).await.expect("broker starts");
     Env { broker, dir }
 }

@@ -156,6 +156,18 @@ impl Http {
         )
     }
 
+    /// `POST /v1/actions/{id}/claim` ("I'm looking"): the status and body.
+    pub async fn claim(&self, token: &str, id: &str) -> (u16, Value) {
+        let path = format!("/v1/actions/{id}/claim");
+        self.send(reqwest::Method::POST, &path, token, None).await
+    }
+
+    /// `DELETE /v1/actions/{id}` (withdraw): the status and body.
+    pub async fn withdraw(&self, token: &str, id: &str) -> (u16, Value) {
+        let path = format!("/v1/actions/{id}");
+        self.send(reqwest::Method::DELETE, &path, token, None).await
+    }
+
     pub async fn submit(&self, token: &str, req: &Value) -> ActionCreated {
         let (s, v) = self
             .send(reqwest::Method::POST, "/v1/actions", token, Some(req))
@@ -200,6 +212,27 @@ impl Basis for Action {
 impl Basis for signoff::protocol::ActionRow {
     fn basis(&self) -> (signoff::protocol::ActionId, signoff::protocol::Digest) {
         (self.id, self.digest.clone())
+    }
+}
+
+/// Signs `verdict` on action `id` as `who` (key `seed`, reason "`who` says so") and sends
+/// it over `token`'s own feed at `feed_url`; the status the ack reports.
+pub async fn vote_on(
+    feed_url: &str,
+    http: &Http,
+    (token, who, seed): (&str, &str, u8),
+    id: &str,
+    verdict: Verdict,
+) -> signoff::protocol::Status {
+    let a = http.view(token, id, 0).await.action;
+    let (mut feed, _) = Feed::connect_url(feed_url, token, None).await;
+    let reason = format!("{who} says so");
+    match feed
+        .decide(sign(&key(seed), who, &a, verdict, &reason))
+        .await
+    {
+        ServerMsg::Ack { status, .. } => status,
+        other => panic!("ack expected, got {other:?}"),
     }
 }
 

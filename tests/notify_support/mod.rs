@@ -222,19 +222,34 @@ fn notify_dir() -> PathBuf {
 }
 
 /// Runs `npm ci` once when the library is not installed yet (under a lock directory, so
-/// parallel test binaries do not race).
+/// parallel test binaries do not race). A `node_modules` that already holds the library
+/// (`.ci/run` installs it) is used as it is; one that is a symlink (a worktree sharing
+/// another's) is never reinstalled, since `npm ci` would empty the directory it points at.
 pub fn ensure_installed() {
     let dir = notify_dir();
     let marker = dir.join("node_modules/.signoff-ready");
-    if marker.exists() {
+    let installed = || {
+        marker.exists()
+            || dir
+                .join("node_modules/standardwebhooks/package.json")
+                .exists()
+    };
+    if installed() {
         return;
     }
+    let modules = dir.join("node_modules");
+    assert!(
+        !modules.is_symlink(),
+        "{} is a symlink without standardwebhooks in it: run `npm ci --prefix tests/notify` \
+         where it points",
+        modules.display()
+    );
     let lock = std::env::temp_dir().join("signoff-notify-npm.lock.d");
     let deadline = std::time::Instant::now() + Duration::from_secs(300);
     loop {
         match std::fs::create_dir(&lock) {
             Ok(()) => break,
-            Err(_) if marker.exists() => return,
+            Err(_) if installed() => return,
             Err(_) => {
                 assert!(
                     std::time::Instant::now() < deadline,
@@ -244,7 +259,7 @@ pub fn ensure_installed() {
             }
         }
     }
-    if marker.exists() {
+    if installed() {
         let _ = std::fs::remove_dir(&lock);
         return;
     }
@@ -305,5 +320,121 @@ impl Drop for Verifier {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Installs the official Slack SDK for Python once per test binary (`install.sh` is
+/// idempotent and hash-pinned).
+pub fn ensure_slack_sdk() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let status = Command::new("bash")
+            .arg(notify_dir().join("install.sh"))
+            .status()
+            .expect("bash runs tests/notify/install.sh");
+        assert!(status.success(), "tests/notify/install.sh failed");
+    });
+}
+
+/// `slack_sign.py`: signs Slack requests with the official SDK's `SignatureVerifier`
+/// (`slack_sdk.signature`), not with our code. Killed on drop.
+pub struct SlackSigner {
+    child: Child,
+    stdin: ChildStdin,
+    out: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl SlackSigner {
+    pub fn start() -> Self {
+        ensure_slack_sdk();
+        let mut child = Command::new(notify_dir().join(".venv/bin/python"))
+            .arg(notify_dir().join("slack_sign.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs slack_sign.py");
+        let stdin = child.stdin.take().expect("stdin");
+        let out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        Self { child, stdin, out }
+    }
+
+    /// The `X-Slack-Signature` of `body` sent at `timestamp` (Unix seconds).
+    pub fn sign(&mut self, secret: &str, timestamp: i64, body: &str) -> String {
+        let line = json!({"secret": secret, "timestamp": timestamp.to_string(), "body": body});
+        writeln!(self.stdin, "{line}").expect("write to python");
+        self.stdin.flush().expect("flush");
+        let answer = self.out.next().expect("an answer").expect("a line");
+        let v: Value = serde_json::from_str(&answer).expect("JSON from python");
+        v["signature"].as_str().expect("a signature").to_string()
+    }
+}
+
+impl Drop for SlackSigner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A receiver for each kind of sink.
+pub struct AllSinks {
+    pub slack: Receiver,
+    pub teams: Receiver,
+    pub hook: Receiver,
+    pub pd: Receiver,
+}
+
+impl AllSinks {
+    pub async fn start() -> Self {
+        Self {
+            slack: Receiver::start(Role::Slack).await,
+            teams: Receiver::start(Role::Teams).await,
+            hook: Receiver::start(Role::Webhook).await,
+            pd: Receiver::start(Role::PagerDuty).await,
+        }
+    }
+
+    /// `[[notify]]` tables pointing at the four: `oncall` (Slack, channel `C0ONCALL`),
+    /// `teams`, `hook` (at `/signoff`) and `page` (PagerDuty, after a second). `secret`
+    /// gives each kind's secret line (`secret_env = …` or `secret_file = …`).
+    pub fn config(&self, secret: impl Fn(&str) -> String) -> String {
+        format!(
+            r#"
+[[notify]]
+name = "oncall"
+kind = "slack"
+channel = "C0ONCALL"
+{}
+url = "{}/api"
+
+[[notify]]
+name = "teams"
+kind = "teams"
+{}
+url = "{}/workflows/trigger"
+
+[[notify]]
+name = "hook"
+kind = "webhook"
+url = "{}/signoff"
+{}
+
+[[notify]]
+name = "page"
+kind = "pagerduty"
+url = "{}/v2/enqueue"
+{}
+after_secs = 1
+"#,
+            secret("slack"),
+            self.slack.url(),
+            secret("teams"),
+            self.teams.url(),
+            self.hook.url(),
+            secret("webhook"),
+            self.pd.url(),
+            secret("pagerduty"),
+        )
     }
 }

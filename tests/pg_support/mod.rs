@@ -280,6 +280,23 @@ impl PgServer {
     }
 }
 
+/// `signoff audit verify` on the database at `url`: whether it passed, and what it printed.
+pub fn audit_verify(url: &str, password_file: &Path) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_signoff"))
+        .args(["audit", "verify", "--store", url, "--store-password-file"])
+        .arg(password_file)
+        .output()
+        .expect("signoff audit verify");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// The database name at the end of a URL.
 pub fn db_name(url: &str) -> &str {
     url.rsplit('/').next().unwrap_or("")

@@ -254,9 +254,15 @@ pub async fn claim(
         .clone()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| p.subject().to_string());
-    let by = crate::text::truncate(&crate::text::visible_string(&by), 64);
+    let by = claimant(&by);
     let a = state.submit(|reply| Op::Claim { id, by, reply }).await??;
     Ok(Json(view(&a)))
+}
+
+/// The name a claim records and shows ("bob is looking"): one visible line, at most 64
+/// columns. The console's claim and Slack's button record names alike.
+pub(crate) fn claimant(name: &str) -> String {
+    crate::text::truncate(&crate::text::visible_string(name), 64)
 }
 
 fn visible(p: &Principal, a: &Action) -> bool {

@@ -24,7 +24,8 @@ pub async fn register(
     let key = decode_public_key(reg.public_key.trim()).map_err(|_| {
         HttpError::field(
             "public_key",
-            "is not base64 of a 32-byte Ed25519 public key",
+            "is not base64 of a 32-byte Ed25519 public key: the canonical encoding of a \
+             point of prime order (weak, small-order keys are refused)",
         )
     })?;
     if reg.label.len() > MAX_SHORT_FIELD {

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod health;
 pub mod history;
 pub mod keys;
+pub mod slack;
 
 /// Every route of the broker.
 pub fn router(state: AppState) -> Router {
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/actions/{id}/result", post(actions::result))
         .route("/v1/actions/{id}/claim", post(actions::claim))
+        .route("/v1/notify/slack/interactions", post(slack::interactions))
         .route("/v1/keys", post(keys::register).get(keys::list))
         .route("/v1/keys/{key_id}", delete(keys::revoke))
         .route("/v1/history", get(history::history))

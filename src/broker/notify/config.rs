@@ -97,6 +97,89 @@ pub struct CallbacksConfig {
     pub retry_max_secs: Option<u64>,
 }
 
+/// `[slack_interactivity]`: the Slack app's interactivity endpoint, for the "I'm looking"
+/// button on Slack messages (see docs/notify.md).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackAppConfig {
+    /// The app's signing secret (*Basic Information* → *App Credentials*).
+    pub signing_secret_file: Option<PathBuf>,
+    pub signing_secret_env: Option<String>,
+    /// Slack user id (`U0123ABCD`) → the approver it is, as the claim shows them (their
+    /// display name if their identity has one, else their subject or email). Slack users
+    /// not listed cannot claim.
+    #[serde(default)]
+    pub users: std::collections::BTreeMap<String, String>,
+    /// Refusals are also posted to the interaction's `response_url` when it starts with
+    /// this [default `https://hooks.slack.com/`].
+    pub response_url_prefix: Option<String>,
+}
+
+/// The Slack app's interactivity settings, ready to use.
+#[derive(Debug, Clone)]
+pub struct SlackApp {
+    pub signing_secret: Secret,
+    pub users: std::collections::BTreeMap<String, String>,
+    pub response_url_prefix: String,
+}
+
+/// Where Slack's `response_url`s live.
+pub const SLACK_RESPONSE_URLS: &str = "https://hooks.slack.com/";
+
+/// Reads `[slack_interactivity]` and its signing secret.
+pub fn load_slack_app(
+    c: &SlackAppConfig,
+    base: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<SlackApp, String> {
+    let what = "[slack_interactivity]";
+    let file = c.signing_secret_file.as_ref().map(|p| {
+        if p.is_relative() {
+            base.join(p)
+        } else {
+            p.clone()
+        }
+    });
+    let signing_secret = read_secret_named(
+        what,
+        "signing_secret",
+        file.as_deref(),
+        c.signing_secret_env.as_deref(),
+        lookup,
+    )?;
+    for (user, approver) in &c.users {
+        let ok_id = user.len() >= 2
+            && user.len() <= 32
+            && user.starts_with(['U', 'W'])
+            && user
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !ok_id {
+            return Err(format!(
+                "{what} users: {:?} is not a Slack user id (U… or W…, upper-case letters and \
+                 digits)",
+                crate::text::visible_string(user)
+            ));
+        }
+        crate::identity::person::check_identifier(approver).map_err(|m| {
+            format!(
+                "{what} users.{user}: {:?} {m}",
+                crate::text::visible_string(approver)
+            )
+        })?;
+    }
+    let prefix = c
+        .response_url_prefix
+        .clone()
+        .unwrap_or_else(|| SLACK_RESPONSE_URLS.to_string());
+    check_url(&format!("{what} response_url_prefix"), &prefix)?;
+    Ok(SlackApp {
+        signing_secret,
+        users: c.users.clone(),
+        response_url_prefix: prefix,
+    })
+}
+
 /// A credential; never shown.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -204,6 +287,9 @@ impl Callbacks {
 pub struct NotifySettings {
     pub sinks: Vec<Sink>,
     pub callbacks: Option<Callbacks>,
+    /// The Slack app's interactivity endpoint: Slack messages then carry an "I'm looking"
+    /// button.
+    pub slack_app: Option<std::sync::Arc<SlackApp>>,
 }
 
 impl NotifySettings {
@@ -218,19 +304,30 @@ fn read_secret(
     env: Option<&str>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Secret, String> {
+    read_secret_named(what, "secret", file, env, lookup)
+}
+
+/// Reads `{key}_file` (mode 0600) or `{key}_env`: the first line, trimmed.
+fn read_secret_named(
+    what: &str,
+    key: &str,
+    file: Option<&Path>,
+    env: Option<&str>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, String> {
     let raw = match (file, env) {
         (Some(_), Some(_)) => {
-            return Err(format!("{what}: set secret_file or secret_env, not both"));
+            return Err(format!("{what}: set {key}_file or {key}_env, not both"));
         }
         (Some(p), None) => {
             private(p).map_err(|e| format!("{what}: {e}"))?;
             std::fs::read_to_string(p)
-                .map_err(|e| format!("{what}: secret_file {}: {e}", p.display()))?
+                .map_err(|e| format!("{what}: {key}_file {}: {e}", p.display()))?
         }
         (None, Some(v)) => {
             lookup(v).ok_or_else(|| format!("{what}: environment variable {v} is not set"))?
         }
-        (None, None) => return Err(format!("{what}: needs secret_file or secret_env")),
+        (None, None) => return Err(format!("{what}: needs {key}_file or {key}_env")),
     };
     let s = raw.lines().next().unwrap_or_default().trim().to_string();
     if s.is_empty() {
@@ -469,6 +566,35 @@ escalate_at = 0.5
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         let s = load(&c, None, Path::new("."), &env).unwrap();
         assert_eq!(s.sinks[0].secret.expose(), "xoxb-1");
+    }
+
+    #[test]
+    fn slack_interactivity_maps_slack_user_ids_and_reads_its_signing_secret() {
+        let parse_app = |t: &str| toml::from_str::<SlackAppConfig>(t).unwrap();
+        let lookup = |k: &str| (k == "SIGNING").then(|| "s3cr3t-signing\n".to_string());
+        let app = load_slack_app(
+            &parse_app("signing_secret_env = \"SIGNING\"\nusers = { U0BOB = \"bob\", W0ALICE = \"alice@example.com\" }\n"),
+            Path::new("."),
+            &lookup,
+        )
+        .unwrap();
+        assert_eq!(app.signing_secret.expose(), "s3cr3t-signing");
+        assert_eq!(app.users["U0BOB"], "bob");
+        assert_eq!(app.response_url_prefix, SLACK_RESPONSE_URLS);
+        assert!(!format!("{app:?}").contains("s3cr3t"));
+        let e = load_slack_app(
+            &parse_app("signing_secret_env = \"SIGNING\"\nusers = { bob = \"bob\" }\n"),
+            Path::new("."),
+            &lookup,
+        )
+        .unwrap_err();
+        assert!(e.contains("not a Slack user id"), "{e}");
+        let e = load_slack_app(&parse_app(""), Path::new("."), &lookup).unwrap_err();
+        assert!(
+            e.contains("signing_secret_file or signing_secret_env"),
+            "{e}"
+        );
+        assert!(toml::from_str::<SlackAppConfig>("bogus = 1").is_err());
     }
 
     #[test]

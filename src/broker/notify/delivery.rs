@@ -3,11 +3,10 @@
 //! send and the mark) is sent again, with the same idempotency key.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use rusqlite::Connection;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
@@ -16,15 +15,30 @@ use super::config::{Callbacks, Retry, Sink, SinkKind};
 use super::payload::{Notice, NoticeEvent};
 use super::sign::{WebhookKey, backoff, headers, jitter};
 use super::{CALLBACK, Health, NotifySettings, pagerduty, slack, teams, webhook};
-use crate::broker::live::Live;
 use crate::broker::store::StoreError;
-use crate::broker::store::notify::{self as outbox, Message};
-use crate::protocol::{ActionId, Timestamp};
+use crate::broker::store::notify::{Message, Outbox};
+use crate::protocol::Timestamp;
 
 /// Messages worked on at once.
 const MAX_IN_FLIGHT: usize = 64;
 /// Delivered and skipped rows are kept this long, then pruned.
 const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// A leased message's lease outlasts its longest attempt by this much (the reads and
+/// marks around the send), so that a live broker never loses a lease it is using.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
+
+/// How long a message taken for sending stays this broker's (on a store several brokers
+/// share): the longest attempt of any sink, plus [`LEASE_MARGIN`].
+pub fn lease(settings: &NotifySettings) -> Duration {
+    settings
+        .sinks
+        .iter()
+        .map(|s| s.retry.timeout)
+        .chain(settings.callbacks.iter().map(|c| c.retry.timeout))
+        .max()
+        .unwrap_or_default()
+        + LEASE_MARGIN
+}
 
 /// How one attempt went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,26 +95,23 @@ fn retry_after(r: &reqwest::Response) -> Option<Duration> {
 struct Shared {
     sinks: HashMap<String, Sink>,
     callbacks: Option<Callbacks>,
-    conn: Arc<Mutex<Connection>>,
-    live: Arc<Live>,
+    outbox: Arc<dyn Outbox>,
     health: Arc<Health>,
     client: reqwest::Client,
+    lease: Duration,
+    /// Slack messages carry the "I'm looking" button (the app's interactivity is set up).
+    buttons: bool,
 }
 
-/// Runs a query on the delivery connection, off the async threads.
+/// Runs a call on the outbox, off the async threads.
 async fn db<T: Send + 'static>(
-    conn: &Arc<Mutex<Connection>>,
-    f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    outbox: &Arc<dyn Outbox>,
+    f: impl FnOnce(&dyn Outbox) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    let conn = conn.clone();
-    tokio::task::spawn_blocking(move || {
-        let c = conn
-            .lock()
-            .map_err(|_| StoreError::Corrupt("notify connection lock poisoned".into()))?;
-        f(&c)
-    })
-    .await
-    .map_err(|e| StoreError::Corrupt(format!("notify task: {e}")))?
+    let outbox = outbox.clone();
+    tokio::task::spawn_blocking(move || f(outbox.as_ref()))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("notify task: {e}")))?
 }
 
 /// The task, ready to run.
@@ -112,8 +123,7 @@ pub struct Delivery {
 impl Delivery {
     pub fn new(
         settings: &NotifySettings,
-        conn: Connection,
-        live: Arc<Live>,
+        outbox: Arc<dyn Outbox>,
         health: Arc<Health>,
         wake: Arc<Notify>,
     ) -> Self {
@@ -136,10 +146,11 @@ impl Delivery {
                     .map(|s| (s.name.clone(), s.clone()))
                     .collect(),
                 callbacks: settings.callbacks.clone(),
-                conn: Arc::new(Mutex::new(conn)),
-                live,
+                outbox,
                 health,
                 client,
+                lease: lease(settings),
+                buttons: settings.slack_app.is_some(),
             }),
             wake,
         }
@@ -157,7 +168,12 @@ impl Delivery {
                 let now = Timestamp::now().unix_millis();
                 let skip: Vec<i64> = busy.values().copied().collect();
                 let room = MAX_IN_FLIGHT - busy.len();
-                match db(&self.shared.conn, move |c| outbox::due(c, now, room, &skip)).await {
+                let lease = self.shared.lease;
+                match db(&self.shared.outbox, move |o| {
+                    o.take_due(now, room, &skip, lease)
+                })
+                .await
+                {
                     Ok(rows) => {
                         for m in rows {
                             let id = m.id;
@@ -175,7 +191,7 @@ impl Delivery {
             if last_prune.elapsed() >= Duration::from_secs(3600) {
                 last_prune = Instant::now();
                 let before = Timestamp::now().unix_millis() - KEEP_DONE.as_millis() as i64;
-                if let Err(e) = db(&self.shared.conn, move |c| outbox::prune(c, before)).await {
+                if let Err(e) = db(&self.shared.outbox, move |o| o.prune(before)).await {
                     tracing::warn!(error = %e, "notify: cannot prune the outbox");
                 }
             }
@@ -197,7 +213,7 @@ impl Delivery {
 
     async fn backlog(&self) {
         let now = Timestamp::now().unix_millis();
-        match db(&self.shared.conn, move |c| outbox::backlog(c, now)).await {
+        match db(&self.shared.outbox, move |o| o.backlog(now)).await {
             Ok(rows) => {
                 let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
                 for (sink, oldest, dead) in rows {
@@ -229,10 +245,10 @@ impl To<'_> {
 async fn deliver(s: Arc<Shared>, m: Message) {
     let sink_name = m.sink.clone();
     let finish = |state: &'static str, why: Option<String>| {
-        let conn = s.conn.clone();
+        let outbox = s.outbox.clone();
         let id = m.id;
         async move {
-            if let Err(e) = db(&conn, move |c| outbox::finish(c, id, state, why.as_deref())).await {
+            if let Err(e) = db(&outbox, move |o| o.finish(id, state, why.as_deref())).await {
                 tracing::error!(error = %e, "notify: cannot mark a message");
             }
         }
@@ -254,14 +270,27 @@ async fn deliver(s: Arc<Shared>, m: Message) {
             }
         }
     };
-    if m.only_if_pending
-        && let Ok(id) = m.action_id.parse::<ActionId>()
-        && s.live.pending(&id).is_none()
-    {
-        return finish("skipped", Some("decided before it was due".into())).await;
+    if m.only_if_pending {
+        let action = m.action_id.clone();
+        match db(&s.outbox, move |o| o.action_pending(&action)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return finish("skipped", Some("decided before it was due".into())).await;
+            }
+            // Unknown: look again in a second.
+            Err(e) => {
+                tracing::warn!(error = %e, "notify: cannot read the action's status");
+                let (id, next) = (m.id, Timestamp::now().unix_millis() + 1000);
+                let why = "cannot read the action's status".to_string();
+                if let Err(e) = db(&s.outbox, move |o| o.retry(id, next, &why)).await {
+                    tracing::error!(error = %e, "notify: cannot schedule a retry");
+                }
+                return;
+            }
+        }
     }
     let (action, sink) = (m.action_id.clone(), m.sink.clone());
-    let reference = match db(&s.conn, move |c| outbox::reference(c, &action, &sink)).await {
+    let reference = match db(&s.outbox, move |o| o.reference(&action, &sink)).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "notify: cannot read a reference");
@@ -274,7 +303,7 @@ async fn deliver(s: Arc<Shared>, m: Message) {
     let retry = to.retry();
     let attempt = match tokio::time::timeout(
         retry.timeout,
-        send(&s.client, &to, &m, &notice, reference.as_deref()),
+        send(&s, &to, &m, &notice, reference.as_deref()),
     )
     .await
     {
@@ -288,11 +317,7 @@ async fn deliver(s: Arc<Shared>, m: Message) {
             });
             if let Some(r) = keep {
                 let (action, sink) = (m.action_id.clone(), m.sink.clone());
-                if let Err(e) = db(&s.conn, move |c| {
-                    outbox::put_reference(c, &action, &sink, &r)
-                })
-                .await
-                {
+                if let Err(e) = db(&s.outbox, move |o| o.put_reference(&action, &sink, &r)).await {
                     tracing::error!(error = %e, "notify: cannot keep a reference");
                 }
             }
@@ -306,7 +331,7 @@ async fn deliver(s: Arc<Shared>, m: Message) {
             let next = Timestamp::now().unix_millis() + wait.as_millis() as i64;
             tracing::warn!(sink = %sink_name, key = %m.key, attempt = m.attempts + 1, error = %why, retry_in_ms = wait.as_millis() as u64, "notification failed; will retry");
             let id = m.id;
-            if let Err(e) = db(&s.conn, move |c| outbox::retry(c, id, next, &why)).await {
+            if let Err(e) = db(&s.outbox, move |o| o.retry(id, next, &why)).await {
                 tracing::error!(error = %e, "notify: cannot schedule a retry");
             }
         }
@@ -373,12 +398,13 @@ async fn signed(
 }
 
 async fn send(
-    client: &reqwest::Client,
+    s: &Shared,
     to: &To<'_>,
     m: &Message,
     n: &Notice,
     reference: Option<&str>,
 ) -> Attempt {
+    let client = &s.client;
     let now = Timestamp::now();
     let sink = match to {
         To::Callback(c, url) => {
@@ -417,8 +443,22 @@ async fn send(
         SinkKind::Pagerduty => {
             simple(pagerduty::event(sink.secret.expose(), n, &review, now)).await
         }
-        SinkKind::Slack => slack_send(client, sink, m, n, &review, reference, now).await,
+        SinkKind::Slack => {
+            let look = SlackLook {
+                review: &review,
+                now,
+                button: s.buttons,
+            };
+            slack_send(client, sink, m, n, &look, reference).await
+        }
     }
+}
+
+/// How a Slack message is rendered: its review command, as of when, with the button?
+struct SlackLook<'a> {
+    review: &'a str,
+    now: Timestamp,
+    button: bool,
 }
 
 async fn slack_send(
@@ -426,10 +466,10 @@ async fn slack_send(
     sink: &Sink,
     m: &Message,
     n: &Notice,
-    review: &str,
+    look: &SlackLook<'_>,
     reference: Option<&str>,
-    now: Timestamp,
 ) -> Attempt {
+    let (review, now, button) = (look.review, look.now, look.button);
     let channel = sink.channel.as_deref().unwrap_or_default();
     let earlier = reference.and_then(|r| serde_json::from_str::<Value>(r).ok());
     let base = sink.url.trim_end_matches('/');
@@ -441,11 +481,11 @@ async fn slack_send(
     }) {
         Some((ch, ts)) => (
             format!("{base}/chat.update"),
-            slack::update_body(&ch, &ts, n, review, now),
+            slack::update_body(&ch, &ts, n, review, now, button),
         ),
         None => (
             format!("{base}/chat.postMessage"),
-            slack::post_body(channel, n, review, now),
+            slack::post_body(channel, n, review, now, button),
         ),
     };
     let resp = match post(

@@ -20,6 +20,7 @@ use crate::protocol::{Action, Digest, Timestamp};
 pub mod config;
 pub mod delivery;
 pub mod health;
+pub mod interact;
 pub mod pagerduty;
 pub mod payload;
 pub mod route;
@@ -77,18 +78,16 @@ impl Plan {
     }
 
     fn message(s: &PlanSink, a: &Action, n: &Notice, suffix: &str, at: Timestamp) -> NewMessage {
-        NewMessage {
-            sink: s.name.clone(),
-            action_id: a.id.to_string(),
-            stream: "msg".into(),
-            key: format!("{}.{}.{suffix}", a.id, s.name),
-            payload: serde_json::to_string(n).unwrap_or_default(),
-            url: None,
-            only_if_pending: false,
-            needs_ref: s.delay != config::Delay::None,
-            waiting: false,
-            due_at: at.unix_millis(),
-        }
+        let mut m = NewMessage::pending(
+            &s.name,
+            &a.id.to_string(),
+            "msg",
+            &format!("{}.{}.{suffix}", a.id, s.name),
+            serde_json::to_string(n).unwrap_or_default(),
+            at.unix_millis(),
+        );
+        m.needs_ref = s.delay != config::Delay::None;
+        m
     }
 
     /// A new action: its first message to every sink on its route (escalation sinks at
@@ -116,18 +115,17 @@ impl Plan {
             out.push(Mutation::NotifyEnqueue(m));
         }
         if let Some(url) = callback {
-            out.push(Mutation::NotifyEnqueue(NewMessage {
-                sink: CALLBACK.into(),
-                action_id: a.id.to_string(),
-                stream: CALLBACK.into(),
-                key: format!("{}.{CALLBACK}", a.id),
-                payload: "{}".into(),
-                url: Some(url.to_string()),
-                only_if_pending: false,
-                needs_ref: false,
-                waiting: true,
-                due_at: a.created_at.unix_millis(),
-            }));
+            let mut m = NewMessage::pending(
+                CALLBACK,
+                &a.id.to_string(),
+                CALLBACK,
+                &format!("{}.{CALLBACK}", a.id),
+                "{}".into(),
+                a.created_at.unix_millis(),
+            );
+            m.url = Some(url.to_string());
+            m.waiting = true;
+            out.push(Mutation::NotifyEnqueue(m));
         }
         out
     }

@@ -3,6 +3,10 @@
 //!
 //! Agent-supplied text is escaped for mrkdwn (`&`, `<`, `>`), so it can neither mention
 //! a channel nor make a link.
+//!
+//! With the Slack app's interactivity configured, a pending action's message carries one
+//! button, "I'm looking" (see [`super::interact`]). Never approve or deny: the decision is
+//! signed in the console.
 
 use serde_json::{Value, json};
 
@@ -39,8 +43,19 @@ fn risk_emoji(n: &Notice) -> &'static str {
     }
 }
 
-/// The Block Kit blocks for a notice, as of `now`.
-pub fn blocks(n: &Notice, review: &str, now: Timestamp) -> Value {
+/// The "I'm looking" button: claims the action for whoever clicks (a mapped approver).
+fn looking_button(n: &Notice) -> Value {
+    json!({"type": "actions", "block_id": "signoff", "elements": [{
+        "type": "button",
+        "action_id": super::interact::LOOKING,
+        "text": {"type": "plain_text", "text": "I'm looking", "emoji": true},
+        "value": n.action_id.to_string(),
+    }]})
+}
+
+/// The Block Kit blocks for a notice, as of `now`; `button` adds "I'm looking" while the
+/// action is pending.
+pub fn blocks(n: &Notice, review: &str, now: Timestamp, button: bool) -> Value {
     let field = |label: &str, value: &str| json!({"type": "mrkdwn", "text": cut(&format!("*{label}*\n{}", escape(value)), 2000)});
     let time = if n.status == Status::Pending {
         n.time_left(now)
@@ -95,9 +110,12 @@ pub fn blocks(n: &Notice, review: &str, now: Timestamp) -> Value {
         b.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
             "text": cut(&format!(":eyes: {}", escape(&l)), 3000)}]}));
     }
+    if button && n.status == Status::Pending {
+        b.push(looking_button(n));
+    }
     let footer = if n.status == Status::Pending {
         format!(
-            "Decide in the console; the decision is signed with your device key: `{}`",
+            "Open in console: `{}` (decide there; the decision is signed with your device key)",
             escape(review)
         )
     } else {
@@ -115,24 +133,31 @@ pub fn fallback(n: &Notice, review: &str) -> String {
     )
 }
 
-/// `chat.postMessage`.
-pub fn post_body(channel: &str, n: &Notice, review: &str, now: Timestamp) -> Value {
+/// `chat.postMessage`; `button`: see [`blocks`].
+pub fn post_body(channel: &str, n: &Notice, review: &str, now: Timestamp, button: bool) -> Value {
     json!({
         "channel": channel,
         "text": fallback(n, review),
-        "blocks": blocks(n, review, now),
+        "blocks": blocks(n, review, now, button),
         "unfurl_links": false,
         "unfurl_media": false,
     })
 }
 
-/// `chat.update` of the message at `channel`/`ts`.
-pub fn update_body(channel: &str, ts: &str, n: &Notice, review: &str, now: Timestamp) -> Value {
+/// `chat.update` of the message at `channel`/`ts`; `button`: see [`blocks`].
+pub fn update_body(
+    channel: &str,
+    ts: &str,
+    n: &Notice,
+    review: &str,
+    now: Timestamp,
+    button: bool,
+) -> Value {
     json!({
         "channel": channel,
         "ts": ts,
         "text": fallback(n, review),
-        "blocks": blocks(n, review, now),
+        "blocks": blocks(n, review, now, button),
     })
 }
 
@@ -140,7 +165,7 @@ pub fn update_body(channel: &str, ts: &str, n: &Notice, review: &str, now: Times
 pub fn webhook_body(n: &Notice, review: &str, now: Timestamp) -> Value {
     json!({
         "text": fallback(n, review),
-        "blocks": blocks(n, review, now),
+        "blocks": blocks(n, review, now, false),
         "unfurl_links": false,
     })
 }
@@ -173,7 +198,7 @@ mod tests {
     fn the_message_is_block_kit_with_every_field() {
         let n = notice();
         let review = n.review_command("signoff review {id}");
-        let body = post_body("C1", &n, &review, n.created_at);
+        let body = post_body("C1", &n, &review, n.created_at, false);
         assert_eq!(body["channel"], "C1");
         let blocks = body["blocks"].as_array().unwrap();
         assert_eq!(blocks[0]["type"], "header");
@@ -202,7 +227,7 @@ mod tests {
     fn agent_text_cannot_mention_or_link() {
         let mut n = notice();
         n.summary = "<!channel> <https://evil.test|click> & co".into();
-        let body = post_body("C1", &n, "signoff review X", n.created_at).to_string();
+        let body = post_body("C1", &n, "signoff review X", n.created_at, false).to_string();
         assert!(
             !body.contains("<!channel>") && !body.contains("<https://evil"),
             "{body}"
@@ -223,12 +248,42 @@ mod tests {
             key_id: "k1a2b3c4".into(),
             at: n.created_at,
         });
-        let body = update_body("C1", "171.1", &n, "signoff review X", n.created_at);
+        let body = update_body("C1", "171.1", &n, "signoff review X", n.created_at, true);
         assert_eq!(body["ts"], "171.1");
         let text = body.to_string();
         assert!(
             text.contains("approved by bob: \\\"looks right\\\", key k1a2b3c4"),
             "{text}"
+        );
+        assert!(!text.contains("\"actions\""), "no button once decided");
+    }
+
+    #[test]
+    fn with_interactivity_the_one_button_is_i_am_looking() {
+        let n = notice();
+        let review = n.review_command("signoff review {id}");
+        let body = post_body("C1", &n, &review, n.created_at, true);
+        let actions: Vec<&Value> = body["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .collect();
+        assert_eq!(actions.len(), 1);
+        let buttons = actions[0]["elements"].as_array().unwrap();
+        assert_eq!(buttons.len(), 1, "one button, and it decides nothing");
+        assert_eq!(buttons[0]["action_id"], super::super::interact::LOOKING);
+        assert_eq!(buttons[0]["text"]["text"], "I'm looking");
+        assert_eq!(buttons[0]["value"], n.action_id.to_string());
+        assert!(buttons[0].get("url").is_none());
+        let text = body.to_string().to_lowercase();
+        assert!(
+            !text.contains("approve") && !text.contains("deny"),
+            "{text}"
+        );
+        assert!(
+            body.to_string()
+                .contains(&format!("Open in console: `{review}`"))
         );
     }
 }

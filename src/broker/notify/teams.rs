@@ -78,8 +78,12 @@ pub fn card(n: &Notice, review: &str, now: Timestamp) -> Value {
                          "text": escape(&n.outcome_line())}),
         );
     }
-    body.push(json!({"type": "TextBlock", "wrap": true, "isSubtle": true,
-        "text": "Decide in the console; the decision is signed with your device key:"}));
+    let footer = if n.status == Status::Pending {
+        "Open in console (decide there; the decision is signed with your device key):"
+    } else {
+        "Audit trail in the console:"
+    };
+    body.push(json!({"type": "TextBlock", "wrap": true, "isSubtle": true, "text": footer}));
     body.push(
         json!({"type": "TextBlock", "wrap": true, "fontType": "Monospace",
                      "text": escape(review)}),

@@ -5,12 +5,111 @@
 //! The delivery task works on its own connection (`synchronous=NORMAL`: losing a "done"
 //! mark in a power cut only means a message is sent again, which at-least-once allows),
 //! so marking deliveries never waits behind, or delays, a decision's commit for long.
+//!
+//! The delivery task sees the outbox through [`Outbox`]: [`SqliteOutbox`] here, and
+//! [`crate::broker::store::pg::PgOutbox`] on PostgreSQL, where several brokers share one
+//! outbox and lease the messages they send.
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::StoreError;
+
+/// Per sink: the oldest due undelivered message's due time, and how many gave up.
+pub type Backlog = Vec<(String, Option<i64>, u64)>;
+
+/// The outbox as the delivery task works on it, whichever store holds it. Calls block:
+/// the delivery task makes them from `spawn_blocking`.
+pub trait Outbox: Send + Sync + 'static {
+    /// Up to `limit` due messages, each the first undelivered one of its stream, leaving
+    /// out `busy` (those this process is sending). On a store several brokers share, the
+    /// messages are leased to this broker for `lease`: no other takes them until the lease
+    /// ends, and a broker that dies with a lease loses it when it ends.
+    fn take_due(
+        &self,
+        now: i64,
+        limit: usize,
+        busy: &[i64],
+        lease: Duration,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Final states: `done`, `skipped` (nothing to send any more), `dead` (gave up).
+    fn finish(&self, id: i64, state: &str, error: Option<&str>) -> Result<(), StoreError>;
+    /// A failed attempt: try again at `next`.
+    fn retry(&self, id: i64, next: i64, error: &str) -> Result<(), StoreError>;
+    /// The reference a sink kept for an action (Slack's channel and ts), if any.
+    fn reference(&self, action_id: &str, sink: &str) -> Result<Option<String>, StoreError>;
+    fn put_reference(&self, action_id: &str, sink: &str, r: &str) -> Result<(), StoreError>;
+    /// True when the action is stored and still pending.
+    fn action_pending(&self, action_id: &str) -> Result<bool, StoreError>;
+    /// Per sink: the oldest due undelivered message's due time, and how many gave up.
+    fn backlog(&self, now: i64) -> Result<Backlog, StoreError>;
+    /// Forgets delivered and skipped messages due before `before`.
+    fn prune(&self, before: i64) -> Result<(), StoreError>;
+}
+
+/// The outbox in `DIR/signoff.db`, on a connection of its own.
+pub struct SqliteOutbox(Mutex<Connection>);
+
+impl SqliteOutbox {
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Ok(Self(Mutex::new(open(data_dir)?)))
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let c = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Corrupt("notify connection lock poisoned".into()))?;
+        f(&c)
+    }
+}
+
+impl Outbox for SqliteOutbox {
+    fn take_due(
+        &self,
+        now: i64,
+        limit: usize,
+        busy: &[i64],
+        _lease: Duration,
+    ) -> Result<Vec<Message>, StoreError> {
+        // One broker: what it is sending is `busy`; nothing else sends.
+        self.with(|c| due(c, now, limit, busy))
+    }
+    fn finish(&self, id: i64, state: &str, error: Option<&str>) -> Result<(), StoreError> {
+        self.with(|c| finish(c, id, state, error))
+    }
+    fn retry(&self, id: i64, next: i64, error: &str) -> Result<(), StoreError> {
+        self.with(|c| retry(c, id, next, error))
+    }
+    fn reference(&self, action_id: &str, sink: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| reference(c, action_id, sink))
+    }
+    fn put_reference(&self, action_id: &str, sink: &str, r: &str) -> Result<(), StoreError> {
+        self.with(|c| put_reference(c, action_id, sink, r))
+    }
+    fn action_pending(&self, action_id: &str) -> Result<bool, StoreError> {
+        self.with(|c| {
+            Ok(
+                c.prepare_cached("SELECT status FROM actions WHERE id = ?1")?
+                    .query_row(params![action_id], |r| r.get::<_, String>(0))
+                    .optional()?
+                    .is_some_and(|s| s == "pending"),
+            )
+        })
+    }
+    fn backlog(&self, now: i64) -> Result<Backlog, StoreError> {
+        self.with(|c| backlog(c, now))
+    }
+    fn prune(&self, before: i64) -> Result<(), StoreError> {
+        self.with(|c| prune(c, before))
+    }
+}
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS notify_outbox (
@@ -62,6 +161,31 @@ pub struct NewMessage {
     /// `pending`, or `waiting` for a callback released when the action is decided.
     pub waiting: bool,
     pub due_at: i64,
+}
+
+impl NewMessage {
+    /// A message due at `due_at`, sent whatever happens meanwhile (no flags set).
+    pub fn pending(
+        sink: &str,
+        action_id: &str,
+        stream: &str,
+        key: &str,
+        payload: String,
+        due_at: i64,
+    ) -> Self {
+        Self {
+            sink: sink.into(),
+            action_id: action_id.into(),
+            stream: stream.into(),
+            key: key.into(),
+            payload,
+            url: None,
+            only_if_pending: false,
+            needs_ref: false,
+            waiting: false,
+            due_at,
+        }
+    }
 }
 
 /// A row the delivery task works on.
@@ -224,7 +348,7 @@ pub fn put_reference(
 }
 
 /// Per sink: the oldest due undelivered message's due time, and how many gave up.
-pub fn backlog(c: &Connection, now: i64) -> Result<Vec<(String, Option<i64>, u64)>, StoreError> {
+pub fn backlog(c: &Connection, now: i64) -> Result<Backlog, StoreError> {
     let mut stmt = c.prepare_cached(
         "SELECT sink,
                 MIN(CASE WHEN state = 'pending' AND due_at <= ?1 THEN due_at END),
@@ -254,18 +378,7 @@ mod tests {
     use super::*;
 
     fn msg(key: &str, stream: &str, due: i64) -> NewMessage {
-        NewMessage {
-            sink: "s".into(),
-            action_id: "A".into(),
-            stream: stream.into(),
-            key: key.into(),
-            payload: "{}".into(),
-            url: None,
-            only_if_pending: false,
-            needs_ref: false,
-            waiting: false,
-            due_at: due,
-        }
+        NewMessage::pending("s", "A", stream, key, "{}".into(), due)
     }
 
     #[test]

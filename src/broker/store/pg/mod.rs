@@ -29,9 +29,11 @@ use crate::protocol::api::KeyInfo;
 use crate::protocol::{Action, ActionId, DecisionId, HistoryPage, HistoryQuery, KeyId, Timestamp};
 
 mod history;
+mod notify;
 mod schema;
 pub mod url;
 
+pub use notify::PgOutbox;
 pub use schema::LATEST as SCHEMA_VERSION;
 use url::PgOptions;
 
@@ -530,13 +532,39 @@ fn writes(
                 sql: "DELETE FROM idempotency WHERE created_at < $1",
                 params: vec![p(before.unix_millis())],
             }),
-            // Notifications need the SQLite store for now: a broker on PostgreSQL with
-            // `[[notify]]` is refused at start, so its writer stages none of these.
-            Mutation::NotifyEnqueue(_) | Mutation::NotifyRelease { .. } => {
-                return Err(StoreError::Corrupt(
-                    "notifications are not supported on the PostgreSQL store".into(),
-                ));
-            }
+            // The outbox: in the same transaction as the event that causes it.
+            Mutation::NotifyEnqueue(m) => out.push(Write {
+                sql: "INSERT INTO notify_outbox
+                      (sink, action_id, stream, idem_key, payload, url, only_if_pending,
+                       needs_ref, state, due_at, next_attempt_at)
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                      ON CONFLICT (idem_key) DO NOTHING",
+                params: vec![
+                    p(m.sink.clone()),
+                    p(m.action_id.clone()),
+                    p(m.stream.clone()),
+                    p(m.key.clone()),
+                    p(m.payload.clone()),
+                    p(m.url.clone()),
+                    p(m.only_if_pending),
+                    p(m.needs_ref),
+                    p(if m.waiting { "waiting" } else { "pending" }.to_string()),
+                    p(m.due_at),
+                ],
+            }),
+            Mutation::NotifyRelease {
+                action_id,
+                payload,
+                at,
+            } => out.push(Write {
+                sql: "UPDATE notify_outbox SET state = 'pending', payload = $2, due_at = $3,
+                      next_attempt_at = $3 WHERE action_id = $1 AND state = 'waiting'",
+                params: vec![
+                    p(action_id.to_string()),
+                    p(payload.clone()),
+                    p(at.unix_millis()),
+                ],
+            }),
         }
     }
     out.push(Write {

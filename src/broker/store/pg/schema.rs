@@ -14,10 +14,10 @@ use crate::broker::store::audit::GENESIS;
 const MIGRATION_LOCK: i64 = 0x0073_6967_6e6f_6666;
 
 /// Migrations in order; `(version, SQL)`. Never edit a released one: add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2)];
 
 /// The schema version this broker writes.
-pub const LATEST: i32 = 1;
+pub const LATEST: i32 = 2;
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -119,6 +119,43 @@ CREATE TABLE history_voters (
     decided_at BIGINT NOT NULL,
     action_id  TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (approver, decided_at, action_id)
+);
+"#;
+
+/// Version 2: the notification outbox (docs/notify.md), written in the batch's transaction
+/// like the events that cause it, and leased by the broker that sends a row (see
+/// `pg/notify.rs`). Times are Unix milliseconds; `lease_until` is on the database's clock.
+const V2: &str = r#"
+CREATE TABLE notify_outbox (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sink            TEXT NOT NULL,
+    action_id       TEXT NOT NULL,
+    stream          TEXT NOT NULL,
+    idem_key        TEXT NOT NULL UNIQUE,
+    payload         TEXT NOT NULL,
+    url             TEXT,
+    only_if_pending BOOLEAN NOT NULL DEFAULT FALSE,
+    needs_ref       BOOLEAN NOT NULL DEFAULT FALSE,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    due_at          BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    last_error      TEXT,
+    -- The broker sending it (while lease_until is ahead of the database's clock), or
+    -- the one that sent it last.
+    lease_owner     TEXT,
+    lease_until     BIGINT
+);
+CREATE INDEX notify_outbox_due ON notify_outbox(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX notify_outbox_stream ON notify_outbox(sink, action_id, stream, id);
+CREATE INDEX notify_outbox_open ON notify_outbox(sink, state, due_at)
+    WHERE state IN ('pending', 'dead');
+CREATE INDEX notify_outbox_waiting ON notify_outbox(action_id) WHERE state = 'waiting';
+CREATE TABLE notify_refs (
+    action_id TEXT NOT NULL,
+    sink      TEXT NOT NULL,
+    ref       TEXT NOT NULL,
+    PRIMARY KEY (action_id, sink)
 );
 "#;
 
