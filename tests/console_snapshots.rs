@@ -9,7 +9,7 @@ use ratatui::backend::TestBackend;
 use signoff::client::FeedEvent;
 use signoff::console::app::{App, Pane};
 use signoff::console::fixtures::{self, action, hostile_action, live_app, now};
-use signoff::console::login::{DeviceAuthorization, LoginState};
+use signoff::console::login::{LoginCode, LoginState};
 use signoff::console::theme::Theme;
 use signoff::console::ui::Root;
 use signoff::console::{Msg, update};
@@ -214,7 +214,7 @@ fn login_dialog() {
         let mut app = live_app(vec![], size);
         update(
             &mut app,
-            Msg::LoginStarted(DeviceAuthorization {
+            Msg::LoginStarted(LoginCode {
                 verification_uri: "https://idp.example/device".into(),
                 verification_uri_complete: None,
                 user_code: "WDJB-MJHT".into(),
@@ -231,7 +231,7 @@ fn login_dialog() {
     }));
     update(
         &mut app,
-        Msg::LoginStarted(DeviceAuthorization {
+        Msg::LoginStarted(LoginCode {
             verification_uri: "https://idp.example/device".into(),
             verification_uri_complete: None,
             user_code: "WDJB-MJHT".into(),

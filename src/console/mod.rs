@@ -21,7 +21,7 @@ pub mod queue;
 pub mod ui;
 
 pub use self::core::app::App;
-pub use self::core::msg::{Action, Effect, Msg};
+pub use self::core::msg::{Effect, Intent, Msg};
 pub use self::core::update::update;
 
 // The paths before the split, kept for callers outside `src/console` (tests, benches,
@@ -30,8 +30,8 @@ pub use self::core::session as session_watch;
 pub use self::core::{app, input, keymap, msg};
 pub use self::dialogs::login;
 pub use self::edge::{
-    cli, config, export as history_export, heap_trim, notify, runtime, signals as stop_signals,
-    signin, terminal,
+    cli, config, credentials, export as history_export, heap_trim, notify, runtime,
+    signals as stop_signals, terminal,
 };
 pub use self::history::{
     chips as history_chips, input as history_input, live as history_live, state as history_view,

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::agent::samples::samples;
 use crate::broker::policy::{Engine, Facts};
 use crate::console::core::app::{App, Pane};
-use crate::console::dialogs::login::DeviceAuthorization;
+use crate::console::dialogs::login::LoginCode;
 use crate::console::fixtures::{self, now};
 use crate::console::{Msg, update};
 use crate::history::{GenConfig, Generator};
@@ -170,7 +170,7 @@ pub fn login(size: (u16, u16)) -> App {
     let complete = "https://idp.example.com/device?user_code=WDJB-MJHT";
     update(
         &mut app,
-        Msg::LoginStarted(DeviceAuthorization {
+        Msg::LoginStarted(LoginCode {
             verification_uri: "https://idp.example.com/device".into(),
             verification_uri_complete: Some(complete.into()),
             user_code: "WDJB-MJHT".into(),

@@ -288,7 +288,7 @@ impl Default for Budgets {
 }
 
 /// What the batch being committed changed, for staging the next one on top of it.
-struct Inflight {
+struct Committing {
     result: std::sync::mpsc::Receiver<bool>,
     /// Chain heads (event seq, audit seq, audit hash) from before it.
     saved: (u64, u64, String),
@@ -324,7 +324,7 @@ pub struct Writer {
     /// Digests and sizes of pending actions. The fields a digest covers never change
     /// after creation, and computing one means the canonical form of the whole action.
     digests: HashMap<ActionId, (Digest, BodySizes)>,
-    inflight: Option<Inflight>,
+    committing: Option<Committing>,
     /// Signs a checkpoint of the audit head after every batch that appends to it.
     audit_key: Arc<ed25519_dalek::SigningKey>,
     checkpoint: super::audit_key::Latest,
@@ -381,7 +381,7 @@ impl Writer {
             audit_hash,
             max_batch: max_batch.max(1),
             digests: HashMap::new(),
-            inflight: None,
+            committing: None,
             audit_key: p.audit_key,
             checkpoint: p.checkpoint,
             budgets: p.budgets,
@@ -470,7 +470,7 @@ impl Writer {
     /// Waits for the batch in flight; on failure, rolls the chain heads back to before it.
     /// Returns whether it committed (true when none was in flight).
     fn settle(&mut self) -> bool {
-        let Some(f) = self.inflight.take() else {
+        let Some(f) = self.committing.take() else {
             return true;
         };
         let committed = f.result.recv().unwrap_or(false);
@@ -484,12 +484,12 @@ impl Writer {
     /// so that the next batch is staged on what is really stored.
     fn settle_if_done(&mut self) {
         use std::sync::mpsc::TryRecvError;
-        let committed = match self.inflight.as_ref().map(|f| f.result.try_recv()) {
+        let committed = match self.committing.as_ref().map(|f| f.result.try_recv()) {
             None | Some(Err(TryRecvError::Empty)) => return,
             Some(Ok(committed)) => committed,
             Some(Err(TryRecvError::Disconnected)) => false,
         };
-        if let Some(f) = self.inflight.take()
+        if let Some(f) = self.committing.take()
             && !committed
         {
             (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
@@ -577,7 +577,7 @@ impl Writer {
         }
         b.publish.head_seq = self.head_seq;
         let (result, result_rx) = std::sync::mpsc::sync_channel(1);
-        self.inflight = Some(Inflight {
+        self.committing = Some(Committing {
             result: result_rx,
             saved,
             touched: std::mem::take(&mut b.touched),
@@ -600,7 +600,7 @@ impl Writer {
         };
         if let Err(std::sync::mpsc::SendError(c)) = committer.send(c) {
             tracing::error!("the commit thread is gone; batch refused");
-            if let Some(f) = self.inflight.take() {
+            if let Some(f) = self.committing.take() {
                 (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
             }
             if self.shared {
@@ -622,7 +622,7 @@ impl Writer {
             // Another broker may have changed it: the stored row, locked for this batch.
             return Ok(self.store.action_for_update(id)?.map(Arc::new));
         }
-        if let Some(a) = self.inflight.as_ref().and_then(|f| f.touched.get(id)) {
+        if let Some(a) = self.committing.as_ref().and_then(|f| f.touched.get(id)) {
             return Ok(Some(a.clone()));
         }
         if let Some(a) = self.live.pending(id) {
@@ -661,7 +661,7 @@ impl Writer {
     /// is committed (`live`), plus the batch in flight, plus this batch.
     fn check_budget(&self, b: &Batch, requester: &str, bytes: u64) -> Result<(), OpError> {
         let (mine, total) = self.live.pending_bytes(requester);
-        let f = self.inflight.as_ref();
+        let f = self.committing.as_ref();
         let mine = mine
             + f.and_then(|f| f.bytes_by.get(requester))
                 .copied()

@@ -38,7 +38,7 @@ impl Writer {
         if let Some(r) = b.idempotency.get(&k) {
             return Ok(Some(r.clone()));
         }
-        if let Some(r) = self.inflight.as_ref().and_then(|f| f.idempotency.get(&k)) {
+        if let Some(r) = self.committing.as_ref().and_then(|f| f.idempotency.get(&k)) {
             return Ok(Some(r.clone()));
         }
         self.store.idempotency(agent, key).map_err(internal)
@@ -173,7 +173,7 @@ impl Writer {
         let action = self.get(b, &d.action_id).map_err(failed)?;
         let seen = b.decisions.contains(&d.decision_id)
             || self
-                .inflight
+                .committing
                 .as_ref()
                 .is_some_and(|f| f.decisions.contains(&d.decision_id))
             || self.store.decision_seen(&d.decision_id).map_err(failed)?;
@@ -437,7 +437,7 @@ impl Writer {
     fn key(&self, b: &Batch, id: &KeyId) -> Option<KeyInfo> {
         b.keys
             .get(id)
-            .or_else(|| self.inflight.as_ref().and_then(|f| f.keys.get(id)))
+            .or_else(|| self.committing.as_ref().and_then(|f| f.keys.get(id)))
             .cloned()
             .or_else(|| self.keys.get(id))
     }

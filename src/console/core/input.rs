@@ -7,7 +7,7 @@ use crate::protocol::Verdict;
 
 use crate::console::core::app::{App, Conn, Dialog, Level, Pane, Screen, TextInput};
 use crate::console::core::layout;
-use crate::console::core::msg::{Action, Effect};
+use crate::console::core::msg::{Effect, Intent};
 use crate::console::core::rows;
 use crate::console::core::update::notice;
 use crate::console::dialogs::decide::{DecideDialog, Next, Signing};
@@ -22,9 +22,9 @@ use crate::console::queue::order as queue;
 const PAGE: i32 = 10;
 
 /// Applies one intent: to the open dialog, else to the screen.
-pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+pub fn act(app: &mut App, action: Intent, fx: &mut Vec<Effect>) {
     app.dirty = true;
-    if action != Action::Quit {
+    if action != Intent::Quit {
         app.quit_armed = false;
     }
     match app.dialog.take() {
@@ -36,7 +36,7 @@ pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
 
 /// A key for the open dialog (taken out of the state): it handles it on its own
 /// sub-state and says whether it stays open.
-fn dialog_key(app: &mut App, dialog: Dialog, action: Action, fx: &mut Vec<Effect>) {
+fn dialog_key(app: &mut App, dialog: Dialog, action: Intent, fx: &mut Vec<Effect>) {
     let reopen = match dialog {
         Dialog::Decide(d) => {
             let signing = Signing {
@@ -63,7 +63,7 @@ fn dialog_key(app: &mut App, dialog: Dialog, action: Action, fx: &mut Vec<Effect
         Dialog::Filter(f) => f.key(&mut app.queue, action).map(Dialog::Filter),
         Dialog::Help(h) => h.key(action).map(Dialog::Help),
         Dialog::Login(state) => {
-            let retry = app.settings.keymap.hint(Action::Reconnect);
+            let retry = app.settings.keymap.hint(Intent::Reconnect);
             let (_, mut cx) = app.queue_cx(fx);
             match state.key(&mut cx, action, &retry) {
                 LoginKey::Open(state) => Some(Dialog::Login(state)),
@@ -79,7 +79,7 @@ fn dialog_key(app: &mut App, dialog: Dialog, action: Action, fx: &mut Vec<Effect
 }
 
 /// A key on the history screen (no dialog open), and what it asks of the console.
-fn history(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+fn history(app: &mut App, action: Intent, fx: &mut Vec<Effect>) {
     use crate::console::history::input::{self as history, Exit};
     let (h, mut cx) = app.history_cx(fx);
     match history::act(h, &mut cx, action) {
@@ -106,44 +106,44 @@ pub fn paste(app: &mut App, text: &str, fx: &mut Vec<Effect>) {
     app.dirty = true;
 }
 
-fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+fn normal(app: &mut App, action: Intent, fx: &mut Vec<Effect>) {
     match action {
-        Action::Down => scroll_or_move(app, 1),
-        Action::Up => scroll_or_move(app, -1),
-        Action::PageDown => scroll_or_move(app, PAGE),
-        Action::PageUp => scroll_or_move(app, -PAGE),
-        Action::Top => scroll_or_move(app, i32::MIN / 2),
-        Action::Bottom => scroll_or_move(app, i32::MAX / 2),
-        Action::Left => scroll_cols(app, ColMove::Left),
-        Action::Right => scroll_cols(app, ColMove::Right),
-        Action::LineStart => scroll_cols(app, ColMove::Start),
-        Action::LineEnd => scroll_cols(app, ColMove::End),
-        Action::NextPane => cycle_pane(app, 1),
-        Action::PrevPane => cycle_pane(app, -1),
-        Action::FocusDetail => {
+        Intent::Down => scroll_or_move(app, 1),
+        Intent::Up => scroll_or_move(app, -1),
+        Intent::PageDown => scroll_or_move(app, PAGE),
+        Intent::PageUp => scroll_or_move(app, -PAGE),
+        Intent::Top => scroll_or_move(app, i32::MIN / 2),
+        Intent::Bottom => scroll_or_move(app, i32::MAX / 2),
+        Intent::Left => scroll_cols(app, ColMove::Left),
+        Intent::Right => scroll_cols(app, ColMove::Right),
+        Intent::LineStart => scroll_cols(app, ColMove::Start),
+        Intent::LineEnd => scroll_cols(app, ColMove::End),
+        Intent::NextPane => cycle_pane(app, 1),
+        Intent::PrevPane => cycle_pane(app, -1),
+        Intent::FocusDetail => {
             if app.focus == Pane::Queue {
                 app.focus = app.detail;
             }
         }
         // Esc steps back one thing at a time: a detail pane to the queue, then a kept
         // search (new actions must never hide behind a forgotten filter).
-        Action::Cancel if app.focus != Pane::Queue => app.focus = Pane::Queue,
-        Action::Cancel if !app.queue.search.value.is_empty() => {
+        Intent::Cancel if app.focus != Pane::Queue => app.focus = Pane::Queue,
+        Intent::Cancel if !app.queue.search.value.is_empty() => {
             app.queue.search = TextInput::default();
             queue::rebuild(&mut app.queue);
             notice(app, Level::Info, "search cleared");
         }
-        Action::Cancel => {}
-        Action::Approve => open_decide(app, Verdict::Approve, fx),
-        Action::Deny => open_decide(app, Verdict::Deny, fx),
-        Action::Reason => {
+        Intent::Cancel => {}
+        Intent::Approve => open_decide(app, Verdict::Approve, fx),
+        Intent::Deny => open_decide(app, Verdict::Deny, fx),
+        Intent::Reason => {
             if let Some(r) = ReasonDialog::open(&app.queue) {
                 app.dialog = Some(Dialog::Reason(r));
             }
         }
-        Action::Search => app.dialog = Some(Dialog::Search),
-        Action::Filter => app.dialog = Some(Dialog::Filter(FilterDialog::default())),
-        Action::Sort => {
+        Intent::Search => app.dialog = Some(Dialog::Search),
+        Intent::Filter => app.dialog = Some(Dialog::Filter(FilterDialog::default())),
+        Intent::Sort => {
             app.queue.sort = app.queue.sort.next();
             queue::rebuild(&mut app.queue);
             notice(
@@ -152,28 +152,28 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 &format!("sorted by {}", app.queue.sort.as_str()),
             );
         }
-        Action::History => {
+        Intent::History => {
             app.screen = Screen::History;
             let (h, mut cx) = app.history_cx(fx);
             crate::console::history::state::enter(h, &mut cx);
         }
-        Action::Help => app.dialog = Some(Dialog::Help(HelpDialog::default())),
-        Action::Reconnect => fx.push(Effect::Reconnect),
-        Action::CopyReview => super::review::copy(app, fx),
-        Action::Quit => quit(app, fx),
-        Action::Submit
-        | Action::NextField
-        | Action::Toggle
-        | Action::Backspace
-        | Action::ClearInput
-        | Action::Insert(_)
-        | Action::CopyId
-        | Action::Export
-        | Action::DecidedByMe
-        | Action::CycleTime
-        | Action::CustomTime
-        | Action::RequestedBy
-        | Action::ClearChips => {}
+        Intent::Help => app.dialog = Some(Dialog::Help(HelpDialog::default())),
+        Intent::Reconnect => fx.push(Effect::Reconnect),
+        Intent::CopyReview => super::review::copy(app, fx),
+        Intent::Quit => quit(app, fx),
+        Intent::Submit
+        | Intent::NextField
+        | Intent::Toggle
+        | Intent::Backspace
+        | Intent::ClearInput
+        | Intent::Insert(_)
+        | Intent::CopyId
+        | Intent::Export
+        | Intent::DecidedByMe
+        | Intent::CycleTime
+        | Intent::CustomTime
+        | Intent::RequestedBy
+        | Intent::ClearChips => {}
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::console::core::msg::Action;
+use crate::console::core::msg::Intent;
 
 /// Which key table applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,15 +29,15 @@ pub enum Mode {
 }
 
 /// The history screen's own default keys (rebindable by the names in
-/// [`Action::HISTORY_BINDABLE`]); on that screen they win over the normal table.
-pub const HISTORY_KEYS: &[(&str, Action)] = &[
-    ("y", Action::CopyId),
-    ("e", Action::Export),
-    ("m", Action::DecidedByMe),
-    ("u", Action::RequestedBy),
-    ("t", Action::CycleTime),
-    ("T", Action::CustomTime),
-    ("x", Action::ClearChips),
+/// [`Intent::HISTORY_BINDABLE`]); on that screen they win over the normal table.
+pub const HISTORY_KEYS: &[(&str, Intent)] = &[
+    ("y", Intent::CopyId),
+    ("e", Intent::Export),
+    ("m", Intent::DecidedByMe),
+    ("u", Intent::RequestedBy),
+    ("t", Intent::CycleTime),
+    ("T", Intent::CustomTime),
+    ("x", Intent::ClearChips),
 ];
 
 /// A key with its modifiers, as written in the config: `a`, `A`, `ctrl-c`, `enter`,
@@ -133,15 +133,15 @@ impl Key {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
     /// In definition order, so help lists keys the way the defaults read.
-    bindings: Vec<(Key, Action)>,
+    bindings: Vec<(Key, Intent)>,
     /// Tried first on the history screen ([`HISTORY_KEYS`] with overrides).
-    history: Vec<(Key, Action)>,
+    history: Vec<(Key, Intent)>,
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        use Action::*;
-        let table: &[(&str, Action)] = &[
+        use Intent::*;
+        let table: &[(&str, Intent)] = &[
             ("j", Down),
             ("down", Down),
             ("k", Up),
@@ -177,7 +177,7 @@ impl Default for Keymap {
             ("ctrl-c", Quit),
             ("esc", Cancel),
         ];
-        let parsed = |t: &[(&str, Action)]| {
+        let parsed = |t: &[(&str, Intent)]| {
             t.iter()
                 .filter_map(|(k, a)| Key::parse(k).ok().map(|k| (k, *a)))
                 .collect()
@@ -201,13 +201,13 @@ impl Keymap {
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Self, String> {
         let mut map = Self::default();
         // Keys given by the config so far, and the action that lost each taken key.
-        let mut given: Vec<(Key, Action, &str)> = Vec::new();
-        let mut taken: Vec<(Key, Action, &str)> = Vec::new();
+        let mut given: Vec<(Key, Intent, &str)> = Vec::new();
+        let mut taken: Vec<(Key, Intent, &str)> = Vec::new();
         for (name, keys) in overrides {
-            let action = Action::from_name(name).ok_or_else(|| {
-                let known: Vec<_> = Action::BINDABLE
+            let action = Intent::from_name(name).ok_or_else(|| {
+                let known: Vec<_> = Intent::BINDABLE
                     .iter()
-                    .chain(Action::HISTORY_BINDABLE)
+                    .chain(Intent::HISTORY_BINDABLE)
                     .map(|(_, n, _)| *n)
                     .collect();
                 format!("[keys] {name:?} is not an action ({})", known.join(", "))
@@ -220,7 +220,7 @@ impl Keymap {
             table.retain(|(_, a)| *a != action);
             for k in keys {
                 let key = Key::parse(k).map_err(|e| format!("[keys] {name}: {e}"))?;
-                let same_table = |a: &Action| a.is_history() == action.is_history();
+                let same_table = |a: &Intent| a.is_history() == action.is_history();
                 if let Some((_, _, other)) = given
                     .iter()
                     .find(|(g, a, _)| *g == key && same_table(a) && *a != action)
@@ -238,7 +238,7 @@ impl Keymap {
                 given.push((key, action, name));
             }
         }
-        let all = Action::BINDABLE.iter().chain(Action::HISTORY_BINDABLE);
+        let all = Intent::BINDABLE.iter().chain(Intent::HISTORY_BINDABLE);
         for (action, action_name, _) in all {
             if !map.keys_for(*action).is_empty() {
                 continue;
@@ -257,7 +257,7 @@ impl Keymap {
     }
 
     /// The keys bound to `action`, for help and hints.
-    pub fn keys_for(&self, action: Action) -> Vec<Key> {
+    pub fn keys_for(&self, action: Intent) -> Vec<Key> {
         let table = if action.is_history() {
             &self.history
         } else {
@@ -271,7 +271,7 @@ impl Keymap {
     }
 
     /// The first key label for `action`, or `-` when unbound.
-    pub fn hint(&self, action: Action) -> String {
+    pub fn hint(&self, action: Intent) -> String {
         self.keys_for(action)
             .first()
             .map(Key::label)
@@ -279,15 +279,15 @@ impl Keymap {
     }
 
     /// The action for a key press in `mode`, if any. Key releases are ignored.
-    pub fn action(&self, mode: Mode, ev: &KeyEvent) -> Option<Action> {
+    pub fn intent(&self, mode: Mode, ev: &KeyEvent) -> Option<Intent> {
         if ev.kind == KeyEventKind::Release {
             return None;
         }
         let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && ev.code == KeyCode::Char('c') {
             return Some(match mode {
-                Mode::Normal | Mode::History => Action::Quit,
-                _ => Action::Cancel,
+                Mode::Normal | Mode::History => Intent::Quit,
+                _ => Intent::Cancel,
             });
         }
         match mode {
@@ -297,7 +297,7 @@ impl Keymap {
                     .iter()
                     .find(|(k, _)| *k == key)
                     .map(|(_, a)| *a)
-                    .or_else(|| self.action(Mode::Normal, ev))
+                    .or_else(|| self.intent(Mode::Normal, ev))
             }
             Mode::Normal => {
                 let key = Key::of(ev);
@@ -311,30 +311,30 @@ impl Keymap {
                 if self
                     .bindings
                     .iter()
-                    .any(|(k, a)| *a == Action::Quit && *k == Key::of(ev)) =>
+                    .any(|(k, a)| *a == Intent::Quit && *k == Key::of(ev)) =>
             {
-                Some(Action::Quit)
+                Some(Intent::Quit)
             }
             Mode::Input | Mode::Login => match ev.code {
-                KeyCode::Esc => Some(Action::Cancel),
-                KeyCode::Enter => Some(Action::Submit),
-                KeyCode::Tab | KeyCode::BackTab => Some(Action::NextField),
-                KeyCode::Backspace => Some(Action::Backspace),
-                KeyCode::Char('u') if ctrl => Some(Action::ClearInput),
-                KeyCode::Char(c) if !ctrl && mode == Mode::Input => Some(Action::Insert(c)),
+                KeyCode::Esc => Some(Intent::Cancel),
+                KeyCode::Enter => Some(Intent::Submit),
+                KeyCode::Tab | KeyCode::BackTab => Some(Intent::NextField),
+                KeyCode::Backspace => Some(Intent::Backspace),
+                KeyCode::Char('u') if ctrl => Some(Intent::ClearInput),
+                KeyCode::Char(c) if !ctrl && mode == Mode::Input => Some(Intent::Insert(c)),
                 _ => None,
             },
             Mode::Toggles => match ev.code {
-                KeyCode::Esc | KeyCode::Enter => Some(Action::Cancel),
-                KeyCode::Char(' ') | KeyCode::Char('x') => Some(Action::Toggle),
-                KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
-                KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+                KeyCode::Esc | KeyCode::Enter => Some(Intent::Cancel),
+                KeyCode::Char(' ') | KeyCode::Char('x') => Some(Intent::Toggle),
+                KeyCode::Char('j') | KeyCode::Down => Some(Intent::Down),
+                KeyCode::Char('k') | KeyCode::Up => Some(Intent::Up),
                 _ => None,
             },
             Mode::Help => match ev.code {
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Some(Action::Cancel),
-                KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
-                KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') => Some(Intent::Cancel),
+                KeyCode::Char('j') | KeyCode::Down => Some(Intent::Down),
+                KeyCode::Char('k') | KeyCode::Up => Some(Intent::Up),
                 _ => None,
             },
         }
@@ -353,27 +353,27 @@ mod tests {
     fn defaults_cover_the_issue_keys() {
         let m = Keymap::default();
         let cases = [
-            (KeyCode::Char('j'), Action::Down),
-            (KeyCode::Down, Action::Down),
-            (KeyCode::Char('k'), Action::Up),
-            (KeyCode::Char('g'), Action::Top),
-            (KeyCode::Char('G'), Action::Bottom),
-            (KeyCode::Tab, Action::NextPane),
-            (KeyCode::Enter, Action::FocusDetail),
-            (KeyCode::Char('a'), Action::Approve),
-            (KeyCode::Char('d'), Action::Deny),
-            (KeyCode::Char('r'), Action::Reason),
-            (KeyCode::Char('/'), Action::Search),
-            (KeyCode::Char('f'), Action::Filter),
-            (KeyCode::Char('s'), Action::Sort),
-            (KeyCode::Char('H'), Action::History),
-            (KeyCode::Char('?'), Action::Help),
-            (KeyCode::Char('q'), Action::Quit),
+            (KeyCode::Char('j'), Intent::Down),
+            (KeyCode::Down, Intent::Down),
+            (KeyCode::Char('k'), Intent::Up),
+            (KeyCode::Char('g'), Intent::Top),
+            (KeyCode::Char('G'), Intent::Bottom),
+            (KeyCode::Tab, Intent::NextPane),
+            (KeyCode::Enter, Intent::FocusDetail),
+            (KeyCode::Char('a'), Intent::Approve),
+            (KeyCode::Char('d'), Intent::Deny),
+            (KeyCode::Char('r'), Intent::Reason),
+            (KeyCode::Char('/'), Intent::Search),
+            (KeyCode::Char('f'), Intent::Filter),
+            (KeyCode::Char('s'), Intent::Sort),
+            (KeyCode::Char('H'), Intent::History),
+            (KeyCode::Char('?'), Intent::Help),
+            (KeyCode::Char('q'), Intent::Quit),
         ];
         for (code, want) in cases {
-            assert_eq!(m.action(Mode::Normal, &key(code)), Some(want), "{code:?}");
+            assert_eq!(m.intent(Mode::Normal, &key(code)), Some(want), "{code:?}");
         }
-        assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('z'))), None);
+        assert_eq!(m.intent(Mode::Normal, &key(KeyCode::Char('z'))), None);
     }
 
     #[test]
@@ -383,21 +383,21 @@ mod tests {
         o.insert("copy_review".to_string(), vec!["Y".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
         let y = key(KeyCode::Char('y'));
-        assert_eq!(m.action(Mode::Normal, &y), Some(Action::Approve));
-        assert_eq!(m.action(Mode::History, &y), Some(Action::CopyId));
+        assert_eq!(m.intent(Mode::Normal, &y), Some(Intent::Approve));
+        assert_eq!(m.intent(Mode::History, &y), Some(Intent::CopyId));
         let cases = [
-            (KeyCode::Char('e'), Action::Export),
-            (KeyCode::Char('T'), Action::CustomTime),
-            (KeyCode::Char('j'), Action::Down),
-            (KeyCode::Char('/'), Action::Search),
-            (KeyCode::Char('H'), Action::History),
-            (KeyCode::Esc, Action::Cancel),
+            (KeyCode::Char('e'), Intent::Export),
+            (KeyCode::Char('T'), Intent::CustomTime),
+            (KeyCode::Char('j'), Intent::Down),
+            (KeyCode::Char('/'), Intent::Search),
+            (KeyCode::Char('H'), Intent::History),
+            (KeyCode::Esc, Intent::Cancel),
         ];
         for (code, want) in cases {
-            assert_eq!(m.action(Mode::History, &key(code)), Some(want), "{code:?}");
+            assert_eq!(m.intent(Mode::History, &key(code)), Some(want), "{code:?}");
         }
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(m.action(Mode::History, &ctrl_c), Some(Action::Quit));
+        assert_eq!(m.intent(Mode::History, &ctrl_c), Some(Intent::Quit));
     }
 
     #[test]
@@ -407,21 +407,21 @@ mod tests {
         o.insert("clear_chips".to_string(), vec!["ctrl-x".to_string()]);
         o.insert("copy_id".to_string(), vec!["c".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
-        let at = |code| m.action(Mode::History, &key(code));
-        assert_eq!(at(KeyCode::Char('E')), Some(Action::Export));
+        let at = |code| m.intent(Mode::History, &key(code));
+        assert_eq!(at(KeyCode::Char('E')), Some(Intent::Export));
         assert_eq!(at(KeyCode::Char('e')), None, "the default key is dropped");
-        assert_eq!(at(KeyCode::Char('c')), Some(Action::CopyId));
+        assert_eq!(at(KeyCode::Char('c')), Some(Intent::CopyId));
         // `y` on the history screen now falls back to the queue's `copy_review`.
-        assert_eq!(at(KeyCode::Char('y')), Some(Action::CopyReview));
+        assert_eq!(at(KeyCode::Char('y')), Some(Intent::CopyReview));
         let ctrl_x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL);
-        assert_eq!(m.action(Mode::History, &ctrl_x), Some(Action::ClearChips));
+        assert_eq!(m.intent(Mode::History, &ctrl_x), Some(Intent::ClearChips));
         assert_eq!(at(KeyCode::Char('x')), None);
         // Untouched history keys keep their defaults; the queue never sees them.
-        assert_eq!(at(KeyCode::Char('m')), Some(Action::DecidedByMe));
-        assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('E'))), None);
-        assert_eq!(m.hint(Action::Export), "E");
-        assert_eq!(Action::from_name("custom_time"), Some(Action::CustomTime));
-        assert_eq!(Action::CycleTime.name(), Some("cycle_time"));
+        assert_eq!(at(KeyCode::Char('m')), Some(Intent::DecidedByMe));
+        assert_eq!(m.intent(Mode::Normal, &key(KeyCode::Char('E'))), None);
+        assert_eq!(m.hint(Intent::Export), "E");
+        assert_eq!(Intent::from_name("custom_time"), Some(Intent::CustomTime));
+        assert_eq!(Intent::CycleTime.name(), Some("cycle_time"));
         // A history key taken by another history action is fine once the first one has
         // a key of its own again.
         let mut o = BTreeMap::new();
@@ -429,10 +429,10 @@ mod tests {
         o.insert("decided_by_me".to_string(), vec!["M".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
         assert_eq!(
-            m.action(Mode::History, &key(KeyCode::Char('m'))),
-            Some(Action::Export)
+            m.intent(Mode::History, &key(KeyCode::Char('m'))),
+            Some(Intent::Export)
         );
-        assert_eq!(m.hint(Action::DecidedByMe), "M");
+        assert_eq!(m.hint(Intent::DecidedByMe), "M");
     }
 
     #[test]
@@ -454,7 +454,7 @@ mod tests {
         o.insert("deny".to_string(), vec!["n".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
         assert_eq!(
-            (m.hint(Action::Approve), m.hint(Action::Deny)),
+            (m.hint(Intent::Approve), m.hint(Intent::Deny)),
             ("d".into(), "n".into())
         );
         let mut o = BTreeMap::new();
@@ -485,14 +485,14 @@ mod tests {
         );
         o.insert("copy_review".to_string(), vec!["Y".to_string()]);
         let m = Keymap::with_overrides(&o).unwrap();
-        assert_eq!(m.action(Mode::Normal, &key(KeyCode::Char('a'))), None);
+        assert_eq!(m.intent(Mode::Normal, &key(KeyCode::Char('a'))), None);
         assert_eq!(
-            m.action(Mode::Normal, &key(KeyCode::Char('y'))),
-            Some(Action::Approve)
+            m.intent(Mode::Normal, &key(KeyCode::Char('y'))),
+            Some(Intent::Approve)
         );
         let ctrl_a = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL);
-        assert_eq!(m.action(Mode::Normal, &ctrl_a), Some(Action::Approve));
-        assert_eq!(m.hint(Action::Approve), "y");
+        assert_eq!(m.intent(Mode::Normal, &ctrl_a), Some(Intent::Approve));
+        assert_eq!(m.hint(Intent::Approve), "y");
     }
 
     #[test]
@@ -509,24 +509,24 @@ mod tests {
     fn text_prompts_take_every_printable_key() {
         let m = Keymap::default();
         assert_eq!(
-            m.action(Mode::Input, &key(KeyCode::Char('q'))),
-            Some(Action::Insert('q'))
+            m.intent(Mode::Input, &key(KeyCode::Char('q'))),
+            Some(Intent::Insert('q'))
         );
         assert_eq!(
-            m.action(Mode::Input, &key(KeyCode::Char('a'))),
-            Some(Action::Insert('a'))
+            m.intent(Mode::Input, &key(KeyCode::Char('a'))),
+            Some(Intent::Insert('a'))
         );
         assert_eq!(
-            m.action(Mode::Input, &key(KeyCode::Enter)),
-            Some(Action::Submit)
+            m.intent(Mode::Input, &key(KeyCode::Enter)),
+            Some(Intent::Submit)
         );
         assert_eq!(
-            m.action(Mode::Input, &key(KeyCode::Esc)),
-            Some(Action::Cancel)
+            m.intent(Mode::Input, &key(KeyCode::Esc)),
+            Some(Intent::Cancel)
         );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(m.action(Mode::Input, &ctrl_c), Some(Action::Cancel));
-        assert_eq!(m.action(Mode::Normal, &ctrl_c), Some(Action::Quit));
+        assert_eq!(m.intent(Mode::Input, &ctrl_c), Some(Intent::Cancel));
+        assert_eq!(m.intent(Mode::Normal, &ctrl_c), Some(Intent::Quit));
     }
 
     #[test]

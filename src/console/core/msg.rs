@@ -1,5 +1,5 @@
 //! The console's vocabulary: what can happen ([`Msg`]), what the approver can ask for
-//! ([`Action`]) and what the runtime must do as a result ([`Effect`]).
+//! ([`Intent`]) and what the runtime must do as a result ([`Effect`]).
 //!
 //! `update(&mut App, Msg) -> Vec<Effect>` is the only way state changes, so every
 //! behaviour is a test over these enums with no terminal and no network.
@@ -12,12 +12,12 @@ use crate::client::FeedEvent;
 use crate::protocol::{ClientMsg, Decision, HistoryPage, HistoryQuery, HistoryRecord, Timestamp};
 
 use crate::console::core::notice::Level;
-use crate::console::dialogs::login::DeviceAuthorization;
+use crate::console::dialogs::login::LoginCode;
 
 /// Something happened.
 #[derive(Debug, Clone)]
 pub enum Msg {
-    /// A key press; the keymap turns it into an [`Action`] for the current mode.
+    /// A key press; the keymap turns it into an [`Intent`] for the current mode.
     Key(KeyEvent),
     Mouse(MouseEvent),
     /// Pasted text (bracketed paste): inserted into the focused field as text only, so
@@ -32,9 +32,9 @@ pub enum Msg {
     /// The broker feed reported something.
     Feed(FeedEvent),
     /// An approver intent, already resolved from a key (or sent directly by tests).
-    Do(Action),
+    Do(Intent),
     /// The device-flow sign-in started: show the code to the approver.
-    LoginStarted(DeviceAuthorization),
+    LoginStarted(LoginCode),
     /// The sign-in finished: `Err` carries the reason to show.
     LoginFinished(Result<(), String>),
     /// The console started: sign in first (no usable session and a sign-in flow is
@@ -77,7 +77,7 @@ pub enum HistoryAsk {
 /// What the approver asks for. Names are the snake_case ones used in the config file's
 /// `[keys]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+pub enum Intent {
     Up,
     Down,
     Top,
@@ -116,7 +116,7 @@ pub enum Action {
     ClearInput,
     Insert(char),
     // History screen only (defaults in `keymap::HISTORY_KEYS`, names in
-    // `Action::HISTORY_BINDABLE`).
+    // `Intent::HISTORY_BINDABLE`).
     /// `y`: copy the selected record's action id to the clipboard (OSC 52).
     CopyId,
     /// `e`: export the filtered records as JSON Lines.
@@ -133,89 +133,89 @@ pub enum Action {
     ClearChips,
 }
 
-impl Action {
+impl Intent {
     /// Every rebindable action with its config name and help text, in help order.
-    pub const BINDABLE: &'static [(Action, &'static str, &'static str)] = &[
-        (Action::Down, "down", "next action / scroll down"),
-        (Action::Up, "up", "previous action / scroll up"),
-        (Action::Top, "top", "first action / top"),
-        (Action::Bottom, "bottom", "last action / bottom"),
-        (Action::PageDown, "page_down", "page down"),
-        (Action::PageUp, "page_up", "page up"),
-        (Action::Left, "left", "diff: scroll left"),
-        (Action::Right, "right", "diff: scroll right"),
-        (Action::LineStart, "line_start", "diff: back to column 1"),
+    pub const BINDABLE: &'static [(Intent, &'static str, &'static str)] = &[
+        (Intent::Down, "down", "next action / scroll down"),
+        (Intent::Up, "up", "previous action / scroll up"),
+        (Intent::Top, "top", "first action / top"),
+        (Intent::Bottom, "bottom", "last action / bottom"),
+        (Intent::PageDown, "page_down", "page down"),
+        (Intent::PageUp, "page_up", "page up"),
+        (Intent::Left, "left", "diff: scroll left"),
+        (Intent::Right, "right", "diff: scroll right"),
+        (Intent::LineStart, "line_start", "diff: back to column 1"),
         (
-            Action::LineEnd,
+            Intent::LineEnd,
             "line_end",
             "diff: to the end of the longest line",
         ),
-        (Action::NextPane, "next_pane", "next pane"),
-        (Action::PrevPane, "prev_pane", "previous pane"),
+        (Intent::NextPane, "next_pane", "next pane"),
+        (Intent::PrevPane, "prev_pane", "previous pane"),
         (
-            Action::FocusDetail,
+            Intent::FocusDetail,
             "focus_detail",
             "focus the detail panes",
         ),
         (
-            Action::Approve,
+            Intent::Approve,
             "approve",
             "approve (confirm dialog, then sign)",
         ),
-        (Action::Deny, "deny", "deny (a reason is required)"),
+        (Intent::Deny, "deny", "deny (a reason is required)"),
         (
-            Action::Reason,
+            Intent::Reason,
             "reason",
             "write a reason for the selected action",
         ),
-        (Action::Search, "search", "search the queue"),
-        (Action::Filter, "filter", "filter by risk and environment"),
-        (Action::Sort, "sort", "sort by risk, expiry or age"),
-        (Action::History, "history", "decision history"),
-        (Action::Help, "help", "this help"),
+        (Intent::Search, "search", "search the queue"),
+        (Intent::Filter, "filter", "filter by risk and environment"),
+        (Intent::Sort, "sort", "sort by risk, expiry or age"),
+        (Intent::History, "history", "decision history"),
+        (Intent::Help, "help", "this help"),
         (
-            Action::Reconnect,
+            Intent::Reconnect,
             "reconnect",
             "reconnect to the broker now",
         ),
         (
-            Action::CopyReview,
+            Intent::CopyReview,
             "copy_review",
             "copy `signoff review ID` (OSC 52)",
         ),
-        (Action::Quit, "quit", "quit"),
+        (Intent::Quit, "quit", "quit"),
     ];
 
     /// The history screen's own rebindable actions, in help order. On that screen their
     /// keys win over the table above.
-    pub const HISTORY_BINDABLE: &'static [(Action, &'static str, &'static str)] = &[
-        (Action::CopyId, "copy_id", "copy the action id (OSC 52)"),
+    pub const HISTORY_BINDABLE: &'static [(Intent, &'static str, &'static str)] = &[
+        (Intent::CopyId, "copy_id", "copy the action id (OSC 52)"),
         (
-            Action::Export,
+            Intent::Export,
             "export",
             "export the filtered records (JSON Lines)",
         ),
-        (Action::DecidedByMe, "decided_by_me", "chip: decided by me"),
+        (Intent::DecidedByMe, "decided_by_me", "chip: decided by me"),
         (
-            Action::RequestedBy,
+            Intent::RequestedBy,
             "requested_by",
             "chip: requested by the selected requester",
         ),
         (
-            Action::CycleTime,
+            Intent::CycleTime,
             "cycle_time",
             "chip: time range any / 1h / 24h / 7d",
         ),
-        (Action::CustomTime, "custom_time", "chip: custom time range"),
-        (Action::ClearChips, "clear_chips", "clear every chip"),
+        (Intent::CustomTime, "custom_time", "chip: custom time range"),
+        (Intent::ClearChips, "clear_chips", "clear every chip"),
     ];
 
-    fn all_bindable() -> impl Iterator<Item = &'static (Action, &'static str, &'static str)> {
+    fn all_bindable() -> impl Iterator<Item = &'static (Intent, &'static str, &'static str)> {
         Self::BINDABLE.iter().chain(Self::HISTORY_BINDABLE)
     }
 
     /// The action a config name stands for.
-    pub fn from_name(name: &str) -> Option<Action> {
+    pub fn from_name(name: &str) -> Option<Intent> {
         Self::all_bindable()
             .find(|(_, n, _)| *n == name)
             .map(|(a, _, _)| *a)

@@ -21,12 +21,12 @@ impl TextInput {
     }
 
     /// A key in the field: a character, backspace or clear; other keys change nothing.
-    pub fn edit(&mut self, action: crate::console::core::msg::Action) {
-        use crate::console::core::msg::Action;
+    pub fn edit(&mut self, action: crate::console::core::msg::Intent) {
+        use crate::console::core::msg::Intent;
         match action {
-            Action::Insert(c) => self.insert(c),
-            Action::Backspace => self.backspace(),
-            Action::ClearInput => self.value.clear(),
+            Intent::Insert(c) => self.insert(c),
+            Intent::Backspace => self.backspace(),
+            Intent::ClearInput => self.value.clear(),
             _ => {}
         }
     }

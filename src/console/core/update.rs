@@ -25,7 +25,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
         Msg::Key(k) => {
-            if let Some(action) = app.settings.keymap.action(app.mode(), &k) {
+            if let Some(action) = app.settings.keymap.intent(app.mode(), &k) {
                 input::act(app, action, &mut fx);
             }
         }

@@ -6,11 +6,11 @@ use crossterm::event::KeyCode;
 use super::tests::{code, last_notice};
 use super::*;
 use crate::console::core::app::{Conn, Dialog};
-use crate::console::dialogs::login::DeviceAuthorization;
+use crate::console::dialogs::login::LoginCode;
 use crate::console::fixtures::live_app;
 
-fn auth(app: &App) -> DeviceAuthorization {
-    DeviceAuthorization {
+fn auth(app: &App) -> LoginCode {
+    LoginCode {
         verification_uri: "http://127.0.0.1:9/device".into(),
         verification_uri_complete: None,
         user_code: "WDJB-MJHT".into(),

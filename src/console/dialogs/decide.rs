@@ -5,7 +5,7 @@
 //! dialog opens only once the full action is here and checked.
 
 use crate::console::core::ctx::Ctx;
-use crate::console::core::msg::{Action, Effect};
+use crate::console::core::msg::{Effect, Intent};
 use crate::console::core::notice::Level;
 use crate::console::core::text_input::TextInput;
 use crate::console::model::view_model::BodyFetch;
@@ -135,10 +135,10 @@ impl DecideDialog {
     }
 
     /// A key in the dialog. Enter checks it and puts the decision in flight.
-    pub fn key(mut self, q: &mut QueueState, cx: &mut Ctx, action: Action, s: Signing) -> Next {
+    pub fn key(mut self, q: &mut QueueState, cx: &mut Ctx, action: Intent, s: Signing) -> Next {
         match action {
-            Action::Cancel => return Next::Closed,
-            Action::NextField => {
+            Intent::Cancel => return Next::Closed,
+            Intent::NextField => {
                 if self.typed.is_some() {
                     self.field = match self.field {
                         Field::Reason => Field::TypedConfirm,
@@ -146,7 +146,7 @@ impl DecideDialog {
                     };
                 }
             }
-            Action::Submit => match self.decision(q, cx, &s) {
+            Intent::Submit => match self.decision(q, cx, &s) {
                 Ok(decision) => {
                     let label = q
                         .entries
@@ -248,7 +248,7 @@ mod tests {
 
     fn type_text(d: DecideDialog, q: &mut QueueState, cx: &mut Ctx, text: &str) -> DecideDialog {
         text.chars().fold(d, |d, c| {
-            match d.key(q, cx, Action::Insert(c), signing(true)) {
+            match d.key(q, cx, Intent::Insert(c), signing(true)) {
                 Next::Open(d) => d,
                 other => panic!("typing closed the dialog: {other:?}"),
             }
@@ -269,13 +269,13 @@ mod tests {
             &mut fx,
         );
         let d = DecideDialog::open(&mut q, &mut cx, Verdict::Deny, false).expect("opens");
-        let Next::Open(d) = d.key(&mut q, &mut cx, Action::Submit, signing(true)) else {
+        let Next::Open(d) = d.key(&mut q, &mut cx, Intent::Submit, signing(true)) else {
             panic!("an empty deny must not be sent");
         };
         assert_eq!(d.error.as_deref(), Some("a reason is required to deny"));
         let d = type_text(d, &mut q, &mut cx, "not now");
         assert_eq!(
-            d.key(&mut q, &mut cx, Action::Submit, signing(true)),
+            d.key(&mut q, &mut cx, Intent::Submit, signing(true)),
             Next::Sent
         );
         let f = q.inflight.values().next().expect("in flight");
@@ -302,19 +302,19 @@ mod tests {
         let d = DecideDialog::open(&mut q, &mut cx, Verdict::Approve, false).expect("opens");
         assert_eq!(d.field, Field::TypedConfirm);
         let d = type_text(d, &mut q, &mut cx, "wrong");
-        let Next::Open(d) = d.key(&mut q, &mut cx, Action::Submit, signing(false)) else {
+        let Next::Open(d) = d.key(&mut q, &mut cx, Intent::Submit, signing(false)) else {
             panic!("a wrong name must not be sent");
         };
         assert!(d.error.is_some());
         let d = (0..5).fold(d, |d, _| {
-            match d.key(&mut q, &mut cx, Action::Backspace, signing(false)) {
+            match d.key(&mut q, &mut cx, Intent::Backspace, signing(false)) {
                 Next::Open(d) => d,
                 other => panic!("{other:?}"),
             }
         });
         let d = type_text(d, &mut q, &mut cx, "customers");
         assert_eq!(
-            d.key(&mut q, &mut cx, Action::Submit, signing(false)),
+            d.key(&mut q, &mut cx, Intent::Submit, signing(false)),
             Next::Sent
         );
         assert!(

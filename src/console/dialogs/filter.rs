@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::console::core::msg::Action;
+use crate::console::core::msg::Intent;
 use crate::console::queue::order;
 use crate::console::queue::state::QueueState;
 use crate::protocol::RiskLevel;
@@ -17,14 +17,14 @@ pub struct FilterDialog {
 
 impl FilterDialog {
     /// A key in the dialog: the dialog as it stays open, or `None` when it closes.
-    pub fn key(mut self, q: &mut QueueState, action: Action) -> Option<Self> {
+    pub fn key(mut self, q: &mut QueueState, action: Intent) -> Option<Self> {
         let envs = q.environments();
         let n = RiskLevel::ALL.len() + envs.len();
         match action {
-            Action::Cancel => return None,
-            Action::Down => self.cursor = (self.cursor + 1).min(n.saturating_sub(1)),
-            Action::Up => self.cursor = self.cursor.saturating_sub(1),
-            Action::Toggle => {
+            Intent::Cancel => return None,
+            Intent::Down => self.cursor = (self.cursor + 1).min(n.saturating_sub(1)),
+            Intent::Up => self.cursor = self.cursor.saturating_sub(1),
+            Intent::Toggle => {
                 if let Some(level) = RiskLevel::ALL.get(self.cursor) {
                     toggle(&mut q.filter.hidden_risks, *level);
                 } else if let Some(env) = envs.get(self.cursor - RiskLevel::ALL.len()) {
@@ -60,12 +60,12 @@ mod tests {
             .values()
             .filter(|e| e.row.risk == RiskLevel::ALL[0])
             .count();
-        let f = f.key(&mut q, Action::Toggle).expect("stays open");
+        let f = f.key(&mut q, Intent::Toggle).expect("stays open");
         assert_eq!(q.order.len(), all - low);
-        let f = f.key(&mut q, Action::Toggle).expect("stays open");
+        let f = f.key(&mut q, Intent::Toggle).expect("stays open");
         assert_eq!(q.order.len(), all, "toggled back");
-        let f = f.key(&mut q, Action::Up).expect("stays open");
+        let f = f.key(&mut q, Intent::Up).expect("stays open");
         assert_eq!(f.cursor, 0, "never above the first toggle");
-        assert_eq!(f.key(&mut q, Action::Cancel), None);
+        assert_eq!(f.key(&mut q, Intent::Cancel), None);
     }
 }

@@ -6,7 +6,7 @@
 //! into this notice, which swallows every key until Esc or Enter closes it; nothing typed
 //! into a dialog ever reaches the queue.
 
-use crate::console::core::msg::Action;
+use crate::console::core::msg::Intent;
 use crate::console::dialogs::Dialog;
 use crate::console::queue::state::QueueState;
 use crate::protocol::{ActionId, Status, Timestamp};
@@ -59,9 +59,9 @@ fn dialog_action(dialog: &Option<Dialog>) -> Option<(ActionId, &'static str)> {
 impl GoneNotice {
     /// A key while the notice shows: only Esc or Enter close it; every other key is
     /// swallowed, so nothing typed for the dialog it replaced reaches the queue.
-    pub fn key(self, action: Action) -> Option<Self> {
+    pub fn key(self, action: Intent) -> Option<Self> {
         match action {
-            Action::Cancel | Action::Submit => None,
+            Intent::Cancel | Intent::Submit => None,
             _ => Some(self),
         }
     }

@@ -1,6 +1,6 @@
 //! The help overlay (`?`): the keys as configured, scrolled with j/k.
 
-use crate::console::core::msg::Action;
+use crate::console::core::msg::Intent;
 
 /// The overlay's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -11,11 +11,11 @@ pub struct HelpDialog {
 
 impl HelpDialog {
     /// A key in the overlay: the overlay as it stays open, or `None` when it closes.
-    pub fn key(self, action: Action) -> Option<Self> {
+    pub fn key(self, action: Intent) -> Option<Self> {
         let scroll = match action {
-            Action::Cancel => return None,
-            Action::Down => self.scroll.saturating_add(1),
-            Action::Up => self.scroll.saturating_sub(1),
+            Intent::Cancel => return None,
+            Intent::Down => self.scroll.saturating_add(1),
+            Intent::Up => self.scroll.saturating_sub(1),
             _ => self.scroll,
         };
         Some(Self { scroll })

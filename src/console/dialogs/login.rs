@@ -1,18 +1,19 @@
 //! The sign-in dialog's state: what the approver needs to finish an OIDC device-flow
 //! sign-in on another device (RFC 8628), and how it ended.
 //!
-//! The identity module runs the flow; the console only shows it. This struct is the
-//! console's view of a device authorization response, so the dialog is testable without
-//! an identity provider.
+//! The identity module runs the flow ([`crate::identity::DeviceAuthorization`]); the
+//! console only shows it. [`LoginCode`] is the part of that device authorization
+//! response the approver needs, so the dialog is testable without an identity provider.
 
 use crate::console::core::ctx::Ctx;
-use crate::console::core::msg::{Action, Effect};
+use crate::console::core::msg::{Effect, Intent};
 use crate::console::core::notice::Level;
 use crate::protocol::Timestamp;
 
-/// The parts of a device authorization response the approver needs.
+/// The code to enter and where: the parts of a device authorization response the
+/// approver needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceAuthorization {
+pub struct LoginCode {
     /// Where to go, e.g. `https://idp.example/device`.
     pub verification_uri: String,
     /// The same with the code filled in, when the issuer offers it (shown as a QR code).
@@ -34,7 +35,7 @@ pub enum LoginState {
     Starting { ended: Option<String> },
     /// Waiting for the approver to confirm on another device.
     Waiting {
-        auth: DeviceAuthorization,
+        auth: LoginCode,
         ended: Option<String>,
     },
     /// The flow failed; Enter retries.
@@ -78,22 +79,22 @@ pub enum LoginKey {
 impl LoginState {
     /// A key in the dialog: Enter retries a failed sign-in, Esc closes it (the queue
     /// stays readable, nothing can be decided; `retry` is the key that signs in again).
-    pub fn key(self, cx: &mut Ctx, action: Action, retry: &str) -> LoginKey {
+    pub fn key(self, cx: &mut Ctx, action: Intent, retry: &str) -> LoginKey {
         match (action, &self) {
-            (Action::Submit, LoginState::Failed { ended, .. }) => {
+            (Intent::Submit, LoginState::Failed { ended, .. }) => {
                 cx.effect(Effect::StartLogin);
                 LoginKey::Open(LoginState::Starting {
                     ended: ended.clone(),
                 })
             }
-            (Action::Cancel, _) => {
+            (Intent::Cancel, _) => {
                 cx.notice(
                     Level::Warn,
                     &format!("signed out: decisions are disabled; press {retry} to try again"),
                 );
                 LoginKey::Closed
             }
-            (Action::Quit, _) => LoginKey::Quit(self),
+            (Intent::Quit, _) => LoginKey::Quit(self),
             _ => LoginKey::Open(self),
         }
     }
@@ -107,7 +108,7 @@ mod tests {
     fn countdown_never_goes_negative() {
         let now = Timestamp::from_unix_millis(1_000_000);
         let s = LoginState::Waiting {
-            auth: DeviceAuthorization {
+            auth: LoginCode {
                 verification_uri: "https://idp/device".into(),
                 verification_uri_complete: None,
                 user_code: "ABCD-EFGH".into(),

@@ -2,7 +2,7 @@
 //! draft when its approve or deny dialog opens.
 
 use crate::console::core::ctx::Ctx;
-use crate::console::core::msg::Action;
+use crate::console::core::msg::Intent;
 use crate::console::core::notice::Level;
 use crate::console::core::text_input::TextInput;
 use crate::console::queue::state::QueueState;
@@ -33,10 +33,10 @@ impl ReasonDialog {
 
     /// A key in the prompt: the prompt as it stays open, or `None` when it closes
     /// (Enter saves the draft, an empty one removes it; Esc drops what was typed).
-    pub fn key(mut self, q: &mut QueueState, cx: &mut Ctx, action: Action) -> Option<Self> {
+    pub fn key(mut self, q: &mut QueueState, cx: &mut Ctx, action: Intent) -> Option<Self> {
         match action {
-            Action::Cancel => None,
-            Action::Submit => {
+            Intent::Cancel => None,
+            Intent::Submit => {
                 let text = self.input.value.trim().to_string();
                 if text.is_empty() {
                     q.drafts.remove(&self.action_id);
@@ -70,23 +70,23 @@ mod tests {
         let mut r = ReasonDialog::open(&q).expect("opens");
         for c in "ticket 42".chars() {
             r = r
-                .key(&mut q, &mut cx, Action::Insert(c))
+                .key(&mut q, &mut cx, Intent::Insert(c))
                 .expect("stays open");
         }
-        assert_eq!(r.key(&mut q, &mut cx, Action::Submit), None);
+        assert_eq!(r.key(&mut q, &mut cx, Intent::Submit), None);
         assert_eq!(q.drafts.get(&id).map(String::as_str), Some("ticket 42"));
         let r = ReasonDialog::open(&q).expect("opens");
         assert_eq!(r.input.value, "ticket 42", "the draft comes back");
         let r = r
-            .key(&mut q, &mut cx, Action::Insert('!'))
+            .key(&mut q, &mut cx, Intent::Insert('!'))
             .expect("stays open");
-        assert_eq!(r.key(&mut q, &mut cx, Action::Cancel), None);
+        assert_eq!(r.key(&mut q, &mut cx, Intent::Cancel), None);
         assert_eq!(q.drafts.get(&id).map(String::as_str), Some("ticket 42"));
         let r = ReasonDialog::open(&q)
             .expect("opens")
-            .key(&mut q, &mut cx, Action::ClearInput)
+            .key(&mut q, &mut cx, Intent::ClearInput)
             .expect("stays open");
-        assert_eq!(r.key(&mut q, &mut cx, Action::Submit), None);
+        assert_eq!(r.key(&mut q, &mut cx, Intent::Submit), None);
         assert!(!q.drafts.contains_key(&id));
     }
 }

@@ -9,9 +9,9 @@ use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 
 use crate::console::edge::config::{self, Config, Flags, NotifyMode};
+use crate::console::edge::credentials;
 use crate::console::edge::device_login::DeviceLogin;
 use crate::console::edge::runtime::{LoginFlow, RunOptions, run};
-use crate::console::edge::signin;
 use crate::console::ui::theme::Theme;
 use crate::identity::{DeviceKey, FixedToken, SessionStore, TokenSource, default_data_dir};
 use crate::protocol::Timestamp;
@@ -145,13 +145,13 @@ fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String>
     let store = SessionStore::new(&dir);
     // A session file others can read is refused here, with its own message.
     let session = store.load().map_err(|e| e.to_string())?;
-    let issuer = signin::choose_issuer(
+    let issuer = credentials::choose_issuer(
         config.issuer.as_deref(),
         config.client_id.as_deref(),
         session.as_ref(),
     );
     if session.is_none() && issuer.is_none() {
-        return Err(signin::NO_SIGN_IN.into());
+        return Err(credentials::NO_SIGN_IN.into());
     }
     if let Some(b) = session.as_ref().and_then(|s| s.broker.clone())
         && !broker_given
@@ -171,7 +171,7 @@ fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String>
         Arc::new(flow) as Arc<dyn LoginFlow>
     });
     Ok(Auth {
-        needs_login: signin::needs_login(session.as_ref(), Timestamp::now()),
+        needs_login: credentials::needs_login(session.as_ref(), Timestamp::now()),
         tokens: Arc::new(store),
         key,
         login,

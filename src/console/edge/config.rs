@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn history_keys_rebind_from_the_config_file() {
         use crate::console::core::keymap::{Keymap, Mode};
-        use crate::console::core::msg::Action;
+        use crate::console::core::msg::Intent;
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let file: ConfigFile = toml::from_str(
             r#"
@@ -291,12 +291,12 @@ mod tests {
         let c = resolve(file, &env_of(&[]), Flags::default()).unwrap();
         let m = Keymap::with_overrides(&c.keys).unwrap();
         let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        assert_eq!(m.action(Mode::History, &press('E')), Some(Action::Export));
-        assert_eq!(m.action(Mode::History, &press('c')), Some(Action::CopyId));
+        assert_eq!(m.intent(Mode::History, &press('E')), Some(Intent::Export));
+        assert_eq!(m.intent(Mode::History, &press('c')), Some(Intent::CopyId));
         // `y` falls back to the queue's table, where it copies the review command.
         assert_eq!(
-            m.action(Mode::History, &press('y')),
-            Some(Action::CopyReview)
+            m.intent(Mode::History, &press('y')),
+            Some(Intent::CopyReview)
         );
         let bad: ConfigFile = toml::from_str("[keys]\nexprot = \"E\"").unwrap();
         let c = resolve(bad, &env_of(&[]), Flags::default()).unwrap();

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use super::runtime::LoginFlow;
 use crate::auth::BoxFuture;
-use crate::console::dialogs::login::DeviceAuthorization;
+use crate::console::dialogs::login::LoginCode;
 use crate::identity::broker_keys::KeysError;
 use crate::identity::device_flow::{self, start_device_flow};
 use crate::identity::login::{LoginError, complete_login};
@@ -51,8 +51,8 @@ impl DeviceLogin {
 }
 
 /// The console's view of an authorization: what to show, never the device code.
-pub fn for_display(auth: &device_flow::DeviceAuthorization) -> DeviceAuthorization {
-    DeviceAuthorization {
+pub fn for_display(auth: &device_flow::DeviceAuthorization) -> LoginCode {
+    LoginCode {
         verification_uri: auth.verification_uri.clone(),
         verification_uri_complete: auth.verification_uri_complete.clone(),
         user_code: auth.user_code.clone(),
@@ -74,7 +74,7 @@ fn with_hint(e: &LoginError) -> String {
 }
 
 impl LoginFlow for DeviceLogin {
-    fn start(&self) -> BoxFuture<'_, Result<DeviceAuthorization, String>> {
+    fn start(&self) -> BoxFuture<'_, Result<LoginCode, String>> {
         Box::pin(async move {
             let auth = start_device_flow(&self.issuer)
                 .await
@@ -85,7 +85,7 @@ impl LoginFlow for DeviceLogin {
         })
     }
 
-    fn finish(&self, shown: DeviceAuthorization) -> BoxFuture<'_, Result<(), String>> {
+    fn finish(&self, shown: LoginCode) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             let auth = self
                 .pending()

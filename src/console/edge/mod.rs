@@ -4,11 +4,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod device_login;
 pub mod export;
 pub mod heap_trim;
 pub mod notify;
 pub mod runtime;
 pub mod signals;
-pub mod signin;
 pub mod terminal;

@@ -16,7 +16,7 @@ use crate::console::core::keymap::Keymap;
 use crate::console::core::msg::{Effect, HistoryAsk, KeyRegistration, Msg};
 use crate::console::core::session;
 use crate::console::core::update::update;
-use crate::console::dialogs::login::DeviceAuthorization;
+use crate::console::dialogs::login::LoginCode;
 use crate::console::edge::config::Config;
 use crate::console::edge::export::{export_jsonl, osc52};
 use crate::console::edge::heap_trim::{self, TrimPolicy};
@@ -31,9 +31,9 @@ use crate::protocol::{ClientMsg, HistoryQuery, HistoryRecord, KeyId, Timestamp};
 /// The device-flow sign-in, as the console drives it. The identity module implements it.
 pub trait LoginFlow: Send + Sync + 'static {
     /// Asks the issuer for a device code.
-    fn start(&self) -> BoxFuture<'_, Result<DeviceAuthorization, String>>;
+    fn start(&self) -> BoxFuture<'_, Result<LoginCode, String>>;
     /// Waits until the approver confirmed (or the code expired) and stores the session.
-    fn finish(&self, auth: DeviceAuthorization) -> BoxFuture<'_, Result<(), String>>;
+    fn finish(&self, auth: LoginCode) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// Everything the console needs to run.

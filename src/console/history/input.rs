@@ -6,7 +6,7 @@ use crate::history::args::parse_time;
 use crate::history::chips::TimeRange;
 
 use crate::console::core::ctx::Ctx;
-use crate::console::core::msg::{Action, Effect};
+use crate::console::core::msg::{Effect, Intent};
 use crate::console::core::notice::Level;
 use crate::console::core::text_input::TextInput;
 use crate::console::history::chips::ChipPicker;
@@ -27,7 +27,7 @@ pub enum Exit {
 }
 
 /// Applies one action on the history screen (no dialog open).
-pub fn act(h: &mut HistoryState, cx: &mut Ctx, action: Action) -> Option<Exit> {
+pub fn act(h: &mut HistoryState, cx: &mut Ctx, action: Intent) -> Option<Exit> {
     cx.redraw();
     match h.prompt.take() {
         None => return list(h, cx, action),
@@ -97,28 +97,28 @@ pub fn mouse(h: &mut HistoryState, cx: &mut Ctx, m: MouseEvent) {
     cx.redraw();
 }
 
-fn list(h: &mut HistoryState, cx: &mut Ctx, action: Action) -> Option<Exit> {
+fn list(h: &mut HistoryState, cx: &mut Ctx, action: Intent) -> Option<Exit> {
     match action {
-        Action::Down => move_by(h, cx, 1),
-        Action::Up => move_by(h, cx, -1),
-        Action::PageDown => move_by(h, cx, PAGE),
-        Action::PageUp => move_by(h, cx, -PAGE),
-        Action::Top => move_by(h, cx, isize::MIN / 2),
-        Action::Bottom => move_by(h, cx, isize::MAX / 2),
-        Action::NextPane | Action::PrevPane | Action::FocusDetail => {
+        Intent::Down => move_by(h, cx, 1),
+        Intent::Up => move_by(h, cx, -1),
+        Intent::PageDown => move_by(h, cx, PAGE),
+        Intent::PageUp => move_by(h, cx, -PAGE),
+        Intent::Top => move_by(h, cx, isize::MIN / 2),
+        Intent::Bottom => move_by(h, cx, isize::MAX / 2),
+        Intent::NextPane | Intent::PrevPane | Intent::FocusDetail => {
             h.detail_focus = !h.detail_focus;
         }
-        Action::Cancel if h.detail_focus => h.detail_focus = false,
-        Action::Cancel | Action::History => {
+        Intent::Cancel if h.detail_focus => h.detail_focus = false,
+        Intent::Cancel | Intent::History => {
             view::leave(h);
             return Some(Exit::Leave);
         }
-        Action::Search => h.prompt = Some(Prompt::Search),
-        Action::Filter => {
+        Intent::Search => h.prompt = Some(Prompt::Search),
+        Intent::Filter => {
             let picker = ChipPicker::new(h.local().index(), &h.chips);
             h.prompt = Some(Prompt::Chips(picker));
         }
-        Action::DecidedByMe => {
+        Intent::DecidedByMe => {
             if cx.me.is_none() && !h.chips.decided_by_me {
                 cx.notice(Level::Warn, "not signed in yet: who \"me\" is is unknown");
                 return None;
@@ -126,7 +126,7 @@ fn list(h: &mut HistoryState, cx: &mut Ctx, action: Action) -> Option<Exit> {
             h.chips.toggle_decided_by_me();
             view::refetch(h, cx);
         }
-        Action::RequestedBy => {
+        Intent::RequestedBy => {
             let Some(who) = h.selected_record().map(|r| r.action.requester.id.clone()) else {
                 cx.notice(Level::Info, "select a record to filter by its requester");
                 return None;
@@ -134,25 +134,25 @@ fn list(h: &mut HistoryState, cx: &mut Ctx, action: Action) -> Option<Exit> {
             h.chips.toggle_requested_by(&who);
             view::refetch(h, cx);
         }
-        Action::CycleTime => {
+        Intent::CycleTime => {
             h.chips.cycle_time();
             view::refetch(h, cx);
         }
-        Action::CustomTime => {
+        Intent::CustomTime => {
             h.prompt = Some(Prompt::CustomTime {
                 input: TextInput::default(),
                 error: None,
             });
         }
-        Action::ClearChips => {
+        Intent::ClearChips => {
             h.chips.clear();
             view::refetch(h, cx);
         }
-        Action::CopyId => copy_id(h, cx),
-        Action::Export => export(h, cx),
-        Action::Help => return Some(Exit::Help),
-        Action::Reconnect => cx.effect(Effect::Reconnect),
-        Action::Quit => return Some(Exit::Quit),
+        Intent::CopyId => copy_id(h, cx),
+        Intent::Export => export(h, cx),
+        Intent::Help => return Some(Exit::Help),
+        Intent::Reconnect => cx.effect(Effect::Reconnect),
+        Intent::Quit => return Some(Exit::Quit),
         _ => {}
     }
     None
@@ -178,19 +178,19 @@ fn move_by(h: &mut HistoryState, cx: &mut Ctx, delta: isize) {
     view::more_if_near_end(h, cx);
 }
 
-fn search(h: &mut HistoryState, cx: &mut Ctx, action: Action) {
+fn search(h: &mut HistoryState, cx: &mut Ctx, action: Intent) {
     match action {
-        Action::Submit => return,
-        Action::Cancel => h.search = TextInput::default(),
-        Action::Insert(c) => {
+        Intent::Submit => return,
+        Intent::Cancel => h.search = TextInput::default(),
+        Intent::Insert(c) => {
             h.search.insert(c);
             h.prompt = Some(Prompt::Search);
         }
-        Action::Backspace => {
+        Intent::Backspace => {
             h.search.backspace();
             h.prompt = Some(Prompt::Search);
         }
-        Action::ClearInput => {
+        Intent::ClearInput => {
             h.search.value.clear();
             h.prompt = Some(Prompt::Search);
         }
@@ -204,12 +204,12 @@ fn search(h: &mut HistoryState, cx: &mut Ctx, action: Action) {
     crate::console::history::live::text_changed(h, cx);
 }
 
-fn chips(h: &mut HistoryState, cx: &mut Ctx, mut picker: ChipPicker, action: Action) {
+fn chips(h: &mut HistoryState, cx: &mut Ctx, mut picker: ChipPicker, action: Intent) {
     match action {
-        Action::Cancel => return,
-        Action::Down => picker.move_by(1),
-        Action::Up => picker.move_by(-1),
-        Action::Toggle => {
+        Intent::Cancel => return,
+        Intent::Down => picker.move_by(1),
+        Intent::Up => picker.move_by(-1),
+        Intent::Toggle => {
             if let Some(item) = picker.current().cloned() {
                 let mine = matches!(item, crate::console::history::chips::ChipItem::DecidedByMe);
                 if mine && cx.me.is_none() && !h.chips.decided_by_me {
@@ -225,10 +225,10 @@ fn chips(h: &mut HistoryState, cx: &mut Ctx, mut picker: ChipPicker, action: Act
     h.prompt = Some(Prompt::Chips(picker));
 }
 
-fn custom_time(h: &mut HistoryState, cx: &mut Ctx, mut input: TextInput, action: Action) {
+fn custom_time(h: &mut HistoryState, cx: &mut Ctx, mut input: TextInput, action: Intent) {
     let error = match action {
-        Action::Cancel => return,
-        Action::Submit => match parse_range(&input.value, cx.now) {
+        Intent::Cancel => return,
+        Intent::Submit => match parse_range(&input.value, cx.now) {
             Ok((since, until)) => {
                 h.chips.time = TimeRange::Custom { since, until };
                 view::refetch(h, cx);
@@ -236,15 +236,15 @@ fn custom_time(h: &mut HistoryState, cx: &mut Ctx, mut input: TextInput, action:
             }
             Err(e) => Some(e),
         },
-        Action::Insert(c) => {
+        Intent::Insert(c) => {
             input.insert(c);
             None
         }
-        Action::Backspace => {
+        Intent::Backspace => {
             input.backspace();
             None
         }
-        Action::ClearInput => {
+        Intent::ClearInput => {
             input.value.clear();
             None
         }

@@ -8,7 +8,7 @@ use ratatui::widgets::Widget;
 
 use super::{SPINNER, duration, safe_spans};
 use crate::console::core::app::{App, Conn, Level};
-use crate::console::core::msg::Action;
+use crate::console::core::msg::Intent;
 use crate::console::model::sanitize::SafeText;
 use crate::console::ui::theme::Theme;
 
@@ -133,15 +133,15 @@ impl Widget for StatusBar<'_> {
         if app.screen == crate::console::core::app::Screen::History {
             let mut s = Vec::new();
             let keys = [
-                (km.hint(Action::Search), "search"),
-                (km.hint(Action::Filter), "chips"),
+                (km.hint(Intent::Search), "search"),
+                (km.hint(Intent::Filter), "chips"),
                 ("m".into(), "mine"),
                 ("t".into(), "time"),
                 ("y".into(), "copy id"),
                 ("e".into(), "export"),
-                (km.hint(Action::NextPane), "record"),
-                (km.hint(Action::History), "back"),
-                (km.hint(Action::Help), "help"),
+                (km.hint(Intent::NextPane), "record"),
+                (km.hint(Intent::History), "back"),
+                (km.hint(Intent::Help), "help"),
             ];
             for (k, word) in keys {
                 s.push(Span::styled(format!(" {k}"), theme.key_hint()));
@@ -151,15 +151,15 @@ impl Widget for StatusBar<'_> {
             return;
         }
         let hints = [
-            (Action::Approve, "approve"),
-            (Action::Deny, "deny"),
-            (Action::Reason, "reason"),
-            (Action::Search, "search"),
-            (Action::Filter, "filter"),
-            (Action::Sort, "sort"),
-            (Action::History, "history"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+            (Intent::Approve, "approve"),
+            (Intent::Deny, "deny"),
+            (Intent::Reason, "reason"),
+            (Intent::Search, "search"),
+            (Intent::Filter, "filter"),
+            (Intent::Sort, "sort"),
+            (Intent::History, "history"),
+            (Intent::Help, "help"),
+            (Intent::Quit, "quit"),
         ];
         let mut s = Vec::new();
         for (a, word) in hints {

@@ -7,12 +7,12 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
 use crate::console::core::app::App;
 use crate::console::core::keymap::Keymap;
-use crate::console::core::msg::Action;
+use crate::console::core::msg::Intent;
 use crate::console::ui::centered;
 use crate::console::ui::theme::Theme;
 
 /// Every key bound to `action`, as configured (`-` when none).
-fn keys_label(km: &Keymap, action: Action) -> String {
+fn keys_label(km: &Keymap, action: Intent) -> String {
     let keys: Vec<String> = km.keys_for(action).iter().map(|k| k.label()).collect();
     if keys.is_empty() {
         "-".into()
@@ -50,7 +50,7 @@ impl Widget for HelpView<'_> {
             }
             lines.push(Line::raw(""));
         }
-        for (action, _name, help) in Action::BINDABLE {
+        for (action, _name, help) in Intent::BINDABLE {
             let keys = keys_label(km, *action);
             lines.push(Line::from(vec![
                 Span::styled(format!(" {keys:<16}"), theme.key_hint()),
@@ -61,23 +61,23 @@ impl Widget for HelpView<'_> {
         lines.push(Line::styled(" History screen (H)", theme.title(false)));
         let on_history = [
             (
-                km.hint(Action::Search),
+                km.hint(Intent::Search),
                 "search as you type (highlights matches)",
             ),
             (
-                km.hint(Action::Filter),
+                km.hint(Intent::Filter),
                 "filter chips: outcome, risk, env, kind, requester, time",
             ),
             (
-                km.hint(Action::NextPane),
+                km.hint(Intent::NextPane),
                 "focus the record pane (j/k scroll it)",
             ),
             (
-                format!("{} Esc", km.hint(Action::History)),
+                format!("{} Esc", km.hint(Intent::History)),
                 "back to the queue",
             ),
         ];
-        let own = Action::HISTORY_BINDABLE
+        let own = Intent::HISTORY_BINDABLE
             .iter()
             .map(|(action, _name, help)| (keys_label(km, *action), *help));
         for (keys, help) in on_history.into_iter().chain(own) {

@@ -1,5 +1,6 @@
-//! How the console authenticates: the sign-in session from `signoff login` (the default)
-//! or an explicit `--token` + `--key-file`. Pure decisions here, file access in `cli`.
+//! Which credentials the console starts with: the sign-in session from `signoff login`
+//! (the default) or an explicit `--token` + `--key-file`, and whether it opens on the
+//! sign-in dialog. Pure decisions here, file access in `cli`.
 
 use crate::identity::{IssuerConfig, Session};
 use crate::protocol::Timestamp;
