@@ -584,3 +584,43 @@ async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
 fn url_of(listen: &str) -> String {
     format!("http://{listen}")
 }
+
+/// A commit thread that panics (the process lives on) leaves no write able to succeed:
+/// the submission in that batch fails, and `/healthz` says so with 503 (and `/metrics`
+/// with `signoff_writer_up 0`) instead of answering `ok`, so a load balancer or
+/// supervisor takes the broker out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(debug_assertions), ignore = "needs the fault hook of debug builds")]
+async fn a_dead_commit_thread_makes_healthz_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let fault = [(FAULT, "panic-commit:create:2")];
+    let (broker, url) = broker_process_with(dir.path(), "127.0.0.1:0", &fault).await;
+    let http = Http::at(&url);
+    let (s, body) = http.send(reqwest::Method::GET, "/healthz", "", None).await;
+    assert_eq!(s, 200, "{body}");
+    // The first submission commits; the second's batch makes the commit thread panic.
+    let (s, _, _) = post_keyed(&http, AGENT, "first", &request("first"))
+        .await
+        .unwrap();
+    assert_eq!(s, 201);
+    let (s, body, _) = post_keyed(&http, AGENT, "second", &request("second"))
+        .await
+        .unwrap();
+    assert_eq!(s, 500, "{body}");
+    let (s, body) = http.send(reqwest::Method::GET, "/healthz", "", None).await;
+    assert_eq!(s, 503, "{body}");
+    assert!(body.to_string().contains("writer stopped"), "{body}");
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("\nsignoff_writer_up 0\n"), "{metrics}");
+    killed(broker).await;
+    assert_eq!(
+        created_ids(dir.path()).len(),
+        1,
+        "only the first was stored"
+    );
+}

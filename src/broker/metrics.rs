@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::protocol::{ErrorCode, Status};
@@ -25,6 +25,9 @@ pub struct Metrics {
     rejections: Mutex<BTreeMap<&'static str, u64>>,
     pub commits: AtomicU64,
     pub committed_ops: AtomicU64,
+    /// The writer thread or its commit thread has ended (a panic, or the broker
+    /// stopping): no write can succeed, so `/healthz` fails.
+    pub writer_down: AtomicBool,
 }
 
 fn outcome_index(s: Status) -> Option<usize> {
@@ -158,6 +161,13 @@ impl Metrics {
             "signoff_store_committed_ops_total {}",
             g(&self.committed_ops)
         );
+        let _ = writeln!(
+            s,
+            "# HELP signoff_writer_up 1 while the writer and its commit thread run; 0 once either ended."
+        );
+        let _ = writeln!(s, "# TYPE signoff_writer_up gauge");
+        let up = !self.writer_down.load(Ordering::SeqCst);
+        let _ = writeln!(s, "signoff_writer_up {}", u8::from(up));
         s
     }
 }

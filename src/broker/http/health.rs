@@ -7,11 +7,21 @@ use axum::response::IntoResponse;
 
 use crate::broker::state::AppState;
 
-/// `ok` while the broker can write; 503 once the writer thread is gone (it panicked or
-/// stopped), since every write would then fail with a 500 and a load balancer or
-/// supervisor should take the replica out or restart it.
+/// Whether writes can succeed: the writer's queue is open and neither the writer thread
+/// nor its commit thread has ended (a panic in either leaves every write failing).
+fn writer_ok(state: &AppState) -> bool {
+    !state.writer.is_closed()
+        && !state
+            .metrics
+            .writer_down
+            .load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// `ok` while the broker can write; 503 once the writer (or its commit thread) is gone
+/// (it panicked or stopped), since every write would then fail with a 500 and a load
+/// balancer or supervisor should take the replica out or restart it.
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.writer.is_closed() {
+    if !writer_ok(&state) {
         tracing::error!("healthz: the writer thread is gone; every write fails");
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -41,7 +51,7 @@ pub async fn healthz_or_details(
     if !wants {
         return healthz(State(state)).await.into_response();
     }
-    let writer_ok = !state.writer.is_closed();
+    let writer_ok = writer_ok(&state);
     let body = serde_json::json!({
         "status": if writer_ok { "ok" } else { "writer stopped" },
         "notify": state.notify_health.details(),

@@ -46,9 +46,12 @@ pub(super) struct Sinks {
 
 /// Commits batches in order until the writer hangs up.
 pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
+    // However this thread ends (the writer hung up, or a panic), no write succeeds after.
+    let _down = super::DownOnDrop(s.metrics.clone());
     // A shared store has a transaction open for every batch, written or not.
     let shared = s.store.shared();
     for c in rx {
+        super::fault::before_commit(c.created);
         let outcome = if c.muts.is_empty() && !shared {
             Outcome::Committed
         } else {

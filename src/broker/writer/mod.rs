@@ -341,6 +341,24 @@ pub struct Writer {
     clock: Clock,
 }
 
+/// Marks the writer down (see [`Metrics::writer_down`]) when the thread holding it ends,
+/// normally or by a panic.
+struct DownOnDrop(Arc<Metrics>);
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        self.0
+            .writer_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if std::thread::panicking() {
+            tracing::error!(
+                thread = std::thread::current().name().unwrap_or("?"),
+                "a writer thread panicked: no write can succeed; /healthz answers 503"
+            );
+        }
+    }
+}
+
 /// Shared pieces the writer updates.
 pub struct Parts {
     pub store: Arc<dyn Store>,
@@ -411,6 +429,7 @@ impl Writer {
     /// Runs until [`Op::Stop`] or until every sender is gone. Blocking: run on a thread.
     /// Commits happen on a second thread ([`commit`]), one batch behind the staging.
     pub fn run(mut self, mut rx: mpsc::Receiver<Op>) {
+        let _down = DownOnDrop(self.metrics.clone());
         let (to_committer, batches) = std::sync::mpsc::sync_channel::<commit::Commit>(1);
         let sinks = commit::Sinks {
             store: self.store.clone(),
