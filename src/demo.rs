@@ -6,6 +6,7 @@
 //! issuer gets.
 //! Quitting stops every task and removes the temporary directory.
 
+use crate::report::{Report, Result, WrapErr as _, eyre};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -65,26 +66,24 @@ pub fn second_terminal(broker: &str, session_dir: &str, agent: &str, token: &str
 }
 
 /// Runs the demo until the console quits.
-pub fn main(args: DemoArgs) -> Result<ExitCode, String> {
+pub fn main(args: DemoArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("starting the runtime: {e}"))?;
+        .wrap_err("starting the runtime")?;
     rt.block_on(demo(args))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo(args: DemoArgs) -> Result<(), String> {
+async fn demo(args: DemoArgs) -> Result<()> {
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     let dir = TempDir(std::env::temp_dir().join(format!("signoff-demo-{suffix}")));
-    std::fs::create_dir_all(&dir.0).map_err(|e| format!("creating {}: {e}", dir.0.display()))?;
-    let _log = init_logging(&dir.0.join("state"))?;
+    std::fs::create_dir_all(&dir.0).wrap_err_with(|| format!("creating {}", dir.0.display()))?;
+    let _log = init_logging(&dir.0.join("state")).map_err(Report::msg)?;
 
     let groups = ["sre", "security", "data-governance", "platform"];
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
     let issuer = dev_issuer::start(
         listener,
         DevIssuerConfig {
@@ -93,9 +92,9 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         },
     )
     .await
-    .map_err(|e| format!("development issuer: {e}"))?;
+    .wrap_err("starting the development issuer")?;
 
-    let samples = SampleTokens::generate().map_err(|e| e.to_string())?;
+    let samples = SampleTokens::generate().map_err(Report::msg)?;
     let mcp_token = demo_mcp_token()?;
     let mut tokens = samples.static_tokens();
     tokens.push(StaticToken {
@@ -106,12 +105,11 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         name: Some("Your MCP agent".into()),
         groups: Vec::new(),
     });
-    let auth = trusting_dev_issuer(vec![Arc::new(StaticTokens::new(tokens))], &issuer)
-        .map_err(|e| e.to_string())?;
-    let policy = Engine::from_toml_str(DEMO_POLICY).map_err(|e| e.to_string())?;
+    let auth = trusting_dev_issuer(vec![Arc::new(StaticTokens::new(tokens))], &issuer)?;
+    let policy = Engine::from_toml_str(DEMO_POLICY)?;
     let broker = spawn(Settings::new(auth, policy, dir.0.join("broker")))
         .await
-        .map_err(|e| format!("broker: {e}"))?;
+        .wrap_err("starting the broker")?;
     let url = broker.url();
     offer_mcp_snippet(&dir.0, &url, &mcp_token);
     let (agent, agent_token) = (SAMPLE_AGENTS[5].id, samples.token(SAMPLE_AGENTS[5].id));
@@ -147,8 +145,7 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
     // Sign in exactly as against a real issuer, in the console's login dialog: device
     // authorization, then polling; the development issuer confirms by itself.
     let store = SessionStore::new(dir.0.join("session"));
-    let (key, _) =
-        DeviceKey::load_or_create(&store.device_key_path()).map_err(|e| e.to_string())?;
+    let (key, _) = DeviceKey::load_or_create(&store.device_key_path())?;
     let login = DeviceLogin::new(
         SessionStore::new(store.dir()),
         issuer.issuer_config(),
@@ -165,11 +162,11 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         token: None,
         notifications: None,
     };
-    let config = config::resolve(Default::default(), &env, flags).map_err(|e| e.to_string())?;
+    let config = config::resolve(Default::default(), &env, flags)?;
     let theme = if config.no_color {
         Theme::monochrome()
     } else {
-        Theme::load(&config.theme, None).map_err(|e| e.to_string())?
+        Theme::load(&config.theme, None)?
     };
     let result = run(RunOptions {
         config,
@@ -182,7 +179,7 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
         review: None,
     })
     .await
-    .map_err(|e| e.to_string());
+    .map_err(Report::new);
 
     let _ = stop_tx.send(true);
     let _ = traffic.await;
@@ -193,9 +190,9 @@ async fn demo(args: DemoArgs) -> Result<(), String> {
 }
 
 /// A fresh agent token for the MCP snippet.
-fn demo_mcp_token() -> Result<String, String> {
+fn demo_mcp_token() -> Result<String> {
     let mut b = [0u8; 24];
-    getrandom::fill(&mut b).map_err(|e| format!("random token: {e}"))?;
+    getrandom::fill(&mut b).map_err(|e| eyre!("random token: {e}"))?;
     Ok(format!("sot_demo_{}", hex::encode(b)))
 }
 

@@ -1,4 +1,6 @@
-//! The `signoff` binary: one handler per subcommand.
+//! The `signoff` binary: one handler per subcommand. Commands fail with a
+//! [`signoff::report::Report`]; `main` prints it with its causes and exits 1.
+#![deny(clippy::unwrap_used)]
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -8,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use signoff::identity::cli as identity;
 use signoff::protocol::Action;
+use signoff::report::{Result, WrapErr as _, eyre};
 
 /// `signoff --version`: the release, the commit and the day it was built (see build.rs).
 const VERSION: &str = concat!(
@@ -121,33 +124,34 @@ fn main() -> ExitCode {
         }
         Some(Command::Man { dir }) => man(dir),
     };
+    // The edge: one report per failed command, its cause chain printed.
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("signoff: {e}");
+            signoff::report::print(&e);
             ExitCode::from(1)
         }
     }
 }
 
 /// The man page (roff) on stdout; with `dir`, one page per subcommand as well, as files.
-fn man(dir: Option<PathBuf>) -> Result<ExitCode, String> {
+fn man(dir: Option<PathBuf>) -> Result<ExitCode> {
     let cmd = <Cli as clap::CommandFactory>::command();
     let render = |c: clap::Command| {
         let mut out = Vec::new();
         clap_mangen::Man::new(c)
             .render(&mut out)
             .map(|()| out)
-            .map_err(|e| e.to_string())
+            .wrap_err("rendering the man page")
     };
     let Some(dir) = dir else {
         let page = render(cmd)?;
         return match std::io::Write::write_all(&mut std::io::stdout(), &page) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
             _ => Ok(ExitCode::SUCCESS),
         };
     };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
     let mut pages = vec![("signoff".to_string(), render(cmd.clone())?)];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         // clap names are `&'static str` without its `string` feature; this runs once.
@@ -159,30 +163,32 @@ fn man(dir: Option<PathBuf>) -> Result<ExitCode, String> {
     }
     for (name, page) in pages {
         let path = dir.join(format!("{name}.1"));
-        std::fs::write(&path, page).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, page).wrap_err_with(|| format!("writing {}", path.display()))?;
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn digest(file: Option<PathBuf>) -> Result<ExitCode, String> {
+fn digest(file: Option<PathBuf>) -> Result<ExitCode> {
     let text = match file.as_deref() {
         None => read_stdin()?,
         Some(p) if p.as_os_str() == "-" => read_stdin()?,
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        Some(p) => {
+            std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?
+        }
     };
     // Strict: an unknown field, a `null`, or a value that is not in its canonical form
     // (a timestamp with an offset, a lowercase id) is refused, never silently rewritten.
-    let action: Action = signoff::protocol::strict::decode_object(&text)
-        .map_err(|e| format!("not an action: {e}"))?;
+    let action: Action =
+        signoff::protocol::strict::decode_object(&text).map_err(|e| eyre!("not an action: {e}"))?;
     println!("{}", action.digest());
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_stdin() -> Result<String, String> {
+fn read_stdin() -> Result<String> {
     let mut s = String::new();
     std::io::stdin()
         .read_to_string(&mut s)
-        .map_err(|e| format!("reading stdin: {e}"))?;
+        .wrap_err("reading stdin")?;
     Ok(s)
 }

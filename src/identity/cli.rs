@@ -16,6 +16,7 @@ use super::session::{Session, SessionError, SessionStore, default_data_dir};
 use super::{qr_lines, start_device_flow};
 use crate::env::or_deprecated;
 use crate::protocol::{KeyId, Timestamp};
+use crate::report::{Report, Result, WrapErr as _, eyre};
 use crate::text::visible_string as visible;
 
 /// Where the session and device key live.
@@ -88,41 +89,40 @@ pub enum KeysCommand {
     Revoke { key_id: String },
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
+fn parse_kv(s: &str) -> std::result::Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))
 }
 
-fn store(dir: &DataDirArg) -> Result<SessionStore, String> {
+fn store(dir: &DataDirArg) -> Result<SessionStore> {
     let d = match &dir.data_dir {
         Some(d) => d.clone(),
-        None => default_data_dir().map_err(|e| e.to_string())?,
+        None => default_data_dir()?,
     };
     Ok(SessionStore::new(d))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("starting the async runtime: {e}"))
+        .wrap_err("starting the async runtime")
 }
 
 /// `signoff login`.
-pub fn login_cmd(args: LoginArgs) -> Result<ExitCode, String> {
+pub fn login_cmd(args: LoginArgs) -> Result<ExitCode> {
     let store = store(&args.dir)?;
-    let previous = store.load().map_err(|e| e.to_string())?;
+    let previous = store.load()?;
     let mut cfg = match (&args.issuer, &args.client_id, &previous) {
         (Some(i), Some(c), _) => IssuerConfig::new(i.clone(), c.clone()),
         (None, None, Some(p)) => p.issuer.clone(),
         (Some(i), None, Some(p)) if p.issuer.issuer == *i => p.issuer.clone(),
         _ => {
-            return Err(
+            return Err(eyre!(
                 "which issuer? pass --issuer URL and --client-id ID (or set \
-                        SIGNOFF_ISSUER and SIGNOFF_CLIENT_ID)"
-                    .into(),
-            );
+                 SIGNOFF_ISSUER and SIGNOFF_CLIENT_ID)"
+            ));
         }
     };
     cfg.scopes.extend(args.scopes.iter().cloned());
@@ -130,7 +130,7 @@ pub fn login_cmd(args: LoginArgs) -> Result<ExitCode, String> {
     let broker = or_deprecated(args.broker.clone()).or_else(|| previous.and_then(|p| p.broker));
     let rt = runtime()?;
     let outcome = rt.block_on(async {
-        let auth = start_device_flow(&cfg).await.map_err(|e| e.to_string())?;
+        let auth = start_device_flow(&cfg).await?;
         println!("To sign in, open {}", visible(&auth.verification_uri));
         println!("and enter the code:  {}", visible(&auth.user_code));
         if let Some(c) = &auth.verification_uri_complete {
@@ -159,12 +159,9 @@ pub fn login_cmd(args: LoginArgs) -> Result<ExitCode, String> {
                 }
                 tokio::time::sleep(d).await;
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         session.broker = broker;
-        login::complete_login(&store, session)
-            .await
-            .map_err(|e| e.to_string())
+        Ok::<_, Report>(login::complete_login(&store, session).await?)
     })?;
     print_login(&outcome, &store);
     Ok(ExitCode::SUCCESS)
@@ -197,11 +194,9 @@ fn print_login(o: &LoginOutcome, store: &SessionStore) {
 }
 
 /// `signoff logout`.
-pub fn logout_cmd(args: LogoutArgs) -> Result<ExitCode, String> {
+pub fn logout_cmd(args: LogoutArgs) -> Result<ExitCode> {
     let store = store(&args.dir)?;
-    let o = runtime()?
-        .block_on(login::logout(&store, args.forget_key))
-        .map_err(|e| e.to_string())?;
+    let o = runtime()?.block_on(login::logout(&store, args.forget_key))?;
     if !o.session_deleted {
         println!("Not signed in; nothing to do.");
         return Ok(ExitCode::SUCCESS);
@@ -228,7 +223,7 @@ pub fn logout_cmd(args: LogoutArgs) -> Result<ExitCode, String> {
 
 /// `signoff whoami`: the session, checked against its issuer. Exit 1 when the session
 /// cannot be used as it is (refresh refused, issuer gone, or its key no longer there).
-pub fn whoami_cmd(args: WhoamiArgs) -> Result<ExitCode, String> {
+pub fn whoami_cmd(args: WhoamiArgs) -> Result<ExitCode> {
     let store = store(&args.dir)?;
     let rt = runtime()?;
     let (s, note) = match rt.block_on(store.valid_session()) {
@@ -236,10 +231,10 @@ pub fn whoami_cmd(args: WhoamiArgs) -> Result<ExitCode, String> {
             let note = rt.block_on(check_issuer(&s)).err();
             (s, note)
         }
-        Err(SessionError::NotSignedIn) => return Err(SessionError::NotSignedIn.to_string()),
+        Err(SessionError::NotSignedIn) => return Err(SessionError::NotSignedIn.into()),
         Err(e) => match store.load() {
             Ok(Some(s)) => (s, Some(e.to_string())),
-            _ => return Err(e.to_string()),
+            _ => return Err(e.into()),
         },
     };
     print_whoami(&s, note.as_deref(), &store);
@@ -251,7 +246,7 @@ pub fn whoami_cmd(args: WhoamiArgs) -> Result<ExitCode, String> {
 
 /// Asks the session's issuer whether it still stands behind the session: discovery
 /// answers, and (for a JWT access token) the key that signed it is still in its key set.
-async fn check_issuer(s: &Session) -> Result<(), String> {
+async fn check_issuer(s: &Session) -> std::result::Result<(), String> {
     let again = "sign in again with `signoff login`";
     super::oidc::discover(&s.issuer, &super::oidc::http_client())
         .await
@@ -323,22 +318,19 @@ fn print_whoami(s: &Session, note: Option<&str>, store: &SessionStore) {
 }
 
 /// `signoff keys …`.
-pub fn keys_cmd(args: KeysArgs) -> Result<ExitCode, String> {
+pub fn keys_cmd(args: KeysArgs) -> Result<ExitCode> {
     let store = store(&args.dir)?;
-    let session = store
-        .load()
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| SessionError::NotSignedIn.to_string())?;
+    let session = store.load()?.ok_or(SessionError::NotSignedIn)?;
     let broker = or_deprecated(args.broker.clone())
         .or(session.broker.clone())
-        .ok_or("which broker? pass --broker URL (or set SIGNOFF_BROKER_URL)")?;
+        .ok_or_else(|| eyre!("which broker? pass --broker URL (or set SIGNOFF_BROKER_URL)"))?;
     let keys = BrokerKeys::new(broker.clone(), Arc::new(SessionStore::new(store.dir())));
     let key_path = store.device_key_path();
-    let local = DeviceKey::load(&key_path).map_err(|e| e.to_string())?;
+    let local = DeviceKey::load(&key_path)?;
     runtime()?.block_on(async {
         match args.command {
             KeysCommand::List => {
-                let list = keys.list().await.map_err(|e| e.to_string())?;
+                let list = keys.list().await?;
                 if list.keys.is_empty() {
                     println!("No keys registered for {}.", visible(&session.identity.subject));
                 }
@@ -349,15 +341,15 @@ pub fn keys_cmd(args: KeysArgs) -> Result<ExitCode, String> {
                 }
             }
             KeysCommand::Register => {
-                let (key, _) = DeviceKey::load_or_create(&key_path).map_err(|e| e.to_string())?;
-                let created = login::register_key(&broker, &store, &key).await.map_err(|e| e.to_string())?;
+                let (key, _) = DeviceKey::load_or_create(&key_path)?;
+                let created = login::register_key(&broker, &store, &key).await?;
                 println!("Key {} {} at {broker}", key.key_id(), if created { "registered" } else { "was already registered" });
             }
             KeysCommand::Rotate => {
-                let new = DeviceKey::generate().map_err(|e| e.to_string())?;
+                let new = DeviceKey::generate()?;
                 // Register first: if the broker refuses, the old key stays in use.
-                login::register_key(&broker, &store, &new).await.map_err(|e| e.to_string())?;
-                new.save(&key_path).map_err(|e| e.to_string())?;
+                login::register_key(&broker, &store, &new).await?;
+                new.save(&key_path)?;
                 println!("New key {} registered and stored in {}", new.key_id(), key_path.display());
                 if let Some(old) = local {
                     match keys.revoke(&old.key_id()).await {
@@ -368,15 +360,15 @@ pub fn keys_cmd(args: KeysArgs) -> Result<ExitCode, String> {
             }
             KeysCommand::Revoke { key_id } => {
                 let id = KeyId(key_id);
-                let info = keys.revoke(&id).await.map_err(|e| e.to_string())?;
+                let info = keys.revoke(&id).await?;
                 println!("Key {} revoked at {}", info.key_id, info.revoked_at.map(|t| t.to_string()).unwrap_or_default());
                 if local.as_ref().is_some_and(|l| l.key_id() == id) {
-                    super::files::remove_private(&key_path).map_err(|e| e.to_string())?;
+                    super::files::remove_private(&key_path)?;
                     println!("It was this device's key: deleted it; `signoff keys register` makes a new one.");
                 }
             }
         }
-        Ok::<_, String>(())
+        Ok::<_, Report>(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `signoff console` (also what `signoff` runs with no subcommand): flags, start-up
 //! checks with clear errors, logging to a file, then the runtime.
 
+use crate::report::{Report, Result, WrapErr as _, eyre};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -59,9 +60,9 @@ pub struct ReviewArgs {
 
 /// Runs `signoff review ID`: signs in first if needed, then selects the action once
 /// it is on the queue (decided actions are on the history screen, `H`).
-pub fn review(args: ReviewArgs) -> Result<ExitCode, String> {
+pub fn review(args: ReviewArgs) -> Result<ExitCode> {
     let id: crate::protocol::ActionId = args.id.trim().parse().map_err(|_| {
-        format!(
+        eyre!(
             "{:?} is not an action id (a 26-character ULID, as in `signoff review 01J…`)",
             crate::text::visible_string(&args.id)
         )
@@ -70,16 +71,13 @@ pub fn review(args: ReviewArgs) -> Result<ExitCode, String> {
 }
 
 /// Runs the console; errors are one readable line for the shell.
-pub fn main(args: ConsoleArgs) -> Result<ExitCode, String> {
+pub fn main(args: ConsoleArgs) -> Result<ExitCode> {
     run_console(args, None)
 }
 
-fn run_console(
-    args: ConsoleArgs,
-    review: Option<crate::protocol::ActionId>,
-) -> Result<ExitCode, String> {
+fn run_console(args: ConsoleArgs, review: Option<crate::protocol::ActionId>) -> Result<ExitCode> {
     let (config_dir, state_dir) = config::dirs(&env);
-    let file = config::read_file(&config_dir).map_err(|e| e.to_string())?;
+    let file = config::read_file(&config_dir)?;
     let flags = Flags {
         broker_url: args.broker,
         issuer: args.issuer,
@@ -93,11 +91,11 @@ fn run_console(
     let broker_given = flags.broker_url.is_some()
         || env("SIGNOFF_BROKER_URL").is_some_and(|v| !v.is_empty())
         || file.broker_url.is_some();
-    let mut config = config::resolve(file, &env, flags).map_err(|e| e.to_string())?;
+    let mut config = config::resolve(file, &env, flags)?;
     let theme = if config.no_color {
         Theme::monochrome()
     } else {
-        Theme::load(&config.theme, Some(&config_dir.join("themes"))).map_err(|e| e.to_string())?
+        Theme::load(&config.theme, Some(&config_dir.join("themes")))?
     };
     let auth = match &config.token {
         // The explicit override: a bearer as is, and a key file.
@@ -109,13 +107,13 @@ fn run_console(
         },
         None => session_auth(&mut config, broker_given)?,
     };
-    let _log = init_logging(&state_dir)?;
+    let _log = init_logging(&state_dir).map_err(Report::msg)?;
     tracing::info!(broker = %config.broker_url, theme = %theme.name, "console starting");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("starting the runtime: {e}"))?;
+        .wrap_err("starting the runtime")?;
     rt.block_on(run(RunOptions {
         config,
         theme,
@@ -125,8 +123,7 @@ fn run_console(
         needs_login: auth.needs_login,
         intro: Vec::new(),
         review,
-    }))
-    .map_err(|e| e.to_string())?;
+    }))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -140,18 +137,18 @@ struct Auth {
 
 /// The default: the session store of `signoff login` (silent refresh), its device key,
 /// and the login dialog when the session is missing or dies.
-fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String> {
-    let dir = default_data_dir().map_err(|e| e.to_string())?;
+fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth> {
+    let dir = default_data_dir()?;
     let store = SessionStore::new(&dir);
     // A session file others can read is refused here, with its own message.
-    let session = store.load().map_err(|e| e.to_string())?;
+    let session = store.load()?;
     let issuer = credentials::choose_issuer(
         config.issuer.as_deref(),
         config.client_id.as_deref(),
         session.as_ref(),
     );
     if session.is_none() && issuer.is_none() {
-        return Err(credentials::NO_SIGN_IN.into());
+        return Err(eyre!(credentials::NO_SIGN_IN));
     }
     if let Some(b) = session.as_ref().and_then(|s| s.broker.clone())
         && !broker_given
@@ -159,10 +156,9 @@ fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String>
         config.broker_url = b;
     }
     let key = match &config.key_file {
-        Some(path) => read_seed(path)?,
+        Some(path) => read_seed(path).map_err(Report::msg)?,
         None => {
-            let (key, _) =
-                DeviceKey::load_or_create(&store.device_key_path()).map_err(|e| e.to_string())?;
+            let (key, _) = DeviceKey::load_or_create(&store.device_key_path())?;
             key.signing_key().clone()
         }
     };
@@ -178,17 +174,19 @@ fn session_auth(config: &mut Config, broker_given: bool) -> Result<Auth, String>
     })
 }
 
-fn load_key(config: &Config) -> Result<SigningKey, String> {
-    let path = config.key_file.as_deref().ok_or(
-        "--token needs a device key: pass --key-file or set SIGNOFF_KEY_FILE (a 0600 file with an \
-         Ed25519 seed), or drop --token to use the session from `signoff login`",
-    )?;
-    read_seed(path)
+fn load_key(config: &Config) -> Result<SigningKey> {
+    let path = config.key_file.as_deref().ok_or_else(|| {
+        eyre!(
+            "--token needs a device key: pass --key-file or set SIGNOFF_KEY_FILE (a 0600 file \
+             with an Ed25519 seed), or drop --token to use the session from `signoff login`"
+        )
+    })?;
+    read_seed(path).map_err(Report::msg)
 }
 
 /// Reads an Ed25519 seed file: 32 raw bytes, 64 hex characters, or base64 of 32 bytes.
 /// Refuses a file that others can read.
-pub fn read_seed(path: &Path) -> Result<SigningKey, String> {
+pub fn read_seed(path: &Path) -> std::result::Result<SigningKey, String> {
     let shown = path.display();
     #[cfg(unix)]
     {
@@ -218,7 +216,7 @@ pub fn read_seed(path: &Path) -> Result<SigningKey, String> {
 /// Logs go to `<state dir>/console.log`, never to the screen.
 pub fn init_logging(
     state_dir: &Path,
-) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
+) -> std::result::Result<tracing_appender::non_blocking::WorkerGuard, String> {
     std::fs::create_dir_all(state_dir)
         .map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
     // Private from the first byte: the log names approvers, actions and brokers.

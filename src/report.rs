@@ -1,0 +1,80 @@
+//! How a command's failure reaches the person who ran it: the binary's edge turns every
+//! command's error into one [`Report`] (color-eyre's `eyre`) and prints its message with
+//! each cause the message does not already say, so the chain from a typed error (an I/O
+//! error under a session error under a login error) is never lost.
+
+pub use color_eyre::eyre::{Report, Result, WrapErr, eyre};
+
+/// The lines to print for `err` under the `signoff:` prefix: the message, then each
+/// cause that adds something (a `thiserror` message often embeds its source already).
+pub fn lines(err: &Report) -> Vec<String> {
+    let mut said = String::new();
+    let mut out: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || said.contains(&text) {
+            continue;
+        }
+        out.push(if out.is_empty() {
+            text.clone()
+        } else {
+            format!("caused by: {text}")
+        });
+        said.push_str(&text);
+        said.push('\n');
+    }
+    out
+}
+
+/// [`lines`] as printed on stderr: `signoff: message`, causes indented under it.
+pub fn print(err: &Report) {
+    for (i, l) in lines(err).iter().enumerate() {
+        if i == 0 {
+            eprintln!("signoff: {l}");
+        } else {
+            eprintln!("  {l}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Inner {
+        #[error("permission denied")]
+        Denied,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        /// Says its source itself.
+        #[error("session: {0}")]
+        Says(#[source] Inner),
+        /// Leaves it to the chain.
+        #[error("cannot store the session")]
+        Hides(#[source] Inner),
+    }
+
+    #[test]
+    fn each_cause_is_printed_once_and_only_when_the_message_lacks_it() {
+        let r = Report::new(Outer::Hides(Inner::Denied));
+        assert_eq!(
+            lines(&r),
+            ["cannot store the session", "caused by: permission denied"]
+        );
+        let r = Report::new(Outer::Says(Inner::Denied));
+        assert_eq!(lines(&r), ["session: permission denied"]);
+        let r = Report::new(Outer::Hides(Inner::Denied)).wrap_err("signing in");
+        assert_eq!(
+            lines(&r),
+            [
+                "signing in",
+                "caused by: cannot store the session",
+                "caused by: permission denied"
+            ]
+        );
+        assert_eq!(lines(&eyre!("plain text")), ["plain text"]);
+    }
+}
