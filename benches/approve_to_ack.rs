@@ -59,7 +59,7 @@ async fn run(url: &str, n: usize) -> (Stats, Stats) {
         let created = agent.submit(&request(&resource, 3600)).await.created;
         console.handle(Msg::Tick(Timestamp::now()));
         console
-            .run_until(|c| c.app.selected == Some(created.id) && c.shows(&resource))
+            .run_until(|c| c.app.queue.selected == Some(created.id) && c.shows(&resource))
             .await;
 
         let t0 = Instant::now();
@@ -70,9 +70,13 @@ async fn run(url: &str, n: usize) -> (Stats, Stats) {
         );
         console.draw();
         console.handle(key(KeyCode::Enter));
-        assert_eq!(console.app.inflight.len(), 1, "Enter sends the decision");
+        assert_eq!(
+            console.app.queue.inflight.len(),
+            1,
+            "Enter sends the decision"
+        );
         let t_sent = Instant::now();
-        let acked = console.run_until(|c| c.app.inflight.is_empty()).await;
+        let acked = console.run_until(|c| c.app.queue.inflight.is_empty()).await;
         let notice = console.app.notices.back().expect("the ack leaves a notice");
         assert_eq!(notice.level, Level::Success, "{:?}", notice.text.plain());
         if i >= WARM_UP {

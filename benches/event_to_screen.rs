@@ -65,7 +65,7 @@ async fn run(url: &str, n: usize) -> (Stats, Stats) {
         }
     }
     assert_eq!(
-        console.app.order.len(),
+        console.app.queue.order.len(),
         WARM_UP + n,
         "every action is queued"
     );

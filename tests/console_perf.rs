@@ -41,7 +41,7 @@ fn a_one_mebibyte_diff_scrolls_without_reparsing() {
     let id = a.id;
     let mut app = live_app(vec![a], (160, 48));
     // A change this large is diffed off the event loop: wait for it, then scroll.
-    assert!(app.entries[&id].wait_for_diff(Duration::from_secs(60)));
+    assert!(app.queue.entries[&id].wait_for_diff(Duration::from_secs(60)));
     let parse = start.elapsed();
     app.focus = Pane::Diff;
     let theme = Theme::dark();
@@ -55,7 +55,7 @@ fn a_one_mebibyte_diff_scrolls_without_reparsing() {
         );
         worst = worst.max(draw(&app, &theme, &mut t));
     }
-    assert!(app.pane_scroll(Pane::Diff) >= 500);
+    assert!(app.queue.pane_scroll(Pane::Diff) >= 500);
     println!("1 MiB diff: parse {parse:?}, first draw {first:?}, worst scroll+draw {worst:?}");
     assert!(parse < Duration::from_secs(10), "parse {parse:?}");
     assert!(worst < Duration::from_millis(500), "draw {worst:?}");
@@ -105,7 +105,7 @@ fn a_five_thousand_action_queue_stays_interactive() {
     );
     let resort = s.elapsed();
     println!("5000 actions: snapshot {snapshot:?}, worst key+draw {worst:?}, re-sort {resort:?}");
-    assert_eq!(app.order.len(), 5000);
+    assert_eq!(app.queue.order.len(), 5000);
     assert!(worst < Duration::from_millis(500), "key+draw {worst:?}");
 }
 

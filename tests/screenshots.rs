@@ -118,8 +118,9 @@ fn the_environment_does_not_change_a_screenshot() {
 #[test]
 fn the_selected_row_is_highlighted_in_every_shipped_theme() {
     let app = live_app(sample_queue(), (120, 36));
-    let selected = app.selected.expect("a selection");
+    let selected = app.queue.selected.expect("a selection");
     let row = app
+        .queue
         .order
         .iter()
         .position(|id| *id == selected)

@@ -84,7 +84,7 @@ impl Console {
                 // fetched or exported.
                 Effect::Alert { .. }
                 | Effect::StartLogin
-                | Effect::RefreshToken { .. }
+                | Effect::RefreshToken
                 // Registered once before the run.
                 | Effect::RegisterKey
                 | Effect::Quit

@@ -41,14 +41,14 @@ pub struct Principal {
     /// expired token cannot keep deciding on a connection it opened while valid.
     pub expires_at: Option<Timestamp>,
     /// Who vouches for the identity: the OIDC issuer URL, or
-    /// [`STATIC_ISSUER`](crate::identity::person::STATIC_ISSUER) for static tokens.
+    /// [`STATIC_ISSUER`](crate::protocol::person::STATIC_ISSUER) for static tokens.
     pub issuer: String,
 }
 
 impl Principal {
     /// The person behind the token, as every vote and self-approval check compares them.
-    pub fn person(&self) -> crate::identity::person::PersonKey {
-        crate::identity::person::PersonKey::authenticated(
+    pub fn person(&self) -> crate::protocol::person::PersonKey {
+        crate::protocol::person::PersonKey::authenticated(
             &self.issuer,
             &self.identity.subject,
             self.identity.email.as_deref(),

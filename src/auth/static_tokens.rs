@@ -66,7 +66,7 @@ impl Authenticator for StaticTokens {
                 groups: t.groups.clone(),
             },
             expires_at: None,
-            issuer: crate::identity::person::STATIC_ISSUER.to_string(),
+            issuer: crate::protocol::person::STATIC_ISSUER.to_string(),
         });
         Box::pin(async move { result.ok_or(AuthError::UnknownToken) })
     }

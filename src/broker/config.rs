@@ -139,7 +139,7 @@ impl Config {
     /// Token subjects and emails follow the identifier grammar an agent's identity fields
     /// do: a subject with a stray space or an invisible character would be another person.
     fn check_tokens(&self) -> Result<(), String> {
-        use crate::identity::person::{canonical_email, check_identifier};
+        use crate::protocol::person::{canonical_email, check_identifier};
         for (i, t) in self.tokens.iter().enumerate() {
             check_identifier(&t.subject).map_err(|m| {
                 format!(

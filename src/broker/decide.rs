@@ -12,7 +12,7 @@
 use ed25519_dalek::VerifyingKey;
 
 use crate::auth::Principal;
-use crate::identity::person;
+use crate::protocol::person;
 use crate::protocol::{
     Action, Digest, ErrorCode, SignedDecision, Status, Timestamp, Verdict, VerifyError, Vote,
 };

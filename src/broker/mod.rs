@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::auth::Authenticator;
 
 pub mod audit_key;
+pub mod audit_payload;
 pub mod cli;
 pub mod config;
 pub mod decide;

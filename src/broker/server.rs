@@ -149,6 +149,7 @@ impl Broker {
             checkpoint: checkpoint.clone(),
             budgets: t.budgets,
             events_kept: t.resume_window,
+            clock: super::writer::wall_clock(),
         };
         let notify_wake = Arc::new(Notify::new());
         let plan = super::notify::Plan::new(&settings.notify, notify_wake.clone()).map(Arc::new);

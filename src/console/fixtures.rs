@@ -200,7 +200,7 @@ pub fn live_app(actions: Vec<Action>, size: (u16, u16)) -> App {
     );
     // As if every body had been fetched and checked (the feed tests cover the fetch).
     for a in actions {
-        if let Some(e) = app.entries.get_mut(&a.id) {
+        if let Some(e) = app.queue.entries.get_mut(&a.id) {
             let _ = e.set_body(a);
         }
     }
@@ -222,4 +222,29 @@ pub fn sample_queue() -> Vec<Action> {
         ),
         action(4, "terraform.apply", "vpc-main", "dev", RiskLevel::Low),
     ]
+}
+
+/// The whole screen for `app` drawn with the dark theme into a buffer of its size: the
+/// views as the runtime draws them, for the core's tests (which never name a view).
+pub fn render(app: &App) -> (ratatui::buffer::Buffer, crate::console::ui::theme::Theme) {
+    use ratatui::widgets::Widget as _;
+    let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    let theme = crate::console::ui::theme::Theme::dark();
+    crate::console::ui::Root { app, theme: &theme }.render(area, &mut buf);
+    (buf, theme)
+}
+
+/// [`render`] as text, one line per row.
+pub fn screen_text(app: &App) -> String {
+    let (buf, _) = render(app);
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
 }

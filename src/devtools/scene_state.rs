@@ -101,8 +101,8 @@ const HOSTILE: u8 = 8;
 fn select(app: &mut App, n: u8) {
     let id = fixtures::id(n);
     key(app, KeyCode::Home);
-    for _ in 0..app.order.len() {
-        if app.selected == Some(id) {
+    for _ in 0..app.queue.order.len() {
+        if app.queue.selected == Some(id) {
             return;
         }
         key(app, KeyCode::Down);

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
-use serde_json::json;
-
+use crate::broker::audit_payload;
 use crate::broker::store::audit::seal;
 use crate::broker::store::{
     AuditEntry, AuditKind, HistoryRow, Mutation, SqliteStore, Store, StoreError,
@@ -19,6 +18,7 @@ use crate::broker::store::{
 use crate::history::r#gen::{GenConfig, Generator};
 use crate::protocol::api::KeyInfo;
 use crate::protocol::decision::encode_public_key;
+use crate::protocol::person::PersonKey;
 use crate::protocol::{ActionId, Digest, HistoryRecord, Status, Timestamp, Verdict};
 
 /// Records per transaction: large enough that fsyncs do not dominate.
@@ -84,12 +84,7 @@ fn key_mutations(g: &Generator, chain: &mut Chain, at: Timestamp) -> Vec<Mutatio
             created_at: at,
             revoked_at: None,
         };
-        let payload = json!({
-            "key_id": info.key_id,
-            "subject": info.subject,
-            "public_key": info.public_key,
-            "label": info.label,
-        });
+        let payload = audit_payload::key_registered(&info);
         chain.push(
             &mut muts,
             AuditKind::KeyRegistered,
@@ -113,7 +108,7 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
     pending.execution = None;
     let id = Some(done.id);
     let requester = done.requester.id.as_str();
-    let payload = json!({ "action": &pending, "digest": &r.digest });
+    let payload = audit_payload::action_created(&pending, &r.digest);
     chain.push(
         muts,
         AuditKind::ActionCreated,
@@ -125,6 +120,15 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
     let mut approvals = 0;
     for signed in g.signed_votes(r) {
         let d = &signed.decision;
+        // The person as the broker records them (every generated vote names one).
+        let person = done
+            .votes
+            .iter()
+            .find(|v| v.decision_id == d.decision_id)
+            .map_or_else(
+                || PersonKey::legacy_subject(&d.approver),
+                |v| v.person_key(),
+            );
         let status_after = match d.verdict {
             Verdict::Deny => Status::Denied,
             Verdict::Approve => {
@@ -138,7 +142,7 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
         };
         let at = d.issued_at;
         let approver = d.approver.clone();
-        let payload = json!({ "decision": &signed, "status_after": status_after });
+        let payload = audit_payload::vote(&signed, status_after, &person);
         muts.push(Mutation::Vote { signed, at });
         chain.push(muts, AuditKind::Vote, id, &approver, at, payload);
     }
@@ -153,15 +157,10 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
                 .unwrap_or_default(),
         ),
     };
-    let payload = json!({
-        "status": done.status,
-        "decided_by": &r.decided_by,
-        "reason": &r.reason,
-        "approvals": done.approvals(),
-    });
+    let payload = audit_payload::outcome(done.status, &r.decided_by, &r.reason, done.approvals());
     let hash = chain.push(muts, kind, id, &actor, r.decided_at, payload);
     if let Some(exec) = &done.execution {
-        let payload = json!({ "execution": exec, "digest": &r.digest });
+        let payload = audit_payload::execution(exec, &r.digest);
         chain.push(
             muts,
             AuditKind::Execution,
@@ -326,6 +325,43 @@ mod tests {
             page.records
                 .iter()
                 .all(|r| r.action.votes.iter().any(|v| v.approver == who))
+        );
+    }
+
+    /// A seeded store is what a broker writes: every vote names its person (none in the
+    /// legacy form the verifier still accepts from old logs), and the log verifies.
+    #[test]
+    fn seeded_votes_carry_the_person_and_the_log_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        seed(dir.path(), config(200), |_| {}).unwrap();
+        let summary = crate::broker::cli::verify(dir.path()).unwrap();
+        assert!(summary.starts_with("audit log OK"), "{summary}");
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let entries = store.audit_entries(0, 100_000).unwrap();
+        let votes: Vec<AuditEntry> = entries
+            .iter()
+            .map(|e| serde_json::from_str::<AuditEntry>(&e.canonical).unwrap())
+            .filter(|e| e.kind == AuditKind::Vote)
+            .collect();
+        assert!(votes.len() > 100, "{} votes", votes.len());
+        for v in &votes {
+            let person: PersonKey =
+                serde_json::from_value(v.payload["person"].clone()).expect("a person");
+            assert_eq!(person.issuer.as_deref(), Some("static"));
+            assert_eq!(person.email.as_deref(), Some(v.actor.as_str()));
+        }
+        // And the history's votes carry the same person as the log.
+        let page = store
+            .history(&crate::protocol::HistoryQuery {
+                limit: Some(500),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            page.records
+                .iter()
+                .flat_map(|r| &r.action.votes)
+                .all(|v| v.person.is_some())
         );
     }
 

@@ -7,6 +7,7 @@
 
 mod data;
 
+use crate::protocol::person::{PersonKey, STATIC_ISSUER};
 use ed25519_dalek::SigningKey;
 use sha2::{Digest as _, Sha256};
 
@@ -88,6 +89,13 @@ pub struct ApproverKey {
     pub subject: &'static str,
     pub key: SigningKey,
     pub key_id: KeyId,
+}
+
+impl ApproverKey {
+    /// The person behind the key, as a broker with static tokens identifies them.
+    pub fn person(&self) -> PersonKey {
+        PersonKey::authenticated(STATIC_ISSUER, self.subject, None)
+    }
 }
 
 /// Generates history records; see the module documentation.
@@ -334,7 +342,7 @@ impl Generator {
                     reason,
                     key_id: who.key_id.clone(),
                     at,
-                    person: None,
+                    person: Some(who.person()),
                     group: None,
                 }
             };

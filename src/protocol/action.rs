@@ -291,7 +291,7 @@ pub struct Vote {
     /// canonical email). Votes are one per person: a second login of the same person is
     /// refused. Absent on votes recorded before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person: Option<crate::identity::person::PersonKey>,
+    pub person: Option<crate::protocol::person::PersonKey>,
     /// The approver group this approval counts for, under a policy that requires
     /// approvals from distinct groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -300,10 +300,10 @@ pub struct Vote {
 
 impl Vote {
     /// The voter's person key (from the approver subject for votes that predate it).
-    pub fn person_key(&self) -> crate::identity::person::PersonKey {
+    pub fn person_key(&self) -> crate::protocol::person::PersonKey {
         self.person
             .clone()
-            .unwrap_or_else(|| crate::identity::person::PersonKey::legacy_subject(&self.approver))
+            .unwrap_or_else(|| crate::protocol::person::PersonKey::legacy_subject(&self.approver))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod history;
 pub mod idempotency;
 pub mod ids;
 pub mod messages;
+pub mod person;
 pub mod row;
 pub mod strict;
 pub mod time;

@@ -50,9 +50,9 @@ fn bounded(out: &mut Vec<FieldError>, field: &str, value: &str, limit: usize) {
 }
 
 /// An identity field: an email address or a subject token, nothing hidden around or in it
-/// (see [`check_identifier`](crate::identity::person::check_identifier)).
+/// (see [`check_identifier`](crate::protocol::person::check_identifier)).
 fn identifier(out: &mut Vec<FieldError>, field: &str, value: &str) {
-    if let Err(m) = crate::identity::person::check_identifier(value) {
+    if let Err(m) = crate::protocol::person::check_identifier(value) {
         out.push(err(field, m));
     }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::StoredHistory;
 use super::audit::{AuditEntry, AuditKind};
-use crate::identity::person::PersonKey;
+use crate::protocol::person::PersonKey;
 use crate::protocol::{Action, ActionId, Digest, SignedDecision, Status, Timestamp, Verdict, Vote};
 
 /// One action as the chain so far describes it.

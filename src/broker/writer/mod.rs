@@ -300,6 +300,16 @@ struct Inflight {
     bytes_total: u64,
 }
 
+/// Where the writer reads the time: the wall clock in the broker, a fixed or stepped
+/// one in tests. Read once per staged operation (and once per batch for its checkpoint
+/// and the idempotency window), never elsewhere.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The wall clock.
+pub fn wall_clock() -> Clock {
+    Arc::new(Timestamp::now)
+}
+
 /// The writer's own state: chain heads and the shared views it keeps current.
 pub struct Writer {
     store: Arc<dyn Store>,
@@ -328,6 +338,7 @@ pub struct Writer {
     wake: Arc<std::sync::atomic::AtomicBool>,
     /// How many recent feed events the store keeps for `resume_after`.
     events_kept: u64,
+    clock: Clock,
 }
 
 /// Shared pieces the writer updates.
@@ -344,6 +355,8 @@ pub struct Parts {
     pub budgets: Budgets,
     /// How many recent feed events the store keeps (the resume window).
     pub events_kept: usize,
+    /// Where the writer reads the time ([`wall_clock`] in the broker).
+    pub clock: Clock,
 }
 
 impl Writer {
@@ -374,7 +387,13 @@ impl Writer {
             budgets: p.budgets,
             notify: None,
             events_kept: p.events_kept as u64,
+            clock: p.clock,
         }
+    }
+
+    /// The time, from the writer's clock.
+    fn now(&self) -> Timestamp {
+        (self.clock)()
     }
 
     /// Stages notifications with `plan` (see [`crate::broker::notify`]).
@@ -532,7 +551,7 @@ impl Writer {
         }
         if !b.idempotency.is_empty() {
             // First in the batch, so it never removes a record this batch adds.
-            let before = Timestamp::now().plus_secs(-idempotency::WINDOW_SECS);
+            let before = self.now().plus_secs(-idempotency::WINDOW_SECS);
             b.muts.insert(0, Mutation::PruneIdempotency(before));
         }
         if !b.muts.is_empty() {
@@ -545,7 +564,7 @@ impl Writer {
             Checkpoint::sign(
                 self.audit_seq,
                 &self.audit_hash,
-                Timestamp::now(),
+                self.now(),
                 &self.audit_key,
             )
         });

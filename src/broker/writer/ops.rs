@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::{Batch, Created, IdempotencyKey, OpError, VoteAck, Writer};
 use crate::auth::Principal;
+use crate::broker::audit_payload;
 use crate::broker::decide::{Rejection, SeenFacts, check_vote_with_digest};
 use crate::broker::store::{AuditKind, HistoryRow, Mutation, StoreError};
 use crate::protocol::api::{KeyInfo, ResultReport};
@@ -110,7 +109,7 @@ impl Writer {
         let (digest, sizes) = digest_and_sizes(&action);
         self.check_budget(b, &action.requester.id, sizes.action)?;
         let a = Arc::new(action);
-        let payload = json!({ "action": a.as_ref(), "digest": &digest });
+        let payload = audit_payload::action_created(&a, &digest);
         let actor = a.requester.id.clone();
         self.audit(
             b,
@@ -178,7 +177,7 @@ impl Writer {
                 .as_ref()
                 .is_some_and(|f| f.decisions.contains(&d.decision_id))
             || self.store.decision_seen(&d.decision_id).map_err(failed)?;
-        let now = Timestamp::now();
+        let now = self.now();
         let facts = SeenFacts {
             decision_seen: seen,
         };
@@ -202,11 +201,7 @@ impl Writer {
             signed: signed.clone(),
             at: now,
         });
-        let payload = json!({
-            "decision": signed,
-            "status_after": a.status,
-            "person": outcome.vote.person,
-        });
+        let payload = audit_payload::vote(&signed, a.status, &outcome.vote.person_key());
         let hash = self.audit(b, AuditKind::Vote, Some(a.id), &d.approver, now, payload);
         let status = a.status;
         if status == Status::Pending {
@@ -260,12 +255,7 @@ impl Writer {
         reason: String,
         now: Timestamp,
     ) -> Arc<Action> {
-        let payload = json!({
-            "status": a.status,
-            "decided_by": decided_by,
-            "reason": reason,
-            "approvals": a.approvals(),
-        });
+        let payload = audit_payload::outcome(a.status, &decided_by, &reason, a.approvals());
         let hash = self.audit(b, kind, Some(a.id), actor, now, payload);
         // A decided action takes no more votes: its cached digest is needed no longer.
         let (digest, sizes) = self
@@ -323,7 +313,7 @@ impl Writer {
         }
         let mut a = (*a).clone();
         a.status = Status::Withdrawn;
-        let now = Timestamp::now();
+        let now = self.now();
         let reason = "withdrawn by the requester".to_string();
         Ok(self.resolve(
             b,
@@ -353,15 +343,16 @@ impl Writer {
         if a.execution.is_some() {
             return Err(OpError::Conflict("a result was already reported".into()));
         }
-        let now = Timestamp::now();
+        let now = self.now();
         let mut a = (*a).clone();
-        a.execution = Some(Execution {
+        let execution = Execution {
             exit_code: report.exit_code,
             reported_at: now,
             detail: report.detail,
-        });
+        };
+        a.execution = Some(execution.clone());
         let (digest, sizes) = digest_and_sizes(&a);
-        let payload = json!({ "execution": a.execution, "digest": &digest });
+        let payload = audit_payload::execution(&execution, &digest);
         self.audit(b, AuditKind::Execution, Some(a.id), by, now, payload);
         let row = ActionRow::of(&a, digest.clone(), sizes);
         self.event(
@@ -400,7 +391,7 @@ impl Writer {
         a.looking.push(by);
         let a = Arc::new(a);
         let (digest, _) = self.digest_and_sizes(&a);
-        let now = Timestamp::now();
+        let now = self.now();
         if let Some(p) = &self.notify {
             b.muts.extend(p.claimed(&a, &digest, now));
         }
@@ -421,7 +412,7 @@ impl Writer {
     }
 
     pub(super) fn expire(&mut self, b: &mut Batch, id: ActionId) -> Result<(), StoreError> {
-        let now = Timestamp::now();
+        let now = self.now();
         let Some(a) = self.get(b, &id)? else {
             return Ok(());
         };
@@ -477,15 +468,10 @@ impl Writer {
             subject,
             public_key,
             label,
-            created_at: Timestamp::now(),
+            created_at: self.now(),
             revoked_at: None,
         };
-        let payload = json!({
-            "key_id": info.key_id,
-            "subject": info.subject,
-            "public_key": info.public_key,
-            "label": info.label,
-        });
+        let payload = audit_payload::key_registered(&info);
         let subject = info.subject.clone();
         self.audit(
             b,
@@ -512,9 +498,9 @@ impl Writer {
         if k.revoked_at.is_some() {
             return Ok(k);
         }
-        let now = Timestamp::now();
+        let now = self.now();
         k.revoked_at = Some(now);
-        let payload = json!({ "key_id": k.key_id, "subject": k.subject });
+        let payload = audit_payload::key_revoked(&k);
         self.audit(b, AuditKind::KeyRevoked, None, subject, now, payload);
         b.muts.push(Mutation::PutKey(k.clone()));
         b.keys.insert(key_id.clone(), k.clone());

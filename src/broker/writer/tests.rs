@@ -123,6 +123,7 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
         checkpoint: Default::default(),
         budgets: Default::default(),
         events_kept: 64,
+        clock: wall_clock(),
     };
     let live = parts.live.clone();
     let writer = Writer::new(parts, 0, 0, crate::broker::store::audit::GENESIS.into(), 64);
@@ -148,6 +149,10 @@ fn a_failed_commit_is_refused_and_the_chain_continues_without_a_gap() {
 }
 
 fn parts_over(store: Arc<dyn Store>, events_kept: usize) -> Parts {
+    parts_at(store, events_kept, wall_clock())
+}
+
+fn parts_at(store: Arc<dyn Store>, events_kept: usize, clock: Clock) -> Parts {
     Parts {
         store,
         live: Arc::new(Live::new(Vec::new(), 0, 64, 64)),
@@ -158,6 +163,7 @@ fn parts_over(store: Arc<dyn Store>, events_kept: usize) -> Parts {
         checkpoint: Default::default(),
         budgets: Default::default(),
         events_kept,
+        clock,
     }
 }
 
@@ -303,4 +309,103 @@ fn a_key_survives_a_restart_of_the_writer() {
     assert!(more.iter().all(|r| matches!(r, Ok((_, false)))));
     let kept = store.events_after(0, 10).unwrap();
     assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5, 6]);
+}
+
+/// A clock the test sets: the writer reads the time only from it.
+fn stepped(at: i64) -> (Arc<std::sync::atomic::AtomicI64>, Clock) {
+    let t = Arc::new(std::sync::atomic::AtomicI64::new(at));
+    let read = t.clone();
+    let clock: Clock = Arc::new(move || Timestamp::from_unix_millis(read.load(Ordering::SeqCst)));
+    (t, clock)
+}
+
+/// Every time the writer stages comes from its clock: expiry is decided at the clock's
+/// time (not a millisecond early), and the audit entries, the vote-free outcome, the
+/// key registration and the batch's checkpoint carry that time.
+#[test]
+fn staging_reads_the_time_from_the_writers_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let created = 1_795_000_000_000;
+    let (t, clock) = stepped(created);
+    let mut w = Writer::new(
+        parts_at(store.clone(), 64, clock),
+        0,
+        0,
+        crate::broker::store::audit::GENESIS.into(),
+        64,
+    );
+    let (to_committer, batches) = std::sync::mpsc::sync_channel(1);
+    // A committer that only writes: the test reads the store, not the live views.
+    let committer = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for c in batches {
+            let c: commit::Commit = c;
+            store.commit(&c.muts).unwrap();
+            seen.push(c.checkpoint.clone());
+            let _ = c.result.send(true);
+        }
+        seen
+    });
+    let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    a.created_at = Timestamp::from_unix_millis(created);
+    a.expires_at = a.created_at.plus_secs(900);
+    let (reply, _created) = oneshot::channel();
+    let create = Op::Create {
+        callback: None,
+        action: Box::new(a.clone()),
+        idempotency: None,
+        reply,
+    };
+    let (reply, _key) = oneshot::channel();
+    let key = Op::RegisterKey {
+        subject: "alice".into(),
+        public_key: "AAAA".into(),
+        key_id: KeyId("k-alice".into()),
+        label: "laptop".into(),
+        reply,
+    };
+    w.process(vec![create, key], &to_committer);
+    // One millisecond before the expiry the writer's clock says it is still pending.
+    t.store(a.expires_at.unix_millis() - 1, Ordering::SeqCst);
+    w.process(vec![Op::Expire { id: a.id }], &to_committer);
+    let still = w.get(&Batch::default(), &a.id).unwrap().unwrap();
+    assert_eq!(still.status, Status::Pending);
+    let expired_at = a.expires_at.unix_millis();
+    t.store(expired_at, Ordering::SeqCst);
+    w.process(vec![Op::Expire { id: a.id }], &to_committer);
+    w.settle();
+    drop(to_committer);
+    let checkpoints = committer.join().unwrap();
+    let stamps: Vec<i64> = checkpoints
+        .iter()
+        .flatten()
+        .map(|c| c.at.unix_millis())
+        .collect();
+    assert_eq!(
+        stamps,
+        [created, expired_at],
+        "a checkpoint per batch that audits"
+    );
+
+    let dir_store = SqliteStore::open(dir.path()).unwrap();
+    let entries = dir_store.audit_entries(0, 10).unwrap();
+    let at: Vec<(&str, i64)> = entries
+        .iter()
+        .map(|e| {
+            let entry: crate::broker::store::AuditEntry =
+                serde_json::from_str(&e.canonical).unwrap();
+            (entry.kind.as_str(), entry.at.unix_millis())
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            ("action_created", created),
+            ("key_registered", created),
+            ("outcome", expired_at),
+        ]
+    );
+    let expired = dir_store.action(&a.id).unwrap().unwrap();
+    assert_eq!(expired.status, Status::Expired);
 }

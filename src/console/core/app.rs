@@ -1,79 +1,26 @@
 //! The console's whole state. Views read it; only [`crate::console::core::update::update`] changes it.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::protocol::messages::Identity;
-use crate::protocol::{
-    ActionId, Decision, DecisionId, Digest, KeyId, RiskLevel, Timestamp, Verdict,
-};
+use crate::protocol::{ActionId, DecisionId, KeyId, RiskLevel, Timestamp};
 
+use crate::console::core::ctx::Ctx;
 use crate::console::core::keymap::{Keymap, Mode};
-use crate::console::dialogs::gone::GoneNotice;
-use crate::console::dialogs::login::LoginState;
+use crate::console::core::msg::Effect;
 use crate::console::history::state::HistoryState;
-use crate::console::model::view_model::Entry;
+use crate::console::queue::state::QueueState;
 
+pub use super::layout::Pane;
 pub use super::notice::{Level, Notice};
+pub use super::text_input::TextInput;
+pub use crate::console::dialogs::Dialog;
 
 /// Which screen fills the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
     Queue,
     History,
-}
-
-/// A pane of the queue screen, in Tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pane {
-    Queue,
-    Context,
-    Diff,
-    Risk,
-}
-
-impl Pane {
-    pub const ORDER: [Pane; 4] = [Pane::Queue, Pane::Context, Pane::Diff, Pane::Risk];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Queue => "Queue",
-            Pane::Context => "Context",
-            Pane::Diff => "Diff",
-            Pane::Risk => "Risk",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    /// Highest risk first, then soonest expiry.
-    Risk,
-    /// Soonest expiry first.
-    Expiry,
-    /// Oldest first.
-    Age,
-    /// Newest first.
-    Newest,
-}
-
-impl SortKey {
-    pub fn next(self) -> Self {
-        match self {
-            SortKey::Risk => SortKey::Expiry,
-            SortKey::Expiry => SortKey::Age,
-            SortKey::Age => SortKey::Newest,
-            SortKey::Newest => SortKey::Risk,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SortKey::Risk => "risk",
-            SortKey::Expiry => "expiry",
-            SortKey::Age => "oldest first",
-            SortKey::Newest => "newest first",
-        }
-    }
 }
 
 /// The feed connection, as the status bar shows it.
@@ -95,102 +42,15 @@ pub enum Conn {
     },
 }
 
-/// A single-line text field.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TextInput {
-    pub value: String,
-}
-
-impl TextInput {
-    /// Longest text accepted in a field (a reason is bounded by the protocol anyway).
-    pub const MAX: usize = 2000;
-
-    pub fn insert(&mut self, c: char) {
-        if !c.is_control() && self.value.chars().count() < Self::MAX {
-            self.value.push(c);
-        }
-    }
-
-    pub fn backspace(&mut self) {
-        self.value.pop();
-    }
-}
-
-/// Which field of the decision dialog has the cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
-    Reason,
-    TypedConfirm,
-}
-
-/// The approve/deny dialog.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecideDialog {
-    pub action_id: ActionId,
-    /// The version the dialog opened on: a new digest turns it into a notice.
-    pub digest: Digest,
-    /// `kind system/resource`, display-safe, for the notice if the action goes away.
-    pub label: String,
-    pub verdict: Verdict,
-    pub reason: TextInput,
-    /// For critical approvals: the approver types the resource (or environment) name.
-    pub typed: Option<TextInput>,
-    pub field: Field,
-    pub error: Option<String>,
-}
-
-/// An overlay or prompt on top of the screen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dialog {
-    Decide(DecideDialog),
-    /// `r`: a reason to use for the selected action's next decision.
-    Reason {
-        action_id: ActionId,
-        /// `kind system/resource`, display-safe.
-        label: String,
-        input: TextInput,
-    },
-    /// The action under a decision or reason dialog was withdrawn, decided elsewhere,
-    /// expired or changed: a blocking notice that swallows keys until Esc or Enter.
-    Gone(GoneNotice),
-    /// `/`: the queue search (applies while typing).
-    Search,
-    /// `f`: risk-level and environment toggles.
-    Filter {
-        cursor: usize,
-    },
-    Help {
-        scroll: u16,
-    },
-    Login(LoginState),
-}
-
-/// Queue filters.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Filter {
-    /// Risk levels hidden from the queue.
-    pub hidden_risks: BTreeSet<RiskLevel>,
-    /// Environments hidden from the queue.
-    pub hidden_envs: BTreeSet<String>,
-}
-
-/// A decision sent (or waiting to be re-sent) and not yet answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InFlight {
-    pub decision: Decision,
-    /// `kind system/resource`, display-safe, for notices.
-    pub label: String,
-    /// False while the connection is down: re-sent after reconnect if still valid.
-    pub sent: bool,
-    pub resent: bool,
-}
-
 /// Where the device key's registration stands: the broker refuses signatures by a key
 /// it does not know, so the core asks again on every connect until it is registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
     Unregistered,
     Registering,
+    /// Registering after a sign-in: the feed reconnects with the new session once the
+    /// broker has answered, so no decision is signed with a key it does not know yet.
+    RegisteringThenReconnect,
     Registered,
 }
 
@@ -227,30 +87,13 @@ pub struct App {
     pub key: KeyState,
     /// When the token source was last asked for a fresh token (see `core::session`).
     pub token_asked_at: Option<Timestamp>,
-    /// Pending actions by id.
-    pub entries: HashMap<ActionId, Entry>,
-    /// The visible queue order (after filter, search and sort).
-    pub order: Vec<ActionId>,
-    pub selected: Option<ActionId>,
-    /// First visible queue row.
-    pub queue_offset: usize,
-    pub sort: SortKey,
-    pub filter: Filter,
-    pub search: TextInput,
-    pub drafts: HashMap<ActionId, String>,
-    pub inflight: HashMap<DecisionId, InFlight>,
-    /// Actions this approver has voted on: kept out of the queue.
-    pub voted: HashSet<ActionId>,
+    /// The queue screen: pending actions, order, selection, drafts, decisions in flight.
+    pub queue: QueueState,
     pub notices: VecDeque<Notice>,
     pub last_seq: Option<u64>,
     pub last_event_at: Option<Timestamp>,
     /// After a welcome: the broker's head; catch-up is done once `last_seq` reaches it.
     pub catching_up_to: Option<u64>,
-    /// Bodies fetched (`get_action`), kept for viewing and signing.
-    pub bodies: crate::console::queue::bodies::Bodies,
-    pub scroll: HashMap<Pane, u16>,
-    /// The diff pane's first column (horizontal scroll), 0-based.
-    pub diff_col: usize,
     pub spinner: usize,
     /// Decisions built so far (for the next decision id).
     pub decisions_built: u64,
@@ -270,9 +113,9 @@ pub struct App {
 impl App {
     /// The signed-in approver as a person key (from the broker's welcome), for the
     /// self-approval warning.
-    pub fn me_key(&self) -> Option<crate::identity::person::PersonKey> {
+    pub fn me_key(&self) -> Option<crate::protocol::person::PersonKey> {
         let me = self.me.as_ref()?;
-        Some(crate::identity::person::PersonKey::of_identity(
+        Some(crate::protocol::person::PersonKey::of_identity(
             &me.subject,
             me.email.as_deref(),
         ))
@@ -281,7 +124,7 @@ impl App {
     /// How the action names the signed-in approver as its own requester (see
     /// [`QueueRow::names`](crate::console::model::view_model::QueueRow::names)).
     pub fn names_me(&self, id: &ActionId) -> Option<bool> {
-        self.entries.get(id)?.row.names(&self.me_key()?)
+        self.queue.entries.get(id)?.row.names(&self.me_key()?)
     }
 
     pub fn new(settings: Settings, now: Timestamp) -> Self {
@@ -298,23 +141,11 @@ impl App {
             token_expires_at: None,
             token_asked_at: None,
             key: KeyState::Unregistered,
-            entries: HashMap::new(),
-            order: Vec::new(),
-            selected: None,
-            queue_offset: 0,
-            sort: SortKey::Risk,
-            filter: Filter::default(),
-            search: TextInput::default(),
-            drafts: HashMap::new(),
-            inflight: HashMap::new(),
-            voted: HashSet::new(),
+            queue: QueueState::default(),
             notices: VecDeque::new(),
             last_seq: None,
             last_event_at: None,
             catching_up_to: None,
-            bodies: Default::default(),
-            scroll: HashMap::new(),
-            diff_col: 0,
             spinner: 0,
             decisions_built: 0,
             quit_armed: false,
@@ -331,13 +162,7 @@ impl App {
         match &self.dialog {
             None if self.screen == Screen::History => self.history.mode(),
             None => Mode::Normal,
-            // The notice takes every key as text, so none of them can act.
-            Some(Dialog::Decide(_) | Dialog::Reason { .. } | Dialog::Search | Dialog::Gone(_)) => {
-                Mode::Input
-            }
-            Some(Dialog::Filter { .. }) => Mode::Toggles,
-            Some(Dialog::Help { .. }) => Mode::Help,
-            Some(Dialog::Login(_)) => Mode::Login,
+            Some(d) => d.mode(),
         }
     }
 
@@ -352,15 +177,6 @@ impl App {
         DecisionId(ulid::Ulid::from_parts(ms, random))
     }
 
-    pub fn selected_entry(&self) -> Option<&Entry> {
-        self.selected.and_then(|id| self.entries.get(&id))
-    }
-
-    /// The in-flight decision for an action, if any.
-    pub fn inflight_for(&self, id: ActionId) -> Option<&InFlight> {
-        self.inflight.values().find(|f| f.decision.action_id == id)
-    }
-
     /// The newest notice still worth showing (10 s).
     pub fn current_notice(&self) -> Option<&Notice> {
         self.notices
@@ -368,22 +184,40 @@ impl App {
             .filter(|n| n.at.millis_until(self.now) < 10_000)
     }
 
+    /// The parts of the core's state and the context their functions need, for one
+    /// message (a borrow of each, so a part can act while the others are read).
+    pub fn parts<'a>(
+        &'a mut self,
+        fx: &'a mut Vec<Effect>,
+    ) -> (&'a mut QueueState, &'a mut HistoryState, Ctx<'a>) {
+        let cx = Ctx::new(
+            self.now,
+            self.size,
+            self.me.as_ref(),
+            &mut self.notices,
+            &mut self.dirty,
+            fx,
+        );
+        (&mut self.queue, &mut self.history, cx)
+    }
+
+    /// The queue's state and the context its functions need, for one message.
+    pub fn queue_cx<'a>(&'a mut self, fx: &'a mut Vec<Effect>) -> (&'a mut QueueState, Ctx<'a>) {
+        let (q, _, cx) = self.parts(fx);
+        (q, cx)
+    }
+
+    /// The history screen's state and the context its functions need, for one message.
+    pub fn history_cx<'a>(
+        &'a mut self,
+        fx: &'a mut Vec<Effect>,
+    ) -> (&'a mut HistoryState, Ctx<'a>) {
+        let (_, h, cx) = self.parts(fx);
+        (h, cx)
+    }
+
     /// True while a spinner is showing (the runtime ticks faster).
     pub fn busy(&self) -> bool {
-        self.inflight.values().any(|f| f.sent) || self.history.live.settling()
-    }
-
-    pub fn pane_scroll(&self, pane: Pane) -> u16 {
-        self.scroll.get(&pane).copied().unwrap_or(0)
-    }
-
-    /// Environments present in the queue, for the filter dialog.
-    pub fn environments(&self) -> Vec<String> {
-        let set: BTreeSet<String> = self
-            .entries
-            .values()
-            .map(|e| e.row.environment.plain())
-            .collect();
-        set.into_iter().collect()
+        self.queue.inflight.values().any(|f| f.sent) || self.history.live.settling()
     }
 }

@@ -1,172 +1,109 @@
-//! Approver intents: navigation, dialogs, and building the decision to sign.
+//! Approver intents: navigation on the queue screen, and handing keys to the open
+//! dialog (each in `dialogs/`) or the history screen.
 
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 
-use crate::protocol::{Decision, RiskLevel, Verdict};
+use crate::protocol::Verdict;
 
-use crate::console::core::app::{
-    App, DecideDialog, Dialog, Field, InFlight, Level, Pane, Screen, TextInput,
-};
+use crate::console::core::app::{App, Conn, Dialog, Level, Pane, Screen, TextInput};
 use crate::console::core::layout;
 use crate::console::core::msg::{Action, Effect};
 use crate::console::core::rows;
 use crate::console::core::update::notice;
-use crate::console::dialogs::login::LoginState;
+use crate::console::dialogs::decide::{DecideDialog, Next, Signing};
+use crate::console::dialogs::filter::FilterDialog;
+use crate::console::dialogs::help::HelpDialog;
+use crate::console::dialogs::login::LoginKey;
+use crate::console::dialogs::reason::ReasonDialog;
+use crate::console::dialogs::search;
 use crate::console::queue::order as queue;
 
 /// Rows moved by page up / down in the detail panes.
 const PAGE: i32 = 10;
 
+/// Applies one intent: to the open dialog, else to the screen.
 pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     app.dirty = true;
     if action != Action::Quit {
         app.quit_armed = false;
     }
     match app.dialog.take() {
-        None if app.screen == Screen::History => {
-            crate::console::history::input::act(app, action, fx)
-        }
+        None if app.screen == Screen::History => history(app, action, fx),
         None => normal(app, action, fx),
-        Some(Dialog::Decide(d)) => decide_dialog(app, d, action, fx),
-        // Only Esc or Enter close the notice; every other key is swallowed.
-        Some(Dialog::Gone(n)) => {
-            if !matches!(action, Action::Cancel | Action::Submit) {
-                app.dialog = Some(Dialog::Gone(n));
-            }
-        }
-        Some(Dialog::Reason {
-            action_id,
-            label,
-            mut input,
-        }) => match action {
-            Action::Cancel => {}
-            Action::Submit => {
-                let text = input.value.trim().to_string();
-                if text.is_empty() {
-                    app.drafts.remove(&action_id);
-                } else {
-                    app.drafts.insert(action_id, text);
-                    notice(app, Level::Info, "reason saved for this action");
-                }
-            }
-            other => {
-                edit(&mut input, other);
-                app.dialog = Some(Dialog::Reason {
-                    action_id,
-                    label,
-                    input,
-                });
-            }
-        },
-        Some(Dialog::Search) => match action {
-            Action::Cancel => {
-                app.search = TextInput::default();
-                queue::rebuild(app);
-            }
-            Action::Submit => {}
-            other => {
-                edit(&mut app.search, other);
-                app.dialog = Some(Dialog::Search);
-                queue::rebuild(app);
-            }
-        },
-        Some(Dialog::Filter { mut cursor }) => {
-            let envs = app.environments();
-            let n = RiskLevel::ALL.len() + envs.len();
-            match action {
-                Action::Cancel => return,
-                Action::Down => cursor = (cursor + 1).min(n.saturating_sub(1)),
-                Action::Up => cursor = cursor.saturating_sub(1),
-                Action::Toggle => {
-                    if let Some(level) = RiskLevel::ALL.get(cursor) {
-                        toggle(&mut app.filter.hidden_risks, *level);
-                    } else if let Some(env) = envs.get(cursor - RiskLevel::ALL.len()) {
-                        toggle(&mut app.filter.hidden_envs, env.clone());
-                    }
-                    queue::rebuild(app);
-                }
-                _ => {}
-            }
-            app.dialog = Some(Dialog::Filter { cursor });
-        }
-        Some(Dialog::Help { scroll }) => {
-            let scroll = match action {
-                Action::Cancel => return,
-                Action::Down => scroll.saturating_add(1),
-                Action::Up => scroll.saturating_sub(1),
-                _ => scroll,
-            };
-            app.dialog = Some(Dialog::Help { scroll });
-        }
-        Some(Dialog::Login(state)) => match (action, &state) {
-            (Action::Submit, LoginState::Failed { ended, .. }) => {
-                app.dialog = Some(Dialog::Login(LoginState::Starting {
-                    ended: ended.clone(),
-                }));
-                fx.push(Effect::StartLogin);
-            }
-            (Action::Cancel, _) => {
-                // Closing the dialog keeps the (stale) queue readable; nothing can be
-                // decided while signed out, and the status bar says so.
-                let retry = app.settings.keymap.hint(Action::Reconnect);
-                notice(
-                    app,
-                    Level::Warn,
-                    &format!("signed out: decisions are disabled; press {retry} to try again"),
-                );
-            }
-            (Action::Quit, _) => {
-                normal(app, Action::Quit, fx);
-                if !app.should_quit {
-                    app.dialog = Some(Dialog::Login(state));
-                }
-            }
-            _ => app.dialog = Some(Dialog::Login(state)),
-        },
+        Some(dialog) => dialog_key(app, dialog, action, fx),
     }
 }
 
-fn toggle<T: Ord>(set: &mut std::collections::BTreeSet<T>, v: T) {
-    if !set.remove(&v) {
-        set.insert(v);
+/// A key for the open dialog (taken out of the state): it handles it on its own
+/// sub-state and says whether it stays open.
+fn dialog_key(app: &mut App, dialog: Dialog, action: Action, fx: &mut Vec<Effect>) {
+    let reopen = match dialog {
+        Dialog::Decide(d) => {
+            let signing = Signing {
+                decision_id: app.next_decision_id(),
+                key_id: app.settings.key_id.clone(),
+                live: matches!(app.conn, Conn::Live),
+            };
+            let (q, mut cx) = app.queue_cx(fx);
+            match d.key(q, &mut cx, action, signing) {
+                Next::Open(d) => Some(Dialog::Decide(d)),
+                Next::Closed => None,
+                Next::Sent => {
+                    app.decisions_built += 1;
+                    None
+                }
+            }
+        }
+        Dialog::Gone(n) => n.key(action).map(Dialog::Gone),
+        Dialog::Reason(r) => {
+            let (q, mut cx) = app.queue_cx(fx);
+            r.key(q, &mut cx, action).map(Dialog::Reason)
+        }
+        Dialog::Search => search::key(&mut app.queue, action).then_some(Dialog::Search),
+        Dialog::Filter(f) => f.key(&mut app.queue, action).map(Dialog::Filter),
+        Dialog::Help(h) => h.key(action).map(Dialog::Help),
+        Dialog::Login(state) => {
+            let retry = app.settings.keymap.hint(Action::Reconnect);
+            let (_, mut cx) = app.queue_cx(fx);
+            match state.key(&mut cx, action, &retry) {
+                LoginKey::Open(state) => Some(Dialog::Login(state)),
+                LoginKey::Closed => None,
+                LoginKey::Quit(state) => {
+                    quit(app, fx);
+                    (!app.should_quit).then_some(Dialog::Login(state))
+                }
+            }
+        }
+    };
+    app.dialog = reopen;
+}
+
+/// A key on the history screen (no dialog open), and what it asks of the console.
+fn history(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    use crate::console::history::input::{self as history, Exit};
+    let (h, mut cx) = app.history_cx(fx);
+    match history::act(h, &mut cx, action) {
+        None => {}
+        Some(Exit::Leave) => app.screen = Screen::Queue,
+        Some(Exit::Help) => app.dialog = Some(Dialog::Help(HelpDialog::default())),
+        Some(Exit::Quit) => quit(app, fx),
     }
 }
 
 /// Pasted text goes into the focused text field, line breaks as spaces; never a key.
-pub fn paste(app: &mut App, text: &str) {
+pub fn paste(app: &mut App, text: &str, fx: &mut Vec<Effect>) {
     if app.dialog.is_none() && app.screen == Screen::History {
-        crate::console::history::input::paste(app, text);
+        let (h, mut cx) = app.history_cx(fx);
+        crate::console::history::input::paste(h, &mut cx, text);
         return;
     }
-    let input = match app.dialog.as_mut() {
-        Some(Dialog::Decide(d)) => match (d.field, d.typed.as_mut()) {
-            (Field::TypedConfirm, Some(t)) => t,
-            _ => &mut d.reason,
-        },
-        Some(Dialog::Reason { input, .. }) => input,
-        Some(Dialog::Search) => &mut app.search,
+    match app.dialog.as_mut() {
+        Some(Dialog::Decide(d)) => d.input_mut().paste(text),
+        Some(Dialog::Reason(r)) => r.input.paste(text),
+        Some(Dialog::Search) => search::paste(&mut app.queue, text),
         _ => return,
-    };
-    for c in text.chars() {
-        input.insert(if c == '\n' || c == '\r' || c == '\t' {
-            ' '
-        } else {
-            c
-        });
-    }
-    if matches!(app.dialog, Some(Dialog::Search)) {
-        queue::rebuild(app);
     }
     app.dirty = true;
-}
-
-fn edit(input: &mut TextInput, action: Action) {
-    match action {
-        Action::Insert(c) => input.insert(c),
-        Action::Backspace => input.backspace(),
-        Action::ClearInput => input.value.clear(),
-        _ => {}
-    }
 }
 
 fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
@@ -191,38 +128,36 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         // Esc steps back one thing at a time: a detail pane to the queue, then a kept
         // search (new actions must never hide behind a forgotten filter).
         Action::Cancel if app.focus != Pane::Queue => app.focus = Pane::Queue,
-        Action::Cancel if !app.search.value.is_empty() => {
-            app.search = TextInput::default();
-            queue::rebuild(app);
+        Action::Cancel if !app.queue.search.value.is_empty() => {
+            app.queue.search = TextInput::default();
+            queue::rebuild(&mut app.queue);
             notice(app, Level::Info, "search cleared");
         }
         Action::Cancel => {}
-        Action::Approve => open_decide(app, Verdict::Approve),
-        Action::Deny => open_decide(app, Verdict::Deny),
+        Action::Approve => open_decide(app, Verdict::Approve, fx),
+        Action::Deny => open_decide(app, Verdict::Deny, fx),
         Action::Reason => {
-            if let Some(e) = app.selected_entry() {
-                let (id, label) = (e.row.id, e.label());
-                let value = app.drafts.get(&id).cloned().unwrap_or_default();
-                app.dialog = Some(Dialog::Reason {
-                    action_id: id,
-                    label,
-                    input: TextInput { value },
-                });
+            if let Some(r) = ReasonDialog::open(&app.queue) {
+                app.dialog = Some(Dialog::Reason(r));
             }
         }
         Action::Search => app.dialog = Some(Dialog::Search),
-        Action::Filter => app.dialog = Some(Dialog::Filter { cursor: 0 }),
+        Action::Filter => app.dialog = Some(Dialog::Filter(FilterDialog::default())),
         Action::Sort => {
-            app.sort = app.sort.next();
-            queue::rebuild(app);
+            app.queue.sort = app.queue.sort.next();
+            queue::rebuild(&mut app.queue);
             notice(
                 app,
                 Level::Info,
-                &format!("sorted by {}", app.sort.as_str()),
+                &format!("sorted by {}", app.queue.sort.as_str()),
             );
         }
-        Action::History => crate::console::history::state::enter(app, fx),
-        Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
+        Action::History => {
+            app.screen = Screen::History;
+            let (h, mut cx) = app.history_cx(fx);
+            crate::console::history::state::enter(h, &mut cx);
+        }
+        Action::Help => app.dialog = Some(Dialog::Help(HelpDialog::default())),
         Action::Reconnect => fx.push(Effect::Reconnect),
         Action::CopyReview => super::review::copy(app, fx),
         Action::Quit => quit(app, fx),
@@ -244,7 +179,7 @@ fn normal(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
 
 /// Quits, asking again while a decision is in flight.
 pub fn quit(app: &mut App, fx: &mut Vec<Effect>) {
-    let sending = app.inflight.len();
+    let sending = app.queue.inflight.len();
     if sending > 0 && !app.quit_armed {
         app.quit_armed = true;
         notice(
@@ -261,7 +196,10 @@ pub fn quit(app: &mut App, fx: &mut Vec<Effect>) {
 fn cycle_pane(app: &mut App, step: isize) {
     // An action without a change has nothing in the diff pane: Tab skips it, so the
     // risk reasons are one Tab closer.
-    let no_change = app.selected_entry().is_some_and(|e| e.diff().is_none());
+    let no_change = app
+        .queue
+        .selected_entry()
+        .is_some_and(|e| e.diff().is_none());
     let order: Vec<Pane> = Pane::ORDER
         .into_iter()
         .filter(|p| !(no_change && *p == Pane::Diff))
@@ -277,14 +215,14 @@ fn cycle_pane(app: &mut App, step: isize) {
 fn scroll_or_move(app: &mut App, delta: i32) {
     if app.focus == Pane::Queue {
         let d = delta.clamp(-100_000, 100_000) as isize;
-        queue::move_selection(app, d);
+        queue::move_selection(&mut app.queue, d);
         let a = layout::for_app(app);
-        queue::keep_visible(app, a.queue_rows());
+        queue::keep_visible(&mut app.queue, a.queue_rows());
     } else {
-        let cur = i32::from(app.pane_scroll(app.focus));
+        let cur = i32::from(app.queue.pane_scroll(app.focus));
         let max = i32::from(max_scroll(app, app.focus));
         let next = (cur.saturating_add(delta)).clamp(0, max) as u16;
-        app.scroll.insert(app.focus, next);
+        app.queue.scroll.insert(app.focus, next);
     }
 }
 
@@ -304,21 +242,22 @@ fn scroll_cols(app: &mut App, m: ColMove) {
         return;
     };
     let inner = usize::from(rect.width.saturating_sub(2));
-    let Some(e) = app.selected_entry() else {
+    let Some(e) = app.queue.selected_entry() else {
         return;
     };
+    // A fallback shows the two sides next to each other, half a pane each.
     let (widest, room) = match e.diff() {
-        Some(DiffState::Ready(m)) => (m.max_width, crate::console::ui::diff::text_cols(inner)),
-        Some(DiffState::Fallback { widest, .. }) => {
-            (widest, crate::console::ui::diff::text_cols(inner / 2))
+        Some(DiffState::Ready(_)) => (layout::diff_widest(e), layout::diff_text_cols(inner)),
+        Some(DiffState::Fallback { .. }) => {
+            (layout::diff_widest(e), layout::diff_text_cols(inner / 2))
         }
         _ => (0, 1),
     };
     let max = widest.saturating_sub(room);
     let step = (room / 2).max(1);
-    app.diff_col = match m {
-        ColMove::Left => app.diff_col.saturating_sub(step),
-        ColMove::Right => app.diff_col.saturating_add(step),
+    app.queue.diff_col = match m {
+        ColMove::Left => app.queue.diff_col.saturating_sub(step),
+        ColMove::Right => app.queue.diff_col.saturating_add(step),
         ColMove::Start => 0,
         ColMove::End => max,
     }
@@ -329,7 +268,7 @@ fn scroll_cols(app: &mut App, m: ColMove) {
 /// The furthest a detail pane scrolls: to its last page (the diff: its last line), so
 /// everything is reachable and the approver never scrolls into emptiness.
 fn max_scroll(app: &App, pane: Pane) -> u16 {
-    let Some(e) = app.selected_entry() else {
+    let Some(e) = app.queue.selected_entry() else {
         return 0;
     };
     let a = layout::for_app(app);
@@ -340,7 +279,7 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
     let max = match pane {
         Pane::Queue => 0,
         // Diff lines may wrap, so the last line may need to reach the top.
-        Pane::Diff => crate::console::ui::diff::line_count(e).saturating_sub(1),
+        Pane::Diff => layout::diff_rows(e).saturating_sub(1),
         // Wrapped rows are known exactly: stop when the last page is full.
         Pane::Risk => rows::risk(e, width).len().saturating_sub(height),
         Pane::Context => rows::context(app, e, width).len().saturating_sub(height),
@@ -348,165 +287,19 @@ fn max_scroll(app: &App, pane: Pane) -> u16 {
     u16::try_from(max).unwrap_or(u16::MAX)
 }
 
-/// `a` / `d`: opens the dialog, unless the action cannot be decided now.
-pub fn open_decide(app: &mut App, verdict: Verdict) {
-    let Some(entry) = app.selected_entry() else {
-        notice(app, Level::Info, "nothing selected");
-        return;
-    };
-    let id = entry.row.id;
-    let digest = entry.digest().clone();
-    let label = entry.label();
-    let critical = entry.row.risk == RiskLevel::Critical;
-    let loading = !entry.has_body()
-        && !matches!(
-            entry.fetch,
-            crate::console::model::view_model::BodyFetch::Refused(_)
-        );
-    let why_not = if entry.is_expired_at(app.now) {
-        Some("it has expired and can no longer be decided".to_string())
-    } else if let crate::console::model::view_model::BodyFetch::Refused(why) = &entry.fetch {
-        Some(format!("its content was {why}"))
-    } else if app.inflight_for(id).is_some() {
-        Some("a decision for it is already in flight".into())
-    } else if matches!(app.conn, crate::console::core::app::Conn::SignedOut { .. }) {
-        Some("signed out; sign in again first".into())
-    } else if app.me.is_none() {
-        Some("not connected to the broker yet".into())
-    } else {
-        None
-    };
-    if let Some(why) = why_not {
-        notice(app, Level::Warn, &format!("cannot {verdict}: {why}"));
-        return;
+/// `a` / `d`: opens the dialog on the selected action, unless it cannot be decided now.
+pub fn open_decide(app: &mut App, verdict: Verdict, fx: &mut Vec<Effect>) {
+    let signed_out = matches!(app.conn, Conn::SignedOut { .. });
+    let (q, mut cx) = app.queue_cx(fx);
+    if let Some(d) = DecideDialog::open(q, &mut cx, verdict, signed_out) {
+        app.dialog = Some(Dialog::Decide(d));
     }
-    if loading {
-        // Nothing unseen is signed: the dialog opens once the full action is here and
-        // checked (if the selection is still on it).
-        app.bodies.intent = Some((id, verdict));
-        notice(
-            app,
-            Level::Info,
-            "loading the full action; the dialog opens when it is here",
-        );
-        return;
-    }
-    let typed = (verdict == Verdict::Approve && critical).then(TextInput::default);
-    let field = if typed.is_some() {
-        Field::TypedConfirm
-    } else {
-        Field::Reason
-    };
-    app.dialog = Some(Dialog::Decide(DecideDialog {
-        action_id: id,
-        digest,
-        label,
-        verdict,
-        reason: TextInput {
-            value: app.drafts.get(&id).cloned().unwrap_or_default(),
-        },
-        typed,
-        field,
-        error: None,
-    }));
-}
-
-fn decide_dialog(app: &mut App, mut d: DecideDialog, action: Action, fx: &mut Vec<Effect>) {
-    match action {
-        Action::Cancel => return,
-        Action::NextField => {
-            if d.typed.is_some() {
-                d.field = match d.field {
-                    Field::Reason => Field::TypedConfirm,
-                    Field::TypedConfirm => Field::Reason,
-                };
-            }
-        }
-        Action::Submit => match submit(app, &d) {
-            Ok(decision) => {
-                app.decisions_built += 1;
-                let label = app
-                    .entries
-                    .get(&d.action_id)
-                    .map(|e| e.label())
-                    .unwrap_or_default();
-                let live = matches!(app.conn, crate::console::core::app::Conn::Live);
-                app.inflight.insert(
-                    decision.decision_id,
-                    InFlight {
-                        decision: decision.clone(),
-                        label,
-                        sent: live,
-                        resent: false,
-                    },
-                );
-                if live {
-                    fx.push(Effect::SignAndSend(decision));
-                } else {
-                    notice(
-                        app,
-                        Level::Warn,
-                        "offline: the decision will be sent after reconnect if the action is unchanged",
-                    );
-                }
-                return;
-            }
-            Err(e) => d.error = Some(e),
-        },
-        other => {
-            let input = match (d.field, d.typed.as_mut()) {
-                (Field::TypedConfirm, Some(t)) => t,
-                _ => &mut d.reason,
-            };
-            edit(input, other);
-            d.error = None;
-        }
-    }
-    app.dialog = Some(Dialog::Decide(d));
-}
-
-/// Checks the dialog and builds the decision over the digest the console computed from
-/// the action it displayed.
-fn submit(app: &App, d: &DecideDialog) -> Result<Decision, String> {
-    let entry = app
-        .entries
-        .get(&d.action_id)
-        .ok_or("the action is no longer pending")?;
-    if entry.is_expired_at(app.now) {
-        return Err("the action has expired".into());
-    }
-    let reason = d.reason.value.trim();
-    if d.verdict == Verdict::Deny && reason.is_empty() {
-        return Err("a reason is required to deny".into());
-    }
-    if let Some(typed) = &d.typed
-        && !entry.confirms(&typed.value)
-    {
-        return Err(if entry.view().confirm.is_some() {
-            "type the confirmation phrase exactly to approve a critical action".into()
-        } else {
-            "type the resource name exactly to approve a critical action".into()
-        });
-    }
-    let me = app.me.as_ref().ok_or("not connected to the broker")?;
-    let (action_id, action_digest) = entry
-        .signing_basis()
-        .ok_or("the full action is not loaded; nothing unseen can be signed")?;
-    Ok(Decision {
-        decision_id: app.next_decision_id(),
-        action_id,
-        action_digest,
-        verdict: d.verdict,
-        reason: reason.to_string(),
-        approver: me.subject.clone(),
-        key_id: app.settings.key_id.clone(),
-        issued_at: app.now,
-    })
 }
 
 pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
     if app.dialog.is_none() && app.screen == Screen::History {
-        crate::console::history::input::mouse(app, m, fx);
+        let (h, mut cx) = app.history_cx(fx);
+        crate::console::history::input::mouse(h, &mut cx, m);
         return;
     }
     if app.dialog.is_some() || app.screen != Screen::Queue {
@@ -534,7 +327,8 @@ pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
                 // Rows start under the border and the header row.
                 let row = m.row.saturating_sub(a.queue.y + 2) as usize;
                 if m.row >= a.queue.y + 2 {
-                    queue::select_index(app, app.queue_offset + row);
+                    let i = app.queue.offset + row;
+                    queue::select_index(&mut app.queue, i);
                 }
             }
             app.dirty = true;

@@ -3,7 +3,30 @@
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 
-use crate::console::core::app::Pane;
+use crate::console::model::diff_job::DiffState;
+use crate::console::model::view_model::Entry;
+
+/// A pane of the queue screen, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Queue,
+    Context,
+    Diff,
+    Risk,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 4] = [Pane::Queue, Pane::Context, Pane::Diff, Pane::Risk];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Queue => "Queue",
+            Pane::Context => "Context",
+            Pane::Diff => "Diff",
+            Pane::Risk => "Risk",
+        }
+    }
+}
 
 /// Smallest usable window.
 pub const MIN_WIDTH: u16 = 60;
@@ -91,7 +114,10 @@ pub fn tab_labels(tabs: Rect) -> Vec<(Pane, u16, u16)> {
 /// shows, and whether the selected action carries a change (an empty diff pane is
 /// collapsed and its rows go to the others).
 pub fn for_app(app: &crate::console::core::app::App) -> Areas {
-    let has_change = app.selected_entry().is_none_or(|e| e.diff().is_some());
+    let has_change = app
+        .queue
+        .selected_entry()
+        .is_none_or(|e| e.diff().is_some());
     areas_with(app.size.0, app.size.1, app.detail, has_change)
 }
 
@@ -186,6 +212,34 @@ pub fn history_areas(w: u16, h: u16) -> HistoryAreas {
 /// Record rows the list shows at this window size (inside the border, under the header).
 pub fn history_list_rows(w: u16, h: u16) -> usize {
     usize::from(history_areas(w, h).list.height.saturating_sub(3))
+}
+
+/// Columns taken by the diff pane's two line numbers (`{:>5}{:>5} `).
+const DIFF_GUTTER: usize = 11;
+
+/// Text columns of a diff pane `inner` columns wide: the gutter, the sign column and
+/// the right-edge continuation column are taken.
+pub fn diff_text_cols(inner: usize) -> usize {
+    inner.saturating_sub(DIFF_GUTTER + 2).max(1)
+}
+
+/// Columns of the widest line of the entry's diff as it can be shown now.
+pub fn diff_widest(e: &Entry) -> usize {
+    match e.diff() {
+        Some(DiffState::Ready(m)) => m.max_width,
+        Some(DiffState::Fallback { widest, .. }) => widest,
+        _ => 0,
+    }
+}
+
+/// Rows the diff pane scrolls through.
+pub fn diff_rows(e: &Entry) -> usize {
+    match e.diff() {
+        Some(DiffState::Ready(m)) => m.lines.len(),
+        // One row of explanation above the plain rows.
+        Some(DiffState::Fallback { rows, .. }) => rows + 1,
+        _ => 0,
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub enum Msg {
     /// The clock moved (1 s ticks, faster while a spinner shows).
     Tick(Timestamp),
     /// The token source's answer to an [`Effect::RefreshToken`].
-    TokenChecked(crate::console::core::session::Watch),
+    TokenChecked(crate::console::core::session::Answer),
     /// The broker feed reported something.
     Feed(FeedEvent),
     /// An approver intent, already resolved from a key (or sent directly by tests).
@@ -42,7 +42,7 @@ pub enum Msg {
     Started {
         sign_in_first: bool,
     },
-    /// The answer to an [`Effect::RegisterKey`] (or to the registration after a sign-in).
+    /// The answer to an [`Effect::RegisterKey`].
     KeyRegistration(KeyRegistration),
     /// Something the approver should know, from a background task (for example, the
     /// device key could not be registered).
@@ -259,17 +259,16 @@ pub enum Effect {
     /// Tell the broker "I'm looking" at this action (`signoff review` opened it).
     Claim(crate::protocol::ActionId),
     /// Register the device key with the broker (idempotent); answered by
-    /// [`Msg::KeyRegistration`].
+    /// [`Msg::KeyRegistration`] (at start, on a connect while unregistered, and after
+    /// every sign-in).
     RegisterKey,
-    /// Ask the token source for a fresh token (its feed token expires soon); the answer
-    /// comes back as [`Msg::TokenChecked`], read against `current`, the feed token's
-    /// expiry.
-    RefreshToken {
-        current: Option<Timestamp>,
-    },
+    /// Ask the token source for a fresh token (the feed's expires soon); the answer
+    /// comes back as [`Msg::TokenChecked`], read against the feed's token then.
+    RefreshToken,
     /// Ask the feed for a fresh snapshot (events were missed).
     Resync,
-    /// Start the device-flow sign-in (the session is dead).
+    /// Start the device-flow sign-in (the session is dead); its steps come back as
+    /// [`Msg::LoginStarted`] and [`Msg::LoginFinished`].
     StartLogin,
     /// Fetch one `/v1/history` page; the answer comes back as [`Msg::HistoryPage`].
     FetchHistory {

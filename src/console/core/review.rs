@@ -19,12 +19,12 @@ pub fn select_requested(app: &mut App, fx: &mut Vec<Effect>) {
     let Some(id) = app.review else {
         return;
     };
-    if let Some(i) = app.order.iter().position(|x| *x == id) {
+    if let Some(i) = app.queue.order.iter().position(|x| *x == id) {
         app.review = None;
-        select_index(app, i);
+        select_index(&mut app.queue, i);
         fx.push(Effect::Claim(id));
         notice(app, Level::Info, &format!("selected {id}, as asked"));
-    } else if app.entries.contains_key(&id) {
+    } else if app.queue.entries.contains_key(&id) {
         // Pending but hidden by a filter or search: say so instead of guessing.
         app.review = None;
         notice(
@@ -37,7 +37,7 @@ pub fn select_requested(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// `y`: puts `signoff review ID` for the selected action on the clipboard (OSC 52).
 pub fn copy(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(id) = app.selected else {
+    let Some(id) = app.queue.selected else {
         notice(app, Level::Info, "nothing selected");
         return;
     };
@@ -55,8 +55,9 @@ pub fn copy(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// The terminal title: `signoff · 3 pending · 1 critical`.
 pub fn title(app: &App) -> String {
-    let pending = app.entries.len();
+    let pending = app.queue.entries.len();
     let critical = app
+        .queue
         .entries
         .values()
         .filter(|e| e.row.risk == RiskLevel::Critical)
@@ -79,12 +80,12 @@ mod tests {
     #[test]
     fn the_requested_action_is_selected_once_it_arrives_and_y_copies_its_command() {
         let mut app = fixtures::live_app(fixtures::sample_queue(), (120, 40));
-        let ids: Vec<ActionId> = app.order.clone();
+        let ids: Vec<ActionId> = app.queue.order.clone();
         assert!(ids.len() >= 2, "the fixture has a queue");
         let want = ids[ids.len() - 1];
         app.review = Some(want);
         let fx = update(&mut app, Msg::Tick(Timestamp::now()));
-        assert_eq!(app.selected, Some(want));
+        assert_eq!(app.queue.selected, Some(want));
         assert!(fx.contains(&Effect::Claim(want)), "says it is looking");
         assert_eq!(app.review, None);
         let mut fx = Vec::new();
@@ -100,10 +101,11 @@ mod tests {
         let app = fixtures::live_app(fixtures::sample_queue(), (120, 40));
         let t = title(&app);
         assert!(
-            t.starts_with(&format!("signoff · {} pending", app.entries.len())),
+            t.starts_with(&format!("signoff · {} pending", app.queue.entries.len())),
             "{t}"
         );
         let crit = app
+            .queue
             .entries
             .values()
             .filter(|e| e.row.risk == RiskLevel::Critical)

@@ -442,7 +442,7 @@ pub fn context(app: &App, e: &Entry, width: usize) -> Vec<Row> {
             field(if i == 0 && ci == 0 { "Context" } else { "" }, s);
         }
     }
-    if let Some(draft) = app.drafts.get(&v.id) {
+    if let Some(draft) = app.queue.drafts.get(&v.id) {
         field(
             "Your reason",
             vec![Seg::new(SafeText::line(draft).plain(), text)],

@@ -3,8 +3,8 @@
 //! the console asks its token source again: a fresh token (silent refresh) means
 //! reconnect with it; a dead session (refresh refused, signed out elsewhere) opens the
 //! login dialog. Pure decisions here: `update` decides when to ask
-//! ([`crate::console::Effect::RefreshToken`]) and what the answer means; the runtime only
-//! asks.
+//! ([`crate::console::Effect::RefreshToken`]) and what the answer ([`Answer`]) means
+//! against the token the feed holds when it arrives; the runtime only asks.
 
 use crate::client::token_expiry;
 use crate::identity::TokenError;
@@ -27,6 +27,33 @@ pub fn due(expires_at: Option<Timestamp>, now: Timestamp, last_asked: Option<Tim
     near && rested
 }
 
+/// The token source's answer to [`crate::console::Effect::RefreshToken`], as the runtime
+/// reports it: the expiry of the token it gave (read from the token, `None` when
+/// opaque), or why it gave none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Token {
+        expires_at: Option<Timestamp>,
+    },
+    /// The issuer is out of reach; the current token may still work.
+    Unreachable,
+    /// The session is dead (refresh refused, signed out elsewhere).
+    SignedOut(String),
+}
+
+impl Answer {
+    /// The answer of a token source (at the edge: the token is only read for its expiry).
+    pub fn of(answer: Result<String, TokenError>) -> Self {
+        match answer {
+            Ok(token) => Answer::Token {
+                expires_at: token_expiry(&token),
+            },
+            Err(TokenError::SignedOut(reason)) => Answer::SignedOut(reason),
+            Err(TokenError::Unreachable(_)) => Answer::Unreachable,
+        }
+    }
+}
+
 /// What the answer means for the feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Watch {
@@ -38,15 +65,16 @@ pub enum Watch {
     SignedOut(String),
 }
 
-/// Reads the token source's answer against the feed's current expiry.
-pub fn outcome(current: Option<Timestamp>, answer: Result<String, TokenError>) -> Watch {
+/// Reads the answer against the expiry of the token the feed holds *now* (it may have
+/// reconnected with a fresher one since the question was asked).
+pub fn outcome(current: Option<Timestamp>, answer: Answer) -> Watch {
     match answer {
-        Ok(token) => match (token_expiry(&token), current) {
+        Answer::Token { expires_at } => match (expires_at, current) {
             (Some(new), Some(old)) if new > old => Watch::Reconnect,
             _ => Watch::Keep,
         },
-        Err(TokenError::SignedOut(reason)) => Watch::SignedOut(reason),
-        Err(TokenError::Unreachable(_)) => Watch::Keep,
+        Answer::SignedOut(reason) => Watch::SignedOut(reason),
+        Answer::Unreachable => Watch::Keep,
     }
 }
 
@@ -79,15 +107,13 @@ mod tests {
     #[test]
     fn a_later_token_reconnects_a_dead_session_signs_out_and_the_rest_keeps() {
         let old = Some(Timestamp::from_unix_millis(1_000_000));
-        assert_eq!(outcome(old, Ok(jwt(1_900))), Watch::Reconnect);
-        assert_eq!(outcome(old, Ok(jwt(1_000))), Watch::Keep, "same token");
-        assert_eq!(outcome(old, Ok("opaque".into())), Watch::Keep);
+        let of = |r| outcome(old, Answer::of(r));
+        assert_eq!(of(Ok(jwt(1_900))), Watch::Reconnect);
+        assert_eq!(of(Ok(jwt(1_000))), Watch::Keep, "same token");
+        assert_eq!(of(Ok("opaque".into())), Watch::Keep);
+        assert_eq!(of(Err(TokenError::Unreachable("down".into()))), Watch::Keep);
         assert_eq!(
-            outcome(old, Err(TokenError::Unreachable("down".into()))),
-            Watch::Keep
-        );
-        assert_eq!(
-            outcome(old, Err(TokenError::SignedOut("refresh refused".into()))),
+            of(Err(TokenError::SignedOut("refresh refused".into()))),
             Watch::SignedOut("refresh refused".into())
         );
     }

@@ -7,7 +7,8 @@ use crate::client::FeedEvent;
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{ActionId, ActionRow, Status, Timestamp};
 
-use crate::console::core::app::{App, Conn, DecideDialog, Dialog, KeyState, Level, Notice};
+use crate::console::core::app::{App, Conn, Dialog, KeyState, Level, Screen};
+use crate::console::core::ctx::push_notice;
 use crate::console::core::input;
 use crate::console::core::layout;
 use crate::console::core::msg::{Effect, KeyRegistration, Msg};
@@ -16,11 +17,8 @@ use crate::console::dialogs::gone::{self, Why};
 use crate::console::dialogs::login::LoginState;
 use crate::console::model::sanitize::SafeText;
 use crate::console::model::view_model::Entry;
-use crate::console::queue::decisions;
 use crate::console::queue::order as queue;
-
-/// Notices kept for the log.
-const MAX_NOTICES: usize = 50;
+use crate::console::queue::{bodies, decisions};
 
 /// Applies one message. The returned effects are for the runtime to perform.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
@@ -32,18 +30,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Mouse(m) => input::mouse(app, m, &mut fx),
-        Msg::Paste(text) => input::paste(app, &text),
+        Msg::Paste(text) => input::paste(app, &text, &mut fx),
         Msg::Do(action) => input::act(app, action, &mut fx),
         Msg::Resize(w, h) => {
             app.size = (w, h);
-            crate::console::history::state::clamp(app);
+            crate::console::history::state::clamp(&mut app.history, app.size);
             app.dirty = true;
         }
         Msg::Tick(now) => {
             tick(app, now);
-            crate::console::queue::bodies::tick(app);
+            let (q, mut cx) = app.queue_cx(&mut fx);
+            bodies::tick(q, &mut cx);
             refresh_if_due(app, now, &mut fx);
-            crate::console::history::live::tick(app, &mut fx);
+            if app.screen == Screen::History {
+                let (h, mut cx) = app.history_cx(&mut fx);
+                crate::console::history::live::tick(h, &mut cx);
+            }
         }
         Msg::Feed(ev) => feed(app, ev, &mut fx),
         Msg::LoginStarted(auth) => {
@@ -58,7 +60,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             // Out of `SignedOut`, so the status bar follows the reconnect.
             app.conn = Conn::Connecting { attempt: 0 };
             notice(app, Level::Success, "signed in");
-            fx.push(Effect::Reconnect);
+            // Whoever signed in now, the key is registered for them before the feed
+            // reconnects with their session (the answer reconnects).
+            app.key = KeyState::RegisteringThenReconnect;
+            fx.push(Effect::RegisterKey);
         }
         Msg::LoginFinished(Err(reason)) => {
             let ended = login_ended(app);
@@ -73,19 +78,25 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 register_key(app, &mut fx);
             }
         }
-        Msg::KeyRegistration(result) => match result {
-            KeyRegistration::Registered => app.key = KeyState::Registered,
-            KeyRegistration::SignedOut => app.key = KeyState::Unregistered,
-            KeyRegistration::Failed(e) => {
-                app.key = KeyState::Unregistered;
-                notice(
-                    app,
-                    Level::Error,
-                    &format!("device key not registered: {e}"),
-                );
+        Msg::KeyRegistration(result) => {
+            let reconnect = app.key == KeyState::RegisteringThenReconnect;
+            match result {
+                KeyRegistration::Registered => app.key = KeyState::Registered,
+                KeyRegistration::SignedOut => app.key = KeyState::Unregistered,
+                KeyRegistration::Failed(e) => {
+                    app.key = KeyState::Unregistered;
+                    notice(
+                        app,
+                        Level::Error,
+                        &format!("device key not registered: {e}"),
+                    );
+                }
             }
-        },
-        Msg::TokenChecked(answer) => match answer {
+            if reconnect {
+                fx.push(Effect::Reconnect);
+            }
+        }
+        Msg::TokenChecked(answer) => match session::outcome(app.token_expires_at, answer) {
             Watch::Keep => {}
             Watch::Reconnect => {
                 tracing::info!("fresh token: reconnecting the feed with it");
@@ -95,17 +106,24 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         },
         Msg::Notice { level, text } => notice(app, level, &text),
         Msg::HistoryPage { generation, result } => {
-            crate::console::history::state::page_arrived(app, generation, result, &mut fx);
+            let (h, mut cx) = app.history_cx(&mut fx);
+            crate::console::history::state::page_arrived(h, &mut cx, generation, result);
         }
         Msg::HistoryAnswer {
             ask,
             generation,
             result,
-        } => crate::console::history::live::answered(app, ask, generation, result, &mut fx),
+        } => {
+            let (h, mut cx) = app.history_cx(&mut fx);
+            crate::console::history::live::answered(h, &mut cx, ask, generation, result);
+        }
     }
     super::review::select_requested(app, &mut fx);
     settle(app);
-    crate::console::queue::bodies::request_selected(app, &mut fx);
+    if matches!(app.conn, Conn::Live) {
+        let (q, mut cx) = app.queue_cx(&mut fx);
+        bodies::request_selected(q, &mut cx);
+    }
     fx
 }
 
@@ -113,25 +131,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 /// version it opened on (it becomes a blocking notice), and the selected action is on a
 /// visible queue row.
 fn settle(app: &mut App) {
-    gone::guard(app);
+    if gone::guard(&mut app.dialog, &mut app.queue, app.now) {
+        app.dirty = true;
+    }
     let rows = layout::areas(app.size.0, app.size.1, app.detail).queue_rows();
-    let before = app.queue_offset;
-    queue::keep_visible(app, rows);
-    if app.queue_offset != before {
+    let before = app.queue.offset;
+    queue::keep_visible(&mut app.queue, rows);
+    if app.queue.offset != before {
         app.dirty = true;
     }
 }
 
 /// Adds a notice for the status bar (and the log).
 pub fn notice(app: &mut App, level: Level, text: &str) {
-    app.notices.push_back(Notice {
-        at: app.now,
-        level,
-        text: SafeText::line(text),
-    });
-    while app.notices.len() > MAX_NOTICES {
-        app.notices.pop_front();
-    }
+    push_notice(&mut app.notices, app.now, level, text);
     app.dirty = true;
 }
 
@@ -152,9 +165,7 @@ fn refresh_if_due(app: &mut App, now: Timestamp, fx: &mut Vec<Effect>) {
         return;
     }
     app.token_asked_at = Some(now);
-    fx.push(Effect::RefreshToken {
-        current: app.token_expires_at,
-    });
+    fx.push(Effect::RefreshToken);
 }
 
 /// Why the session ended, as the open sign-in dialog shows it (kept across its states).
@@ -172,20 +183,24 @@ fn tick(app: &mut App, now: Timestamp) {
     }
     app.now = now;
     app.spinner = app.spinner.wrapping_add(1);
-    if let Some(
-        Dialog::Decide(DecideDialog { action_id: id, .. }) | Dialog::Reason { action_id: id, .. },
-    ) = &app.dialog
+    if let Some((id, _)) = app.dialog.as_ref().and_then(Dialog::action)
+        && let Some(e) = app.queue.entries.get(&id).filter(|e| e.is_expired_at(now))
     {
-        let id = *id;
-        if let Some(e) = app.entries.get(&id).filter(|e| e.is_expired_at(now)) {
-            let label = e.label();
-            gone::replace(app, id, label.clone(), Why::Expired);
-            notice(
-                app,
-                Level::Warn,
-                &format!("{label} expired while the dialog was open; it can no longer be decided"),
-            );
+        let label = e.label();
+        if gone::replace(
+            &mut app.dialog,
+            &mut app.queue,
+            id,
+            label.clone(),
+            Why::Expired,
+        ) {
+            app.dirty = true;
         }
+        notice(
+            app,
+            Level::Warn,
+            &format!("{label} expired while the dialog was open; it can no longer be decided"),
+        );
     }
 }
 
@@ -214,10 +229,10 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
                 reason,
             };
             app.catching_up_to = None;
-            for f in app.inflight.values_mut() {
+            for f in app.queue.inflight.values_mut() {
                 f.sent = false;
             }
-            crate::console::queue::bodies::disconnected(app);
+            bodies::disconnected(&mut app.queue);
         }
         FeedEvent::Retrying { attempt, delay } => {
             let reason = match &app.conn {
@@ -235,7 +250,7 @@ fn feed(app: &mut App, ev: FeedEvent, fx: &mut Vec<Effect>) {
             app.conn = Conn::SignedOut {
                 reason: reason.clone(),
             };
-            for f in app.inflight.values_mut() {
+            for f in app.queue.inflight.values_mut() {
                 f.sent = false;
             }
             // One sign-in at a time: a feed that reports the dead session while the
@@ -301,29 +316,34 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
         ServerMsg::Snapshot {
             page, pages, rows, ..
         } => {
-            let Some(rows) = crate::console::queue::bodies::page(app, page, pages, rows) else {
+            let Some(rows) = app.queue.bodies.page(page, pages, rows) else {
                 return;
             };
-            let old = std::mem::take(&mut app.entries);
+            let old = std::mem::take(&mut app.queue.entries);
             for a in rows {
                 let id = a.id;
                 if let Some(e) = old.get(&id) {
                     let kept = e.clone().updated(a);
-                    app.entries.insert(id, kept);
+                    app.queue.entries.insert(id, kept);
                 } else {
                     // Not "new" just because we (re)connected: new means recently created.
                     let seen = a.created_at.min(app.now);
-                    app.entries.insert(id, Entry::new(a, seen));
+                    app.queue.entries.insert(id, Entry::new(a, seen));
                 }
             }
-            app.entries.retain(|id, e| {
+            app.queue.entries.retain(|id, e| {
                 let voted = app.me.as_ref().is_some_and(|me| e.voted_by(&me.subject));
-                !voted || app.inflight.values().any(|f| f.decision.action_id == *id)
+                !voted
+                    || app
+                        .queue
+                        .inflight
+                        .values()
+                        .any(|f| f.decision.action_id == *id)
             });
             // Decided elsewhere while we were away: say so rather than vanish silently.
             let gone = old
                 .keys()
-                .filter(|id| !app.entries.contains_key(id))
+                .filter(|id| !app.queue.entries.contains_key(id))
                 .count();
             if gone > 0 && app.last_event_at.is_some() {
                 notice(
@@ -332,14 +352,20 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
                     &format!("{gone} action(s) were decided while disconnected"),
                 );
             }
-            queue::rebuild(app);
+            queue::rebuild(&mut app.queue);
         }
         ServerMsg::Skipped { .. } => {}
-        ServerMsg::Executed { .. } => crate::console::history::live::decided(app, fx),
+        ServerMsg::Executed { .. } => history_decided(app, fx),
         ServerMsg::Action {
             request_id, action, ..
         } => {
-            crate::console::queue::bodies::arrived(app, request_id, *action);
+            let (q, mut cx) = app.queue_cx(fx);
+            if let bodies::Arrived::OpenDialog(verdict) =
+                bodies::arrived(q, &mut cx, request_id, *action)
+                && app.dialog.is_none()
+            {
+                input::open_decide(app, verdict, fx);
+            }
         }
         ServerMsg::Pending { row, .. } => arrived(app, row, fx),
         ServerMsg::Updated { row: action, .. } => {
@@ -348,19 +374,19 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
                 .me
                 .as_ref()
                 .is_some_and(|me| action.voted_by(&me.subject));
-            if mine && app.inflight_for(id).is_none() {
-                app.entries.remove(&id);
-                app.voted.insert(id);
-            } else if let Some(e) = app.entries.remove(&id) {
+            if mine && app.queue.inflight_for(id).is_none() {
+                app.queue.entries.remove(&id);
+                app.queue.voted.insert(id);
+            } else if let Some(e) = app.queue.entries.remove(&id) {
                 let changed = e.digest() != &action.digest;
-                app.entries.insert(id, e.updated(action));
+                app.queue.entries.insert(id, e.updated(action));
                 if changed {
                     changed_under_dialog(app, id);
                 }
-            } else if !app.voted.contains(&id) {
-                app.entries.insert(id, Entry::new(action, app.now));
+            } else if !app.queue.voted.contains(&id) {
+                app.queue.entries.insert(id, Entry::new(action, app.now));
             }
-            queue::rebuild(app);
+            queue::rebuild(&mut app.queue);
         }
         ServerMsg::Resolved {
             row: action,
@@ -369,7 +395,7 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             ..
         } => {
             resolved(app, action, &decided_by, &reason);
-            crate::console::history::live::decided(app, fx);
+            history_decided(app, fx);
         }
         ServerMsg::Ack {
             decision_id,
@@ -377,18 +403,32 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             status,
             audit_hash,
             ..
-        } => decisions::acked(app, decision_id, action_id, status, audit_hash.prefix(8)),
+        } => {
+            let (q, mut cx) = app.queue_cx(fx);
+            decisions::acked(
+                q,
+                &mut cx,
+                decision_id,
+                action_id,
+                status,
+                audit_hash.prefix(8),
+            );
+        }
         ServerMsg::Rejected {
             decision_id,
             code,
             message,
-        } => decisions::rejected(app, decision_id, code, &message),
+        } => {
+            let (q, mut cx) = app.queue_cx(fx);
+            decisions::rejected(q, &mut cx, decision_id, code, &message);
+        }
         ServerMsg::QueryFailed {
             request_id,
             code,
             message,
         } => {
-            crate::console::queue::bodies::failed(app, request_id, code, &message);
+            let (q, mut cx) = app.queue_cx(fx);
+            bodies::failed(q, &mut cx, request_id, code, &message);
         }
         // Kept on disk by the feed client (`client::checkpoints`); nothing to show.
         ServerMsg::HistoryPage { .. } | ServerMsg::Checkpoint { .. } => {}
@@ -396,18 +436,34 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             notice(app, Level::Error, &format!("broker: {code}: {message}"));
         }
     }
-    decisions::catch_up_done(app, fx);
+    // After a reconnect, once the feed has caught up: decisions in flight are re-sent
+    // (or explained).
+    if let Some(head) = app.catching_up_to
+        && app.last_seq.unwrap_or(0) >= head
+    {
+        app.catching_up_to = None;
+        let (q, mut cx) = app.queue_cx(fx);
+        decisions::caught_up(q, &mut cx);
+    }
+}
+
+/// The feed reported an action decided: the history screen, when open, refreshes.
+fn history_decided(app: &mut App, fx: &mut Vec<Effect>) {
+    if app.screen == Screen::History {
+        let (h, mut cx) = app.history_cx(fx);
+        crate::console::history::live::decided(h, &mut cx);
+    }
 }
 
 fn arrived(app: &mut App, action: ActionRow, fx: &mut Vec<Effect>) {
     let id = action.id;
-    if app.voted.contains(&id) || action.status != Status::Pending {
+    if app.queue.voted.contains(&id) || action.status != Status::Pending {
         return;
     }
-    if let Some(e) = app.entries.remove(&id) {
+    if let Some(e) = app.queue.entries.remove(&id) {
         // Replayed after a resume: refresh it, but do not ring again.
-        app.entries.insert(id, e.updated(action));
-        queue::rebuild(app);
+        app.queue.entries.insert(id, e.updated(action));
+        queue::rebuild(&mut app.queue);
         return;
     }
     let entry = Entry::new(action, app.now);
@@ -415,8 +471,8 @@ fn arrived(app: &mut App, action: ActionRow, fx: &mut Vec<Effect>) {
     let label = entry.label();
     let env = entry.row.environment.plain();
     let summary = entry.summary_plain();
-    app.entries.insert(id, entry);
-    queue::rebuild(app);
+    app.queue.entries.insert(id, entry);
+    queue::rebuild(&mut app.queue);
     if level >= app.settings.alert_level {
         fx.push(Effect::Alert {
             title: format!("signoff: {level} risk approval"),
@@ -427,16 +483,21 @@ fn arrived(app: &mut App, action: ActionRow, fx: &mut Vec<Effect>) {
 
 fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &str) {
     let id = action.id;
-    let label = app.entries.get(&id).map(|e| e.label()).unwrap_or_else(|| {
-        format!(
-            "{} {}/{}",
-            action.kind, action.target.system, action.target.resource
-        )
-    });
-    let was_listed = app.entries.remove(&id).is_some();
-    let voted_on = app.voted.remove(&id);
-    app.drafts.remove(&id);
-    let mine = app.inflight_for(id).map(|f| f.decision.decision_id);
+    let label = app
+        .queue
+        .entries
+        .get(&id)
+        .map(|e| e.label())
+        .unwrap_or_else(|| {
+            format!(
+                "{} {}/{}",
+                action.kind, action.target.system, action.target.resource
+            )
+        });
+    let was_listed = app.queue.entries.remove(&id).is_some();
+    let voted_on = app.queue.voted.remove(&id);
+    app.queue.drafts.remove(&id);
+    let mine = app.queue.inflight_for(id).map(|f| f.decision.decision_id);
     let who = if decided_by.is_empty() {
         "the broker".to_string()
     } else {
@@ -449,7 +510,7 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
         Status::Withdrawn => "withdrawn by its requester".to_string(),
         _ => format!("{status} by {who}"),
     };
-    let dialog_open = gone::open_on(app, id);
+    let dialog_open = gone::open_on(&app.dialog, id);
     let mut why_text = ended.clone();
     if dialog_open {
         let why = match status {
@@ -462,16 +523,18 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
             Status::Pending => Why::Gone,
         };
         why_text = why.text();
-        gone::replace(app, id, label.clone(), why);
+        if gone::replace(&mut app.dialog, &mut app.queue, id, label.clone(), why) {
+            app.dirty = true;
+        }
     }
     if let Some(did) = mine {
         let by_me = decided_by
             .iter()
             .any(|d| Some(d) == app.me.as_ref().map(|m| &m.subject));
-        let sent = app.inflight.get(&did).is_some_and(|f| f.sent);
+        let sent = app.queue.inflight.get(&did).is_some_and(|f| f.sent);
         if !by_me {
             // Someone else decided first; the broker will refuse ours, and this says why.
-            app.inflight.remove(&did);
+            app.queue.inflight.remove(&did);
             notice(
                 app,
                 Level::Warn,
@@ -479,7 +542,7 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
             );
         } else if !sent {
             // Replayed after a reconnect: our vote landed, only the ack was lost.
-            app.inflight.remove(&did);
+            app.queue.inflight.remove(&did);
             notice(
                 app,
                 Level::Success,
@@ -503,14 +566,21 @@ fn resolved(app: &mut App, action: ActionRow, decided_by: &[String], reason: &st
         let yours = if voted_on { " (you voted on it)" } else { "" };
         notice(app, level, &format!("{label} {ended}{yours}"));
     }
-    queue::rebuild(app);
+    queue::rebuild(&mut app.queue);
 }
 
 /// The action under an open dialog changed content: the approver must look again.
 fn changed_under_dialog(app: &mut App, id: ActionId) {
-    if gone::open_on(app, id) {
-        let label = app.entries.get(&id).map(|e| e.label()).unwrap_or_default();
-        gone::replace(app, id, label, Why::Changed);
+    if gone::open_on(&app.dialog, id) {
+        let label = app
+            .queue
+            .entries
+            .get(&id)
+            .map(|e| e.label())
+            .unwrap_or_default();
+        if gone::replace(&mut app.dialog, &mut app.queue, id, label, Why::Changed) {
+            app.dirty = true;
+        }
         notice(
             app,
             Level::Warn,
@@ -538,3 +608,7 @@ mod login_tests;
 #[cfg(test)]
 #[path = "update_integrity_tests.rs"]
 mod integrity_tests;
+
+#[cfg(test)]
+#[path = "update_session_tests.rs"]
+mod session_tests;

@@ -18,7 +18,7 @@ fn typing_into_a() -> (App, Action, Action) {
     let mut b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Medium);
     b.expires_at = a.expires_at.plus_secs(600);
     let mut app = live_app(vec![a.clone(), b.clone()], (80, 24));
-    app.selected = Some(a.id);
+    app.queue.selected = Some(a.id);
     key(&mut app, 'a');
     typ(&mut app, "ok, ");
     assert!(matches!(&app.dialog, Some(Dialog::Decide(d)) if d.action_id == a.id));
@@ -74,10 +74,13 @@ fn assert_swallowed(mut app: App, b: &Action, why: Why) {
         signed(&fx).is_none(),
         "nothing typed reached a decision: {fx:?}"
     );
-    assert!(app.inflight.is_empty());
-    assert!(!app.drafts.contains_key(&b.id), "no reason landed on B");
+    assert!(app.queue.inflight.is_empty());
+    assert!(
+        !app.queue.drafts.contains_key(&b.id),
+        "no reason landed on B"
+    );
     // After the notice, keys act on the queue again, on what is shown.
-    app.selected = Some(b.id);
+    app.queue.selected = Some(b.id);
     key(&mut app, 'a');
     let Some(Dialog::Decide(d)) = &app.dialog else {
         panic!("a opens a dialog again")
@@ -100,7 +103,7 @@ fn withdrawn_under_the_dialog_swallows_the_typing() {
         }),
     );
     assert_eq!(
-        app.selected,
+        app.queue.selected,
         Some(b.id),
         "the queue moved on to B behind the notice"
     );
@@ -164,7 +167,7 @@ fn changed_under_the_dialog_swallows_the_typing_and_keeps_the_reason() {
             row: ActionRow::compute(&changed.clone()),
         }),
     );
-    assert_eq!(app.drafts.get(&a.id).map(String::as_str), Some("ok,"));
+    assert_eq!(app.queue.drafts.get(&a.id).map(String::as_str), Some("ok,"));
     assert_swallowed(app, &b, Why::Changed);
 }
 
@@ -209,7 +212,7 @@ fn the_reason_dialog_is_guarded_too() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let b = action(2, "k8s.scale", "payments-api", "staging", RiskLevel::Medium);
     let mut app = live_app(vec![a.clone(), b.clone()], (80, 24));
-    app.selected = Some(a.id);
+    app.queue.selected = Some(a.id);
     key(&mut app, 'r');
     typ(&mut app, "INC-");
     let mut gone = a.clone();
@@ -234,7 +237,7 @@ fn esc_closes_the_notice_and_the_queue_is_usable() {
     assert!(app.dialog.is_none());
     key(&mut app, 'j');
     key(&mut app, 'k');
-    assert!(app.selected == Some(a.id) || app.selected == Some(b.id));
+    assert!(app.queue.selected == Some(a.id) || app.queue.selected == Some(b.id));
 }
 
 #[test]
@@ -261,7 +264,7 @@ fn a_decision_for_another_action_is_never_built_from_a_stale_dialog() {
         panic!("dialog")
     };
     assert_eq!(d.verdict, Verdict::Approve);
-    assert_eq!(&d.digest, app.entries[&a.id].digest());
+    assert_eq!(&d.digest, app.queue.entries[&a.id].digest());
 }
 
 /// A small deterministic generator, so a failing sequence is reproduced by its seed.
@@ -305,11 +308,8 @@ const SIZES: [(u16, u16); 6] = [
 
 /// The screen as text rows, and the rows whose queue cells carry the selection colour.
 fn screen(app: &App) -> (Vec<String>, Vec<u16>) {
-    use ratatui::widgets::Widget as _;
-    let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
-    let mut buf = ratatui::buffer::Buffer::empty(area);
-    let theme = crate::console::ui::theme::Theme::dark();
-    crate::console::ui::Root { app, theme: &theme }.render(area, &mut buf);
+    let (buf, theme) = crate::console::fixtures::render(app);
+    let area = buf.area;
     let sel_bg = theme.selection().bg;
     let q = layout::areas(app.size.0, app.size.1, app.detail).queue;
     let rows = (0..area.height)
@@ -326,23 +326,23 @@ fn screen(app: &App) -> (Vec<String>, Vec<u16>) {
 /// pane shows that action and no other.
 fn check(app: &App, seed: u64, step: usize) {
     let ctx = format!("seed {seed} step {step}");
-    let Some(sel) = app.selected else {
-        assert!(app.order.is_empty(), "{ctx}: rows but no selection");
+    let Some(sel) = app.queue.selected else {
+        assert!(app.queue.order.is_empty(), "{ctx}: rows but no selection");
         return;
     };
-    let idx = app.order.iter().position(|id| *id == sel);
+    let idx = app.queue.order.iter().position(|id| *id == sel);
     let idx = idx.unwrap_or_else(|| panic!("{ctx}: the selection is not a queue row"));
     let rows = layout::areas(app.size.0, app.size.1, app.detail).queue_rows();
     assert!(
-        idx >= app.queue_offset && idx < app.queue_offset + rows,
+        idx >= app.queue.offset && idx < app.queue.offset + rows,
         "{ctx}: row {idx} outside {}..{}",
-        app.queue_offset,
-        app.queue_offset + rows
+        app.queue.offset,
+        app.queue.offset + rows
     );
     if app.dialog.is_some() || layout::too_small(app.size.0, app.size.1) {
         return;
     }
-    let n = app.entries[&sel].row.id.0.random() as u8;
+    let n = app.queue.entries[&sel].row.id.0.random() as u8;
     let (text, selected) = screen(app);
     assert_eq!(selected.len(), 1, "{ctx}: exactly one highlighted row");
     let row = &text[usize::from(selected[0])];
@@ -359,7 +359,10 @@ fn check(app: &App, seed: u64, step: usize) {
     );
     let a = layout::areas(app.size.0, app.size.1, app.detail);
     if let Some(c) = a.context
-        && app.pane_scroll(crate::console::core::app::Pane::Context) == 0
+        && app
+            .queue
+            .pane_scroll(crate::console::core::app::Pane::Context)
+            == 0
     {
         let pane: String = (c.y..c.y + c.height)
             .map(|y| {
@@ -375,7 +378,7 @@ fn check(app: &App, seed: u64, step: usize) {
             "{ctx}: context pane does not show {}",
             token(n)
         );
-        for other in app.entries.values().filter(|e| e.row.id != sel) {
+        for other in app.queue.entries.values().filter(|e| e.row.id != sel) {
             let t = token(other.row.id.0.random() as u8);
             assert!(!pane.contains(&t), "{ctx}: context pane shows {t} too");
         }
@@ -415,7 +418,7 @@ fn the_selected_action_is_always_on_a_visible_row_and_in_the_panes() {
                     seq += 1;
                 }
                 2 => {
-                    let mut ids: Vec<ActionId> = app.entries.keys().copied().collect();
+                    let mut ids: Vec<ActionId> = app.queue.entries.keys().copied().collect();
                     ids.sort();
                     if let Some(id) = ids.get(rng.below(ids.len().max(1))) {
                         let Some(mut done) = sent.remove(id) else {

@@ -61,8 +61,16 @@ fn confirmation_closes_the_dialog_and_reconnects_the_feed() {
     signed_out(&mut app);
     let a = auth(&app);
     update(&mut app, Msg::LoginStarted(a));
+    // The key is registered for whoever signed in before the feed reconnects with the
+    // new session, whatever the broker answers.
     let fx = update(&mut app, Msg::LoginFinished(Ok(())));
+    assert_eq!(fx, vec![Effect::RegisterKey]);
+    let fx = update(
+        &mut app,
+        Msg::KeyRegistration(crate::console::core::msg::KeyRegistration::Registered),
+    );
     assert_eq!(fx, vec![Effect::Reconnect]);
+    assert_eq!(app.key, crate::console::core::app::KeyState::Registered);
     assert!(app.dialog.is_none());
     assert_eq!(
         app.conn,

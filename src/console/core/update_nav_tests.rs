@@ -12,17 +12,17 @@ fn search_filter_and_sort_keep_the_selection() {
     let mut app = live_app(fixtures::sample_queue(), (80, 24));
     key(&mut app, '/');
     typ(&mut app, "payments");
-    assert_eq!(app.order.len(), 1);
-    let first = app.selected;
+    assert_eq!(app.queue.order.len(), 1);
+    let first = app.queue.selected;
     code(&mut app, KeyCode::Esc);
-    assert_eq!(app.order.len(), 4, "Esc clears the search");
-    assert_eq!(app.selected, first, "the found action stays selected");
+    assert_eq!(app.queue.order.len(), 4, "Esc clears the search");
+    assert_eq!(app.queue.selected, first, "the found action stays selected");
     key(&mut app, 's');
-    assert_eq!(app.selected, first);
+    assert_eq!(app.queue.selected, first);
     key(&mut app, 'f');
     key(&mut app, ' '); // hide low
     code(&mut app, KeyCode::Esc);
-    assert_eq!(app.order.len(), 3);
+    assert_eq!(app.queue.order.len(), 3);
 }
 
 #[test]
@@ -31,18 +31,18 @@ fn esc_clears_a_kept_search_after_enter() {
     key(&mut app, '/');
     typ(&mut app, "rest");
     code(&mut app, KeyCode::Enter);
-    assert_eq!(app.search.value, "rest", "Enter keeps the search");
-    assert!(app.order.len() < 4);
+    assert_eq!(app.queue.search.value, "rest", "Enter keeps the search");
+    assert!(app.queue.order.len() < 4);
     // From a detail pane, the first Esc goes back to the queue, the next clears.
     code(&mut app, KeyCode::Tab);
     code(&mut app, KeyCode::Esc);
     assert_eq!(
-        (app.focus, app.search.value.as_str()),
+        (app.focus, app.queue.search.value.as_str()),
         (Pane::Queue, "rest")
     );
     code(&mut app, KeyCode::Esc);
-    assert_eq!(app.search.value, "");
-    assert_eq!(app.order.len(), 4, "every action is back");
+    assert_eq!(app.queue.search.value, "");
+    assert_eq!(app.queue.order.len(), 4, "every action is back");
     assert!(
         app.notices
             .iter()
@@ -52,12 +52,12 @@ fn esc_clears_a_kept_search_after_enter() {
 
 #[test]
 fn sort_cycles_to_newest_first() {
-    use crate::console::core::app::SortKey;
+    use crate::console::queue::state::SortKey;
     let mut app = live_app(fixtures::sample_queue(), (80, 24));
-    let mut seen = vec![app.sort];
+    let mut seen = vec![app.queue.sort];
     for _ in 0..4 {
         key(&mut app, 's');
-        seen.push(app.sort);
+        seen.push(app.queue.sort);
     }
     assert_eq!(
         seen,
@@ -69,12 +69,13 @@ fn sort_cycles_to_newest_first() {
             SortKey::Risk
         ]
     );
-    app.sort = SortKey::Newest;
-    crate::console::queue::order::rebuild(&mut app);
+    app.queue.sort = SortKey::Newest;
+    crate::console::queue::order::rebuild(&mut app.queue);
     let created: Vec<_> = app
+        .queue
         .order
         .iter()
-        .map(|id| app.entries[id].row.created_at)
+        .map(|id| app.queue.entries[id].row.created_at)
         .collect();
     assert!(created.windows(2).all(|w| w[0] >= w[1]), "{created:?}");
 }
@@ -142,13 +143,17 @@ fn panes_cycle_and_scroll_independently() {
     assert_eq!(app.focus, Pane::Diff);
     key(&mut app, 'j');
     key(&mut app, 'j');
-    assert_eq!(app.pane_scroll(Pane::Diff), 2);
+    assert_eq!(app.queue.pane_scroll(Pane::Diff), 2);
     code(&mut app, KeyCode::Esc);
     assert_eq!(app.focus, Pane::Queue);
-    let before = app.selected;
+    let before = app.queue.selected;
     key(&mut app, 'j');
-    assert_ne!(app.selected, before);
-    assert_eq!(app.pane_scroll(Pane::Diff), 0, "new action, scroll reset");
+    assert_ne!(app.queue.selected, before);
+    assert_eq!(
+        app.queue.pane_scroll(Pane::Diff),
+        0,
+        "new action, scroll reset"
+    );
 }
 
 #[test]
@@ -165,10 +170,10 @@ fn mouse_selects_rows_focuses_panes_and_scrolls() {
     };
     // Queue rows start at y = 2 (border, header); the third row is index 2.
     update(&mut app, at(MouseEventKind::Down(MouseButton::Left), 10, 4));
-    assert_eq!(app.selected, Some(app.order[2]));
+    assert_eq!(app.queue.selected, Some(app.queue.order[2]));
     // Wheel over the queue moves the selection one row.
     update(&mut app, at(MouseEventKind::ScrollDown, 10, 4));
-    assert_eq!(app.selected, Some(app.order[3]));
+    assert_eq!(app.queue.selected, Some(app.queue.order[3]));
     // Click in the detail body focuses it; the wheel scrolls it.
     update(
         &mut app,
@@ -176,7 +181,7 @@ fn mouse_selects_rows_focuses_panes_and_scrolls() {
     );
     assert_eq!(app.focus, Pane::Context);
     update(&mut app, at(MouseEventKind::ScrollDown, 10, 15));
-    assert_eq!(app.pane_scroll(Pane::Context), 3);
+    assert_eq!(app.queue.pane_scroll(Pane::Context), 3);
 }
 
 #[test]
@@ -206,10 +211,14 @@ fn detail_panes_do_not_scroll_past_their_content() {
         key(&mut app, 'j');
     }
     let lines = app
+        .queue
         .selected_entry()
         .and_then(|e| e.diff_model())
         .map(|d| d.lines.len());
-    assert_eq!(Some(usize::from(app.pane_scroll(Pane::Diff)) + 1), lines);
+    assert_eq!(
+        Some(usize::from(app.queue.pane_scroll(Pane::Diff)) + 1),
+        lines
+    );
     key(&mut app, 'g');
-    assert_eq!(app.pane_scroll(Pane::Diff), 0);
+    assert_eq!(app.queue.pane_scroll(Pane::Diff), 0);
 }

@@ -46,8 +46,11 @@ fn welcome(app: &mut App, head: u64) -> Vec<Effect> {
 fn reconnect_resumes_and_resends_the_same_decision() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let (mut app, d) = in_flight_then_drop(&a);
-    let (text, _) = crate::console::ui::status::conn_text(&app);
-    assert_eq!(text, "○ reconnecting (attempt 3, next in 4s)");
+    let screen = fixtures::screen_text(&app);
+    assert!(
+        screen.contains("○ reconnecting (attempt 3, next in 4s)"),
+        "{screen}"
+    );
     assert_eq!(app.last_seq, Some(10));
     // Resume: the broker replays 11..=12 (another action arrives meanwhile).
     assert!(
@@ -75,7 +78,7 @@ fn reconnect_resumes_and_resends_the_same_decision() {
     assert_eq!(again.decision_id, d.decision_id, "same decision id");
     assert_eq!(again, &d, "byte-identical decision");
     assert_eq!(app.last_seq, Some(12));
-    assert!(app.entries.contains_key(&b.id));
+    assert!(app.queue.entries.contains_key(&b.id));
 }
 
 #[test]
@@ -99,7 +102,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         }),
     );
     assert!(signed(&fx).is_none());
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(
         last_notice(&app).contains("changed while disconnected"),
         "{}",
@@ -121,7 +124,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         }),
     );
     assert!(signed(&fx).is_none());
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(last_notice(&app).contains("carol"), "{}", last_notice(&app));
 
     // Gone from a fresh snapshot: not re-sent, and the approver is told to check.
@@ -137,7 +140,7 @@ fn reconnect_does_not_resend_when_the_action_changed_or_went() {
         }),
     );
     assert!(signed(&fx).is_none());
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(
         last_notice(&app).contains("no longer pending"),
         "{}",
@@ -162,7 +165,7 @@ fn a_replayed_resolution_by_me_means_my_vote_landed() {
         }),
     );
     assert!(signed(&fx).is_none(), "not re-sent");
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(
         last_notice(&app).contains("recorded before the reconnect"),
         "{}",
@@ -178,7 +181,12 @@ fn a_resent_decision_that_had_landed_counts_as_recorded() {
     let fx = update(&mut app, Msg::Tick(now()));
     assert!(fx.is_empty());
     // Already caught up at welcome (head == last seq): the re-send went out then.
-    assert!(app.inflight.get(&d.decision_id).is_some_and(|f| f.resent));
+    assert!(
+        app.queue
+            .inflight
+            .get(&d.decision_id)
+            .is_some_and(|f| f.resent)
+    );
     update(
         &mut app,
         server(ServerMsg::Rejected {
@@ -187,7 +195,7 @@ fn a_resent_decision_that_had_landed_counts_as_recorded() {
             message: "seen".into(),
         }),
     );
-    assert!(!app.entries.contains_key(&a.id));
+    assert!(!app.queue.entries.contains_key(&a.id));
     assert!(last_notice(&app).contains("already recorded"));
 }
 
@@ -209,7 +217,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
         }),
     );
     assert!(
-        app.entries.contains_key(&a.id),
+        app.queue.entries.contains_key(&a.id),
         "a duplicate is not applied"
     );
     // seq 12 after 10: 11 was lost.
@@ -221,7 +229,7 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
         }),
     );
     assert_eq!(fx, vec![Effect::Resync]);
-    assert!(!app.entries.contains_key(&b.id));
+    assert!(!app.queue.entries.contains_key(&b.id));
     assert_eq!(app.last_seq, Some(10));
     // The fresh snapshot is accepted whatever its number.
     update(
@@ -236,13 +244,13 @@ fn a_gap_in_event_numbers_asks_for_a_snapshot_and_duplicates_are_skipped() {
                 .collect(),
         }),
     );
-    assert_eq!(app.entries.len(), 2);
+    assert_eq!(app.queue.entries.len(), 2);
     assert_eq!(app.last_seq, Some(12));
 }
 
 #[test]
 fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
-    use crate::console::core::session::{EVERY_SECS, MARGIN_SECS, Watch};
+    use crate::console::core::session::{Answer, EVERY_SECS, MARGIN_SECS};
     let mut app = live_app(vec![], (80, 24));
     let exp = now().plus_secs(600);
     update(
@@ -253,7 +261,7 @@ fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
     );
     let asks = |fx: &[Effect]| {
         fx.iter()
-            .filter(|e| matches!(e, Effect::RefreshToken { current } if *current == Some(exp)))
+            .filter(|e| matches!(e, Effect::RefreshToken))
             .count()
     };
     assert_eq!(
@@ -279,12 +287,19 @@ fn the_core_asks_for_a_fresh_token_before_the_feed_token_expires() {
         "asks again after a rest"
     );
     // The answers: a fresh token reconnects; nothing new keeps; a dead session signs in.
-    let fx = update(&mut app, Msg::TokenChecked(Watch::Reconnect));
+    let fresh = Answer::Token {
+        expires_at: Some(exp.plus_secs(3600)),
+    };
+    let fx = update(&mut app, Msg::TokenChecked(fresh));
     assert!(fx.contains(&Effect::Reconnect));
-    assert!(update(&mut app, Msg::TokenChecked(Watch::Keep)).is_empty());
+    let same = Answer::Token {
+        expires_at: Some(exp),
+    };
+    assert!(update(&mut app, Msg::TokenChecked(same)).is_empty());
+    assert!(update(&mut app, Msg::TokenChecked(Answer::Unreachable)).is_empty());
     let fx = update(
         &mut app,
-        Msg::TokenChecked(Watch::SignedOut("refresh refused".into())),
+        Msg::TokenChecked(Answer::SignedOut("refresh refused".into())),
     );
     assert!(fx.contains(&Effect::StartLogin));
     assert!(matches!(
@@ -315,7 +330,7 @@ fn events_this_approver_may_not_see_arrive_as_skipped_and_never_resynchronise() 
         }),
     );
     assert!(!fx.contains(&Effect::Resync), "{fx:?}");
-    assert!(app.entries.contains_key(&b.id));
+    assert!(app.queue.entries.contains_key(&b.id));
     assert!(
         !app.notices
             .iter()
@@ -343,10 +358,10 @@ fn a_paged_snapshot_replaces_the_queue_only_once_its_last_page_is_here() {
     };
     update(&mut app, page(1, &b));
     assert!(
-        app.entries.contains_key(&a.id) && !app.entries.contains_key(&b.id),
+        app.queue.entries.contains_key(&a.id) && !app.queue.entries.contains_key(&b.id),
         "half a snapshot changes nothing"
     );
     update(&mut app, page(2, &c));
-    assert!(!app.entries.contains_key(&a.id));
-    assert!(app.entries.contains_key(&b.id) && app.entries.contains_key(&c.id));
+    assert!(!app.queue.entries.contains_key(&a.id));
+    assert!(app.queue.entries.contains_key(&b.id) && app.queue.entries.contains_key(&c.id));
 }

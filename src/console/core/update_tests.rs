@@ -39,7 +39,7 @@ pub(super) fn signed(fx: &[Effect]) -> Option<&Decision> {
 }
 
 fn select(app: &mut App, id: ActionId) {
-    app.selected = Some(id);
+    app.queue.selected = Some(id);
 }
 
 fn ack(app: &mut App, d: &Decision, status: Status) -> Vec<Effect> {
@@ -73,13 +73,13 @@ fn approve_happy_path_signs_the_digest_the_console_computed() {
     assert_eq!(d.key_id, fixtures::settings().key_id);
     assert!(app.dialog.is_none());
     assert!(app.busy(), "spinner while waiting for the ack");
-    assert!(app.entries.contains_key(&a.id), "stays until the ack");
+    assert!(app.queue.entries.contains_key(&a.id), "stays until the ack");
     ack(&mut app, &d, Status::Approved);
     assert!(
-        !app.entries.contains_key(&a.id),
+        !app.queue.entries.contains_key(&a.id),
         "leaves the queue after the ack"
     );
-    assert!(app.inflight.is_empty());
+    assert!(app.queue.inflight.is_empty());
     assert!(
         last_notice(&app).contains("approved"),
         "{}",
@@ -148,7 +148,7 @@ fn a_body_is_fetched_on_view_and_shown_only_when_it_matches_its_row() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::High);
     let mut app = live_app(vec![], (80, 24));
     let fx = arrive(&mut app, &a);
-    assert!(app.entries.get(&a.id).is_some_and(|e| !e.has_body()));
+    assert!(app.queue.entries.get(&a.id).is_some_and(|e| !e.has_body()));
     key(&mut app, 'a');
     assert!(app.dialog.is_none(), "nothing unseen can be approved");
     assert!(
@@ -157,7 +157,7 @@ fn a_body_is_fetched_on_view_and_shown_only_when_it_matches_its_row() {
         last_notice(&app)
     );
     deliver(&mut app, &fx, a.clone());
-    assert!(app.entries.get(&a.id).is_some_and(|e| e.has_body()));
+    assert!(app.queue.entries.get(&a.id).is_some_and(|e| e.has_body()));
     assert!(
         matches!(app.dialog, Some(Dialog::Decide(_))),
         "the dialog opens once it is here"
@@ -176,7 +176,7 @@ fn a_body_whose_digest_is_not_its_rows_is_refused_loudly_and_never_signable() {
         text: "DROP DATABASE customers".into(),
     });
     deliver(&mut app, &fx, lie);
-    let e = app.entries.get(&a.id).unwrap();
+    let e = app.queue.entries.get(&a.id).unwrap();
     assert!(!e.has_body());
     assert!(
         e.view()
@@ -345,7 +345,7 @@ fn decided_elsewhere_while_the_dialog_is_open() {
         matches!(app.dialog, Some(Dialog::Gone(_))),
         "the dialog becomes a blocking notice"
     );
-    assert!(!app.entries.contains_key(&a.id));
+    assert!(!app.queue.entries.contains_key(&a.id));
     let n = last_notice(&app);
     assert!(n.contains("carol") && n.contains("approved"), "{n}");
     // Enter now only closes the notice: it approves nothing else by accident.
@@ -401,15 +401,18 @@ fn a_rejection_shows_the_brokers_exact_reason() {
         n.contains("self_approval: you requested this action"),
         "{n}"
     );
-    assert!(app.entries.contains_key(&a.id), "still pending for others");
-    assert!(app.inflight.is_empty());
+    assert!(
+        app.queue.entries.contains_key(&a.id),
+        "still pending for others"
+    );
+    assert!(app.queue.inflight.is_empty());
 }
 
 #[test]
 fn new_arrivals_do_not_move_the_selection_and_alert_when_risky() {
     let a = action(1, "db.export", "customers", "production", RiskLevel::Medium);
     let mut app = live_app(vec![a.clone()], (80, 24));
-    assert_eq!(app.selected, Some(a.id));
+    assert_eq!(app.queue.selected, Some(a.id));
     let c = action(
         3,
         "iam.grant",
@@ -424,9 +427,9 @@ fn new_arrivals_do_not_move_the_selection_and_alert_when_risky() {
             row: crate::protocol::ActionRow::compute(&c),
         }),
     );
-    assert_eq!(app.order[0], c.id, "sorted first by risk");
+    assert_eq!(app.queue.order[0], c.id, "sorted first by risk");
     assert_eq!(
-        app.selected,
+        app.queue.selected,
         Some(a.id),
         "selection stays on the same action"
     );
@@ -456,7 +459,7 @@ fn quorum_vote_leaves_my_queue_and_stays_out() {
     typ(&mut app, "role/admin");
     let d = signed(&code(&mut app, KeyCode::Enter)).cloned().unwrap();
     ack(&mut app, &d, Status::Pending);
-    assert!(!app.entries.contains_key(&a.id));
+    assert!(!app.queue.entries.contains_key(&a.id));
     assert!(last_notice(&app).contains("waiting for more approvers"));
     let mut voted = a.clone();
     voted.votes.push(vote(&a, "bob"));
@@ -468,7 +471,7 @@ fn quorum_vote_leaves_my_queue_and_stays_out() {
         }),
     );
     assert!(
-        !app.entries.contains_key(&a.id),
+        !app.queue.entries.contains_key(&a.id),
         "my own vote does not bring it back"
     );
     // Issue 18: the approver whose vote was 1 of 2 hears how it ended.
@@ -524,7 +527,11 @@ fn dead_session_opens_the_login_dialog() {
     assert_eq!(fx, vec![Effect::StartLogin]);
     assert!(matches!(app.dialog, Some(Dialog::Login(_))));
     let fx = update(&mut app, Msg::LoginFinished(Ok(())));
-    assert_eq!(fx, vec![Effect::Reconnect]);
+    assert_eq!(
+        fx,
+        vec![Effect::RegisterKey],
+        "the key first, then the feed"
+    );
     assert!(app.dialog.is_none());
 }
 
@@ -540,7 +547,7 @@ fn closing_the_login_dialog_keeps_the_queue_but_blocks_decisions() {
     );
     assert!(code(&mut app, KeyCode::Esc).is_empty(), "Esc does not quit");
     assert!(app.dialog.is_none());
-    assert_eq!(app.entries.len(), 1);
+    assert_eq!(app.queue.entries.len(), 1);
     key(&mut app, 'a');
     assert!(app.dialog.is_none());
     assert!(
@@ -564,7 +571,7 @@ fn quitting_with_a_decision_in_flight_asks_twice() {
 #[test]
 fn hostile_text_is_sanitized_in_the_view_model() {
     let app = live_app(vec![hostile_action(1)], (80, 24));
-    let e = app.selected_entry().unwrap();
+    let e = app.queue.selected_entry().unwrap();
     assert!(e.view().hidden_chars);
     assert!(e.view().summary.plain().contains("⟨ESC⟩[2J"));
     assert!(!e.view().summary.plain().contains('\u{1b}'));
@@ -602,7 +609,7 @@ fn a_replayed_arrival_does_not_ring_twice() {
         }),
     );
     assert_eq!(alerts(&fx), 0);
-    assert_eq!(app.entries.len(), 1);
+    assert_eq!(app.queue.entries.len(), 1);
 }
 
 #[test]
@@ -739,7 +746,7 @@ fn a_failed_body_fetch_is_retried_with_backoff() {
             digest: digest.clone(),
         }),
     );
-    assert!(app.entries.get(&a.id).is_some_and(|e| !e.has_body()));
+    assert!(app.queue.entries.get(&a.id).is_some_and(|e| !e.has_body()));
     update(
         &mut app,
         server(ServerMsg::Action {
@@ -748,7 +755,7 @@ fn a_failed_body_fetch_is_retried_with_backoff() {
             digest,
         }),
     );
-    assert!(app.entries.get(&a.id).is_some_and(|e| e.has_body()));
+    assert!(app.queue.entries.get(&a.id).is_some_and(|e| e.has_body()));
     assert!(
         matches!(app.dialog, Some(Dialog::Decide(_))),
         "the `a` pressed while loading opens the dialog"

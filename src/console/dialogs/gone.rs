@@ -6,8 +6,10 @@
 //! into this notice, which swallows every key until Esc or Enter closes it; nothing typed
 //! into a dialog ever reaches the queue.
 
-use crate::console::core::app::{App, Dialog};
-use crate::protocol::{ActionId, Status};
+use crate::console::core::msg::Action;
+use crate::console::dialogs::Dialog;
+use crate::console::queue::state::QueueState;
+use crate::protocol::{ActionId, Status, Timestamp};
 
 /// Why the action under the dialog can no longer be decided from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,71 +52,79 @@ pub struct GoneNotice {
 }
 
 /// The action an open dialog acts on, with what the dialog was.
-fn dialog_action(app: &App) -> Option<(ActionId, &'static str)> {
-    match &app.dialog {
-        Some(Dialog::Decide(d)) => Some((
-            d.action_id,
-            match d.verdict {
-                crate::protocol::Verdict::Approve => "Approve",
-                crate::protocol::Verdict::Deny => "Deny",
-            },
-        )),
-        Some(Dialog::Reason { action_id, .. }) => Some((*action_id, "Reason")),
-        _ => None,
+fn dialog_action(dialog: &Option<Dialog>) -> Option<(ActionId, &'static str)> {
+    dialog.as_ref().and_then(Dialog::action)
+}
+
+impl GoneNotice {
+    /// A key while the notice shows: only Esc or Enter close it; every other key is
+    /// swallowed, so nothing typed for the dialog it replaced reaches the queue.
+    pub fn key(self, action: Action) -> Option<Self> {
+        match action {
+            Action::Cancel | Action::Submit => None,
+            _ => Some(self),
+        }
     }
 }
 
 /// True when an open dialog acts on `id`.
-pub fn open_on(app: &App, id: ActionId) -> bool {
-    dialog_action(app).is_some_and(|(a, _)| a == id)
+pub fn open_on(dialog: &Option<Dialog>, id: ActionId) -> bool {
+    dialog_action(dialog).is_some_and(|(a, _)| a == id)
 }
 
 /// Turns a dialog on `id` into the blocking notice. A reason typed so far is kept as the
-/// action's draft when the action is still there (changed), so nothing is lost.
-pub fn replace(app: &mut App, id: ActionId, label: String, why: Why) {
-    let Some((open, was)) = dialog_action(app) else {
-        return;
+/// action's draft when the action is still there (changed), so nothing is lost. True
+/// when it replaced a dialog (the caller redraws).
+pub fn replace(
+    dialog: &mut Option<Dialog>,
+    q: &mut QueueState,
+    id: ActionId,
+    label: String,
+    why: Why,
+) -> bool {
+    let Some((open, was)) = dialog_action(dialog) else {
+        return false;
     };
     if open != id {
-        return;
+        return false;
     }
-    let typed = match &app.dialog {
+    let typed = match dialog {
         Some(Dialog::Decide(d)) => d.reason.value.trim().to_string(),
-        Some(Dialog::Reason { input, .. }) => input.value.trim().to_string(),
+        Some(Dialog::Reason(r)) => r.input.value.trim().to_string(),
         _ => String::new(),
     };
-    if !typed.is_empty() && app.entries.contains_key(&id) {
-        app.drafts.insert(id, typed);
+    if !typed.is_empty() && q.entries.contains_key(&id) {
+        q.drafts.insert(id, typed);
     }
-    app.dialog = Some(Dialog::Gone(GoneNotice {
+    *dialog = Some(Dialog::Gone(GoneNotice {
         action_id: id,
         label,
         was,
         why,
     }));
-    app.dirty = true;
+    true
 }
 
 /// After every message: a dialog whose action left the queue, or whose action's content
 /// is no longer the version it opened on, becomes the notice. (The feed's handlers do
 /// it first with the precise reason; this catches every other path, such as a
-/// snapshot after a reconnect.)
-pub fn guard(app: &mut App) {
-    let Some((id, _)) = dialog_action(app) else {
-        return;
+/// snapshot after a reconnect.) True when it replaced the dialog.
+pub fn guard(dialog: &mut Option<Dialog>, q: &mut QueueState, now: Timestamp) -> bool {
+    let Some((id, _)) = dialog_action(dialog) else {
+        return false;
     };
-    let why = match app.entries.get(&id) {
+    let why = match q.entries.get(&id) {
         None => Why::Gone,
-        Some(e) => match &app.dialog {
+        Some(e) => match dialog {
             Some(Dialog::Decide(d)) if e.digest() != &d.digest => Why::Changed,
-            _ if e.is_expired_at(app.now) => Why::Expired,
-            _ => return,
+            _ if e.is_expired_at(now) => Why::Expired,
+            _ => return false,
         },
     };
-    let label = match &app.dialog {
+    let label = match dialog {
         Some(Dialog::Decide(d)) => d.label.clone(),
-        Some(Dialog::Reason { label, .. }) => label.clone(),
+        Some(Dialog::Reason(r)) => r.label.clone(),
         _ => String::new(),
     };
-    replace(app, id, label, why);
+    replace(dialog, q, id, label, why)
 }

@@ -5,6 +5,9 @@
 //! console's view of a device authorization response, so the dialog is testable without
 //! an identity provider.
 
+use crate::console::core::ctx::Ctx;
+use crate::console::core::msg::{Action, Effect};
+use crate::console::core::notice::Level;
 use crate::protocol::Timestamp;
 
 /// The parts of a device authorization response the approver needs.
@@ -58,6 +61,40 @@ impl LoginState {
                 Some((now.millis_until(d.expires_at) / 1000).max(0))
             }
             _ => None,
+        }
+    }
+}
+
+/// What a key left of the sign-in dialog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginKey {
+    Open(LoginState),
+    Closed,
+    /// Quit was pressed: the console quits (or asks again while decisions are in
+    /// flight, and then the dialog stays).
+    Quit(LoginState),
+}
+
+impl LoginState {
+    /// A key in the dialog: Enter retries a failed sign-in, Esc closes it (the queue
+    /// stays readable, nothing can be decided; `retry` is the key that signs in again).
+    pub fn key(self, cx: &mut Ctx, action: Action, retry: &str) -> LoginKey {
+        match (action, &self) {
+            (Action::Submit, LoginState::Failed { ended, .. }) => {
+                cx.effect(Effect::StartLogin);
+                LoginKey::Open(LoginState::Starting {
+                    ended: ended.clone(),
+                })
+            }
+            (Action::Cancel, _) => {
+                cx.notice(
+                    Level::Warn,
+                    &format!("signed out: decisions are disabled; press {retry} to try again"),
+                );
+                LoginKey::Closed
+            }
+            (Action::Quit, _) => LoginKey::Quit(self),
+            _ => LoginKey::Open(self),
         }
     }
 }

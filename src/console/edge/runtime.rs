@@ -82,8 +82,8 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
     let (results_tx, mut results) = mpsc::unbounded_channel::<Msg>();
 
     // The device key registration (idempotent) lets the broker accept our signatures;
-    // the core decides when (at start, or after the sign-in, and again on a connect
-    // while it is not registered).
+    // the core decides when (at start, after every sign-in, and again on a connect while
+    // it is not registered).
     let register = Registrar {
         http: http.clone(),
         key: opts.key.verifying_key(),
@@ -193,15 +193,15 @@ pub async fn run(opts: RunOptions) -> Result<(), ConsoleError> {
                     });
                 }
                 Effect::RegisterKey => register.clone().spawn(),
-                Effect::RefreshToken { current } => {
+                Effect::RefreshToken => {
                     let (tokens, tx) = (opts.tokens.clone(), results_tx.clone());
                     tokio::spawn(async move {
-                        let answer = tokens.bearer().await;
-                        let _ = tx.send(Msg::TokenChecked(session::outcome(current, answer)));
+                        let answer = session::Answer::of(tokens.bearer().await);
+                        let _ = tx.send(Msg::TokenChecked(answer));
                     });
                 }
                 Effect::Resync => feed.resync(),
-                Effect::StartLogin => start_login(opts.login.clone(), register.clone()),
+                Effect::StartLogin => start_login(opts.login.clone(), results_tx.clone()),
                 Effect::FetchHistory { generation, query } => {
                     fetch_history(http.clone(), generation, query, results_tx.clone());
                 }
@@ -234,7 +234,7 @@ fn title_bytes(title: &str) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Registers the console's device key with the broker, reporting a failure as a notice.
+/// Registers the console's device key with the broker (idempotent), in the background.
 #[derive(Clone)]
 struct Registrar {
     http: BrokerHttp,
@@ -243,11 +243,11 @@ struct Registrar {
 }
 
 impl Registrar {
+    /// Registers the key and reports how it ended as [`Msg::KeyRegistration`].
     fn spawn(self) {
         tokio::spawn(async move { self.register().await });
     }
 
-    /// Registers the key and reports how it ended as [`Msg::KeyRegistration`].
     async fn register(&self) {
         let label = crate::identity::login::device_label();
         let result = match self.http.register_key(&self.key, &label).await {
@@ -263,11 +263,9 @@ impl Registrar {
     }
 }
 
-/// Runs one device-flow sign-in in the background, reporting its steps as messages.
-/// After a sign-in the console's own key is registered too (the flow registers the
-/// stored device key; `--key-file` may name another).
-fn start_login(login: Option<Arc<dyn LoginFlow>>, register: Registrar) {
-    let tx = register.tx.clone();
+/// Runs one device-flow sign-in in the background, reporting its steps as messages (the
+/// core registers the key afterwards).
+fn start_login(login: Option<Arc<dyn LoginFlow>>, tx: mpsc::UnboundedSender<Msg>) {
     let Some(flow) = login else {
         let _ = tx.send(Msg::LoginFinished(Err(
             "no sign-in is configured for this console: restart it with a fresh --token (or \
@@ -281,9 +279,6 @@ fn start_login(login: Option<Arc<dyn LoginFlow>>, register: Registrar) {
             Ok(auth) => {
                 let _ = tx.send(Msg::LoginStarted(auth.clone()));
                 let done = flow.finish(auth).await;
-                if done.is_ok() {
-                    register.register().await;
-                }
                 let _ = tx.send(Msg::LoginFinished(done));
             }
             Err(e) => {

@@ -5,51 +5,64 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use crate::history::args::parse_time;
 use crate::history::chips::TimeRange;
 
-use crate::console::core::app::{App, Dialog, Level, TextInput};
+use crate::console::core::ctx::Ctx;
 use crate::console::core::msg::{Action, Effect};
-use crate::console::core::update::notice;
+use crate::console::core::notice::Level;
+use crate::console::core::text_input::TextInput;
 use crate::console::history::chips::ChipPicker;
-use crate::console::history::state::{self as view, Prompt};
+use crate::console::history::state::{self as view, HistoryState, Prompt};
 
 /// Rows moved by page up / down.
 const PAGE: isize = 10;
 
+/// What the history screen asks of the console around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Back to the queue (the screen's own state is already left).
+    Leave,
+    /// Open the help overlay.
+    Help,
+    /// Quit (asking again while decisions are in flight).
+    Quit,
+}
+
 /// Applies one action on the history screen (no dialog open).
-pub fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
-    app.dirty = true;
-    match app.history.prompt.take() {
-        None => list(app, action, fx),
-        Some(Prompt::Search) => search(app, action),
-        Some(Prompt::Chips(picker)) => chips(app, picker, action, fx),
-        Some(Prompt::CustomTime { input, .. }) => custom_time(app, input, action, fx),
+pub fn act(h: &mut HistoryState, cx: &mut Ctx, action: Action) -> Option<Exit> {
+    cx.redraw();
+    match h.prompt.take() {
+        None => return list(h, cx, action),
+        Some(Prompt::Search) => search(h, cx, action),
+        Some(Prompt::Chips(picker)) => chips(h, cx, picker, action),
+        Some(Prompt::CustomTime { input, .. }) => custom_time(h, cx, input, action),
     }
+    None
 }
 
 /// Pasted text goes into the open prompt as text.
-pub fn paste(app: &mut App, text: &str) {
+pub fn paste(h: &mut HistoryState, cx: &mut Ctx, text: &str) {
     let clean = text.replace(['\n', '\r', '\t'], " ");
-    match app.history.prompt.as_mut() {
+    match h.prompt.as_mut() {
         Some(Prompt::Search) => {
             for c in clean.chars() {
-                app.history.search.insert(c);
+                h.search.insert(c);
             }
-            let t = app.history.search.value.clone();
-            app.history.set_text(&t);
-            crate::console::history::live::text_changed(app);
+            let t = h.search.value.clone();
+            h.set_text(&t);
+            crate::console::history::live::text_changed(h, cx);
         }
         Some(Prompt::CustomTime { input, .. }) => clean.chars().for_each(|c| input.insert(c)),
         _ => return,
     }
-    app.dirty = true;
+    cx.redraw();
 }
 
 /// Click a row to select it or the record pane to focus it; the wheel moves the
 /// selection over the list and scrolls the record pane.
-pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
-    if app.history.prompt.is_some() {
+pub fn mouse(h: &mut HistoryState, cx: &mut Ctx, m: MouseEvent) {
+    if h.prompt.is_some() {
         return;
     }
-    let a = crate::console::core::layout::history_areas(app.size.0, app.size.1);
+    let a = crate::console::core::layout::history_areas(cx.size.0, cx.size.1);
     let inside = |r: ratatui::layout::Rect| {
         m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
     };
@@ -58,105 +71,96 @@ pub fn mouse(app: &mut App, m: MouseEvent, fx: &mut Vec<Effect>) {
         return;
     }
     match m.kind {
-        MouseEventKind::Down(MouseButton::Left) if in_detail => app.history.detail_focus = true,
+        MouseEventKind::Down(MouseButton::Left) if in_detail => h.detail_focus = true,
         MouseEventKind::Down(MouseButton::Left) => {
-            app.history.detail_focus = false;
+            h.detail_focus = false;
             // Rows start under the border and the header row.
             if m.row >= a.list.y + 2 {
                 let row = usize::from(m.row - a.list.y - 2);
-                let target = app.history.offset + row;
-                if target < app.history.rows().len() {
-                    let delta = target as isize - app.history.selected as isize;
-                    move_by(app, delta, fx);
+                let target = h.offset + row;
+                if target < h.rows().len() {
+                    let delta = target as isize - h.selected as isize;
+                    move_by(h, cx, delta);
                 }
             }
         }
         MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
             let down = m.kind == MouseEventKind::ScrollDown;
-            let before = app.history.detail_focus;
-            app.history.detail_focus = in_detail;
+            let before = h.detail_focus;
+            h.detail_focus = in_detail;
             let step = if in_detail { 3 } else { 1 };
-            move_by(app, if down { step } else { -step }, fx);
-            app.history.detail_focus = before;
+            move_by(h, cx, if down { step } else { -step });
+            h.detail_focus = before;
         }
         _ => return,
     }
-    app.dirty = true;
+    cx.redraw();
 }
 
-fn list(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+fn list(h: &mut HistoryState, cx: &mut Ctx, action: Action) -> Option<Exit> {
     match action {
-        Action::Down => move_by(app, 1, fx),
-        Action::Up => move_by(app, -1, fx),
-        Action::PageDown => move_by(app, PAGE, fx),
-        Action::PageUp => move_by(app, -PAGE, fx),
-        Action::Top => move_by(app, isize::MIN / 2, fx),
-        Action::Bottom => move_by(app, isize::MAX / 2, fx),
+        Action::Down => move_by(h, cx, 1),
+        Action::Up => move_by(h, cx, -1),
+        Action::PageDown => move_by(h, cx, PAGE),
+        Action::PageUp => move_by(h, cx, -PAGE),
+        Action::Top => move_by(h, cx, isize::MIN / 2),
+        Action::Bottom => move_by(h, cx, isize::MAX / 2),
         Action::NextPane | Action::PrevPane | Action::FocusDetail => {
-            app.history.detail_focus = !app.history.detail_focus;
+            h.detail_focus = !h.detail_focus;
         }
-        Action::Cancel if app.history.detail_focus => app.history.detail_focus = false,
-        Action::Cancel | Action::History => view::leave(app),
-        Action::Search => app.history.prompt = Some(Prompt::Search),
+        Action::Cancel if h.detail_focus => h.detail_focus = false,
+        Action::Cancel | Action::History => {
+            view::leave(h);
+            return Some(Exit::Leave);
+        }
+        Action::Search => h.prompt = Some(Prompt::Search),
         Action::Filter => {
-            let picker = ChipPicker::new(app.history.local().index(), &app.history.chips);
-            app.history.prompt = Some(Prompt::Chips(picker));
+            let picker = ChipPicker::new(h.local().index(), &h.chips);
+            h.prompt = Some(Prompt::Chips(picker));
         }
         Action::DecidedByMe => {
-            if app.me.is_none() && !app.history.chips.decided_by_me {
-                notice(
-                    app,
-                    Level::Warn,
-                    "not signed in yet: who \"me\" is is unknown",
-                );
-                return;
+            if cx.me.is_none() && !h.chips.decided_by_me {
+                cx.notice(Level::Warn, "not signed in yet: who \"me\" is is unknown");
+                return None;
             }
-            app.history.chips.toggle_decided_by_me();
-            view::refetch(app, fx);
+            h.chips.toggle_decided_by_me();
+            view::refetch(h, cx);
         }
         Action::RequestedBy => {
-            let Some(who) = app
-                .history
-                .selected_record()
-                .map(|r| r.action.requester.id.clone())
-            else {
-                notice(
-                    app,
-                    Level::Info,
-                    "select a record to filter by its requester",
-                );
-                return;
+            let Some(who) = h.selected_record().map(|r| r.action.requester.id.clone()) else {
+                cx.notice(Level::Info, "select a record to filter by its requester");
+                return None;
             };
-            app.history.chips.toggle_requested_by(&who);
-            view::refetch(app, fx);
+            h.chips.toggle_requested_by(&who);
+            view::refetch(h, cx);
         }
         Action::CycleTime => {
-            app.history.chips.cycle_time();
-            view::refetch(app, fx);
+            h.chips.cycle_time();
+            view::refetch(h, cx);
         }
         Action::CustomTime => {
-            app.history.prompt = Some(Prompt::CustomTime {
+            h.prompt = Some(Prompt::CustomTime {
                 input: TextInput::default(),
                 error: None,
             });
         }
         Action::ClearChips => {
-            app.history.chips.clear();
-            view::refetch(app, fx);
+            h.chips.clear();
+            view::refetch(h, cx);
         }
-        Action::CopyId => copy_id(app, fx),
-        Action::Export => export(app, fx),
-        Action::Help => app.dialog = Some(Dialog::Help { scroll: 0 }),
-        Action::Reconnect => fx.push(Effect::Reconnect),
-        Action::Quit => crate::console::core::input::quit(app, fx),
+        Action::CopyId => copy_id(h, cx),
+        Action::Export => export(h, cx),
+        Action::Help => return Some(Exit::Help),
+        Action::Reconnect => cx.effect(Effect::Reconnect),
+        Action::Quit => return Some(Exit::Quit),
         _ => {}
     }
+    None
 }
 
-fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
-    let h = &mut app.history;
+fn move_by(h: &mut HistoryState, cx: &mut Ctx, delta: isize) {
     if h.detail_focus {
-        let area = crate::console::core::layout::history_areas(app.size.0, app.size.1).detail;
+        let area = crate::console::core::layout::history_areas(cx.size.0, cx.size.1).detail;
         let max = h.selected_record().map_or(0, |r| {
             crate::console::core::rows::record_max_scroll(r, area)
         });
@@ -167,15 +171,14 @@ fn move_by(app: &mut App, delta: isize, fx: &mut Vec<Effect>) {
     }
     let before = h.selected;
     h.selected = h.selected.saturating_add_signed(delta);
-    view::clamp(app);
-    if app.history.selected != before {
-        app.history.detail_scroll = 0;
+    view::clamp(h, cx.size);
+    if h.selected != before {
+        h.detail_scroll = 0;
     }
-    view::more_if_near_end(app, fx);
+    view::more_if_near_end(h, cx);
 }
 
-fn search(app: &mut App, action: Action) {
-    let h = &mut app.history;
+fn search(h: &mut HistoryState, cx: &mut Ctx, action: Action) {
     match action {
         Action::Submit => return,
         Action::Cancel => h.search = TextInput::default(),
@@ -198,10 +201,10 @@ fn search(app: &mut App, action: Action) {
     }
     let text = h.search.value.clone();
     h.set_text(&text);
-    crate::console::history::live::text_changed(app);
+    crate::console::history::live::text_changed(h, cx);
 }
 
-fn chips(app: &mut App, mut picker: ChipPicker, action: Action, fx: &mut Vec<Effect>) {
+fn chips(h: &mut HistoryState, cx: &mut Ctx, mut picker: ChipPicker, action: Action) {
     match action {
         Action::Cancel => return,
         Action::Down => picker.move_by(1),
@@ -209,30 +212,26 @@ fn chips(app: &mut App, mut picker: ChipPicker, action: Action, fx: &mut Vec<Eff
         Action::Toggle => {
             if let Some(item) = picker.current().cloned() {
                 let mine = matches!(item, crate::console::history::chips::ChipItem::DecidedByMe);
-                if mine && app.me.is_none() && !app.history.chips.decided_by_me {
-                    notice(
-                        app,
-                        Level::Warn,
-                        "not signed in yet: who \"me\" is is unknown",
-                    );
+                if mine && cx.me.is_none() && !h.chips.decided_by_me {
+                    cx.notice(Level::Warn, "not signed in yet: who \"me\" is is unknown");
                 } else {
-                    item.toggle(&mut app.history.chips);
-                    view::refetch(app, fx);
+                    item.toggle(&mut h.chips);
+                    view::refetch(h, cx);
                 }
             }
         }
         _ => {}
     }
-    app.history.prompt = Some(Prompt::Chips(picker));
+    h.prompt = Some(Prompt::Chips(picker));
 }
 
-fn custom_time(app: &mut App, mut input: TextInput, action: Action, fx: &mut Vec<Effect>) {
+fn custom_time(h: &mut HistoryState, cx: &mut Ctx, mut input: TextInput, action: Action) {
     let error = match action {
         Action::Cancel => return,
-        Action::Submit => match parse_range(&input.value, app.now) {
+        Action::Submit => match parse_range(&input.value, cx.now) {
             Ok((since, until)) => {
-                app.history.chips.time = TimeRange::Custom { since, until };
-                view::refetch(app, fx);
+                h.chips.time = TimeRange::Custom { since, until };
+                view::refetch(h, cx);
                 return;
             }
             Err(e) => Some(e),
@@ -251,7 +250,7 @@ fn custom_time(app: &mut App, mut input: TextInput, action: Action, fx: &mut Vec
         }
         _ => None,
     };
-    app.history.prompt = Some(Prompt::CustomTime { input, error });
+    h.prompt = Some(Prompt::CustomTime { input, error });
 }
 
 /// `SINCE [UNTIL]`: each an RFC 3339 time, a UTC date or a time ago (`90m`, `7d`); `-`
@@ -286,16 +285,15 @@ pub fn parse_range(
     Ok((since, until))
 }
 
-fn copy_id(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(id) = app.history.selected_record().map(|r| r.action.id) else {
-        notice(app, Level::Info, "nothing selected");
+fn copy_id(h: &mut HistoryState, cx: &mut Ctx) {
+    let Some(id) = h.selected_record().map(|r| r.action.id) else {
+        cx.notice(Level::Info, "nothing selected");
         return;
     };
-    fx.push(Effect::CopyToClipboard(id.to_string()));
+    cx.effect(Effect::CopyToClipboard(id.to_string()));
     // OSC 52 has no answer: a terminal that ignores it copies nothing, so never claim
     // success; the id is in the notice to copy by hand.
-    notice(
-        app,
+    cx.notice(
         Level::Info,
         &format!(
             "sent {id} to the clipboard via OSC 52: it copies only where the terminal allows it (the id is also in the record pane)"
@@ -303,14 +301,14 @@ fn copy_id(app: &mut App, fx: &mut Vec<Effect>) {
     );
 }
 
-fn export(app: &mut App, fx: &mut Vec<Effect>) {
-    let records = app.history.local().shared_results();
+fn export(h: &mut HistoryState, cx: &mut Ctx) {
+    let records = h.local().shared_results();
     if records.is_empty() {
-        notice(app, Level::Info, "nothing to export: no record matches");
+        cx.notice(Level::Info, "nothing to export: no record matches");
         return;
     }
-    fx.push(Effect::ExportHistory {
-        file_name: view::export_name(app.now),
+    cx.effect(Effect::ExportHistory {
+        file_name: view::export_name(cx.now),
         records,
     });
 }

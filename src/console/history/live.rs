@@ -11,9 +11,9 @@ use std::collections::HashSet;
 
 use crate::protocol::{ActionId, HistoryPage, HistoryQuery, Timestamp};
 
-use crate::console::core::app::{App, Screen};
+use crate::console::core::ctx::Ctx;
 use crate::console::core::msg::{Effect, HistoryAsk};
-use crate::console::history::state::{self as view, Load, PAGE_SIZE};
+use crate::console::history::state::{self as view, HistoryState, Load, PAGE_SIZE};
 
 /// A search text unchanged this long is sent to the broker.
 pub const SETTLE_MS: i64 = 300;
@@ -53,24 +53,23 @@ impl LiveState {
     }
 }
 
-/// The feed reported an action decided, expired, withdrawn or executed.
-pub fn decided(app: &mut App, fx: &mut Vec<Effect>) {
-    if app.screen != Screen::History || app.history.load == Load::Idle {
+/// The feed reported an action decided, expired, withdrawn or executed (the caller
+/// tells only while the screen is open).
+pub fn decided(h: &mut HistoryState, cx: &mut Ctx) {
+    if h.load == Load::Idle {
         return;
     }
-    let live = &mut app.history.live;
-    if live.refreshing {
-        live.refresh_again = true;
+    if h.live.refreshing {
+        h.live.refresh_again = true;
         return;
     }
-    refresh(app, fx);
+    refresh(h, cx);
 }
 
-fn refresh(app: &mut App, fx: &mut Vec<Effect>) {
-    let h = &mut app.history;
+fn refresh(h: &mut HistoryState, cx: &mut Ctx) {
     h.live.refreshing = true;
     h.live.refresh_again = false;
-    fx.push(Effect::AskHistory {
+    cx.effect(Effect::AskHistory {
         ask: HistoryAsk::Refresh,
         generation: h.generation,
         query: HistoryQuery {
@@ -82,8 +81,8 @@ fn refresh(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 /// The screen closed: nothing is waiting to settle (entering again restarts it).
-pub fn left(app: &mut App) {
-    let live = &mut app.history.live;
+pub fn left(h: &mut HistoryState) {
+    let live = &mut h.live;
     live.edited_at = None;
     if matches!(live.broker, BrokerSearch::Searching { .. }) {
         live.broker = BrokerSearch::Idle;
@@ -91,19 +90,18 @@ pub fn left(app: &mut App) {
 }
 
 /// The search text changed: restart the settle clock.
-pub fn text_changed(app: &mut App) {
-    let live = &mut app.history.live;
-    live.broker = BrokerSearch::Idle;
-    live.edited_at = (!app.history.search.value.trim().is_empty()).then_some(app.now);
+pub fn text_changed(h: &mut HistoryState, cx: &Ctx) {
+    h.live.broker = BrokerSearch::Idle;
+    h.live.edited_at = (!h.search.value.trim().is_empty()).then_some(cx.now);
 }
 
-/// On each tick: send a settled search text to the broker if it has unloaded pages.
-pub fn tick(app: &mut App, fx: &mut Vec<Effect>) {
-    let h = &mut app.history;
+/// On each tick while the screen is open: send a settled search text to the broker if
+/// it has unloaded pages.
+pub fn tick(h: &mut HistoryState, cx: &mut Ctx) {
     let Some(at) = h.live.edited_at else { return };
     // The first page under these chips is on its way: whether more exist is not known yet.
     let first_loading = h.load == Load::Loading { first: true };
-    if app.screen != Screen::History || first_loading || at.millis_until(app.now) < SETTLE_MS {
+    if first_loading || at.millis_until(cx.now) < SETTLE_MS {
         return;
     }
     h.live.edited_at = None;
@@ -112,8 +110,8 @@ pub fn tick(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     h.live.broker = BrokerSearch::Searching { text: text.clone() };
-    app.dirty = true;
-    fx.push(Effect::AskHistory {
+    cx.redraw();
+    cx.effect(Effect::AskHistory {
         ask: HistoryAsk::Search,
         generation: h.generation,
         query: HistoryQuery {
@@ -127,29 +125,28 @@ pub fn tick(app: &mut App, fx: &mut Vec<Effect>) {
 
 /// A refresh or search answer arrived.
 pub fn answered(
-    app: &mut App,
+    h: &mut HistoryState,
+    cx: &mut Ctx,
     ask: HistoryAsk,
     generation: u64,
     result: Result<HistoryPage, String>,
-    fx: &mut Vec<Effect>,
 ) {
     match ask {
         HistoryAsk::Refresh => {
-            app.history.live.refreshing = false;
+            h.live.refreshing = false;
             // A newer generation refetches the first page itself.
-            if generation == app.history.generation
+            if generation == h.generation
                 && let Ok(page) = result
             {
-                merge(app, page);
+                merge(h, cx.size, page);
             } else if let Err(e) = result {
                 tracing::warn!(error = %e, "history refresh failed");
             }
-            if app.history.live.refresh_again {
-                refresh(app, fx);
+            if h.live.refresh_again {
+                refresh(h, cx);
             }
         }
         HistoryAsk::Search => {
-            let h = &mut app.history;
             let text = h.search.value.trim().to_string();
             let asked = matches!(&h.live.broker, BrokerSearch::Searching { text: t } if *t == text);
             if generation != h.generation || !asked {
@@ -158,20 +155,20 @@ pub fn answered(
             let broker = match result {
                 Ok(page) => BrokerSearch::Found {
                     text,
-                    added: merge(app, page),
+                    added: merge(h, cx.size, page),
                 },
                 Err(error) => BrokerSearch::Failed { text, error },
             };
-            app.history.live.broker = broker;
+            h.live.broker = broker;
         }
     }
-    app.dirty = true;
+    cx.redraw();
 }
 
 /// Merges `page` into the loaded set keeping the selected record selected and the top
-/// row of the viewport in place. Returns how many records were not loaded before.
-fn merge(app: &mut App, page: HistoryPage) -> usize {
-    let h = &mut app.history;
+/// row of the viewport in place (in a window of `size`). Returns how many records were
+/// not loaded before.
+fn merge(h: &mut HistoryState, size: (u16, u16), page: HistoryPage) -> usize {
     let local = h.local();
     let fresh: Vec<ActionId> = page
         .records
@@ -180,11 +177,11 @@ fn merge(app: &mut App, page: HistoryPage) -> usize {
         .filter(|id| local.index().slot_of(*id).is_none())
         .collect();
     let id_at =
-        |h: &view::HistoryState, i: usize| h.rows().get(i).map(|&s| h.local().record(s).action.id);
+        |h: &HistoryState, i: usize| h.rows().get(i).map(|&s| h.local().record(s).action.id);
     let selected = id_at(h, h.selected);
     let top = (h.offset > 0).then(|| id_at(h, h.offset)).flatten();
     h.loaded.0.upsert(page.records);
-    let position = |h: &view::HistoryState, id: ActionId| {
+    let position = |h: &HistoryState, id: ActionId| {
         h.rows()
             .iter()
             .position(|&s| h.local().record(s).action.id == id)
@@ -195,8 +192,7 @@ fn merge(app: &mut App, page: HistoryPage) -> usize {
     if let Some(i) = top.and_then(|id| position(h, id)) {
         h.offset = i;
     }
-    view::clamp(app);
-    let h = &mut app.history;
+    view::clamp(h, size);
     let fresh_slots: HashSet<u32> = fresh
         .iter()
         .filter_map(|id| h.local().index().slot_of(*id))

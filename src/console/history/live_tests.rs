@@ -4,9 +4,10 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::console::core::app::App;
 use crate::console::core::msg::Msg;
 use crate::console::core::update::update;
-use crate::console::fixtures::{self, live_app, now, server};
+use crate::console::fixtures::{self, live_app, now, screen_text, server};
 use crate::history::r#gen::{GenConfig, Generator};
 use crate::protocol::messages::ServerMsg;
 use crate::protocol::{HistoryCursor, HistoryRecord, RiskLevel, Status};
@@ -83,23 +84,6 @@ fn answer(app: &mut App, ask: HistoryAsk, result: Result<HistoryPage, String>) -
             result,
         },
     )
-}
-
-/// The rendered screen as text, row by row.
-fn screen_text(app: &App) -> String {
-    use ratatui::widgets::Widget as _;
-    let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
-    let mut buf = ratatui::buffer::Buffer::empty(area);
-    let theme = crate::console::ui::theme::Theme::dark();
-    crate::console::ui::Root { app, theme: &theme }.render(area, &mut buf);
-    (0..area.height)
-        .map(|y| {
-            (0..area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-                + "\n"
-        })
-        .collect()
 }
 
 fn selected_id(app: &App) -> Option<ActionId> {

@@ -14,10 +14,11 @@ use crate::history::LocalHistory;
 use crate::history::chips::Chips;
 use crate::protocol::{ActionId, HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord};
 
-use crate::console::core::app::{App, Level, Screen, TextInput};
+use crate::console::core::ctx::Ctx;
 use crate::console::core::keymap::Mode;
 use crate::console::core::msg::Effect;
-use crate::console::core::update::notice;
+use crate::console::core::notice::Level;
+use crate::console::core::text_input::TextInput;
 use crate::console::history::chips::ChipPicker;
 use crate::console::history::live::LiveState;
 
@@ -212,43 +213,32 @@ impl HistoryState {
     }
 }
 
-/// `H` from the queue: show the screen and fetch the first page.
-pub fn enter(app: &mut App, fx: &mut Vec<Effect>) {
-    app.screen = Screen::History;
-    let me = app
-        .me
-        .as_ref()
-        .map(|m| m.subject.clone())
-        .unwrap_or_default();
-    let h = &mut app.history;
+/// `H` from the queue (the caller shows the screen): fetch the first page.
+pub fn enter(h: &mut HistoryState, cx: &mut Ctx) {
+    let me = cx.subject().unwrap_or_default().to_string();
     h.prompt = None;
     let same = HistoryQuery {
         limit: Some(PAGE_SIZE),
-        ..h.chips.to_query(app.now, &me)
+        ..h.chips.to_query(cx.now, &me)
     } == h.query;
     let kept = (same && h.load == Load::Ready).then(|| h.next_cursor.clone());
-    refetch(app, fx);
-    app.history.keep_cursor = kept;
+    refetch(h, cx);
+    h.keep_cursor = kept;
 }
 
-/// `H` or Esc: back to the queue (what was loaded stays for next time).
-pub fn leave(app: &mut App) {
-    app.screen = Screen::Queue;
-    app.history.prompt = None;
-    app.history.detail_focus = false;
-    crate::console::history::live::left(app);
+/// `H` or Esc: back to the queue (the caller shows it; what was loaded stays for next
+/// time).
+pub fn leave(h: &mut HistoryState) {
+    h.prompt = None;
+    h.detail_focus = false;
+    crate::console::history::live::left(h);
 }
 
 /// The chips changed (or the screen opened): filter what is loaded at once, and ask the
 /// broker for the first page under the new filters.
-pub fn refetch(app: &mut App, fx: &mut Vec<Effect>) {
-    let me = app
-        .me
-        .as_ref()
-        .map(|m| m.subject.clone())
-        .unwrap_or_default();
-    let h = &mut app.history;
-    let mut query = h.chips.to_query(app.now, &me);
+pub fn refetch(h: &mut HistoryState, cx: &mut Ctx) {
+    let me = cx.subject().unwrap_or_default().to_string();
+    let mut query = h.chips.to_query(cx.now, &me);
     let id = h.selected_record().map(|r| r.action.id);
     h.loaded.0.set_filter(&query);
     h.reselect(id);
@@ -258,27 +248,26 @@ pub fn refetch(app: &mut App, fx: &mut Vec<Effect>) {
     h.next_cursor = None;
     h.keep_cursor = None;
     h.load = Load::Loading { first: true };
-    fx.push(Effect::FetchHistory {
+    cx.effect(Effect::FetchHistory {
         generation: h.generation,
         query,
     });
-    clamp(app);
+    clamp(h, cx.size);
     // The broker search runs again under the new filters.
-    crate::console::history::live::text_changed(app);
+    crate::console::history::live::text_changed(h, cx);
 }
 
 /// A page arrived (or failed).
 pub fn page_arrived(
-    app: &mut App,
+    h: &mut HistoryState,
+    cx: &mut Ctx,
     generation: u64,
     result: Result<HistoryPage, String>,
-    fx: &mut Vec<Effect>,
 ) {
-    let h = &mut app.history;
     if generation != h.generation {
         return;
     }
-    app.dirty = true;
+    cx.redraw();
     match result {
         Ok(page) => {
             let id = h.selected_record().map(|r| r.action.id);
@@ -293,24 +282,23 @@ pub fn page_arrived(
                 _ => page.next_cursor,
             };
             h.load = Load::Ready;
-            clamp(app);
+            clamp(h, cx.size);
             // Fill the screen, but let the approver pull further pages while searching:
             // a rare word would otherwise page through the whole history on its own.
-            if app.history.search.value.is_empty() {
-                more_if_near_end(app, fx);
+            if h.search.value.is_empty() {
+                more_if_near_end(h, cx);
             }
         }
         Err(e) => {
             h.load = Load::Failed(e.clone());
-            notice(app, Level::Error, &format!("history: {e}"));
+            cx.notice(Level::Error, &format!("history: {e}"));
         }
     }
 }
 
 /// Asks for the next page when the selection is near the end and nothing is on its way
 /// (after a failed page, moving again retries it).
-pub fn more_if_near_end(app: &mut App, fx: &mut Vec<Effect>) {
-    let h = &mut app.history;
+pub fn more_if_near_end(h: &mut HistoryState, cx: &mut Ctx) {
     let near_end = h.selected + PREFETCH >= h.rows().len();
     let idle = matches!(h.load, Load::Ready | Load::Failed(_));
     if !near_end || !idle {
@@ -320,7 +308,7 @@ pub fn more_if_near_end(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     };
     h.load = Load::Loading { first: false };
-    fx.push(Effect::FetchHistory {
+    cx.effect(Effect::FetchHistory {
         generation: h.generation,
         query: HistoryQuery {
             cursor: Some(cursor),
@@ -329,10 +317,10 @@ pub fn more_if_near_end(app: &mut App, fx: &mut Vec<Effect>) {
     });
 }
 
-/// Keeps the selection valid and visible for the current window size.
-pub fn clamp(app: &mut App) {
-    let rows = crate::console::core::layout::history_list_rows(app.size.0, app.size.1);
-    app.history.clamp(rows);
+/// Keeps the selection valid and visible for a window of `size` (columns, rows).
+pub fn clamp(h: &mut HistoryState, size: (u16, u16)) {
+    let rows = crate::console::core::layout::history_list_rows(size.0, size.1);
+    h.clamp(rows);
 }
 
 /// The export file's name: `signoff-history-YYYYMMDD-HHMMSS.jsonl` (UTC).

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::console::core::app::Screen;
+use crate::console::core::app::{App, Screen};
 use crate::console::core::msg::Msg;
 use crate::console::core::update::update;
 use crate::console::fixtures::{live_app, now};

@@ -15,7 +15,7 @@ use crate::protocol::{Action, ActionId, ActionRow, Digest, RiskLevel, Status, Ti
 use crate::console::model::diff::DiffModel;
 use crate::console::model::diff_job::{DiffJob, DiffState};
 use crate::console::model::sanitize::SafeText;
-use crate::identity::person::{self, PersonKey};
+use crate::protocol::person::{self, PersonKey};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeTag {
@@ -562,7 +562,8 @@ mod tests {
     }
 
     fn built(app: &crate::console::core::app::App) -> usize {
-        app.entries
+        app.queue
+            .entries
             .values()
             .filter(|e| e.view.get().is_some())
             .count()
@@ -570,10 +571,9 @@ mod tests {
 
     #[test]
     fn the_queue_builds_full_views_only_for_what_a_pane_shows() {
-        use crate::console::core::app::SortKey;
         use crate::console::fixtures::live_app;
         use crate::console::queue::order as queue;
-        use ratatui::widgets::Widget as _;
+        use crate::console::queue::state::SortKey;
 
         let levels = [RiskLevel::Low, RiskLevel::High, RiskLevel::Critical];
         let actions = (1..=200u8)
@@ -589,49 +589,42 @@ mod tests {
             })
             .collect();
         let mut app = live_app(actions, (160, 48));
-        assert_eq!(app.order.len(), 200);
+        assert_eq!(app.queue.order.len(), 200);
         assert_eq!(built(&app), 0, "a snapshot builds no full view");
 
         for sort in [SortKey::Expiry, SortKey::Age, SortKey::Risk] {
-            app.sort = sort;
-            queue::rebuild(&mut app);
+            app.queue.sort = sort;
+            queue::rebuild(&mut app.queue);
         }
-        app.filter.hidden_risks.insert(RiskLevel::Low);
-        app.search.value = "API-1".into();
-        queue::rebuild(&mut app);
-        assert!(!app.order.is_empty() && app.order.len() < 200);
-        app.search.value = "scale".into();
-        queue::rebuild(&mut app);
+        app.queue.filter.hidden_risks.insert(RiskLevel::Low);
+        app.queue.search.value = "API-1".into();
+        queue::rebuild(&mut app.queue);
+        assert!(!app.queue.order.is_empty() && app.queue.order.len() < 200);
+        app.queue.search.value = "scale".into();
+        queue::rebuild(&mut app.queue);
         assert_eq!(built(&app), 0, "sort, filter and search build no full view");
-        assert!(!app.environments().is_empty());
+        assert!(!app.queue.environments().is_empty());
 
-        let area = ratatui::layout::Rect::new(0, 0, 160, 48);
-        let mut buf = ratatui::buffer::Buffer::empty(area);
-        let theme = crate::console::ui::theme::Theme::dark();
-        crate::console::ui::Root {
-            app: &app,
-            theme: &theme,
-        }
-        .render(area, &mut buf);
+        crate::console::fixtures::render(&app);
         assert_eq!(
             built(&app),
             1,
             "a frame builds the selected action's view only"
         );
-        let sel = app.selected.and_then(|id| app.entries.get(&id));
+        let sel = app.queue.selected.and_then(|id| app.queue.entries.get(&id));
         assert!(sel.is_some_and(|e| e.view.get().is_some()));
 
         // Scrolling on keeps one view: the one the selection left is dropped.
-        let first = app.selected;
+        let first = app.queue.selected;
         for _ in 0..5 {
-            queue::move_selection(&mut app, 1);
-            let _ = app.selected_entry().map(Entry::view);
+            queue::move_selection(&mut app.queue, 1);
+            let _ = app.queue.selected_entry().map(Entry::view);
         }
-        assert_ne!(app.selected, first);
+        assert_ne!(app.queue.selected, first);
         assert_eq!(built(&app), 1, "only the selected action keeps its view");
-        app.search.value = "api-3".into();
-        queue::rebuild(&mut app);
-        let _ = app.selected_entry().map(Entry::view);
+        app.queue.search.value = "api-3".into();
+        queue::rebuild(&mut app.queue);
+        let _ = app.queue.selected_entry().map(Entry::view);
         assert_eq!(built(&app), 1);
     }
 

@@ -11,10 +11,11 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::protocol::{Action, ActionId, ActionRow, ClientMsg, ErrorCode, Timestamp};
 
-use crate::console::core::app::{App, Conn, Level};
+use crate::console::core::ctx::Ctx;
 use crate::console::core::msg::Effect;
-use crate::console::core::update::notice;
+use crate::console::core::notice::Level;
 use crate::console::model::view_model::BodyFetch;
+use crate::console::queue::state::QueueState;
 
 /// Bodies kept besides the one on screen.
 pub const KEEP: usize = 16;
@@ -51,63 +52,84 @@ pub struct Bodies {
     attempts: HashMap<ActionId, u32>,
 }
 
-/// Asks for the selected action's body when it is neither here nor on its way.
-pub fn request_selected(app: &mut App, fx: &mut Vec<Effect>) {
-    if !matches!(app.conn, Conn::Live) {
-        return;
+impl Bodies {
+    /// Adds one snapshot page; the full snapshot once its last page is here.
+    pub fn page(&mut self, page: u32, pages: u32, rows: Vec<ActionRow>) -> Option<Vec<ActionRow>> {
+        if page <= 1 {
+            self.pages.clear();
+        }
+        self.pages.extend(rows);
+        (page >= pages).then(|| std::mem::take(&mut self.pages))
     }
-    let Some(id) = app.selected else {
+}
+
+/// Asks for the selected action's body when it is neither here nor on its way (the
+/// caller asks only while the feed is live).
+pub fn request_selected(q: &mut QueueState, cx: &mut Ctx) {
+    let Some(id) = q.selected else {
         return;
     };
-    let Some(e) = app.entries.get_mut(&id) else {
+    let Some(e) = q.entries.get_mut(&id) else {
         return;
     };
     let due = match &e.fetch {
         BodyFetch::Missing => true,
-        BodyFetch::Retry { at, .. } => *at <= app.now,
+        BodyFetch::Retry { at, .. } => *at <= cx.now,
         BodyFetch::Requested | BodyFetch::Refused(_) => false,
     };
     if e.has_body() || !due {
         return;
     }
     e.fetch = BodyFetch::Requested;
-    let b = &mut app.bodies;
+    let b = &mut q.bodies;
     b.next_request += 1;
     let request_id = b.next_request;
-    b.requests.insert(request_id, (id, app.now));
-    fx.push(Effect::Send(ClientMsg::GetAction {
+    b.requests.insert(request_id, (id, cx.now));
+    cx.effect(Effect::Send(ClientMsg::GetAction {
         request_id,
         action_id: id,
     }));
 }
 
+/// How a `get_action` answer was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrived {
+    /// Not a request of ours.
+    NotOurs,
+    /// Kept (or refused loudly).
+    Taken,
+    /// Kept, and `a` or `d` was pressed while it loaded with the action still selected:
+    /// the caller opens that dialog if no other is open.
+    OpenDialog(crate::protocol::Verdict),
+}
+
 /// The answer to a `get_action`: kept when it matches its row, refused loudly otherwise.
-/// False when the request was not one of ours.
-pub fn arrived(app: &mut App, request_id: u64, action: Action) -> bool {
-    let Some((id, _)) = app.bodies.requests.remove(&request_id) else {
-        return false;
+pub fn arrived(q: &mut QueueState, cx: &mut Ctx, request_id: u64, action: Action) -> Arrived {
+    let Some((id, _)) = q.bodies.requests.remove(&request_id) else {
+        return Arrived::NotOurs;
     };
-    app.bodies.attempts.remove(&id);
-    let Some(e) = app.entries.get_mut(&id) else {
-        return true; // Decided meanwhile: nothing to show.
+    q.bodies.attempts.remove(&id);
+    let Some(e) = q.entries.get_mut(&id) else {
+        return Arrived::Taken; // Decided meanwhile: nothing to show.
     };
+    let mut taken = Arrived::Taken;
     match e.set_body(action) {
         Ok(()) => {
-            if let Some((want, verdict)) = app.bodies.intent
+            if let Some((want, verdict)) = q.bodies.intent
                 && want == id
             {
-                app.bodies.intent = None;
-                if app.selected == Some(id) && app.dialog.is_none() {
-                    crate::console::core::input::open_decide(app, verdict);
+                q.bodies.intent = None;
+                if q.selected == Some(id) {
+                    taken = Arrived::OpenDialog(verdict);
                 }
             }
-            let b = &mut app.bodies;
+            let b = &mut q.bodies;
             b.recent.retain(|x| *x != id);
             b.recent.push_back(id);
             while b.recent.len() > KEEP {
                 if let Some(old) = b.recent.pop_front()
-                    && Some(old) != app.selected
-                    && let Some(e) = app.entries.get_mut(&old)
+                    && Some(old) != q.selected
+                    && let Some(e) = q.entries.get_mut(&old)
                 {
                     e.forget_body();
                 }
@@ -116,8 +138,7 @@ pub fn arrived(app: &mut App, request_id: u64, action: Action) -> bool {
         Err(m) => {
             let label = e.label();
             tracing::error!(action = %id, announced = %m.announced, computed = %m.computed, "body digest mismatch");
-            notice(
-                app,
+            cx.notice(
                 Level::Error,
                 &format!(
                     "REFUSED the content of {label}: its digest {} is not the {} the queue announced; not shown, cannot be signed",
@@ -127,29 +148,35 @@ pub fn arrived(app: &mut App, request_id: u64, action: Action) -> bool {
             );
         }
     }
-    app.dirty = true;
-    true
+    cx.redraw();
+    taken
 }
 
 /// A `get_action` failed. False when the request was not one of ours.
-pub fn failed(app: &mut App, request_id: u64, code: ErrorCode, message: &str) -> bool {
-    let Some((id, _)) = app.bodies.requests.remove(&request_id) else {
+pub fn failed(
+    q: &mut QueueState,
+    cx: &mut Ctx,
+    request_id: u64,
+    code: ErrorCode,
+    message: &str,
+) -> bool {
+    let Some((id, _)) = q.bodies.requests.remove(&request_id) else {
         return false;
     };
     let why = format!("{code}: {message}");
     if transient(code) {
-        retry_later(app, id, why);
+        retry_later(q, cx, id, why);
     } else {
-        refuse(app, id, format!("the broker did not send it ({why})"));
+        refuse(q, cx, id, format!("the broker did not send it ({why})"));
     }
     true
 }
 
 /// Gives up on requests unanswered for [`ANSWER_WITHIN_MS`] (a broker that hangs): each
 /// is retried like a transient failure. Called on every tick.
-pub fn tick(app: &mut App) {
-    let now = app.now;
-    let late: Vec<(u64, ActionId)> = app
+pub fn tick(q: &mut QueueState, cx: &mut Ctx) {
+    let now = cx.now;
+    let late: Vec<(u64, ActionId)> = q
         .bodies
         .requests
         .iter()
@@ -157,9 +184,10 @@ pub fn tick(app: &mut App) {
         .map(|(r, (id, _))| (*r, *id))
         .collect();
     for (r, id) in late {
-        app.bodies.requests.remove(&r);
+        q.bodies.requests.remove(&r);
         retry_later(
-            app,
+            q,
+            cx,
             id,
             format!("no answer in {} s", ANSWER_WITHIN_MS / 1000),
         );
@@ -167,57 +195,48 @@ pub fn tick(app: &mut App) {
 }
 
 /// Schedules another request for `id`, or refuses it after [`MAX_RETRIES`].
-fn retry_later(app: &mut App, id: ActionId, why: String) {
+fn retry_later(q: &mut QueueState, cx: &mut Ctx, id: ActionId, why: String) {
     let attempt = {
-        let n = app.bodies.attempts.entry(id).or_insert(0);
+        let n = q.bodies.attempts.entry(id).or_insert(0);
         *n += 1;
         *n
     };
     if attempt > MAX_RETRIES {
-        app.bodies.attempts.remove(&id);
+        q.bodies.attempts.remove(&id);
         refuse(
-            app,
+            q,
+            cx,
             id,
             format!("the broker did not send it after {MAX_RETRIES} retries ({why})"),
         );
         return;
     }
-    let at = Timestamp::from_unix_millis(app.now.unix_millis() + retry_delay_ms(attempt));
-    if let Some(e) = app.entries.get_mut(&id) {
+    let at = Timestamp::from_unix_millis(cx.now.unix_millis() + retry_delay_ms(attempt));
+    if let Some(e) = q.entries.get_mut(&id) {
         e.fetch = BodyFetch::Retry { at, attempt, why };
         e.forget_view();
-        app.dirty = true;
+        cx.redraw();
     }
 }
 
-fn refuse(app: &mut App, id: ActionId, why: String) {
-    if let Some(e) = app.entries.get_mut(&id) {
+fn refuse(q: &mut QueueState, cx: &mut Ctx, id: ActionId, why: String) {
+    if let Some(e) = q.entries.get_mut(&id) {
         e.fetch = BodyFetch::Refused(why.clone());
         e.forget_view();
         let label = e.label();
-        notice(app, Level::Warn, &format!("could not load {label}: {why}"));
+        cx.notice(Level::Warn, &format!("could not load {label}: {why}"));
     }
 }
 
 /// The connection ended: answers to requests in flight will not come; ask again once live.
-pub fn disconnected(app: &mut App) {
-    for (id, _) in std::mem::take(&mut app.bodies.requests).into_values() {
-        if let Some(e) = app.entries.get_mut(&id)
+pub fn disconnected(q: &mut QueueState) {
+    for (id, _) in std::mem::take(&mut q.bodies.requests).into_values() {
+        if let Some(e) = q.entries.get_mut(&id)
             && e.fetch == BodyFetch::Requested
         {
             e.fetch = BodyFetch::Missing;
         }
     }
-    app.bodies.pages.clear();
-    app.bodies.intent = None;
-}
-
-/// Adds one snapshot page; the full snapshot once its last page is here.
-pub fn page(app: &mut App, page: u32, pages: u32, rows: Vec<ActionRow>) -> Option<Vec<ActionRow>> {
-    let b = &mut app.bodies;
-    if page <= 1 {
-        b.pages.clear();
-    }
-    b.pages.extend(rows);
-    (page >= pages).then(|| std::mem::take(&mut b.pages))
+    q.bodies.pages.clear();
+    q.bodies.intent = None;
 }

@@ -4,27 +4,30 @@
 
 use crate::protocol::{ActionId, DecisionId, ErrorCode, Status, Verdict};
 
-use crate::console::core::app::{App, Level};
+use crate::console::core::ctx::Ctx;
 use crate::console::core::msg::Effect;
-use crate::console::core::update::notice;
-use crate::console::queue::order as queue;
+use crate::console::core::notice::Level;
+use crate::console::queue::order;
+use crate::console::queue::state::QueueState;
 
+/// The broker recorded our decision.
 pub(in crate::console) fn acked(
-    app: &mut App,
+    q: &mut QueueState,
+    cx: &mut Ctx,
     did: DecisionId,
     id: ActionId,
     status: Status,
     audit: &str,
 ) {
-    let Some(f) = app.inflight.remove(&did) else {
+    let Some(f) = q.inflight.remove(&did) else {
         return;
     };
     let verdict = f.decision.verdict;
-    app.entries.remove(&id);
-    app.drafts.remove(&id);
+    q.entries.remove(&id);
+    q.drafts.remove(&id);
     let text = match status {
         Status::Pending => {
-            app.voted.insert(id);
+            q.voted.insert(id);
             format!(
                 "approval of {} recorded; waiting for more approvers (audit {audit})",
                 f.label
@@ -37,26 +40,31 @@ pub(in crate::console) fn acked(
     } else {
         Level::Info
     };
-    notice(app, level, &text);
-    queue::rebuild(app);
+    cx.notice(level, &text);
+    order::rebuild(q);
 }
 
-pub(in crate::console) fn rejected(app: &mut App, did: DecisionId, code: ErrorCode, message: &str) {
-    let Some(f) = app.inflight.remove(&did) else {
+/// The broker refused our decision.
+pub(in crate::console) fn rejected(
+    q: &mut QueueState,
+    cx: &mut Ctx,
+    did: DecisionId,
+    code: ErrorCode,
+    message: &str,
+) {
+    let Some(f) = q.inflight.remove(&did) else {
         return;
     };
     if f.resent && matches!(code, ErrorCode::ReplayedDecision | ErrorCode::AlreadyVoted) {
         // The first send landed before the connection dropped; only the ack was lost.
-        app.voted.insert(f.decision.action_id);
-        app.entries.remove(&f.decision.action_id);
-        notice(
-            app,
+        q.voted.insert(f.decision.action_id);
+        q.entries.remove(&f.decision.action_id);
+        cx.notice(
             Level::Success,
             &format!("{} was already recorded before the reconnect", f.label),
         );
     } else {
-        notice(
-            app,
+        cx.notice(
             Level::Error,
             &format!(
                 "{} {} refused: {code}: {message}",
@@ -64,60 +72,51 @@ pub(in crate::console) fn rejected(app: &mut App, did: DecisionId, code: ErrorCo
             ),
         );
     }
-    queue::rebuild(app);
+    order::rebuild(q);
 }
 
-/// After a reconnect, once the feed has caught up: re-send decisions that were in flight
-/// when the connection dropped, but only where the action is still pending with the
-/// digest that was signed; otherwise tell the approver what happened instead.
-pub(in crate::console) fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
-    let Some(head) = app.catching_up_to else {
-        return;
-    };
-    if app.last_seq.unwrap_or(0) < head {
-        return;
-    }
-    app.catching_up_to = None;
-    let waiting: Vec<DecisionId> = app
+/// After a reconnect, once the feed has caught up (the caller knows): re-send decisions
+/// that were in flight when the connection dropped, but only where the action is still
+/// pending with the digest that was signed; otherwise tell the approver what happened
+/// instead.
+pub(in crate::console) fn caught_up(q: &mut QueueState, cx: &mut Ctx) {
+    let waiting: Vec<DecisionId> = q
         .inflight
         .iter()
         .filter(|(_, f)| !f.sent)
         .map(|(id, _)| *id)
         .collect();
     for did in waiting {
-        let Some(f) = app.inflight.get(&did).cloned() else {
+        let Some(f) = q.inflight.get(&did).cloned() else {
             continue;
         };
         let aid = f.decision.action_id;
-        let entry = app.entries.get(&aid);
+        let entry = q.entries.get(&aid);
         let recorded = entry.is_some_and(|e| e.has_decision(did));
         match entry {
             _ if recorded => {
-                app.inflight.remove(&did);
-                app.entries.remove(&aid);
-                app.voted.insert(aid);
-                notice(
-                    app,
+                q.inflight.remove(&did);
+                q.entries.remove(&aid);
+                q.voted.insert(aid);
+                cx.notice(
                     Level::Success,
                     &format!("{} was recorded before the reconnect", f.label),
                 );
             }
-            Some(e) if e.digest() == &f.decision.action_digest && !e.is_expired_at(app.now) => {
-                if let Some(slot) = app.inflight.get_mut(&did) {
+            Some(e) if e.digest() == &f.decision.action_digest && !e.is_expired_at(cx.now) => {
+                if let Some(slot) = q.inflight.get_mut(&did) {
                     slot.sent = true;
                     slot.resent = true;
                 }
-                fx.push(Effect::SignAndSend(f.decision.clone()));
-                notice(
-                    app,
+                cx.effect(Effect::SignAndSend(f.decision.clone()));
+                cx.notice(
                     Level::Info,
                     &format!("re-sent your {} of {}", f.decision.verdict, f.label),
                 );
             }
-            Some(e) if e.is_expired_at(app.now) => {
-                app.inflight.remove(&did);
-                notice(
-                    app,
+            Some(e) if e.is_expired_at(cx.now) => {
+                q.inflight.remove(&did);
+                cx.notice(
                     Level::Warn,
                     &format!(
                         "{} expired while disconnected; your {} was not sent",
@@ -126,9 +125,8 @@ pub(in crate::console) fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
                 );
             }
             Some(_) => {
-                app.inflight.remove(&did);
-                notice(
-                    app,
+                q.inflight.remove(&did);
+                cx.notice(
                     Level::Warn,
                     &format!(
                         "{} changed while disconnected; your {} was not sent — review it again",
@@ -137,9 +135,8 @@ pub(in crate::console) fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
                 );
             }
             None => {
-                app.inflight.remove(&did);
-                notice(
-                    app,
+                q.inflight.remove(&did);
+                cx.notice(
                     Level::Warn,
                     &format!(
                         "{} is no longer pending (decided while disconnected); your {} was not re-sent — check history",
@@ -149,5 +146,5 @@ pub(in crate::console) fn catch_up_done(app: &mut App, fx: &mut Vec<Effect>) {
             }
         }
     }
-    queue::rebuild(app);
+    order::rebuild(q);
 }

@@ -5,3 +5,4 @@
 pub mod bodies;
 pub mod decisions;
 pub mod order;
+pub mod state;

@@ -36,7 +36,7 @@ impl Widget for ContextView<'_> {
             .render(area, buf);
             return;
         };
-        let scroll = usize::from(self.app.pane_scroll(Pane::Context));
+        let scroll = usize::from(self.app.queue.pane_scroll(Pane::Context));
         let inner = block.inner(area);
         block.render(area, buf);
         let rows = rows::context(self.app, e, usize::from(inner.width));

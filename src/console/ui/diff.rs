@@ -15,12 +15,14 @@ use ratatui::widgets::Widget;
 
 use super::{pane_block, safe_spans, title};
 use crate::console::core::app::{App, Pane};
+use crate::console::core::layout::diff_text_cols;
 use crate::console::model::diff::{DiffLine, LineKind};
 use crate::console::model::diff_job::DiffState;
 use crate::console::model::sanitize::SafeText;
 use crate::console::model::view_model::Entry;
 use crate::console::ui::theme::Theme;
 use crate::protocol::Change;
+use crate::text::group_thousands as group;
 
 pub struct DiffView<'a> {
     pub app: &'a App,
@@ -28,42 +30,9 @@ pub struct DiffView<'a> {
     pub entry: Option<&'a Entry>,
 }
 
-/// Columns taken by the two line numbers (`{:>5}{:>5} `).
-const GUTTER: usize = 11;
-
-/// Text columns in a pane `inner` columns wide: the gutter, the sign column and the
-/// right-edge continuation column are taken.
-pub fn text_cols(inner: usize) -> usize {
-    inner.saturating_sub(GUTTER + 2).max(1)
-}
-
-/// Columns of the widest line of the entry's diff as it can be shown now.
-pub fn widest(e: &Entry) -> usize {
-    match e.diff() {
-        Some(DiffState::Ready(m)) => m.max_width,
-        Some(DiffState::Fallback { widest, .. }) => widest,
-        _ => 0,
-    }
-}
-
-/// Rows the diff pane scrolls through.
-pub fn line_count(e: &Entry) -> usize {
-    match e.diff() {
-        Some(DiffState::Ready(m)) => m.lines.len(),
-        // One row of explanation above the plain rows.
-        Some(DiffState::Fallback { rows, .. }) => rows + 1,
-        _ => 0,
-    }
-}
-
 fn num(n: Option<u32>) -> String {
     n.map(|n| format!("{n:>5}"))
         .unwrap_or_else(|| "     ".into())
-}
-
-/// `20000` as `20,000`.
-fn group(n: usize) -> String {
-    crate::broker::policy::detect::long_line::group(n)
 }
 
 /// ` · cols 1–120 of 20,000` when anything is wider than the pane.
@@ -144,7 +113,7 @@ impl DiffView<'_> {
     /// Past the budget: the two sides (or the diff text) as plain numbered columns.
     fn fallback(&self, change: &Change, why: &str, inner: Rect, buf: &mut Buffer) {
         let theme = self.theme;
-        let first = usize::from(self.app.pane_scroll(Pane::Diff));
+        let first = usize::from(self.app.queue.pane_scroll(Pane::Diff));
         let width = usize::from(inner.width);
         let sides: Vec<&str> = match change {
             Change::UnifiedDiff { diff } => vec![diff],
@@ -172,7 +141,7 @@ impl DiffView<'_> {
                 let line = row(
                     gutter,
                     &[(&t, theme.base())],
-                    self.app.diff_col,
+                    self.app.queue.diff_col,
                     room,
                     theme,
                 );
@@ -187,11 +156,11 @@ impl Widget for DiffView<'_> {
         let (app, theme) = (self.app, self.theme);
         let focused = app.focus == Pane::Diff;
         let state = self.entry.and_then(|e| e.diff());
-        let scroll = usize::from(app.pane_scroll(Pane::Diff));
+        let scroll = usize::from(app.queue.pane_scroll(Pane::Diff));
         let inner_w = usize::from(area.width.saturating_sub(2));
-        let room = text_cols(inner_w);
+        let room = diff_text_cols(inner_w);
         let rows = usize::from(area.height.saturating_sub(2));
-        let col = app.diff_col;
+        let col = app.queue.diff_col;
         let detail = match &state {
             Some(DiffState::Ready(m)) => {
                 let first = scroll.min(m.lines.len().saturating_sub(1));
@@ -207,7 +176,7 @@ impl Widget for DiffView<'_> {
             }
             Some(DiffState::Computing { .. }) => "computing…".into(),
             Some(DiffState::Fallback { widest, .. }) => {
-                let half = text_cols(inner_w / 2);
+                let half = diff_text_cols(inner_w / 2);
                 format!("plain side by side{}", cols_detail(col, half, *widest))
             }
             None => String::new(),

@@ -4,14 +4,12 @@
 //! from text to spans, and it styles the made-visible markers so they stand out.
 
 pub mod context;
-pub mod dialog;
+pub mod dialogs;
 pub mod diff;
-pub mod help;
 pub mod history;
 pub mod history_detail;
 pub mod history_prompt;
 pub mod history_rows;
-pub mod login;
 pub mod queue;
 pub mod risk;
 pub mod status;
@@ -23,7 +21,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Widget};
 
-use crate::console::core::app::{App, Dialog, Pane, Screen};
+use crate::console::core::app::{App, Pane, Screen};
 use crate::console::core::layout;
 pub use crate::console::core::rows::duration;
 use crate::console::core::rows::{self, Row, Tone};
@@ -54,7 +52,10 @@ impl Widget for Root<'_> {
                 .render(area, buf);
             return;
         }
-        let has_change = app.selected_entry().is_none_or(|e| e.diff().is_some());
+        let has_change = app
+            .queue
+            .selected_entry()
+            .is_none_or(|e| e.diff().is_some());
         let a = layout::areas_with(area.width, area.height, app.detail, has_change);
         match app.screen {
             Screen::Queue => {
@@ -62,7 +63,7 @@ impl Widget for Root<'_> {
                 if let Some(tabs) = a.tabs {
                     Tabs { app, theme }.render(tabs, buf);
                 }
-                let entry = app.selected_entry();
+                let entry = app.queue.selected_entry();
                 if let Some(r) = a.context {
                     context::ContextView { app, theme, entry }.render(r, buf);
                 }
@@ -82,21 +83,8 @@ impl Widget for Root<'_> {
             }
         }
         status::StatusBar { app, theme }.render(a.status, buf);
-        match &app.dialog {
-            None => {}
-            Some(Dialog::Help { scroll }) => help::HelpView {
-                app,
-                theme,
-                scroll: *scroll,
-            }
-            .render(area, buf),
-            Some(Dialog::Login(state)) => login::LoginView { app, theme, state }.render(area, buf),
-            Some(d) => dialog::DialogView {
-                app,
-                theme,
-                dialog: d,
-            }
-            .render(area, buf),
+        if let Some(dialog) = &app.dialog {
+            dialogs::DialogView { app, theme, dialog }.render(area, buf);
         }
     }
 }

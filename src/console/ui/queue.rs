@@ -87,10 +87,10 @@ impl QueueView<'_> {
         let (app, theme) = (self.app, self.theme);
         let v = &e.row;
         let text = theme.text();
-        let queued = app.inflight_for(v.id).is_some_and(|f| !f.sent);
+        let queued = app.queue.inflight_for(v.id).is_some_and(|f| !f.sent);
         let mark = if queued {
             Span::styled("‖ ", theme.level(crate::console::core::app::Level::Warn))
-        } else if app.inflight_for(v.id).is_some() {
+        } else if app.queue.inflight_for(v.id).is_some() {
             Span::styled(
                 format!("{} ", SPINNER[app.spinner % SPINNER.len()]),
                 theme.key_hint(),
@@ -202,18 +202,29 @@ impl Widget for QueueView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let (app, theme) = (self.app, self.theme);
         let focused = app.focus == Pane::Queue;
-        let mut detail = format!("{} pending · sort {}", app.order.len(), app.sort.as_str());
-        let hidden = app.entries.len().saturating_sub(app.order.len());
+        let mut detail = format!(
+            "{} pending · sort {}",
+            app.queue.order.len(),
+            app.queue.sort.as_str()
+        );
+        let hidden = app
+            .queue
+            .entries
+            .len()
+            .saturating_sub(app.queue.order.len());
         if !matches!(app.conn, Conn::Live) && app.last_seq.is_some() {
             // The console never guesses: say the list may be stale, and since when.
             detail.push_str(&format!(" · offline, {}", last_seen(app)));
         }
         // An active filter or search is loud: new actions may be hiding behind it.
         let mut narrowing = Vec::new();
-        if !app.search.value.is_empty() {
-            narrowing.push(format!("/{}", SafeText::line(&app.search.value).plain()));
+        if !app.queue.search.value.is_empty() {
+            narrowing.push(format!(
+                "/{}",
+                SafeText::line(&app.queue.search.value).plain()
+            ));
         }
-        if !app.filter.hidden_risks.is_empty() || !app.filter.hidden_envs.is_empty() {
+        if !app.queue.filter.hidden_risks.is_empty() || !app.queue.filter.hidden_envs.is_empty() {
             narrowing.push("filter on".into());
         }
         if hidden > 0 {
@@ -225,7 +236,7 @@ impl Widget for QueueView<'_> {
                 format!(
                     " {}{} ",
                     narrowing.join(" · "),
-                    if app.search.value.is_empty() {
+                    if app.queue.search.value.is_empty() {
                         ""
                     } else {
                         " (Esc clears)"
@@ -265,17 +276,17 @@ impl Widget for QueueView<'_> {
         ));
         Line::styled(header, theme.muted()).render(Rect { height: 1, ..inner }, buf);
         let rows = usize::from(inner.height.saturating_sub(1));
-        if app.order.is_empty() {
+        if app.queue.order.is_empty() {
             let (msg, style) = match not_connected(app) {
                 Some(why) => (why, theme.level(Level::Warn)),
-                None if app.entries.is_empty() && !matches!(app.conn, Conn::Live) => (
+                None if app.queue.entries.is_empty() && !matches!(app.conn, Conn::Live) => (
                     format!(
                         "No pending actions {}; offline now, so new ones cannot arrive.",
                         last_seen(app).replacen("as ", "when ", 1)
                     ),
                     theme.level(Level::Warn),
                 ),
-                None if app.entries.is_empty() => (
+                None if app.queue.entries.is_empty() => (
                     "No pending actions. New requests appear here as they arrive.".into(),
                     theme.muted(),
                 ),
@@ -298,15 +309,19 @@ impl Widget for QueueView<'_> {
             );
             return;
         }
-        let offset = app.queue_offset.min(app.order.len().saturating_sub(1));
-        for (i, id) in app.order.iter().enumerate().skip(offset).take(rows) {
-            let Some(e) = app.entries.get(id) else {
+        let offset = app
+            .queue
+            .offset
+            .min(app.queue.order.len().saturating_sub(1));
+        for (i, id) in app.queue.order.iter().enumerate().skip(offset).take(rows) {
+            let Some(e) = app.queue.entries.get(id) else {
                 continue;
             };
             let y = inner.y + 1 + (i - offset) as u16;
             let r = Rect::new(inner.x, y, inner.width, 1);
-            self.row(e, &cols, app.selected == Some(*id)).render(r, buf);
-            if app.selected == Some(*id) {
+            self.row(e, &cols, app.queue.selected == Some(*id))
+                .render(r, buf);
+            if app.queue.selected == Some(*id) {
                 let style = if focused {
                     theme.selection()
                 } else {
@@ -331,12 +346,12 @@ impl Widget for QueueView<'_> {
                 }
             }
         }
-        if app.order.len() > rows {
+        if app.queue.order.len() > rows {
             let more = format!(
                 " {}–{} of {} ",
                 offset + 1,
-                (offset + rows).min(app.order.len()),
-                app.order.len()
+                (offset + rows).min(app.queue.order.len()),
+                app.queue.order.len()
             );
             let w = more.chars().count() as u16;
             if inner.width > w + 2 {
@@ -389,7 +404,7 @@ mod tests {
     fn a_selected_badge_never_merges_into_the_selection_bar() {
         let a = action(1, "k8s.scale", "api", "staging", RiskLevel::Medium);
         let app = live_app(vec![a.clone()], (80, 24));
-        assert_eq!(app.selected, Some(a.id));
+        assert_eq!(app.queue.selected, Some(a.id));
         let theme = Theme::load("high-contrast", None).unwrap_or_else(|e| panic!("{e}"));
         let area = Rect::new(0, 0, 80, 8);
         let mut buf = Buffer::empty(area);

@@ -33,7 +33,7 @@ impl Widget for RiskView<'_> {
         };
         let inner = block.inner(area);
         block.render(area, buf);
-        let scroll = usize::from(self.app.pane_scroll(Pane::Risk));
+        let scroll = usize::from(self.app.queue.pane_scroll(Pane::Risk));
         let rows = rows::risk(e, usize::from(inner.width));
         let total = rows.len();
         super::more_markers(area, total, scroll, usize::from(inner.height), buf, theme);

@@ -50,7 +50,7 @@ impl Widget for StatusBar<'_> {
         let sep = || Span::styled(" │ ", theme.muted());
         let mut top = vec![Span::styled(conn, theme.level(level))];
         // Next to the connection state: what is waiting on it.
-        let queued = app.inflight.values().filter(|f| !f.sent).count();
+        let queued = app.queue.inflight.values().filter(|f| !f.sent).count();
         if queued > 0 {
             top.push(Span::styled(
                 format!(" · {queued} decision(s) queued"),
@@ -78,12 +78,17 @@ impl Widget for StatusBar<'_> {
         }
         top.push(sep());
         top.push(Span::styled(
-            format!("{} pending", app.entries.len()),
+            format!("{} pending", app.queue.entries.len()),
             theme.text(),
         ));
-        let hidden = app.entries.len().saturating_sub(app.order.len());
-        let searching = !app.search.value.is_empty();
-        let filtering = !app.filter.hidden_risks.is_empty() || !app.filter.hidden_envs.is_empty();
+        let hidden = app
+            .queue
+            .entries
+            .len()
+            .saturating_sub(app.queue.order.len());
+        let searching = !app.queue.search.value.is_empty();
+        let filtering =
+            !app.queue.filter.hidden_risks.is_empty() || !app.queue.filter.hidden_envs.is_empty();
         if searching || filtering {
             let by = match (searching, filtering) {
                 (true, true) => "search and filter",
@@ -101,7 +106,7 @@ impl Widget for StatusBar<'_> {
             None => "no events yet".into(),
         };
         top.push(Span::styled(last, theme.muted()));
-        let sending = app.inflight.values().filter(|f| f.sent).count();
+        let sending = app.queue.inflight.values().filter(|f| f.sent).count();
         if sending > 0 {
             top.push(sep());
             top.push(Span::styled(

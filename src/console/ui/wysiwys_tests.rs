@@ -181,10 +181,10 @@ proptest! {
         let mut vt = vt_terminal();
         draw_vt(&mut vt, &app);
         // Move to the other action, draw again.
-        let other = app.order.iter().copied().find(|id| Some(*id) != app.selected);
-        let index = other.and_then(|id| app.order.iter().position(|x| *x == id));
+        let other = app.queue.order.iter().copied().find(|id| Some(*id) != app.queue.selected);
+        let index = other.and_then(|id| app.queue.order.iter().position(|x| *x == id));
         prop_assume!(index.is_some());
-        crate::console::queue::order::select_index(&mut app, index.unwrap_or(0));
+        crate::console::queue::order::select_index(&mut app.queue, index.unwrap_or(0));
         draw_vt(&mut vt, &app);
 
         let mut clean = vt_terminal();
@@ -207,11 +207,12 @@ fn interlinear_annotation_leaves_no_fragment_on_the_next_screen() {
     let shown = screen_rows(&vt).join("\n");
     assert!(shown.contains("AAAA⟨U+FFF9⟩PLAIN"), "{shown}");
     let j = app
+        .queue
         .order
         .iter()
-        .position(|id| Some(*id) != app.selected)
+        .position(|id| Some(*id) != app.queue.selected)
         .unwrap_or(0);
-    crate::console::queue::order::select_index(&mut app, j);
+    crate::console::queue::order::select_index(&mut app.queue, j);
     draw_vt(&mut vt, &app);
     let mut clean = vt_terminal();
     draw_vt(&mut clean, &app);

@@ -5,6 +5,7 @@
 
 use super::{join_findings, quote, tag};
 use crate::protocol::{ActionRequest, RiskTag};
+use crate::text::group_thousands as group;
 
 /// Lines wider than this (in columns of their visible form) are tagged: wider than the
 /// diff pane of a 160-column terminal, twice over.
@@ -42,19 +43,6 @@ pub fn long_line(req: &ActionRequest) -> Option<RiskTag> {
         }
     }
     (!findings.is_empty()).then(|| tag("long-line", join_findings(&findings, 4)))
-}
-
-/// `20000` as `20,000`.
-pub fn group(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -100,12 +88,5 @@ mod tests {
         assert!(long_line(&r).is_none());
         r.justification.push('y');
         assert!(long_line(&r).is_some());
-    }
-
-    #[test]
-    fn groups_thousands() {
-        assert_eq!(group(7), "7");
-        assert_eq!(group(20_000), "20,000");
-        assert_eq!(group(1_048_576), "1,048,576");
     }
 }

@@ -5,10 +5,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
 
-use super::centered;
 use crate::console::core::app::App;
 use crate::console::core::keymap::Keymap;
 use crate::console::core::msg::Action;
+use crate::console::ui::centered;
 use crate::console::ui::theme::Theme;
 
 /// Every key bound to `action`, as configured (`-` when none).
@@ -104,7 +104,7 @@ impl Widget for HelpView<'_> {
             lines.push(Line::raw(""));
             lines.push(Line::styled(" Recent notices", theme.title(false)));
             for n in self.app.notices.iter().rev().take(8) {
-                let ago = super::short_duration(n.at.millis_until(self.app.now));
+                let ago = crate::console::ui::short_duration(n.at.millis_until(self.app.now));
                 let mut spans = vec![Span::styled(format!(" {ago:>4} ago  "), theme.muted())];
                 spans.extend(super::safe_spans(&n.text, theme.level(n.level), theme));
                 lines.push(Line::from(spans));

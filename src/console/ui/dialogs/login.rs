@@ -5,11 +5,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
-use super::{centered, duration};
 use crate::console::core::app::{App, Level};
 use crate::console::dialogs::login::LoginState;
 use crate::console::model::sanitize::SafeText;
 use crate::console::ui::theme::Theme;
+use crate::console::ui::{centered, duration};
 
 pub struct LoginView<'a> {
     pub app: &'a App,
