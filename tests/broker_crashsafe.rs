@@ -607,7 +607,15 @@ async fn a_dead_commit_thread_makes_healthz_fail() {
         .await
         .unwrap();
     assert_eq!(s, 500, "{body}");
-    let (s, body) = http.send(reqwest::Method::GET, "/healthz", "", None).await;
+    // The writer marks itself down as its thread ends, which may be just after that answer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (s, body) = loop {
+        let (s, body) = http.send(reqwest::Method::GET, "/healthz", "", None).await;
+        if s == 503 || std::time::Instant::now() > deadline {
+            break (s, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(s, 503, "{body}");
     assert!(body.to_string().contains("writer stopped"), "{body}");
     let metrics = reqwest::get(format!("{url}/metrics"))

@@ -15,6 +15,8 @@ use signoff::protocol::Timestamp;
 /// A running `signoff` in a pty.
 pub struct Pty {
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Set by the reader thread once the child's side of the pty is closed.
+    drained: Arc<std::sync::atomic::AtomicBool>,
     master: Box<dyn portable_pty::MasterPty + Send>,
     writer: Box<dyn std::io::Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
@@ -99,6 +101,8 @@ impl Pty {
             0,
         )));
         let s = screen.clone();
+        let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = drained.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
@@ -107,9 +111,11 @@ impl Pty {
                     Ok(n) => s.lock().unwrap().process(&buf[..n]),
                 }
             }
+            done.store(true, std::sync::atomic::Ordering::Release);
         });
         Self {
             screen,
+            drained,
             master: pair.master,
             writer,
             child,
@@ -203,6 +209,13 @@ impl Pty {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // What the child wrote last (restoring the terminal) may still be on its
+                // way to the emulator: wait until the reader has seen the end of it.
+                while !self.drained.load(std::sync::atomic::Ordering::Acquire)
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 return status;
             }
             assert!(
