@@ -32,6 +32,11 @@ kind = "db.export"
 environment = "production"
 level = "critical"
 approvals_required = 2
+
+# The pictures in docs/notify.md are compared byte for byte; an off-hours tag would
+# make them depend on the hour the tests run at.
+[detectors.off-hours]
+enabled = false
 "#;
 
 fn secret(name: &str) -> Option<String> {
