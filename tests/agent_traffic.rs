@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use signoff::agent::peer::{FeedApprover, run_peer_approver};
-use signoff::agent::traffic::{SampleTokens, run_traffic};
 use signoff::auth::static_tokens::{StaticToken, StaticTokens};
 use signoff::auth::{PrincipalKind, hash_token};
 use signoff::broker::{Settings, policy::Engine, spawn};
+use signoff::demo::peer::{FeedApprover, run_peer_approver};
+use signoff::demo::traffic::{SampleTokens, run_traffic};
 use signoff::protocol::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +111,7 @@ async fn run_traffic_owned(
     url: String,
     tokens: SampleTokens,
     stop: tokio::sync::oneshot::Receiver<()>,
-) -> signoff::agent::traffic::TrafficStats {
+) -> signoff::demo::traffic::TrafficStats {
     run_traffic(&url, tokens, Duration::from_millis(30), async move {
         let _ = stop.await;
     })
