@@ -4,6 +4,7 @@
 mod console_support;
 
 use console_support::pty::{Pty, broker_auth, wait_key_registered};
+use signoff::testkit::eventually;
 
 /// The real broker on 127.0.0.1 over a fresh SQLite data directory (kept with it).
 fn real_broker(
@@ -273,21 +274,15 @@ fn a_console_that_never_votes_keeps_the_latest_checkpoint() {
     pty.wait_for("2 pending", 10);
     let latest = head();
     let file = signoff::client::checkpoints::path_for(&pty.dir().join("state"), &url);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let kept = loop {
-        let kept = signoff::broker::cli::read_checkpoint(&file).ok();
-        if kept
-            .as_ref()
-            .is_some_and(|k| k.audit_seq >= latest.audit_seq)
-        {
-            break kept.unwrap();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the console kept {kept:?}, not the head {latest:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let kept = eventually(std::time::Duration::from_secs(20), || {
+        signoff::broker::cli::read_checkpoint(&file)
+            .ok()
+            .filter(|k| k.audit_seq >= latest.audit_seq)
+    })
+    .unwrap_or_else(|| {
+        let kept = signoff::broker::cli::read_checkpoint(&file);
+        panic!("the console kept {kept:?}, not the head {latest:?}")
+    });
     assert_eq!(kept, latest, "the kept checkpoint is the broker's head");
     #[cfg(unix)]
     {

@@ -6,8 +6,6 @@
 
 mod console_support;
 
-use std::time::{Duration, Instant};
-
 use console_support::FakeBroker;
 use console_support::pty::{Pty, fresh};
 use signoff::console::fixtures::{action, hostile_action};
@@ -29,11 +27,7 @@ fn approve_with_the_keyboard_signs_the_displayed_digest() {
     pty.wait_for("db.export on customers", 30);
     pty.wait_for("● live", 10);
     // The key registration must land before the decision, as with the real broker.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while broker.shared.keys.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "key never registered");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    broker.wait_key_registered(10);
     pty.press("a");
     pty.wait_for("Approve: db.export on customers", 10);
     pty.wait_for("your approval completes the quorum", 5);
@@ -152,11 +146,7 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
     let mut broker = rt.block_on(FakeBroker::start("t", "bob", vec![a.clone()]));
     let mut pty = Pty::console(100, 30, &broker.url, "t", 10);
     pty.wait_for("● live", 30);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while broker.shared.keys.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "key never registered");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    broker.wait_key_registered(10);
     match rt.block_on(broker.next_msg(10)) {
         ClientMsg::Hello { resume_after, .. } => assert_eq!(resume_after, None),
         other => panic!("expected the first hello, got {other:?}"),
@@ -227,11 +217,7 @@ fn a_broker_down_at_start_gets_the_key_once_it_is_up() {
     rt.block_on(broker.restart());
     pty.wait_for("● live", 60);
     // Registered on the first connection after the broker came back.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while broker.shared.keys.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "key never registered");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    broker.wait_key_registered(30);
     let vk = ed25519_dalek::SigningKey::from_bytes(&[11; 32]).verifying_key();
     assert_eq!(broker.shared.keys.lock().unwrap()[0], vk);
 }

@@ -103,6 +103,15 @@ impl FakeBroker {
             .expect("channel closed")
     }
 
+    /// Waits until a console registered a device key (it does so once connected).
+    pub fn wait_key_registered(&self, secs: u64) {
+        let keys = &self.shared.keys;
+        let registered = signoff::testkit::eventually(Duration::from_secs(secs), || {
+            (!keys.lock().unwrap().is_empty()).then_some(())
+        });
+        assert!(registered.is_some(), "key never registered");
+    }
+
     /// Pushes a feed event to every connected console, numbering it.
     pub fn push(&self, make: impl FnOnce(u64) -> ServerMsg) {
         let seq = {
