@@ -26,7 +26,7 @@ use signoff::protocol::{
     ActionId, ActionRequest, ClientMsg, DecisionId, ServerMsg, Status, Verdict, decode_server,
     encode,
 };
-use signoff::testkit::eventually;
+use signoff::testkit::eventually_async;
 use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -511,9 +511,11 @@ async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
     }
     // The last broker has no fault: let some work finish on it, then stop.
     let before = answers.lock().unwrap().len();
-    let progress = eventually(WAIT, || {
+    let answers = &answers;
+    let progress = eventually_async(WAIT, move || async move {
         (answers.lock().unwrap().len() >= before + 4).then_some(())
-    });
+    })
+    .await;
     assert!(
         progress.is_some(),
         "agents make progress after the last crash"
@@ -607,8 +609,16 @@ async fn a_dead_commit_thread_makes_healthz_fail() {
         .await
         .unwrap();
     assert_eq!(s, 500, "{body}");
-    let (s, body) = http.send(reqwest::Method::GET, "/healthz", "", None).await;
-    assert_eq!(s, 503, "{body}");
+    // The writer marks itself down as its thread ends, which may be just after that answer.
+    let health = &http;
+    let body = eventually_async(Duration::from_secs(30), move || async move {
+        let (s, body) = health
+            .send(reqwest::Method::GET, "/healthz", "", None)
+            .await;
+        (s == 503).then_some(body)
+    })
+    .await
+    .expect("/healthz answers 503");
     assert!(body.to_string().contains("writer stopped"), "{body}");
     let metrics = reqwest::get(format!("{url}/metrics"))
         .await

@@ -16,6 +16,8 @@ use signoff::testkit::eventually;
 /// A running `signoff` in a pty.
 pub struct Pty {
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Set by the reader thread once the child's side of the pty is closed.
+    drained: Arc<std::sync::atomic::AtomicBool>,
     master: Box<dyn portable_pty::MasterPty + Send>,
     writer: Box<dyn std::io::Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
@@ -100,6 +102,8 @@ impl Pty {
             0,
         )));
         let s = screen.clone();
+        let drained = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = drained.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
@@ -108,9 +112,11 @@ impl Pty {
                     Ok(n) => s.lock().unwrap().process(&buf[..n]),
                 }
             }
+            done.store(true, std::sync::atomic::Ordering::Release);
         });
         Self {
             screen,
+            drained,
             master: pair.master,
             writer,
             child,
@@ -196,9 +202,19 @@ impl Pty {
 
     /// Waits for the process to exit on its own; panics after `secs`.
     pub fn wait_exit(&mut self, secs: u64) -> portable_pty::ExitStatus {
+        let within = Duration::from_secs(secs);
         let child = &mut self.child;
-        let status = eventually(Duration::from_secs(secs), || child.try_wait().unwrap());
-        status.unwrap_or_else(|| panic!("signoff did not exit; screen:\n{}", self.contents()))
+        let status = eventually(within, || child.try_wait().unwrap())
+            .unwrap_or_else(|| panic!("signoff did not exit; screen:\n{}", self.contents()));
+        // What the child wrote last (restoring the terminal) may still be on its way to
+        // the emulator: wait until the reader has seen the end of it.
+        let drained = &self.drained;
+        eventually(within, || {
+            drained
+                .load(std::sync::atomic::Ordering::Acquire)
+                .then_some(())
+        });
+        status
     }
 }
 

@@ -83,7 +83,13 @@ fn plain(s: &str, w: usize, style: Style) -> Span<'static> {
 }
 
 impl QueueView<'_> {
-    fn row(&self, e: &Entry, cols: &Cols, selected: bool) -> Line<'static> {
+    fn row(
+        &self,
+        e: &Entry,
+        cols: &Cols,
+        me: Option<&crate::identity::person::PersonKey>,
+        selected: bool,
+    ) -> Line<'static> {
         let (app, theme) = (self.app, self.theme);
         let v = &e.row;
         let text = theme.text();
@@ -95,7 +101,7 @@ impl QueueView<'_> {
                 format!("{} ", SPINNER[app.spinner % SPINNER.len()]),
                 theme.key_hint(),
             )
-        } else if app.me_key().is_some_and(|me| v.names(&me).is_some()) {
+        } else if me.is_some_and(|me| v.names(me).is_some()) {
             // Requested by or for the approver (however spelled): theirs to not approve.
             Span::styled("⚠ ", theme.level(crate::console::core::app::Level::Warn))
         } else if app.now.millis_until(e.seen_at.plus_secs(30)) > 0 {
@@ -313,13 +319,15 @@ impl Widget for QueueView<'_> {
             .queue
             .offset
             .min(app.queue.order.len().saturating_sub(1));
+        // The approver's person key, folded once per frame rather than once per row.
+        let me = app.me_key();
         for (i, id) in app.queue.order.iter().enumerate().skip(offset).take(rows) {
             let Some(e) = app.queue.entries.get(id) else {
                 continue;
             };
             let y = inner.y + 1 + (i - offset) as u16;
             let r = Rect::new(inner.x, y, inner.width, 1);
-            self.row(e, &cols, app.queue.selected == Some(*id))
+            self.row(e, &cols, me.as_ref(), app.queue.selected == Some(*id))
                 .render(r, buf);
             if app.queue.selected == Some(*id) {
                 let style = if focused {
