@@ -4,7 +4,7 @@
 mod console_support;
 
 use console_support::pty::{Pty, wait_key_registered};
-use console_support::{real_broker, submit};
+use console_support::{get_json, real_broker, submit};
 use signoff::testkit::eventually;
 
 /// End to end against the real broker on 127.0.0.1 with a real SQLite file: an agent
@@ -161,16 +161,8 @@ fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
     );
     // The typing went nowhere: B is still pending with no vote, and nothing else was
     // decided.
-    let view: signoff::protocol::api::ActionView = rt.block_on(async {
-        http.get(format!("{url}/v1/actions/{}", b.id))
-            .bearer_auth("agent-secret")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let path = format!("/v1/actions/{}", b.id);
+    let view: signoff::protocol::api::ActionView = get_json(&rt, &url, &path, "agent-secret");
     assert_eq!(view.action.status, signoff::protocol::Status::Pending);
     assert!(view.action.votes.is_empty(), "{:?}", view.action.votes);
     assert!(screen.contains("bravo"), "B still listed:\n{screen}");
@@ -187,7 +179,6 @@ fn a_console_that_never_votes_keeps_the_latest_checkpoint() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (data, broker) = real_broker(&rt);
     let url = broker.url();
-    let http = reqwest::Client::new();
     let export = |summary: &str| {
         let req = serde_json::json!({
             "kind": "db.export",
@@ -201,16 +192,7 @@ fn a_console_that_never_votes_keeps_the_latest_checkpoint() {
         submit(&rt, &url, &req);
     };
     let head = || -> signoff::protocol::Checkpoint {
-        rt.block_on(async {
-            http.get(format!("{url}/v1/audit/checkpoint"))
-                .bearer_auth("bob-secret")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        })
+        get_json(&rt, &url, "/v1/audit/checkpoint", "bob-secret")
     };
     export("First export before the console starts");
     let pty = Pty::console(100, 30, &url, "bob-secret", 9);

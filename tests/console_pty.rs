@@ -8,7 +8,7 @@
 mod console_support;
 
 use console_support::pty::{Pty, fresh, wait_key_registered};
-use console_support::{FakeBroker, real_broker, request_of, submit};
+use console_support::{FakeBroker, get_json, real_broker, request_of, submit};
 use signoff::console::fixtures::{action, hostile_action};
 use signoff::protocol::messages::ClientMsg;
 use signoff::protocol::{RiskLevel, Verdict};
@@ -45,17 +45,8 @@ fn approve_with_the_keyboard_signs_the_displayed_digest() {
     pty.press("\r");
     pty.wait_for("db.export postgres/customers approved (audit", 10);
     pty.wait_for("No pending actions", 5);
-    let view: signoff::protocol::api::ActionView = rt.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{url}/v1/actions/{}", created.id))
-            .bearer_auth("agent-secret")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let path = format!("/v1/actions/{}", created.id);
+    let view: signoff::protocol::api::ActionView = get_json(&rt, &url, &path, "agent-secret");
     assert_eq!(view.action.status, signoff::protocol::Status::Approved);
     let vote = &view.action.votes[0];
     assert_eq!(vote.verdict, Verdict::Approve);

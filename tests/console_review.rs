@@ -5,7 +5,7 @@
 mod console_support;
 
 use console_support::pty::{Pty, key_file};
-use console_support::{real_broker, request_of, submit};
+use console_support::{get_json, real_broker, request_of, submit};
 use signoff::console::fixtures::action;
 use signoff::protocol::RiskLevel;
 
@@ -54,23 +54,11 @@ fn review_opens_the_console_on_the_action_and_y_copies_the_command() {
     pty.press("y");
     pty.wait_for(&format!("sent `signoff review {id}`"), 30);
     // And the broker heard "I'm looking" from Bob for that action.
-    let http = reqwest::Client::new();
-    let (http, url, id) = (&http, &url, &id);
-    let looking = rt.block_on(signoff::testkit::eventually_async(
-        std::time::Duration::from_secs(30),
-        move || async move {
-            let view: signoff::protocol::api::ActionView = http
-                .get(format!("{url}/v1/actions/{id}"))
-                .bearer_auth("agent-secret")
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            (!view.action.looking.is_empty()).then_some(view.action.looking)
-        },
-    ));
+    let path = format!("/v1/actions/{id}");
+    let looking = signoff::testkit::eventually(std::time::Duration::from_secs(30), || {
+        let view: signoff::protocol::api::ActionView = get_json(&rt, &url, &path, "agent-secret");
+        (!view.action.looking.is_empty()).then_some(view.action.looking)
+    });
     assert_eq!(looking, Some(vec!["Bob".to_string()]));
     pty.press("q");
     assert!(pty.wait_exit(10).success());

@@ -70,6 +70,26 @@ pub fn submit(
     })
 }
 
+/// `GET {url}{path}` with `token`, as JSON (panics on anything else).
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    path: &str,
+    token: &str,
+) -> T {
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{url}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
 /// The request an agent sends for a fixture action: its content, with the id, times
 /// and risk left to the broker.
 pub fn request_of(a: &Action) -> serde_json::Value {
