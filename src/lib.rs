@@ -10,6 +10,8 @@ pub mod broker;
 pub mod client;
 pub mod console;
 pub mod demo;
+/// Screenshots and `signoff dev seed`: the test kit's tools, not in the product build.
+#[cfg(any(test, feature = "testkit"))]
 pub mod devtools;
 pub mod env;
 pub mod history;
@@ -17,4 +19,7 @@ pub mod identity;
 pub mod mcp;
 pub mod protocol;
 pub mod report;
+/// Waiting for a condition in tests (the test kit).
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod text;

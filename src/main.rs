@@ -73,7 +73,9 @@ enum Command {
     Hook(signoff::mcp::HookArgs),
     /// Decided actions, newest first: filter, search, and print a table or JSON Lines.
     History(Box<signoff::history::HistoryArgs>),
-    /// Developer tools: fill a store with generated history (`dev seed`).
+    /// Developer tools: fill a store with generated history (`dev seed`). Only in
+    /// builds with the test kit (`--features testkit`).
+    #[cfg(feature = "testkit")]
     #[command(subcommand)]
     Dev(signoff::devtools::dev_cli::DevCommand),
     /// Print a shell completion script: signoff completions bash > ~/.local/share/bash-completion/completions/signoff
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Some(Command::Mcp(args)) => return signoff::mcp::mcp_command(args),
         Some(Command::Hook(args)) => return signoff::mcp::hook_command(args),
         Some(Command::History(args)) => return signoff::history::cli::run(*args),
+        #[cfg(feature = "testkit")]
         Some(Command::Dev(cmd)) => return signoff::devtools::dev_cli::run(cmd),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

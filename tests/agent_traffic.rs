@@ -5,15 +5,16 @@ mod agent_support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use signoff::agent::peer::{FeedApprover, run_peer_approver};
-use signoff::agent::traffic::{SampleTokens, run_traffic};
 use signoff::auth::static_tokens::{StaticToken, StaticTokens};
 use signoff::auth::{PrincipalKind, hash_token};
 use signoff::broker::{Settings, policy::Engine, spawn};
+use signoff::demo::peer::{FeedApprover, run_peer_approver};
+use signoff::demo::traffic::{SampleTokens, run_traffic};
 use signoff::protocol::Command;
+use signoff::testkit::eventually_async;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_traffic_reaches_the_feed_and_closes_the_loop() {
@@ -71,21 +72,20 @@ async fn sample_traffic_reaches_the_feed_and_closes_the_loop() {
     }
 
     // The peer approves some; traffic reports their execution, which the audit log records.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let audit = loop {
+    let data = dir.path().join("data");
+    let data = &data;
+    let audit = eventually_async(Duration::from_secs(60), move || async move {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_signoff"))
             .args(["audit", "export", "--data"])
-            .arg(dir.path().join("data"))
+            .arg(data)
             .output()
             .await
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains("\"type\":\"execution\"") {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "no execution result within 60 s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        text.contains("\"type\":\"execution\"").then_some(text)
+    })
+    .await
+    .expect("an execution result within 60 s");
     assert!(audit.contains("\"actor\":\"carol\""), "the peer voted");
 
     let _ = stop_traffic.send(());
@@ -111,7 +111,7 @@ async fn run_traffic_owned(
     url: String,
     tokens: SampleTokens,
     stop: tokio::sync::oneshot::Receiver<()>,
-) -> signoff::agent::traffic::TrafficStats {
+) -> signoff::demo::traffic::TrafficStats {
     run_traffic(&url, tokens, Duration::from_millis(30), async move {
         let _ = stop.await;
     })

@@ -26,6 +26,7 @@ use signoff::protocol::{
     ActionId, ActionRequest, ClientMsg, DecisionId, ServerMsg, Status, Verdict, decode_server,
     encode,
 };
+use signoff::testkit::eventually_async;
 use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -510,14 +511,15 @@ async fn soak_twenty_crashes_lose_no_acked_decision_and_duplicate_no_action() {
     }
     // The last broker has no fault: let some work finish on it, then stop.
     let before = answers.lock().unwrap().len();
-    let deadline = Instant::now() + WAIT;
-    while answers.lock().unwrap().len() < before + 4 {
-        assert!(
-            Instant::now() < deadline,
-            "agents make progress after the last crash"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let answers = &answers;
+    let progress = eventually_async(WAIT, move || async move {
+        (answers.lock().unwrap().len() >= before + 4).then_some(())
+    })
+    .await;
+    assert!(
+        progress.is_some(),
+        "agents make progress after the last crash"
+    );
     stop_tx.send(true).unwrap();
     for a in agents {
         tokio::time::timeout(WAIT, a)
@@ -608,15 +610,15 @@ async fn a_dead_commit_thread_makes_healthz_fail() {
         .unwrap();
     assert_eq!(s, 500, "{body}");
     // The writer marks itself down as its thread ends, which may be just after that answer.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let (s, body) = loop {
-        let (s, body) = http.send(reqwest::Method::GET, "/healthz", "", None).await;
-        if s == 503 || std::time::Instant::now() > deadline {
-            break (s, body);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    assert_eq!(s, 503, "{body}");
+    let health = &http;
+    let body = eventually_async(Duration::from_secs(30), move || async move {
+        let (s, body) = health
+            .send(reqwest::Method::GET, "/healthz", "", None)
+            .await;
+        (s == 503).then_some(body)
+    })
+    .await
+    .expect("/healthz answers 503");
     assert!(body.to_string().contains("writer stopped"), "{body}");
     let metrics = reqwest::get(format!("{url}/metrics"))
         .await

@@ -13,6 +13,7 @@ use broker_common::*;
 use signoff::broker::dev::{ISSUER_FILE as DEV_ISSUER, STATE_FILE as DEV_STATE};
 use signoff::identity::{DeviceKey, SessionStore};
 use signoff::protocol::{ServerMsg, Status, Verdict};
+use signoff::testkit::eventually_async;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
@@ -248,15 +249,11 @@ fn collect(child: &mut Child) -> Arc<Mutex<String>> {
 }
 
 async fn wait_for_text(text: &Arc<Mutex<String>>, want: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !text.lock().unwrap().contains(want) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no {want:?} in:\n{}",
-            text.lock().unwrap()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let shown = eventually_async(WAIT, move || async move {
+        text.lock().unwrap().contains(want).then_some(())
+    })
+    .await;
+    assert!(shown.is_some(), "no {want:?} in:\n{}", text.lock().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,21 +3,9 @@
 
 mod console_support;
 
-use console_support::pty::{Pty, broker_auth, wait_key_registered};
-
-/// The real broker on 127.0.0.1 over a fresh SQLite data directory (kept with it).
-fn real_broker(
-    rt: &tokio::runtime::Runtime,
-) -> (tempfile::TempDir, signoff::broker::RunningBroker) {
-    let data = tempfile::tempdir().unwrap();
-    let settings = signoff::broker::Settings::new(
-        broker_auth(),
-        signoff::broker::policy::Engine::default(),
-        data.path(),
-    );
-    let broker = rt.block_on(signoff::broker::spawn(settings)).unwrap();
-    (data, broker)
-}
+use console_support::pty::{Pty, wait_key_registered};
+use console_support::{get_json, real_broker, submit};
+use signoff::testkit::eventually;
 
 /// End to end against the real broker on 127.0.0.1 with a real SQLite file: an agent
 /// submits, the approver approves with the keyboard in the real binary, the agent's long
@@ -51,17 +39,7 @@ fn real_broker_approve_end_to_end() {
         }),
         ttl_secs: Some(300),
     };
-    let created: signoff::protocol::api::ActionCreated = rt.block_on(async {
-        let resp = http
-            .post(format!("{url}/v1/actions"))
-            .bearer_auth("agent-secret")
-            .json(&req)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
-        resp.json().await.unwrap()
-    });
+    let created = submit(&rt, &url, &serde_json::to_value(&req).unwrap());
     let poll = {
         let (http, url, id) = (http.clone(), url.clone(), created.id);
         rt.spawn(async move {
@@ -111,16 +89,7 @@ fn real_broker_refusal_is_shown_exactly() {
         "target": {"system": "postgres", "resource": "e2e", "environment": "staging"},
         "ttl_secs": 300
     });
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .post(format!("{url}/v1/actions"))
-            .bearer_auth("agent-secret")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 201);
-    });
+    submit(&rt, &url, &body);
     let mut pty = Pty::console(120, 30, &url, "bob-secret", 11);
     pty.wait_for("Export for bob himself", 30);
     pty.wait_for("● live", 10);
@@ -151,7 +120,7 @@ fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
     let (_data, broker) = real_broker(&rt);
     let url = broker.url();
     let http = reqwest::Client::new();
-    let submit = |summary: &str, resource: &str, ttl: u64| {
+    let export = |summary: &str, resource: &str, ttl: u64| {
         let body = serde_json::json!({
             "kind": "db.export",
             "summary": summary,
@@ -159,23 +128,11 @@ fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
             "target": {"system": "postgres", "resource": resource, "environment": "staging"},
             "ttl_secs": ttl
         });
-        rt.block_on(async {
-            let resp = http
-                .post(format!("{url}/v1/actions"))
-                .bearer_auth("agent-secret")
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status().as_u16(), 201);
-            resp.json::<signoff::protocol::api::ActionCreated>()
-                .await
-                .unwrap()
-        })
+        submit(&rt, &url, &body)
     };
     // Same risk; A expires first, so A is the first row and selected.
-    let a = submit("Export table alpha", "alpha", 300);
-    let b = submit("Export table bravo", "bravo", 600);
+    let a = export("Export table alpha", "alpha", 300);
+    let b = export("Export table bravo", "bravo", 600);
     let mut pty = Pty::console(100, 30, &url, "bob-secret", 9);
     pty.wait_for("bravo", 30);
     pty.wait_for("● live", 10);
@@ -204,16 +161,8 @@ fn real_broker_withdrawn_under_the_dialog_swallows_the_typing() {
     );
     // The typing went nowhere: B is still pending with no vote, and nothing else was
     // decided.
-    let view: signoff::protocol::api::ActionView = rt.block_on(async {
-        http.get(format!("{url}/v1/actions/{}", b.id))
-            .bearer_auth("agent-secret")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let path = format!("/v1/actions/{}", b.id);
+    let view: signoff::protocol::api::ActionView = get_json(&rt, &url, &path, "agent-secret");
     assert_eq!(view.action.status, signoff::protocol::Status::Pending);
     assert!(view.action.votes.is_empty(), "{:?}", view.action.votes);
     assert!(screen.contains("bravo"), "B still listed:\n{screen}");
@@ -230,8 +179,7 @@ fn a_console_that_never_votes_keeps_the_latest_checkpoint() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (data, broker) = real_broker(&rt);
     let url = broker.url();
-    let http = reqwest::Client::new();
-    let submit = |summary: &str| {
+    let export = |summary: &str| {
         let req = serde_json::json!({
             "kind": "db.export",
             "summary": summary,
@@ -241,53 +189,29 @@ fn a_console_that_never_votes_keeps_the_latest_checkpoint() {
             "context": [],
             "ttl_secs": 300
         });
-        rt.block_on(async {
-            let resp = http
-                .post(format!("{url}/v1/actions"))
-                .bearer_auth("agent-secret")
-                .json(&req)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
-        });
+        submit(&rt, &url, &req);
     };
     let head = || -> signoff::protocol::Checkpoint {
-        rt.block_on(async {
-            http.get(format!("{url}/v1/audit/checkpoint"))
-                .bearer_auth("bob-secret")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        })
+        get_json(&rt, &url, "/v1/audit/checkpoint", "bob-secret")
     };
-    submit("First export before the console starts");
+    export("First export before the console starts");
     let pty = Pty::console(100, 30, &url, "bob-secret", 9);
     pty.wait_for("First export before the console starts", 30);
     pty.wait_for("● live", 10);
     wait_key_registered(&rt, &url, "bob-secret", 9);
-    submit("Second export while the console watches");
+    export("Second export while the console watches");
     pty.wait_for("2 pending", 10);
     let latest = head();
     let file = signoff::client::checkpoints::path_for(&pty.dir().join("state"), &url);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let kept = loop {
-        let kept = signoff::broker::cli::read_checkpoint(&file).ok();
-        if kept
-            .as_ref()
-            .is_some_and(|k| k.audit_seq >= latest.audit_seq)
-        {
-            break kept.unwrap();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the console kept {kept:?}, not the head {latest:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let kept = eventually(std::time::Duration::from_secs(20), || {
+        signoff::broker::cli::read_checkpoint(&file)
+            .ok()
+            .filter(|k| k.audit_seq >= latest.audit_seq)
+    })
+    .unwrap_or_else(|| {
+        let kept = signoff::broker::cli::read_checkpoint(&file);
+        panic!("the console kept {kept:?}, not the head {latest:?}")
+    });
     assert_eq!(kept, latest, "the kept checkpoint is the broker's head");
     #[cfg(unix)]
     {

@@ -1,12 +1,14 @@
 //! The feed client against a real websocket server on 127.0.0.1: bearer header, hello,
-//! resume after a drop, signed-out on a refused token, key registration over HTTP.
+//! resume after a drop, signed-out on a refused token, key registration over HTTP. The
+//! real broker where nothing is staged; the stand-in where the test drops connections
+//! or reads exactly what the client sent.
 
 mod console_support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use console_support::FakeBroker;
+use console_support::{FakeBroker, start_real_broker};
 use signoff::client::backoff::BackoffConfig;
 use signoff::client::{BrokerHttp, FeedConfig, FeedEvent, FeedHandle, feed};
 use signoff::console::fixtures::sample_queue;
@@ -98,8 +100,8 @@ async fn hello_welcome_snapshot_then_resume_after_a_drop() {
 
 #[tokio::test]
 async fn a_refused_token_means_signed_out() {
-    let broker = FakeBroker::start("right", "bob", vec![]).await;
-    let mut h = feed::spawn(config(&broker.url), Arc::new(FixedToken("wrong".into())));
+    let (_data, broker) = start_real_broker().await;
+    let mut h = feed::spawn(config(&broker.url()), Arc::new(FixedToken("wrong".into())));
     let ev = until(&mut h, |e| matches!(e, FeedEvent::SignedOut { .. })).await;
     let FeedEvent::SignedOut { reason } = ev else {
         unreachable!()
@@ -130,8 +132,8 @@ async fn an_unreachable_broker_backs_off_and_keeps_trying() {
 
 #[tokio::test]
 async fn device_key_registration_over_http() {
-    let broker = FakeBroker::start("tok", "bob", vec![]).await;
-    let http = BrokerHttp::new(&broker.url, Arc::new(FixedToken("tok".into()))).unwrap();
+    let (_data, broker) = start_real_broker().await;
+    let http = BrokerHttp::new(&broker.url(), Arc::new(FixedToken("bob-secret".into()))).unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
     let info = http
         .register_key(&key.verifying_key(), "laptop")
@@ -142,7 +144,7 @@ async fn device_key_registration_over_http() {
         signoff::protocol::KeyId::of(&key.verifying_key())
     );
     assert_eq!(info.subject, "bob");
-    let bad = BrokerHttp::new(&broker.url, Arc::new(FixedToken("nope".into()))).unwrap();
+    let bad = BrokerHttp::new(&broker.url(), Arc::new(FixedToken("nope".into()))).unwrap();
     let e = bad
         .register_key(&key.verifying_key(), "laptop")
         .await

@@ -20,6 +20,7 @@ use signoff::auth::{Authenticator, Chain};
 use signoff::identity::SessionStore;
 use signoff::identity::dev_issuer::{self, DevIssuerConfig};
 use signoff::protocol::api::KeyList;
+use signoff::testkit::eventually;
 
 /// The user code shown after `Code` in the login dialog.
 fn user_code_on(screen: &str) -> Option<String> {
@@ -133,22 +134,21 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
     // signs in again, and the queue comes back.
     // (The console refreshes the 50 s tokens every 15 s; a refresh in flight while the
     // file is deleted writes it back, so delete again until the console notices.)
-    let deadline = Instant::now() + Duration::from_secs(120);
-    'dead: loop {
-        store.delete().unwrap();
-        let retry = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < retry {
-            if pty.contents().contains("Sign in to keep approving.") {
-                break 'dead;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+    let mut deleted: Option<Instant> = None;
+    let opened = eventually(Duration::from_secs(120), || {
+        if deleted.is_none_or(|t| t.elapsed() >= Duration::from_secs(20)) {
+            store.delete().unwrap();
+            deleted = Some(Instant::now());
         }
-        assert!(
-            Instant::now() < deadline,
-            "the dialog never opened; screen:\n{}",
-            pty.contents()
-        );
-    }
+        pty.contents()
+            .contains("Sign in to keep approving.")
+            .then_some(())
+    });
+    assert!(
+        opened.is_some(),
+        "the dialog never opened; screen:\n{}",
+        pty.contents()
+    );
     pty.wait_gone("Sign in to keep approving.", 60);
     pty.wait_for("● live", 60);
     assert!(store.load().unwrap().is_some(), "signed in again");
@@ -164,18 +164,10 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
 
 /// Waits until the dialog shows a user code other than `not`.
 fn wait_user_code(pty: &Pty, not: Option<&str>, secs: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let screen = pty.contents();
-        if let Some(c) = user_code_on(&screen).filter(|c| Some(c.as_str()) != not) {
-            return c;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no new user code; screen:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    eventually(Duration::from_secs(secs), || {
+        user_code_on(&pty.contents()).filter(|c| Some(c.as_str()) != not)
+    })
+    .unwrap_or_else(|| panic!("no new user code; screen:\n{}", pty.contents()))
 }
 
 /// Against the real OpenID provider (`oidc-provider`), confirmed over HTTP as a phone
@@ -336,15 +328,10 @@ fn demo_sized(tmp: &Path, cols: u16, rows: u16, args: &[&str]) -> Pty {
     pty.wait_for("Sign in to start approving.", 60);
     pty.wait_for("signed in", 60);
     // A first sample action: the status bar counts it.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while pending_count(&pty.contents()).unwrap_or(0) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no action; screen:\n{}",
-            pty.contents()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let counted = eventually(Duration::from_secs(90), || {
+        pending_count(&pty.contents()).filter(|n| *n > 0)
+    });
+    assert!(counted.is_some(), "no action; screen:\n{}", pty.contents());
     pty.wait_gone("No pending actions", 30);
     assert_eq!(demo_dirs(tmp).len(), 1, "the demo's temp dir while it runs");
     pty

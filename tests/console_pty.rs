@@ -1,39 +1,33 @@
 //! The real `signoff` binary in a pseudo-terminal, its screen parsed with `vt100`:
 //! wait for text, press keys, read the screen, and check what reached the broker.
 //!
-//! Against the in-test stand-in broker from `console_support`; the same flows against the
-//! real broker are in `console_e2e.rs`.
+//! Against the real broker (`console_support::real_broker`), except where the test needs a
+//! fault the real broker does not make on demand: going away and coming back with the
+//! same state (the stand-in `FakeBroker`).
 
 mod console_support;
 
-use std::time::{Duration, Instant};
-
-use console_support::FakeBroker;
-use console_support::pty::{Pty, fresh};
+use console_support::pty::{Pty, fresh, wait_key_registered};
+use console_support::{FakeBroker, get_json, real_broker, request_of, submit};
 use signoff::console::fixtures::{action, hostile_action};
 use signoff::protocol::messages::ClientMsg;
 use signoff::protocol::{RiskLevel, Verdict};
 
+/// The approver approves with the keyboard against the real broker; a bracketed paste
+/// ending in a newline never confirms; the broker accepts the signature over the digest
+/// it computed for what the console showed, and the audit log verifies it.
 #[test]
 fn approve_with_the_keyboard_signs_the_displayed_digest() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let a = fresh(action(
-        1,
-        "db.export",
-        "customers",
-        "production",
-        RiskLevel::High,
-    ));
-    let mut broker = rt.block_on(FakeBroker::start("tok-bob", "bob", vec![a.clone()]));
-    let mut pty = Pty::console(100, 30, &broker.url, "tok-bob", 4);
+    let (data, broker) = real_broker(&rt);
+    let url = broker.url();
+    let a = action(1, "db.export", "customers", "production", RiskLevel::High);
+    let created = submit(&rt, &url, &request_of(&a));
+    let mut pty = Pty::console(100, 30, &url, "bob-secret", 4);
     pty.wait_for("db.export on customers", 30);
     pty.wait_for("● live", 10);
-    // The key registration must land before the decision, as with the real broker.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while broker.shared.keys.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "key never registered");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    // The key registration must land before the decision.
+    wait_key_registered(&rt, &url, "bob-secret", 4);
     pty.press("a");
     pty.wait_for("Approve: db.export on customers", 10);
     pty.wait_for("your approval completes the quorum", 5);
@@ -49,38 +43,35 @@ fn approve_with_the_keyboard_signs_the_displayed_digest() {
     pty.press("\x7f"); // backspace the pasted space
     pty.wait_for("[ticket DATA-1234▏]", 5);
     pty.press("\r");
-    let decision = rt.block_on(async {
-        loop {
-            if let ClientMsg::Decide { decision } = broker.next_msg(10).await {
-                return decision;
-            }
-        }
-    });
-    assert_eq!(decision.decision.action_id, a.id);
-    assert_eq!(
-        decision.decision.action_digest,
-        a.digest(),
-        "signs what it showed"
-    );
-    assert_eq!(decision.decision.verdict, Verdict::Approve);
-    assert_eq!(decision.decision.reason, "ticket DATA-1234");
-    let vk = ed25519_dalek::SigningKey::from_bytes(&[4; 32]).verifying_key();
-    decision.verify(&vk).expect("signed by the device key");
     pty.wait_for("db.export postgres/customers approved (audit", 10);
     pty.wait_for("No pending actions", 5);
+    let path = format!("/v1/actions/{}", created.id);
+    let view: signoff::protocol::api::ActionView = get_json(&rt, &url, &path, "agent-secret");
+    assert_eq!(view.action.status, signoff::protocol::Status::Approved);
+    let vote = &view.action.votes[0];
+    assert_eq!(vote.verdict, Verdict::Approve);
+    assert_eq!(vote.reason, "ticket DATA-1234");
+    let vk = ed25519_dalek::SigningKey::from_bytes(&[4; 32]).verifying_key();
+    assert_eq!(
+        vote.key_id,
+        signoff::protocol::KeyId::of(&vk),
+        "the device key"
+    );
     pty.press("q");
     assert!(pty.wait_exit(10).success());
+    rt.block_on(broker.shutdown()).unwrap();
+    // Signed over the digest of the action as created (the chain checks each vote's
+    // signature and digest against the action_created entry).
+    let summary = signoff::broker::cli::verify(data.path()).expect("audit log verifies");
+    assert!(summary.contains("1 vote signatures verified"), "{summary}");
 }
 
 #[test]
 fn hostile_text_is_visible_on_a_real_terminal() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let broker = rt.block_on(FakeBroker::start(
-        "t",
-        "bob",
-        vec![fresh(hostile_action(1))],
-    ));
-    let mut pty = Pty::console(160, 48, &broker.url, "t", 5);
+    let (_data, broker) = real_broker(&rt);
+    submit(&rt, &broker.url(), &request_of(&hostile_action(1)));
+    let mut pty = Pty::console(160, 48, &broker.url(), "bob-secret", 5);
     pty.wait_for("⟨ESC⟩[2J", 30);
     assert!(
         !pty.restored(),
@@ -124,8 +115,9 @@ fn resizing_relayouts_and_a_tiny_window_says_so() {
         "production",
         RiskLevel::High,
     ));
-    let broker = rt.block_on(FakeBroker::start("t", "bob", vec![a]));
-    let mut pty = Pty::console(100, 30, &broker.url, "t", 9);
+    let (_data, broker) = real_broker(&rt);
+    submit(&rt, &broker.url(), &request_of(&a));
+    let mut pty = Pty::console(100, 30, &broker.url(), "bob-secret", 9);
     pty.wait_for("Tab switches", 30);
     pty.resize(160, 48);
     pty.wait_for("┌ Risk", 10);
@@ -152,11 +144,7 @@ fn a_decision_made_offline_is_sent_after_the_broker_comes_back() {
     let mut broker = rt.block_on(FakeBroker::start("t", "bob", vec![a.clone()]));
     let mut pty = Pty::console(100, 30, &broker.url, "t", 10);
     pty.wait_for("● live", 30);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while broker.shared.keys.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "key never registered");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    broker.wait_key_registered(10);
     match rt.block_on(broker.next_msg(10)) {
         ClientMsg::Hello { resume_after, .. } => assert_eq!(resume_after, None),
         other => panic!("expected the first hello, got {other:?}"),
@@ -227,11 +215,7 @@ fn a_broker_down_at_start_gets_the_key_once_it_is_up() {
     rt.block_on(broker.restart());
     pty.wait_for("● live", 60);
     // Registered on the first connection after the broker came back.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while broker.shared.keys.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "key never registered");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    broker.wait_key_registered(30);
     let vk = ed25519_dalek::SigningKey::from_bytes(&[11; 32]).verifying_key();
     assert_eq!(broker.shared.keys.lock().unwrap()[0], vk);
 }
@@ -250,8 +234,9 @@ fn unterminated_osc_and_long_line_tail_are_on_a_real_screen() {
     a.change = Some(signoff::protocol::Change::UnifiedDiff {
         diff: format!("@@ -1 +1 @@\n-echo ok\n{long}\n"),
     });
-    let broker = rt.block_on(FakeBroker::start("t", "bob", vec![fresh(a)]));
-    let mut pty = Pty::console(160, 48, &broker.url, "t", 6);
+    let (_data, broker) = real_broker(&rt);
+    submit(&rt, &broker.url(), &request_of(&a));
+    let mut pty = Pty::console(160, 48, &broker.url(), "bob-secret", 6);
     // Word-wrapped at 80 columns of context: every word is on screen, in order.
     pty.wait_for("DROP DATABASE prod_customers", 30);
     pty.wait_for("web⟨ESC⟩]0;xxxx", 30);

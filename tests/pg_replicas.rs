@@ -12,7 +12,7 @@ mod pg_support;
 
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use broker_common::*;
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -22,6 +22,7 @@ use signoff::protocol::{
     ActionId, ClientMsg, DecisionId, ErrorCode, ServerMsg, SignedDecision, Status, Verdict,
     decode_server, encode,
 };
+use signoff::testkit::eventually_async;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
@@ -456,18 +457,15 @@ async fn healthz_until(url: &str, want: u16) -> String {
         .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(r) = client.get(format!("{url}/healthz")).send().await {
-            let s = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
-            if s == want {
-                return body;
-            }
-        }
-        assert!(Instant::now() < deadline, "/healthz never answered {want}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let client = &client;
+    eventually_async(WAIT, move || async move {
+        let r = client.get(format!("{url}/healthz")).send().await.ok()?;
+        let s = r.status().as_u16();
+        let body = r.text().await.unwrap_or_default();
+        (s == want).then_some(body)
+    })
+    .await
+    .unwrap_or_else(|| panic!("/healthz never answered {want}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -494,17 +492,15 @@ async fn a_postgres_restart_gives_503_store_unavailable_then_recovers() {
     healthz_until(&a.url, 200).await;
     healthz_until(&b.url, 200).await;
     // Writes go through again, on both, without a broker restart.
-    let deadline = Instant::now() + WAIT;
-    let after = loop {
+    let hb = &hb;
+    let after = eventually_async(WAIT, move || async move {
         let (s, v) = hb
             .send(Method::POST, "/v1/actions", AGENT, Some(&request("after")))
             .await;
-        if s == 201 {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "writes never recovered: {s} {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        (s == 201).then_some(v)
+    })
+    .await
+    .expect("writes recover");
     let id = after["id"].as_str().expect("id").to_string();
     let (mut bob, _) = Feed::connect_url(&a.feed_url(), BOB, None).await;
     let action = ha.view(BOB, &id, 0).await.action;

@@ -9,9 +9,10 @@ mod console_support;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use console_support::pty::Pty;
+use signoff::testkit::eventually;
 
 const README: &str = include_str!("../README.md");
 
@@ -67,14 +68,8 @@ impl Drop for Broker {
 }
 
 fn wait_child(c: &mut Child, secs: u64) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(s) = c.try_wait().unwrap() {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "the command did not finish");
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    eventually(Duration::from_secs(secs), || c.try_wait().unwrap())
+        .expect("the command did not finish")
 }
 
 /// Approves the newest action on the console's screen (typing the resource name first,
@@ -202,9 +197,19 @@ fn the_five_minute_guide_works_as_written() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !console.contents().contains("terraform.apply") {
+    // The request reaches the console, unless the gate ends first (then say why).
+    let shown = eventually(Duration::from_secs(60), || {
         if gate.try_wait().unwrap().is_some() {
+            return Some(false);
+        }
+        console
+            .contents()
+            .contains("terraform.apply")
+            .then_some(true)
+    });
+    match shown {
+        Some(true) => {}
+        Some(false) => {
             let o = gate.wait_with_output().unwrap();
             panic!(
                 "gate ended early: {}{}",
@@ -212,8 +217,7 @@ fn the_five_minute_guide_works_as_written() {
                 String::from_utf8_lossy(&o.stderr)
             );
         }
-        assert!(Instant::now() < deadline, "{}", console.contents());
-        std::thread::sleep(Duration::from_millis(50));
+        None => panic!("{}", console.contents()),
     }
     approve(&mut console, "terraform.apply", "network");
     let done = {

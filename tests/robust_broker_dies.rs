@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use broker_common::{AGENT, WAIT, broker_process as broker};
 use ed25519_dalek::SigningKey;
-use signoff::agent::peer::FeedApprover;
+use signoff::demo::peer::FeedApprover;
 use signoff::protocol::Verdict;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;

@@ -1,5 +1,5 @@
 //! The agent side: `signoff request` and `signoff gate -- CMD` for pipelines, scripts and
-//! AI agents, plus the sample traffic `signoff demo` sends.
+//! AI agents. (The sample traffic `signoff demo` sends is the demo's, in `crate::demo`.)
 //!
 //! Everything an agent decides is a plain function (flags → request, status → exit code,
 //! argv → what ran); the edges are the broker HTTP client, signals and the child process.
@@ -15,13 +15,9 @@ pub mod client;
 pub mod duration;
 pub mod gate;
 pub mod outcome;
-pub mod peer;
 pub mod request;
-pub mod samples;
-mod samples_text;
 pub mod session;
 pub mod signals;
-pub mod traffic;
 pub mod wait;
 
 pub use args::{ActionArgs, ConnectArgs, GateArgs, RequestArgs};

@@ -352,7 +352,7 @@ pub async fn spawn(settings: Settings) -> Result<RunningBroker, BrokerError> {
 
 #[cfg(test)]
 mod health_tests {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use axum::extract::State;
     use axum::response::IntoResponse as _;
@@ -374,11 +374,12 @@ mod health_tests {
         assert_eq!(ok.status(), 200);
         // The writer ends (as after a panic): its queue closes with it.
         b.state.writer.send(Op::Stop).await.unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !b.writer.is_finished() {
-            assert!(Instant::now() < deadline, "the writer thread did not end");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let writer = &b.writer;
+        let ended = crate::testkit::eventually_async(Duration::from_secs(10), move || async move {
+            writer.is_finished().then_some(())
+        })
+        .await;
+        assert!(ended.is_some(), "the writer thread did not end");
         let dead = healthz(State(b.state.clone())).await.into_response();
         assert_eq!(dead.status(), 503);
     }

@@ -14,6 +14,8 @@
 pub mod core;
 pub mod dialogs;
 pub mod edge;
+/// The test kit's console: sample actions and a live state (tests, benches, screenshots).
+#[cfg(any(test, feature = "testkit"))]
 pub mod fixtures;
 pub mod history;
 pub mod model;

@@ -5,12 +5,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::agent::samples::samples;
 use crate::broker::policy::{Engine, Facts};
 use crate::console::core::app::{App, Pane};
 use crate::console::dialogs::login::LoginCode;
 use crate::console::fixtures::{self, now};
 use crate::console::{Msg, update};
+use crate::demo::samples::samples;
 use crate::history::{GenConfig, Generator};
 use crate::identity::qr::qr_lines;
 use crate::protocol::{Action, ActionRequest, HistoryCursor, HistoryPage};

@@ -16,6 +16,8 @@ pub mod display;
 pub mod fields;
 pub mod filter;
 pub mod fold;
+/// The test kit's history generator (tests, benches, `signoff dev seed`).
+#[cfg(any(test, feature = "testkit"))]
 pub mod r#gen;
 pub mod index;
 pub mod local;
@@ -26,6 +28,7 @@ pub mod terms;
 
 pub use args::HistoryArgs;
 pub use fields::SearchField;
+#[cfg(any(test, feature = "testkit"))]
 pub use r#gen::{GenConfig, Generator};
 pub use index::HistoryIndex;
 pub use local::LocalHistory;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use signoff::agent::peer::FeedApprover;
 use signoff::auth::static_tokens::{StaticToken, StaticTokens};
 use signoff::auth::{PrincipalKind, hash_token};
 use signoff::broker::{RunningBroker, Settings, policy::Engine, spawn};
+use signoff::demo::peer::FeedApprover;
 use signoff::protocol::Action;
 use tokio::process::{Child, Command};
 

@@ -1,9 +1,15 @@
-//! A small stand-in for the broker's approver side, on a real socket at 127.0.0.1:0:
-//! bearer check, `POST /v1/keys`, and `GET /v1/feed` speaking protocol v1 (hello →
-//! welcome → snapshot or resume, get_action → the body, decide → signature and digest
-//! checks → ack + resolved).
-//! It lets the console and client be tested end to end before the real broker lands;
-//! the real-broker test in `console_pty.rs` is the one that matters at merge.
+//! The brokers the console tests run against.
+//!
+//! [`real_broker`]: the real broker on 127.0.0.1 over a fresh SQLite file, with the static
+//! tokens of [`pty::broker_auth`]; [`submit`] sends it a request as `agent-7`. Every test
+//! that needs no fault uses it.
+//!
+//! [`FakeBroker`]: a small stand-in for the approver side, on a real socket at
+//! 127.0.0.1:0 (bearer check, `POST /v1/keys`, and `GET /v1/feed`: hello → welcome →
+//! snapshot or resume, get_action → the body, decide → signature and digest checks →
+//! ack + resolved), for the faults the real broker does not make on demand: going away
+//! and coming back on the same address with the same state, tampering with a body,
+//! showing exactly what the console sent.
 
 #![allow(dead_code)]
 
@@ -25,6 +31,82 @@ use signoff::protocol::{
     Action, ActionId, ActionRow, ErrorCode, KeyId, PROTOCOL_VERSION, Status, Timestamp,
 };
 use tokio::sync::{Notify, broadcast, mpsc};
+
+/// The real broker on 127.0.0.1 over a fresh SQLite data directory (kept with it).
+pub async fn start_real_broker() -> (tempfile::TempDir, signoff::broker::RunningBroker) {
+    let data = tempfile::tempdir().unwrap();
+    let settings = signoff::broker::Settings::new(
+        pty::broker_auth(),
+        signoff::broker::policy::Engine::default(),
+        data.path(),
+    );
+    let broker = signoff::broker::spawn(settings).await.unwrap();
+    (data, broker)
+}
+
+/// [`start_real_broker`] from a synchronous test.
+pub fn real_broker(
+    rt: &tokio::runtime::Runtime,
+) -> (tempfile::TempDir, signoff::broker::RunningBroker) {
+    rt.block_on(start_real_broker())
+}
+
+/// Submits `request` (an action request's JSON) to the broker at `url` as `agent-7`.
+pub fn submit(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    request: &serde_json::Value,
+) -> signoff::protocol::api::ActionCreated {
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{url}/v1/actions"))
+            .bearer_auth("agent-secret")
+            .json(request)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
+        resp.json().await.unwrap()
+    })
+}
+
+/// `GET {url}{path}` with `token`, as JSON (panics on anything else).
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    path: &str,
+    token: &str,
+) -> T {
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{url}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
+/// The request an agent sends for a fixture action: its content, with the id, times
+/// and risk left to the broker.
+pub fn request_of(a: &Action) -> serde_json::Value {
+    let ttl = (a.created_at.millis_until(a.expires_at) / 1000).max(60);
+    serde_json::to_value(signoff::protocol::ActionRequest {
+        kind: a.kind.clone(),
+        summary: a.summary.clone(),
+        requester: a.requester.clone(),
+        target: a.target.clone(),
+        justification: a.justification.clone(),
+        context: a.context.clone(),
+        command: a.command.clone(),
+        change: a.change.clone(),
+        ttl_secs: Some(ttl as u64),
+    })
+    .unwrap()
+}
 
 pub struct Shared {
     pub token: String,
@@ -101,6 +183,15 @@ impl FakeBroker {
             .await
             .expect("timed out waiting for a client message")
             .expect("channel closed")
+    }
+
+    /// Waits until a console registered a device key (it does so once connected).
+    pub fn wait_key_registered(&self, secs: u64) {
+        let keys = &self.shared.keys;
+        let registered = signoff::testkit::eventually(Duration::from_secs(secs), || {
+            (!keys.lock().unwrap().is_empty()).then_some(())
+        });
+        assert!(registered.is_some(), "key never registered");
     }
 
     /// Pushes a feed event to every connected console, numbering it.

@@ -7,10 +7,11 @@ use std::io::{Read as _, Write as _};
 use std::num::NonZeroU16;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use signoff::protocol::Timestamp;
+use signoff::testkit::eventually;
 
 /// A running `signoff` in a pty.
 pub struct Pty {
@@ -172,31 +173,26 @@ impl Pty {
 
     /// Waits until the screen shows `text`; panics with the screen after `secs`.
     pub fn wait_for(&self, text: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if self.contents().contains(text) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {text:?}; screen:\n{}",
-                self.contents()
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        let shown = eventually(Duration::from_secs(secs), || {
+            self.contents().contains(text).then_some(())
+        });
+        assert!(
+            shown.is_some(),
+            "timed out waiting for {text:?}; screen:\n{}",
+            self.contents()
+        );
     }
 
     /// Waits until the screen no longer shows `text`.
     pub fn wait_gone(&self, text: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while self.contents().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {text:?} to go; screen:\n{}",
-                self.contents()
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        let gone = eventually(Duration::from_secs(secs), || {
+            (!self.contents().contains(text)).then_some(())
+        });
+        assert!(
+            gone.is_some(),
+            "timed out waiting for {text:?} to go; screen:\n{}",
+            self.contents()
+        );
     }
 
     pub fn press(&mut self, keys: &str) {
@@ -206,25 +202,19 @@ impl Pty {
 
     /// Waits for the process to exit on its own; panics after `secs`.
     pub fn wait_exit(&mut self, secs: u64) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // What the child wrote last (restoring the terminal) may still be on its
-                // way to the emulator: wait until the reader has seen the end of it.
-                while !self.drained.load(std::sync::atomic::Ordering::Acquire)
-                    && Instant::now() < deadline
-                {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "signoff did not exit; screen:\n{}",
-                self.contents()
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
+        let within = Duration::from_secs(secs);
+        let child = &mut self.child;
+        let status = eventually(within, || child.try_wait().unwrap())
+            .unwrap_or_else(|| panic!("signoff did not exit; screen:\n{}", self.contents()));
+        // What the child wrote last (restoring the terminal) may still be on its way to
+        // the emulator: wait until the reader has seen the end of it.
+        let drained = &self.drained;
+        eventually(within, || {
+            drained
+                .load(std::sync::atomic::Ordering::Acquire)
+                .then_some(())
+        });
+        status
     }
 }
 
@@ -287,8 +277,7 @@ pub fn wait_key_registered(rt: &tokio::runtime::Runtime, url: &str, token: &str,
         &ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key(),
     );
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let registered = eventually(Duration::from_secs(20), || {
         let listed: signoff::protocol::api::KeyList = rt.block_on(async {
             http.get(format!("{url}/v1/keys"))
                 .bearer_auth(token)
@@ -299,10 +288,7 @@ pub fn wait_key_registered(rt: &tokio::runtime::Runtime, url: &str, token: &str,
                 .await
                 .unwrap()
         });
-        if listed.keys.iter().any(|k| k.key_id == key_id) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "device key never registered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        listed.keys.iter().any(|k| k.key_id == key_id).then_some(())
+    });
+    assert!(registered.is_some(), "device key never registered");
 }

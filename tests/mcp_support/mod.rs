@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
-use signoff::agent::peer::FeedApprover;
 use signoff::auth::static_tokens::{StaticToken, StaticTokens};
 use signoff::auth::{PrincipalKind, hash_token};
 use signoff::broker::{Settings, policy::Engine, spawn};
+use signoff::demo::peer::FeedApprover;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 

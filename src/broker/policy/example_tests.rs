@@ -46,7 +46,7 @@ fn the_example_runs_in_the_system_zone_and_says_so() {
 
 #[test]
 fn the_demo_samples_are_known_kinds() {
-    for kind in crate::agent::samples::samples(Timestamp::now(), 7)
+    for kind in crate::demo::samples::samples(Timestamp::now(), 7)
         .iter()
         .map(|r| r.kind.clone())
     {

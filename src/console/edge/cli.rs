@@ -1,7 +1,6 @@
 //! `signoff console` (also what `signoff` runs with no subcommand): flags, start-up
 //! checks with clear errors, logging to a file, then the runtime.
 
-use crate::report::{Report, Result, WrapErr as _, eyre};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,6 +15,7 @@ use crate::console::edge::runtime::{LoginFlow, RunOptions, run};
 use crate::console::ui::theme::Theme;
 use crate::identity::{DeviceKey, FixedToken, SessionStore, TokenSource, default_data_dir};
 use crate::protocol::Timestamp;
+use crate::report::{Report, Result, WrapErr as _, eyre};
 
 /// Flags of `signoff console`. (No `Debug`: it would print the token.)
 #[derive(Clone, Default, clap::Args)]

@@ -254,13 +254,10 @@ impl DiffJob {
         self.shared.outcome.get().is_some()
     }
 
-    /// Blocks until the job finished (tests and screenshots only).
+    /// Blocks until the job finished (the test kit only).
+    #[cfg(any(test, feature = "testkit"))]
     pub fn wait(&self, limit: Duration) -> bool {
-        let until = Instant::now() + limit;
-        while !self.finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        self.finished()
+        crate::testkit::eventually(limit, || self.finished().then_some(())).is_some()
     }
 
     /// What the pane shows now; `change` is the action's own (for the fallback).
@@ -316,11 +313,10 @@ mod tests {
             drop(DiffJob::start_at(&c, &TEST_GATE));
         }
         drop(held);
-        let until = Instant::now() + Duration::from_secs(60);
-        while TEST_GATE.gave_up.load(Ordering::Relaxed) < 20 {
-            assert!(Instant::now() < until, "jobs still waiting");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let gave_up = crate::testkit::eventually(Duration::from_secs(60), || {
+            (TEST_GATE.gave_up.load(Ordering::Relaxed) >= 20).then_some(())
+        });
+        assert!(gave_up.is_some(), "jobs still waiting");
         assert_eq!(
             TEST_GATE.started.load(Ordering::Relaxed),
             MAX_RUNNING,
@@ -374,10 +370,9 @@ mod tests {
         drop(job);
         assert!(shared.cancel.load(Ordering::Relaxed));
         // The thread sees the flag at its next check and exits without a result.
-        let until = Instant::now() + Duration::from_secs(120);
-        while Arc::strong_count(&shared) > 1 && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        crate::testkit::eventually(Duration::from_secs(120), || {
+            (Arc::strong_count(&shared) == 1).then_some(())
+        });
         assert_eq!(
             Arc::strong_count(&shared),
             1,

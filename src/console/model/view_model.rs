@@ -440,8 +440,9 @@ impl Entry {
         }
     }
 
-    /// Waits (up to `limit`) for a diff computed off the event loop: for tests and the
-    /// screenshot renderer, which draw one frame and need the finished pane.
+    /// Waits (up to `limit`) for a diff computed off the event loop: for tests, which
+    /// draw one frame and need the finished pane (the test kit only).
+    #[cfg(any(test, feature = "testkit"))]
     pub fn wait_for_diff(&self, limit: std::time::Duration) -> bool {
         if self.body.as_ref().and_then(|a| a.change.as_ref()).is_none() {
             return true;

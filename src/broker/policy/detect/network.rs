@@ -212,7 +212,7 @@ Plan: 0 to add, 1 to change, 0 to destroy.
 
     #[test]
     fn the_demo_terraform_diff_is_tagged() {
-        let sample = crate::agent::samples::samples(crate::protocol::Timestamp::now(), 1)
+        let sample = crate::demo::samples::samples(crate::protocol::Timestamp::now(), 1)
             .into_iter()
             .find(|r| r.kind == "terraform.apply")
             .unwrap_or_else(|| panic!("no terraform sample"));

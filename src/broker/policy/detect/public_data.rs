@@ -221,7 +221,7 @@ Plan: 0 to add, 2 to change, 2 to destroy.
 
     #[test]
     fn the_demo_terraform_diff_flags_the_removed_access_block() {
-        let sample = crate::agent::samples::samples(crate::protocol::Timestamp::now(), 1)
+        let sample = crate::demo::samples::samples(crate::protocol::Timestamp::now(), 1)
             .into_iter()
             .find(|r| r.kind == "terraform.apply")
             .unwrap_or_else(|| panic!("no terraform sample"));

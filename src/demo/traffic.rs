@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use super::client::AgentClient;
 use super::samples::{SAMPLE_AGENTS, samples};
+use crate::agent::client::AgentClient;
 use crate::auth::static_tokens::StaticToken;
 use crate::auth::{PrincipalKind, hash_token};
 use crate::protocol::api::ResultReport;

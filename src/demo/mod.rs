@@ -6,7 +6,11 @@
 //! issuer gets.
 //! Quitting stops every task and removes the temporary directory.
 
-use crate::report::{Report, Result, WrapErr as _, eyre};
+pub mod peer;
+pub mod samples;
+mod samples_text;
+pub mod traffic;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,9 +19,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::agent::peer::run_peer_approver;
-use crate::agent::samples::SAMPLE_AGENTS;
-use crate::agent::traffic::{SampleTokens, run_traffic};
 use crate::auth::static_tokens::{StaticToken, StaticTokens};
 use crate::auth::{PrincipalKind, hash_token};
 use crate::broker::dev::trusting_dev_issuer;
@@ -31,9 +32,13 @@ use crate::console::ui::theme::Theme;
 use crate::identity::dev_issuer::{self, DevIdentity, DevIssuerConfig};
 use crate::identity::{DeviceKey, SessionStore};
 use crate::mcp::snippet;
+use crate::report::{Report, Result, WrapErr as _, eyre};
+use peer::run_peer_approver;
+use samples::SAMPLE_AGENTS;
+use traffic::{SampleTokens, run_traffic};
 
 /// The policy the demo runs with: the commented example shipped in `examples/`.
-const DEMO_POLICY: &str = include_str!("../examples/policy.toml");
+const DEMO_POLICY: &str = include_str!("../../examples/policy.toml");
 
 /// Removes the demo's temporary directory however the demo ends.
 struct TempDir(PathBuf);
