@@ -107,6 +107,16 @@ fn is_bidi(c: char) -> bool {
 
 /// True for a mark that draws on the character before it (Mn, Me, and zero-width Mc).
 pub fn is_combining(c: char) -> bool {
+    if c.is_ascii() {
+        return false;
+    }
+    match bmp_entry(c) {
+        Some(e) => e & COMBINING != 0,
+        None => is_combining_uncached(c),
+    }
+}
+
+fn is_combining_uncached(c: char) -> bool {
     match c.general_category() {
         GeneralCategory::NonspacingMark | GeneralCategory::EnclosingMark => true,
         GeneralCategory::SpacingMark => c.width() == Some(0),
@@ -127,6 +137,64 @@ pub fn class(c: char) -> Option<Class> {
             _ => None,
         };
     }
+    match bmp_entry(c) {
+        Some(e) => CLASSES.get(usize::from(e & CLASS_BITS)).copied().flatten(),
+        None => class_uncached(c),
+    }
+}
+
+/// Every class, in the order the BMP table numbers them (0 is "shown as itself").
+const CLASSES: [Option<Class>; 12] = [
+    None,
+    Some(Class::Escape),
+    Some(Class::Control),
+    Some(Class::Bidi),
+    Some(Class::Format),
+    Some(Class::Ignorable),
+    Some(Class::Separator),
+    Some(Class::Blank),
+    Some(Class::PrivateUse),
+    Some(Class::Unassigned),
+    Some(Class::AmbiguousWidth),
+    Some(Class::Combining),
+];
+const CLASS_BITS: u8 = 0x0f;
+const COMBINING: u8 = 0x10;
+
+/// The class and combining flag of every Basic Multilingual Plane character, computed
+/// once (64 KiB, a few milliseconds): the general-category lookups behind them are
+/// binary searches, and every frame of the console classifies every visible field.
+fn bmp_table() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Box<[u8]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=0xFFFFu32)
+            .map(|n| {
+                // Surrogates are not chars; they never reach `class`.
+                let Some(c) = char::from_u32(n) else { return 0 };
+                let class = if c.is_ascii() {
+                    None
+                } else {
+                    class_uncached(c)
+                };
+                let index = CLASSES.iter().position(|k| *k == class).unwrap_or(0) as u8;
+                index
+                    | if is_combining_uncached(c) {
+                        COMBINING
+                    } else {
+                        0
+                    }
+            })
+            .collect()
+    })
+}
+
+/// The BMP table's entry for `c`, or `None` outside the BMP.
+fn bmp_entry(c: char) -> Option<u8> {
+    bmp_table().get(u32::from(c) as usize).copied()
+}
+
+/// [`class`] from the Unicode tables themselves, for non-ASCII `c`.
+fn class_uncached(c: char) -> Option<Class> {
     if is_bidi(c) {
         return Some(Class::Bidi);
     }
@@ -160,7 +228,7 @@ pub fn class(c: char) -> Option<Class> {
     if conjoining_jamo || regional_or_modifier || replacement {
         return Some(Class::AmbiguousWidth);
     }
-    if c.width() != Some(0) || is_combining(c) {
+    if c.width() != Some(0) || is_combining_uncached(c) {
         None
     } else {
         Some(Class::AmbiguousWidth)
@@ -189,6 +257,20 @@ mod tests {
         let (a, b, c) = unicode_properties::UNICODE_VERSION;
         let (x, y, z) = unicode_width::UNICODE_VERSION;
         assert_eq!((a, b, c), (u64::from(x), u64::from(y), u64::from(z)));
+    }
+
+    #[test]
+    fn the_bmp_table_agrees_with_the_unicode_tables_for_every_character() {
+        for c in (0x80..=0xFFFFu32).filter_map(char::from_u32) {
+            assert_eq!(class(c), class_uncached(c), "U+{:04X}", u32::from(c));
+            assert_eq!(
+                is_combining(c),
+                is_combining_uncached(c),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        assert!(CLASSES.len() <= usize::from(CLASS_BITS) + 1);
     }
 
     #[test]

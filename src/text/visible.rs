@@ -95,6 +95,13 @@ fn shown_from(
 }
 
 fn build(s: &str, one_line: bool, start_col: usize) -> Vec<Vec<Piece>> {
+    // Most fields are printable ASCII, shown as they are: skip the scan.
+    if !s.is_empty() && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return vec![vec![Piece {
+            text: s.to_string(),
+            marker: false,
+        }]];
+    }
     let mut lines: Vec<Vec<Piece>> = vec![Vec::new()];
     shown_from(s, one_line, start_col, |_, shown, marker| {
         if !marker && shown == "\n" && !one_line {
