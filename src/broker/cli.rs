@@ -104,7 +104,7 @@ impl StoreArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain and every vote signature; exit 1 naming the first bad entry
-    /// (2 when there is no database to check).
+    /// (2 when there is nothing to check: no database, an unreadable file or store).
     Verify {
         /// Data directory holding signoff.db [default: the platform data directory].
         #[arg(long, value_name = "DIR")]
@@ -176,7 +176,7 @@ fn init_logs(json: bool) {
 /// Builds settings from the config file and flags (flags win).
 pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     let config = match &args.config {
-        Some(p) => Config::load(p).map_err(|e| BrokerError::Config(e.to_string()))?,
+        Some(p) => Config::load(p)?,
         None => Config::default(),
     };
     if args.dev && config.oidc.is_some() {
@@ -187,10 +187,14 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     }
     let policy = match &config.policy {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| BrokerError::Config(format!("{}: {e}", p.display())))?;
-            Engine::from_toml_str(&text)
-                .map_err(|e| BrokerError::Config(format!("{}: {e}", p.display())))?
+            let text = std::fs::read_to_string(p).map_err(|source| BrokerError::PolicyFile {
+                path: p.clone(),
+                source,
+            })?;
+            Engine::from_toml_str(&text).map_err(|source| BrokerError::Policy {
+                path: p.clone(),
+                source,
+            })?
         }
         None => Engine::default(),
     };
@@ -199,8 +203,7 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     let authenticator: Arc<dyn crate::auth::Authenticator> = match &config.oidc {
         // Static tokens first (agents), then JWTs from the issuer (approvers, client credentials).
         Some(oidc) => {
-            let jwt = crate::auth::jwt::JwtAuthenticator::new(oidc.clone())
-                .map_err(|e| BrokerError::Config(format!("[oidc]: {e}")))?;
+            let jwt = crate::auth::jwt::JwtAuthenticator::new(oidc.clone())?;
             Arc::new(crate::auth::Chain(vec![static_tokens, Arc::new(jwt)]))
         }
         None => static_tokens,

@@ -33,6 +33,22 @@ pub enum BrokerError {
     Config(String),
     #[error("audit key: {0}")]
     AuditKey(#[from] crate::identity::device_key::KeyError),
+    #[error("config: {0}")]
+    ConfigFile(#[from] super::config::ConfigError),
+    #[error("config: cannot read the policy {}", path.display())]
+    PolicyFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config: {}: {source}", path.display())]
+    Policy {
+        path: std::path::PathBuf,
+        #[source]
+        source: super::policy::PolicyError,
+    },
+    #[error("config: [oidc]: {0}")]
+    Oidc(#[from] crate::auth::jwt::JwtConfigError),
 }
 
 /// An opened broker: store recovered, writer running, not yet serving.
