@@ -3,6 +3,8 @@
 //! each cause the message does not already say, so the chain from a typed error (an I/O
 //! error under a session error under a login error) is never lost.
 
+use std::process::ExitCode;
+
 pub use color_eyre::eyre::{Report, Result, WrapErr, eyre};
 
 /// The lines to print for `err` under the `signoff:` prefix: the message, then each
@@ -35,6 +37,24 @@ pub fn print(err: &Report) {
             eprintln!("  {l}");
         }
     }
+}
+
+/// The edge of a command with exit codes of its own (the broker's and `audit`'s exit 2
+/// for "nothing to check", 1 for a failed check; `mcp`'s agent codes): prints a failure
+/// as `main` does and exits with `code(&err)`.
+pub fn exit(result: Result<ExitCode>, code: impl FnOnce(&Report) -> u8) -> ExitCode {
+    match result {
+        Ok(c) => c,
+        Err(e) => {
+            print(&e);
+            ExitCode::from(code(&e))
+        }
+    }
+}
+
+/// The first error of type `E` in `err`'s chain, to pick an exit code by what failed.
+pub fn find<E: std::error::Error + 'static>(err: &Report) -> Option<&E> {
+    err.chain().find_map(|c| c.downcast_ref::<E>())
 }
 
 #[cfg(test)]
@@ -76,5 +96,12 @@ mod tests {
             ]
         );
         assert_eq!(lines(&eyre!("plain text")), ["plain text"]);
+    }
+
+    #[test]
+    fn find_sees_a_typed_error_under_context() {
+        let r = Report::new(Outer::Hides(Inner::Denied)).wrap_err("signing in");
+        assert!(matches!(find::<Outer>(&r), Some(Outer::Hides(_))));
+        assert!(find::<std::io::Error>(&r).is_none());
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use agent_support::*;
 use signoff::agent::AgentClient;
 use signoff::protocol::{Command, Status, Verdict};
+use signoff::testkit::eventually_async;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approved_runs_the_exact_argv_passes_its_exit_code_and_audits_the_result() {
@@ -149,14 +150,11 @@ async fn sigterm_while_running_is_forwarded_and_reported_as_128_plus_15() {
         .await
         .unwrap();
     alice.decide(&action, Verdict::Approve, "ok").await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !exists(&started) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the command never started"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_async(Duration::from_secs(30), || async {
+        exists(&started).then_some(())
+    })
+    .await
+    .expect("the gated command starts within 30 s");
     let pid = child.id().expect("gate is running");
     std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])

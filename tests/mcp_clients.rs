@@ -12,6 +12,7 @@ use mcp_support::*;
 use serde_json::{Value, json};
 use signoff::agent::AgentClient;
 use signoff::protocol::{ActionId, Status, Verdict};
+use signoff::testkit::eventually_async;
 
 async fn status_of(id: &str) -> Status {
     let client = AgentClient::new(broker_url(), AGENT_TOKEN).expect("client");
@@ -21,14 +22,14 @@ async fn status_of(id: &str) -> Status {
 
 /// Waits (bounded) until action `id` is no longer pending; returns its final status.
 async fn final_status(id: ActionId) -> Status {
-    let client = AgentClient::new(broker_url(), AGENT_TOKEN).expect("client");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let v = client.get(id, 5).await.expect("action");
-        if v.action.status != Status::Pending || tokio::time::Instant::now() > deadline {
-            return v.action.status;
-        }
-    }
+    let client = &AgentClient::new(broker_url(), AGENT_TOKEN).expect("client");
+    // Each probe is a long poll of up to 5 s on the broker.
+    eventually_async(Duration::from_secs(60), move || async move {
+        let status = client.get(id, 5).await.expect("action").action.status;
+        (status != Status::Pending).then_some(status)
+    })
+    .await
+    .unwrap_or_else(|| panic!("action {id} still pending after 60 s"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,11 +388,11 @@ async fn a_client_that_disconnects_mid_wait_gets_its_action_withdrawn_and_the_se
         .expect("pending");
     py.say("vanish").await;
     assert_eq!(final_status(action.id).await, Status::Withdrawn);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while alive(servers[0]) && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let still = alive(servers[0]);
+    let gone = eventually_async(Duration::from_secs(30), || async {
+        (!alive(servers[0])).then_some(())
+    })
+    .await;
+    let still = gone.is_none();
     if still {
         let _ = std::process::Command::new("kill")
             .arg(servers[0].to_string())
@@ -667,18 +668,11 @@ async fn the_demo_offers_an_mcp_snippet_that_reaches_its_broker() {
         40,
         &[("TMPDIR", tmp.path().display().to_string())],
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let path = loop {
-        if let Some(p) = demo_snippets(tmp.path()).pop() {
-            break p;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no snippet; screen:\n{}",
-            demo.contents()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let path = eventually_async(Duration::from_secs(60), || async {
+        demo_snippets(tmp.path()).pop()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no MCP snippet within 60 s; screen:\n{}", demo.contents()));
     let mode = std::fs::metadata(&path)
         .expect("snippet")
         .permissions()

@@ -20,6 +20,7 @@ use signoff::broker::config::Config;
 use signoff::broker::policy::Engine;
 use signoff::broker::{RunningBroker, Settings};
 use signoff::protocol::{KeyId, ServerMsg, Status, Verdict};
+use signoff::testkit::eventually_async;
 
 /// The Slack app's signing secret in these tests.
 const SLACK_SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -401,20 +402,14 @@ async fn metric(http: &Http, line_prefix: &str) -> Option<f64> {
 }
 
 async fn wait_metric(http: &Http, line_prefix: &str, at_least: f64) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if metric(http, line_prefix)
+    eventually_async(WAIT, || async {
+        metric(http, line_prefix)
             .await
             .is_some_and(|v| v >= at_least)
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{line_prefix} did not reach {at_least}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{line_prefix} did not reach {at_least} within {WAIT:?}"));
 }
 
 #[tokio::test]
@@ -504,28 +499,29 @@ async fn a_dead_sink_shows_in_healthz_details_and_never_slows_a_decision() {
         .send(reqwest::Method::GET, "/healthz", AGENT, None)
         .await;
     assert_eq!((s, body), (200, Value::String("ok".into())), "never fatal");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (s, v) = http
-            .send(reqwest::Method::GET, "/healthz?details", AGENT, None)
-            .await;
+    let details = || async {
+        http.send(reqwest::Method::GET, "/healthz?details", AGENT, None)
+            .await
+    };
+    let v = eventually_async(WAIT, || async {
+        let (s, v) = details().await;
         assert_eq!(s, 200);
         assert_eq!(v["status"], "ok");
-        if v["notify"]["gone"]["state"] == "dead" {
-            assert!(
-                v["notify"]["gone"]["given_up"].as_u64().unwrap() >= 1,
-                "{v}"
-            );
-            assert_eq!(v["notify"]["gone"]["last_error"], "HTTP 500");
-            assert!(
-                !v.to_string().contains(&dead.url()),
-                "no URL in the details"
-            );
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never dead: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (v["notify"]["gone"]["state"] == "dead").then_some(v)
+    })
+    .await;
+    let Some(v) = v else {
+        panic!("never dead within {WAIT:?}: {}", details().await.1);
+    };
+    assert!(
+        v["notify"]["gone"]["given_up"].as_u64().unwrap() >= 1,
+        "{v}"
+    );
+    assert_eq!(v["notify"]["gone"]["last_error"], "HTTP 500");
+    assert!(
+        !v.to_string().contains(&dead.url()),
+        "no URL in the details"
+    );
     b.shutdown().await.unwrap();
 }
 

@@ -20,6 +20,7 @@ use broker_common::*;
 use notify_support::*;
 use pg_cluster::Cluster;
 use signoff::protocol::{Status, Verdict};
+use signoff::testkit::eventually_async;
 
 fn secret_file(dir: &Path, name: &str, value: &str) {
     let p = dir.join(name);
@@ -72,22 +73,19 @@ fn repeated(got: &[Received]) -> Vec<String> {
 
 /// Polls SQL until it prints `want`.
 async fn until_sql(pg: &pg_support::PgServer, db: &str, sql: &str, want: &str) {
-    let deadline = Instant::now() + RECEIVE_WAIT;
-    loop {
-        let got = pg.psql(db, sql);
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{sql}: {got:?}, never {want:?}; outbox: {}",
-            pg.psql(
-                db,
-                "SELECT idem_key, state, attempts, last_error FROM notify_outbox ORDER BY id"
-            )
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let found = eventually_async(RECEIVE_WAIT, || async {
+        (pg.psql(db, sql) == want).then_some(())
+    })
+    .await;
+    assert!(
+        found.is_some(),
+        "{sql}: {:?}, never {want:?} within {RECEIVE_WAIT:?}; outbox: {}",
+        pg.psql(db, sql),
+        pg.psql(
+            db,
+            "SELECT idem_key, state, attempts, last_error FROM notify_outbox ORDER BY id"
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,6 +38,42 @@ async fn broker(dir: &std::path::Path, budgets: Budgets) -> signoff::broker::Run
     signoff::broker::spawn(s).await.expect("broker starts")
 }
 
+/// A test's broker with default budgets, its data directory and an HTTP client to it.
+struct Env {
+    b: signoff::broker::RunningBroker,
+    http: Http,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let b = broker(dir.path(), Budgets::default()).await;
+        let http = Http::new(&b);
+        Self { b, http, _dir: dir }
+    }
+
+    /// Registers bob's key 1 and connects bob's feed, past its snapshot, to decide on it.
+    async fn bob_deciding(&self) -> Feed {
+        self.http.register(BOB, &key(1)).await;
+        let (mut f, _) = Feed::connect(&self.b, BOB, None).await;
+        let _ = f.next().await;
+        f
+    }
+
+    /// Submits an open request as the agent and returns bob's approval of it, signed
+    /// with key 1 over the body bob sees.
+    async fn approval(&self, summary: &str, reason: &str) -> signoff::protocol::SignedDecision {
+        let a = self.http.submit(AGENT, &open_request(summary)).await;
+        let body = self.http.view(BOB, &a.id.to_string(), 0).await.action;
+        sign(&key(1), "bob", &body, Verdict::Approve, reason)
+    }
+
+    async fn shutdown(self) {
+        self.b.shutdown().await.unwrap();
+    }
+}
+
 /// A request any `sre` approver may decide (no group rule matches `k8s.*`).
 fn open_request(summary: &str) -> Value {
     let mut r = request(summary);
@@ -244,10 +280,8 @@ async fn pending_bytes_budgets_refuse_with_pending_budget_exceeded() {
 
 #[tokio::test]
 async fn an_approver_outside_a_group_sees_skipped_ranges_never_a_gap() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
-    let (mut bob, welcome) = Feed::connect(&b, BOB, None).await;
+    let env = Env::start().await;
+    let (mut bob, welcome) = Feed::connect(&env.b, BOB, None).await;
     let ServerMsg::Welcome { head_seq, .. } = welcome else {
         unreachable!()
     };
@@ -256,9 +290,9 @@ async fn an_approver_outside_a_group_sees_skipped_ranges_never_a_gap() {
     };
     assert_eq!(seq, head_seq);
     // Two actions only `dba` may see, then one bob may see.
-    http.submit(AGENT, &request("dba only 1")).await;
-    http.submit(AGENT, &request("dba only 2")).await;
-    let visible = http.submit(AGENT, &open_request("for sre")).await;
+    env.http.submit(AGENT, &request("dba only 1")).await;
+    env.http.submit(AGENT, &request("dba only 2")).await;
+    let visible = env.http.submit(AGENT, &open_request("for sre")).await;
     let ServerMsg::Skipped { seq: to, from } = bob.next().await else {
         panic!("skipped expected")
     };
@@ -268,8 +302,8 @@ async fn an_approver_outside_a_group_sees_skipped_ranges_never_a_gap() {
     };
     assert_eq!((seq, row.id), (head_seq + 3, visible.id));
     // Resuming from before them: the replay accounts for every number and ends at the head.
-    http.submit(AGENT, &request("dba only 3")).await;
-    let (mut again, welcome) = Feed::connect(&b, BOB, Some(head_seq)).await;
+    env.http.submit(AGENT, &request("dba only 3")).await;
+    let (mut again, welcome) = Feed::connect(&env.b, BOB, Some(head_seq)).await;
     let ServerMsg::Welcome { head_seq: head, .. } = welcome else {
         unreachable!()
     };
@@ -282,17 +316,16 @@ async fn an_approver_outside_a_group_sees_skipped_ranges_never_a_gap() {
         last = m.seq().unwrap();
     }
     // And a console applying them never resynchronises.
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 #[tokio::test]
 async fn http_bodies_and_queries_get_their_documented_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
+    let env = Env::start().await;
     let raw = |body: Vec<u8>| {
-        http.client
-            .post(format!("{}/v1/actions", http.base))
+        env.http
+            .client
+            .post(format!("{}/v1/actions", env.http.base))
             .bearer_auth(AGENT)
             .header("content-type", "application/json")
             .body(body)
@@ -317,40 +350,45 @@ async fn http_bodies_and_queries_get_their_documented_codes() {
     assert_eq!((s, code(&v)), (400, "malformed_frame".into()), "{v}");
     let mut missing = open_request("x");
     missing.as_object_mut().unwrap().remove("summary");
-    let (s, v) = http
+    let (s, v) = env
+        .http
         .send(Method::POST, "/v1/actions", AGENT, Some(&missing))
         .await;
     assert_eq!((s, code(&v)), (400, "missing_field".into()), "{v}");
     assert_eq!(v["error"]["fields"][0]["field"], "summary");
     let mut arr = open_request("x");
     arr["requester"] = json!(["agent", "agent-7", "Data assistant"]);
-    let (s, v) = http
+    let (s, v) = env
+        .http
         .send(Method::POST, "/v1/actions", AGENT, Some(&arr))
         .await;
     assert_eq!((s, code(&v)), (400, "invalid_field".into()), "{v}");
     assert_eq!(v["error"]["fields"][0]["field"], "requester");
     let mut null = open_request("x");
     null["requester"]["model"] = Value::Null;
-    let (s, v) = http
+    let (s, v) = env
+        .http
         .send(Method::POST, "/v1/actions", AGENT, Some(&null))
         .await;
     assert_eq!((s, code(&v)), (400, "invalid_field".into()), "{v}");
     assert_eq!(v["error"]["fields"][0]["field"], "requester.model");
     let mut unknown = open_request("x");
     unknown["target"]["region"] = json!("eu");
-    let (s, v) = http
+    let (s, v) = env
+        .http
         .send(Method::POST, "/v1/actions", AGENT, Some(&unknown))
         .await;
     assert_eq!((s, code(&v)), (400, "invalid_field".into()), "{v}");
     assert_eq!(v["error"]["fields"][0]["field"], "target.region");
 
     // `wait`: digits only; any larger number is 300; anything else is invalid_query.
-    let a = http.submit(AGENT, &open_request("w")).await;
+    let a = env.http.submit(AGENT, &open_request("w")).await;
     let path = format!("/v1/actions/{}", a.id);
-    let (s, _) = http.send(Method::DELETE, &path, AGENT, None).await;
+    let (s, _) = env.http.send(Method::DELETE, &path, AGENT, None).await;
     assert_eq!(s, 200);
     for bad in ["abc", "-1", "1.5", "", "%20"] {
-        let (s, v) = http
+        let (s, v) = env
+            .http
             .send(Method::GET, &format!("{path}?wait={bad}"), AGENT, None)
             .await;
         assert_eq!(
@@ -360,17 +398,16 @@ async fn http_bodies_and_queries_get_their_documented_codes() {
         );
     }
     let huge = format!("{path}?wait=99999999999999999999999999");
-    let (s, v) = http.send(Method::GET, &huge, AGENT, None).await;
+    let (s, v) = env.http.send(Method::GET, &huge, AGENT, None).await;
     assert_eq!(s, 200, "a huge wait is the longest wait: {v}");
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_client_frame_over_64_kib_gets_frame_too_large_and_close_1009() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
+    let env = Env::start().await;
     for size in [70 * 1024, 300 * 1024] {
-        let (mut f, _) = Feed::connect(&b, BOB, None).await;
+        let (mut f, _) = Feed::connect(&env.b, BOB, None).await;
         let _ = f.next().await; // snapshot
         let big = format!(
             r#"{{"type":"query_history","request_id":1,"query":{{"text":"{}"}}}}"#,
@@ -385,7 +422,7 @@ async fn a_client_frame_over_64_kib_gets_frame_too_large_and_close_1009() {
         assert_eq!(close, 1009, "{reason}");
         assert!(reason.starts_with("frame_too_large"), "{reason}");
     }
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 /// A change made to a decision's JSON before it is signed and sent.
@@ -410,13 +447,9 @@ fn signed_as_sent(d: &signoff::protocol::SignedDecision, edit: impl Fn(&mut Valu
 
 #[tokio::test]
 async fn a_decision_is_verified_as_sent_or_refused_naming_the_accepted_form() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
-    http.register(BOB, &key(1)).await;
-    let a = http.submit(AGENT, &open_request("sign me")).await;
-    let body = http.view(BOB, &a.id.to_string(), 0).await.action;
-    let good = sign(&key(1), "bob", &body, Verdict::Approve, "ok");
+    let env = Env::start().await;
+    env.http.register(BOB, &key(1)).await;
+    let good = env.approval("sign me", "ok").await;
     let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "+00:00",
@@ -444,7 +477,7 @@ async fn a_decision_is_verified_as_sent_or_refused_naming_the_accepted_form() {
         ),
     ];
     for (what, edit, field) in cases {
-        let (mut f, _) = Feed::connect(&b, BOB, None).await;
+        let (mut f, _) = Feed::connect(&env.b, BOB, None).await;
         let _ = f.next().await;
         f.send_raw(&signed_as_sent(&good, edit).to_string()).await;
         let ServerMsg::Error { code, message } = f.next().await else {
@@ -455,7 +488,7 @@ async fn a_decision_is_verified_as_sent_or_refused_naming_the_accepted_form() {
         assert!(message.contains("accepted form"), "{what}: {message}");
     }
     // A decision that is an array is refused, not acked.
-    let (mut f, _) = Feed::connect(&b, BOB, None).await;
+    let (mut f, _) = Feed::connect(&env.b, BOB, None).await;
     let _ = f.next().await;
     let d = serde_json::to_value(&good.decision).unwrap();
     let positional: Vec<Value> = d.as_object().unwrap().values().cloned().collect();
@@ -469,26 +502,22 @@ async fn a_decision_is_verified_as_sent_or_refused_naming_the_accepted_form() {
     };
     assert_eq!(code, ErrorCode::InvalidField);
     // Signed as sent in the accepted form: acked.
-    let (mut f, _) = Feed::connect(&b, BOB, None).await;
+    let (mut f, _) = Feed::connect(&env.b, BOB, None).await;
     let _ = f.next().await;
     let ServerMsg::Ack { status, .. } = f.decide(good).await else {
         panic!("ack expected")
     };
     assert_eq!(status, Status::Approved);
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 #[tokio::test]
 async fn decision_checks_run_in_the_documented_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
-    http.register(BOB, &key(1)).await;
-    let (mut f, _) = Feed::connect(&b, BOB, None).await;
-    let _ = f.next().await;
+    let env = Env::start().await;
+    let mut f = env.bob_deciding().await;
     // 5 before 9: the vote that approved it, re-sent, is a replay, not "not pending".
-    let a = http.submit(AGENT, &open_request("replay")).await;
-    let body = http.view(BOB, &a.id.to_string(), 0).await.action;
+    let a = env.http.submit(AGENT, &open_request("replay")).await;
+    let body = env.http.view(BOB, &a.id.to_string(), 0).await.action;
     let d = sign(&key(1), "bob", &body, Verdict::Approve, "ok");
     assert!(matches!(f.decide(d.clone()).await, ServerMsg::Ack { .. }));
     let ServerMsg::Rejected { code, .. } = f.decide(d).await else {
@@ -504,35 +533,28 @@ async fn decision_checks_run_in_the_documented_order() {
     // 8: once the broker marked an action expired, a decision is action_expired.
     let mut short = open_request("expires");
     short["ttl_secs"] = json!(1);
-    let a = http.submit(AGENT, &short).await;
-    let body = http.view(BOB, &a.id.to_string(), 0).await.action;
-    let view = http.view(AGENT, &a.id.to_string(), 30).await;
+    let a = env.http.submit(AGENT, &short).await;
+    let body = env.http.view(BOB, &a.id.to_string(), 0).await.action;
+    let view = env.http.view(AGENT, &a.id.to_string(), 30).await;
     assert_eq!(view.action.status, Status::Expired);
     let d = sign(&key(1), "bob", &body, Verdict::Approve, "late");
     let ServerMsg::Rejected { code, .. } = f.decide(d).await else {
         panic!()
     };
     assert_eq!(code, ErrorCode::ActionExpired);
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_execution_report_emits_an_executed_event() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
-    http.register(BOB, &key(1)).await;
-    let (mut f, _) = Feed::connect(&b, BOB, None).await;
-    let _ = f.next().await;
-    let a = http.submit(AGENT, &open_request("run me")).await;
-    let body = http.view(BOB, &a.id.to_string(), 0).await.action;
-    assert!(matches!(
-        f.decide(sign(&key(1), "bob", &body, Verdict::Approve, "go"))
-            .await,
-        ServerMsg::Ack { .. }
-    ));
-    let path = format!("/v1/actions/{}/result", a.id);
-    let (s, v) = http
+    let env = Env::start().await;
+    let mut f = env.bob_deciding().await;
+    let d = env.approval("run me", "go").await;
+    let id = d.decision.action_id;
+    assert!(matches!(f.decide(d).await, ServerMsg::Ack { .. }));
+    let path = format!("/v1/actions/{id}/result");
+    let (s, v) = env
+        .http
         .send(
             Method::POST,
             &path,
@@ -546,18 +568,16 @@ async fn an_execution_report_emits_an_executed_event() {
             break row;
         }
     };
-    assert_eq!(row.id, a.id);
+    assert_eq!(row.id, id);
     assert_eq!(row.execution.map(|e| e.exit_code), Some(0));
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 #[tokio::test]
 async fn get_action_answers_only_for_actions_the_approver_may_see() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
-    let hidden = http.submit(AGENT, &request("dba only")).await;
-    let (mut f, _) = Feed::connect(&b, CAROL, None).await;
+    let env = Env::start().await;
+    let hidden = env.http.submit(AGENT, &request("dba only")).await;
+    let (mut f, _) = Feed::connect(&env.b, CAROL, None).await;
     let _ = f.next().await;
     f.send(&ClientMsg::GetAction {
         request_id: 4,
@@ -578,30 +598,31 @@ async fn get_action_answers_only_for_actions_the_approver_may_see() {
             _ => {}
         }
     }
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 #[tokio::test]
 async fn re_registering_a_revoked_key_is_409_conflict() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
-    let info = http.register(BOB, &key(7)).await;
+    let env = Env::start().await;
+    let info = env.http.register(BOB, &key(7)).await;
     let path = format!("/v1/keys/{}", info.key_id);
-    let (s, _) = http.send(Method::DELETE, &path, BOB, None).await;
+    let (s, _) = env.http.send(Method::DELETE, &path, BOB, None).await;
     assert_eq!(s, 200);
     let body = serde_json::to_value(signoff::protocol::api::KeyRegistration {
         public_key: signoff::protocol::decision::encode_public_key(&key(7).verifying_key()),
         label: "again".into(),
     })
     .unwrap();
-    let (s, v) = http.send(Method::POST, "/v1/keys", BOB, Some(&body)).await;
+    let (s, v) = env
+        .http
+        .send(Method::POST, "/v1/keys", BOB, Some(&body))
+        .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
         (409, Some("conflict")),
         "{v}"
     );
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 /// `signoff digest`: unknown fields, `null` and non-canonical timestamps are refused.
@@ -727,20 +748,12 @@ async fn a_connection_that_fails_before_catching_up_backs_off_and_says_why() {
 /// is acked, each answer under its own decision id.
 #[tokio::test]
 async fn a_burst_with_bad_signatures_refuses_exactly_the_bad_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
-    http.register(BOB, &key(1)).await;
-    let (mut f, _) = Feed::connect(&b, BOB, None).await;
-    let _ = f.next().await;
+    let env = Env::start().await;
+    let mut f = env.bob_deciding().await;
     let mut want = std::collections::HashMap::new();
     let mut frames = Vec::new();
     for i in 0..24 {
-        let a = http
-            .submit(AGENT, &open_request(&format!("burst {i}")))
-            .await;
-        let body = http.view(BOB, &a.id.to_string(), 0).await.action;
-        let mut d = sign(&key(1), "bob", &body, Verdict::Approve, "ok");
+        let mut d = env.approval(&format!("burst {i}"), "ok").await;
         let bad = [3, 11, 19].contains(&i);
         if bad {
             // Signed, then changed: the signature no longer covers the reason.
@@ -780,7 +793,7 @@ async fn a_burst_with_bad_signatures_refuses_exactly_the_bad_ones() {
         }
     }
     assert!(want.is_empty());
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }
 
 /// A key that would make one signature hold for every message is refused at registration:
@@ -789,9 +802,7 @@ async fn a_burst_with_bad_signatures_refuses_exactly_the_bad_ones() {
 async fn weak_and_non_canonical_public_keys_are_refused_with_invalid_field() {
     use base64::Engine as _;
     use curve25519_dalek::constants::EIGHT_TORSION;
-    let dir = tempfile::tempdir().unwrap();
-    let b = broker(dir.path(), Budgets::default()).await;
-    let http = Http::new(&b);
+    let env = Env::start().await;
     let good = key(5).verifying_key().to_edwards();
     let mut candidates: Vec<(String, [u8; 32])> = EIGHT_TORSION
         .iter()
@@ -811,7 +822,10 @@ async fn weak_and_non_canonical_public_keys_are_refused_with_invalid_field() {
             "public_key": base64::engine::general_purpose::STANDARD.encode(bytes),
             "label": "weak",
         });
-        let (s, v) = http.send(Method::POST, "/v1/keys", BOB, Some(&body)).await;
+        let (s, v) = env
+            .http
+            .send(Method::POST, "/v1/keys", BOB, Some(&body))
+            .await;
         assert_eq!(s, 400, "{what}: {v}");
         assert_eq!(v["error"]["code"], "invalid_field", "{what}: {v}");
         assert_eq!(
@@ -819,5 +833,5 @@ async fn weak_and_non_canonical_public_keys_are_refused_with_invalid_field() {
             "{what}: {v}"
         );
     }
-    b.shutdown().await.unwrap();
+    env.shutdown().await;
 }

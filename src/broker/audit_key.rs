@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::SigningKey;
 
 use crate::identity::DeviceKey;
+use crate::identity::device_key::KeyError;
 use crate::protocol::checkpoint::AuditKey;
 use crate::protocol::decision::encode_public_key;
 use crate::protocol::{Checkpoint, KeyId};
@@ -22,21 +23,19 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 /// Loads the broker's audit key, creating it (0600) on first use.
-pub fn load_or_create(data_dir: &Path) -> Result<SigningKey, String> {
+pub fn load_or_create(data_dir: &Path) -> Result<SigningKey, KeyError> {
     let p = path(data_dir);
-    if let Some(k) = DeviceKey::load(&p).map_err(|e| e.to_string())? {
+    if let Some(k) = DeviceKey::load(&p)? {
         return Ok(k.signing_key().clone());
     }
-    let k = DeviceKey::generate().map_err(|e| e.to_string())?;
-    k.save(&p).map_err(|e| e.to_string())?;
+    let k = DeviceKey::generate()?;
+    k.save(&p)?;
     Ok(k.signing_key().clone())
 }
 
 /// Loads the key without creating one (for `signoff audit verify`).
-pub fn load(data_dir: &Path) -> Result<Option<SigningKey>, String> {
-    Ok(DeviceKey::load(&path(data_dir))
-        .map_err(|e| e.to_string())?
-        .map(|k| k.signing_key().clone()))
+pub fn load(data_dir: &Path) -> Result<Option<SigningKey>, KeyError> {
+    Ok(DeviceKey::load(&path(data_dir))?.map(|k| k.signing_key().clone()))
 }
 
 /// The public half, as published.

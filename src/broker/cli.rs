@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
+use super::audit_error::AuditError;
 use super::config::Config;
 use super::dev;
 use super::policy::Engine;
@@ -17,6 +18,7 @@ use super::{Broker, BrokerError, Settings, TlsFiles};
 use crate::auth::static_tokens::StaticTokens;
 use crate::protocol::Checkpoint;
 use crate::protocol::Timestamp;
+use crate::report::{self, Result, WrapErr as _};
 
 /// `signoff broker`
 #[derive(Debug, Args)]
@@ -86,14 +88,15 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// The PostgreSQL options these flags (or the config's `[store]`) name, if any.
-    pub fn postgres(&self) -> Result<Option<super::store::PgOptions>, String> {
+    pub fn postgres(&self) -> Result<Option<super::store::PgOptions>, AuditError> {
         let config = match &self.config {
-            Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+            Some(p) => Config::load(p)?,
             None => Config::default(),
         };
         config
             .store
             .options(self.store.as_deref(), self.store_password_file.as_deref())
+            .map_err(AuditError::StoreOptions)
     }
 }
 
@@ -101,7 +104,7 @@ impl StoreArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain and every vote signature; exit 1 naming the first bad entry
-    /// (2 when there is no database to check).
+    /// (2 when there is nothing to check: no database, an unreadable file or store).
     Verify {
         /// Data directory holding signoff.db [default: the platform data directory].
         #[arg(long, value_name = "DIR")]
@@ -173,7 +176,7 @@ fn init_logs(json: bool) {
 /// Builds settings from the config file and flags (flags win).
 pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     let config = match &args.config {
-        Some(p) => Config::load(p).map_err(|e| BrokerError::Config(e.to_string()))?,
+        Some(p) => Config::load(p)?,
         None => Config::default(),
     };
     if args.dev && config.oidc.is_some() {
@@ -184,10 +187,14 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     }
     let policy = match &config.policy {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| BrokerError::Config(format!("{}: {e}", p.display())))?;
-            Engine::from_toml_str(&text)
-                .map_err(|e| BrokerError::Config(format!("{}: {e}", p.display())))?
+            let text = std::fs::read_to_string(p).map_err(|source| BrokerError::PolicyFile {
+                path: p.clone(),
+                source,
+            })?;
+            Engine::from_toml_str(&text).map_err(|source| BrokerError::Policy {
+                path: p.clone(),
+                source,
+            })?
         }
         None => Engine::default(),
     };
@@ -196,8 +203,7 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     let authenticator: Arc<dyn crate::auth::Authenticator> = match &config.oidc {
         // Static tokens first (agents), then JWTs from the issuer (approvers, client credentials).
         Some(oidc) => {
-            let jwt = crate::auth::jwt::JwtAuthenticator::new(oidc.clone())
-                .map_err(|e| BrokerError::Config(format!("[oidc]: {e}")))?;
+            let jwt = crate::auth::jwt::JwtAuthenticator::new(oidc.clone())?;
             Arc::new(crate::auth::Chain(vec![static_tokens, Arc::new(jwt)]))
         }
         None => static_tokens,
@@ -279,65 +285,60 @@ async fn shutdown_signal() {
     }
 }
 
-/// Runs `signoff broker migrate`.
+/// Runs `signoff broker migrate`: exit 1 when the migration fails, 2 when there is no
+/// PostgreSQL store to migrate.
 fn run_migrate(args: &StoreArgs) -> ExitCode {
-    let opts = match args.postgres() {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            eprintln!(
-                "signoff broker migrate: name the database with --store postgres://… (or \
-                 `[store] url` in --config); a SQLite store migrates itself when opened"
-            );
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("signoff broker migrate: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match super::store::PgStore::migrate(&opts) {
-        Ok((before, after)) if before == after => {
-            println!("{}: schema is at version {after}; nothing to do", opts.url);
-            ExitCode::SUCCESS
-        }
-        Ok((before, after)) => {
-            println!(
-                "{}: schema migrated from version {before} to {after}",
-                opts.url
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("signoff broker migrate: {}: {e}", opts.url);
-            ExitCode::from(1)
-        }
-    }
+    report::exit(migrate(args), exit_code)
 }
 
-/// Runs `signoff broker` until SIGINT or SIGTERM.
+fn migrate(args: &StoreArgs) -> Result<ExitCode> {
+    let opts = args.postgres()?.ok_or(AuditError::NoPostgres)?;
+    let (before, after) =
+        super::store::PgStore::migrate(&opts).map_err(|source| AuditError::Migrate {
+            url: opts.url.to_string(),
+            source,
+        })?;
+    if before == after {
+        println!("{}: schema is at version {after}; nothing to do", opts.url);
+    } else {
+        println!(
+            "{}: schema migrated from version {before} to {after}",
+            opts.url
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The exit code of a failed `audit` or `broker migrate` command: the [`AuditError`]'s
+/// (1 for a failed check, 2 for nothing to check), else 2.
+fn exit_code(e: &report::Report) -> u8 {
+    report::find::<AuditError>(e).map_or(2, AuditError::exit_code)
+}
+
+/// Runs `signoff broker` until SIGINT or SIGTERM; exit 2 when it cannot start or serve.
 pub fn run_broker(args: BrokerArgs) -> ExitCode {
     init_logs(args.log_json);
     if let Some(BrokerCommand::Migrate(m)) = &args.command {
         return run_migrate(m);
     }
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("signoff broker: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = rt.block_on(async {
+    report::exit(serve(args), |_| 2)
+}
+
+fn serve(args: BrokerArgs) -> Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
+    rt.block_on(async {
         let (mut settings, listen) = settings(&args)?;
         if args.dev {
-            dev::require_loopback(&listen).map_err(|e| BrokerError::Config(e.to_string()))?;
+            dev::require_loopback(&listen)?;
         }
         let scheme = if settings.tls.is_some() {
             "https"
         } else {
             "http"
         };
-        let listener = tokio::net::TcpListener::bind(&listen).await?;
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .wrap_err_with(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         let dev = match args.dev {
             true => {
@@ -349,13 +350,15 @@ pub fn run_broker(args: BrokerArgs) -> ExitCode {
                     &settings.data_dir,
                 )
                 .await
-                .map_err(|e| BrokerError::Config(e.to_string()))?;
+                .wrap_err("starting the development issuer")?;
                 settings.authenticator = auth;
                 Some(setup)
             }
             false => None,
         };
-        let broker = Broker::open(settings).await?;
+        let broker = Broker::open(settings)
+            .await
+            .wrap_err("opening the broker")?;
         tracing::info!(%addr, "listening");
         println!("signoff broker listening on {scheme}://{addr}");
         if let Some(d) = &dev {
@@ -365,15 +368,9 @@ pub fn run_broker(args: BrokerArgs) -> ExitCode {
         let served = broker.serve(listener, shutdown_signal()).await;
         // Dropping the issuer stops it without waiting for idle keep-alive connections.
         drop(dev);
-        served
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("signoff broker: {e}");
-            ExitCode::from(2)
-        }
-    }
+        served.wrap_err("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// "No database here", with the `--data` to pass when another known data dir has one
@@ -393,45 +390,36 @@ pub fn no_database(dir: &Path, given: bool) -> String {
     msg
 }
 
-fn open_existing(data: Option<PathBuf>) -> Result<SqliteStore, String> {
+fn open_existing(data: Option<PathBuf>) -> Result<SqliteStore, AuditError> {
     let given = data.is_some();
     let dir = data.unwrap_or_else(default_data_dir);
     if !dir.join(DB_FILE).exists() {
-        return Err(no_database(&dir, given));
+        return Err(AuditError::NoDatabase(no_database(&dir, given)));
     }
-    SqliteStore::open(&dir).map_err(|e| e.to_string())
+    SqliteStore::open(&dir).map_err(|source| AuditError::Open { dir, source })
 }
 
 /// The store `--store` (PostgreSQL) or else `--data` (SQLite) names.
-fn open_any(data: Option<PathBuf>, store: &StoreArgs) -> Result<Box<dyn Store>, String> {
+fn open_any(data: Option<PathBuf>, store: &StoreArgs) -> Result<Box<dyn Store>, AuditError> {
     match store.postgres()? {
         Some(o) => {
-            let shown = o.url.to_string();
+            let url = o.url.to_string();
             super::store::PgStore::open_existing(o)
                 .map(|s| Box::new(s) as Box<dyn Store>)
-                .map_err(|e| format!("{shown}: {e}"))
+                .map_err(|source| AuditError::OpenPg { url, source })
         }
         None => open_existing(data).map(|s| Box::new(s) as Box<dyn Store>),
     }
 }
 
-/// A reader that went away (`signoff audit export | head`) is not an error: stop quietly.
-fn quiet_on_closed_pipe(r: std::io::Result<()>) -> Result<(), String> {
-    match r {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(String::new()),
-        other => other.map_err(|e| e.to_string()),
-    }
-}
-
 /// Checks the whole chain; `Ok` holds the summary line, `Err` names the first bad entry.
-pub fn verify(dir: &Path) -> Result<String, String> {
+pub fn verify(dir: &Path) -> Result<String, AuditError> {
     verify_with(dir, &[], None)
 }
 
 /// Reads a checkpoint file.
-pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))
+pub fn read_checkpoint(path: &Path) -> Result<Checkpoint, AuditError> {
+    AuditError::read_json(path, "a checkpoint")
 }
 
 /// [`verify`], and then each checkpoint: its signature against the broker's audit key, and
@@ -440,40 +428,46 @@ pub fn verify_with(
     dir: &Path,
     checkpoints: &[Checkpoint],
     audit_key: Option<&crate::protocol::AuditKey>,
-) -> Result<String, String> {
+) -> Result<String, AuditError> {
     let store = open_existing(Some(dir.to_path_buf()))?;
     verify_store(&store, dir, checkpoints, audit_key)
 }
 
 /// [`verify_with`] on any store; `key_dir` holds the broker's audit key when `audit_key`
-/// is not given.
+/// is not given. A finding is [`AuditError::Failed`]; a store that cannot be read is not.
 pub fn verify_store(
     store: &dyn Store,
     key_dir: &Path,
     checkpoints: &[Checkpoint],
     audit_key: Option<&crate::protocol::AuditKey>,
-) -> Result<String, String> {
+) -> Result<String, AuditError> {
     let dir = key_dir;
+    let failed = AuditError::Failed;
     let key = match audit_key {
         Some(k) => Some(
             crate::protocol::decision::decode_public_key(&k.public_key)
-                .map_err(|e| format!("audit key: {e}"))?,
+                .map_err(|e| failed(format!("audit key: {e}")))?,
         ),
         None if checkpoints.is_empty() => None,
-        None => super::audit_key::load(dir)?.map(|k| k.verifying_key()),
+        None => super::audit_key::load(dir)
+            .map_err(|source| AuditError::AuditKey {
+                dir: dir.to_path_buf(),
+                source,
+            })?
+            .map(|k| k.verifying_key()),
     };
     let key_for = |c: &Checkpoint| {
         key.ok_or_else(|| {
-            format!(
+            failed(format!(
                 "checkpoint {}: no audit key to check it with (none in {}; pass --audit-key)",
                 c.audit_seq,
                 dir.display()
-            )
+            ))
         })
     };
     for c in checkpoints {
         c.verify(&key_for(c)?)
-            .map_err(|e| format!("checkpoint {}: {e}", c.audit_seq))?;
+            .map_err(|e| failed(format!("checkpoint {}: {e}", c.audit_seq)))?;
     }
     let wanted: std::collections::HashSet<u64> = checkpoints.iter().map(|c| c.audit_seq).collect();
     let mut seen: std::collections::HashMap<u64, String> = Default::default();
@@ -483,12 +477,12 @@ pub fn verify_store(
     loop {
         let page = store
             .audit_entries(after, 10_000)
-            .map_err(|e| e.to_string())?;
+            .map_err(AuditError::Read)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         head = last.hash.clone();
         for e in &page {
-            v.push(e).map_err(|e| e.to_string())?;
+            v.push(e).map_err(|e| failed(e.to_string()))?;
             if wanted.contains(&e.seq) {
                 seen.insert(e.seq, e.hash.clone());
             }
@@ -499,16 +493,16 @@ pub fn verify_store(
     for c in checkpoints {
         match seen.get(&c.audit_seq) {
             None => {
-                return Err(format!(
+                return Err(failed(format!(
                     "checkpoint {} (signed {}): the log ends at entry {}; entries after it \
                      were deleted",
                     c.audit_seq,
                     c.at,
                     v.seq()
-                ));
+                )));
             }
             Some(h) if *h != c.head_hash => {
-                return Err(format!(
+                return Err(failed(format!(
                     "checkpoint {} (signed {}): entry {} now hashes to {}, not {}; the log \
                      was rewritten up to there",
                     c.audit_seq,
@@ -516,7 +510,7 @@ pub fn verify_store(
                     c.audit_seq,
                     &h[..h.len().min(12)],
                     &c.head_hash[..c.head_hash.len().min(12)]
-                ));
+                )));
             }
             Some(_) => {}
         }
@@ -539,26 +533,26 @@ pub fn verify_store(
 /// Every action the chain created must be stored as the chain says (content, status,
 /// votes, history row), and nothing may be stored that the chain never created: a row
 /// slipped into `actions` would reach every console as a pending request.
-fn check_actions(store: &dyn Store, v: &Verifier) -> Result<(), String> {
+fn check_actions(store: &dyn Store, v: &Verifier) -> Result<(), AuditError> {
     let mut ids: Vec<_> = v.ledger.actions.keys().copied().collect();
     ids.sort();
     for id in ids {
         let t = &v.ledger.actions[&id];
-        let Some(a) = store.action(&id).map_err(|e| e.to_string())? else {
-            return Err(format!(
+        let Some(a) = store.action(&id).map_err(AuditError::Read)? else {
+            return Err(AuditError::Failed(format!(
                 "action {id}: in the audit log but not in the store"
-            ));
+            )));
         };
-        let h = store.history_entry(&id).map_err(|e| e.to_string())?;
+        let h = store.history_entry(&id).map_err(AuditError::Read)?;
         super::store::audit_actions::check_stored(t, &a, h.as_ref())
-            .map_err(|e| format!("action {id}: {e}"))?;
+            .map_err(|e| AuditError::Failed(format!("action {id}: {e}")))?;
     }
     for table in [IdTable::Actions, IdTable::History] {
         let mut after = None;
         loop {
             let page = store
                 .stored_ids(table, after.as_ref(), 10_000)
-                .map_err(|e| e.to_string())?;
+                .map_err(AuditError::Read)?;
             let Some(last) = page.last() else { break };
             after = Some(*last);
             if let Some(id) = page.iter().find(|id| !v.ledger.actions.contains_key(id)) {
@@ -566,23 +560,26 @@ fn check_actions(store: &dyn Store, v: &Verifier) -> Result<(), String> {
                     IdTable::Actions => "actions",
                     IdTable::History => "history",
                 };
-                return Err(format!(
+                return Err(AuditError::Failed(format!(
                     "action {id}: in the store's {table} table but never created in the audit log"
-                ));
+                )));
             }
         }
     }
     Ok(())
 }
 
+/// Writes the entries between `since` and `until` as JSON Lines; a reader that went away
+/// (`signoff audit export | head`) ends it as [`AuditError::Write`] with `BrokenPipe`.
 fn export(
     data: Option<PathBuf>,
     store: &StoreArgs,
     since: Option<String>,
     until: Option<String>,
-) -> Result<(), String> {
-    let since = since.map(|s| Timestamp::parse(&s)).transpose()?;
-    let until = until.map(|s| Timestamp::parse(&s)).transpose()?;
+) -> Result<(), AuditError> {
+    let time = |s: String| Timestamp::parse(&s).map_err(AuditError::Argument);
+    let since = since.map(time).transpose()?;
+    let until = until.map(time).transpose()?;
     let store = open_any(data, store)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -590,27 +587,33 @@ fn export(
     loop {
         let page = store
             .audit_entries(after, 10_000)
-            .map_err(|e| e.to_string())?;
+            .map_err(AuditError::Read)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for e in &page {
             let entry: AuditEntry = serde_json::from_str(&e.canonical)
-                .map_err(|err| format!("audit entry {}: {err}", e.seq))?;
+                .map_err(|source| AuditError::Entry { seq: e.seq, source })?;
             if since.is_some_and(|s| entry.at < s) || until.is_some_and(|u| entry.at >= u) {
                 continue;
             }
-            quiet_on_closed_pipe(writeln!(
+            writeln!(
                 out,
                 "{{\"seq\":{},\"prev_hash\":\"{}\",\"hash\":\"{}\",\"entry\":{}}}",
                 e.seq, e.prev_hash, e.hash, e.canonical
-            ))?;
+            )
+            .map_err(AuditError::Write)?;
         }
     }
-    quiet_on_closed_pipe(out.flush())
+    out.flush().map_err(AuditError::Write)
 }
 
-/// Runs `signoff audit verify|export`.
+/// Runs `signoff audit verify|receipt|verify-receipt|export`: exit 1 when a check fails,
+/// 2 when there is nothing to check (no database, an unreadable file).
 pub fn run_audit(cmd: AuditCommand) -> ExitCode {
+    report::exit(audit(cmd), exit_code)
+}
+
+fn audit(cmd: AuditCommand) -> Result<ExitCode> {
     match cmd {
         AuditCommand::Verify {
             data,
@@ -620,120 +623,53 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
         } => {
             let given = data.is_some();
             let dir = data.unwrap_or_else(default_data_dir);
-            let inputs = checkpoints
+            let checkpoints = checkpoints
                 .iter()
                 .map(|p| read_checkpoint(p))
-                .collect::<Result<Vec<_>, _>>()
-                .and_then(|cs| {
-                    let key = audit_key
-                        .map(|p| {
-                            std::fs::read_to_string(&p)
-                                .map_err(|e| format!("{}: {e}", p.display()))
-                                .and_then(|t| {
-                                    serde_json::from_str::<crate::protocol::AuditKey>(&t)
-                                        .map_err(|e| format!("{}: {e}", p.display()))
-                                })
-                        })
-                        .transpose()?;
-                    Ok((cs, key))
-                });
-            let (checkpoints, key) = match inputs {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("signoff audit verify: {e}");
-                    return ExitCode::from(2);
+                .collect::<Result<Vec<_>, _>>()?;
+            let key: Option<crate::protocol::AuditKey> = audit_key
+                .map(|p| AuditError::read_json(&p, "an audit key"))
+                .transpose()?;
+            let opened = match store.postgres()? {
+                Some(_) => open_any(None, &store)?,
+                None if !dir.join(DB_FILE).exists() => {
+                    return Err(AuditError::NoDatabase(no_database(&dir, given)).into());
                 }
+                None => open_any(Some(dir.clone()), &store)?,
             };
-            let opened = match store.postgres() {
-                Ok(Some(_)) => open_any(None, &store),
-                Ok(None) if !dir.join(DB_FILE).exists() => Err(no_database(&dir, given)),
-                Ok(None) => open_any(Some(dir.clone()), &store),
-                Err(e) => Err(e),
-            };
-            let opened = match opened {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("signoff audit verify: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            match verify_store(opened.as_ref(), &dir, &checkpoints, key.as_ref()) {
-                Ok(summary) => {
-                    println!("{summary}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("signoff audit verify: FAILED: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            let summary = verify_store(opened.as_ref(), &dir, &checkpoints, key.as_ref())?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Receipt { action_id, data } => {
             let dir = data.unwrap_or_else(default_data_dir);
-            let built = action_id
-                .parse()
-                .map_err(|e: String| e)
-                .and_then(|id| super::receipt::build(&dir, id));
-            match built {
-                Ok(r) => {
-                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("signoff audit receipt: {e}");
-                    ExitCode::from(2)
-                }
-            }
+            let id = action_id.parse().map_err(AuditError::Argument)?;
+            let r = super::receipt::build(&dir, id)
+                .wrap_err_with(|| format!("building the receipt of action {id}"))?;
+            println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
         }
         AuditCommand::VerifyReceipt { file, audit_key } => {
-            let read =
-                |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-            let parsed = read(&file)
-                .and_then(|t| {
-                    serde_json::from_str::<super::receipt::Receipt>(&t)
-                        .map_err(|e| format!("{}: not a receipt: {e}", file.display()))
-                })
-                .and_then(|r| {
-                    let key = audit_key
-                        .as_deref()
-                        .map(|p| {
-                            read(p).and_then(|t| {
-                                serde_json::from_str::<crate::protocol::AuditKey>(&t)
-                                    .map_err(|e| format!("{}: {e}", p.display()))
-                            })
-                        })
-                        .transpose()?;
-                    Ok((r, key))
-                });
-            let (r, key) = match parsed {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("signoff audit verify-receipt: {e}");
-                    return ExitCode::from(2);
+            let r: super::receipt::Receipt = AuditError::read_json(&file, "a receipt")?;
+            let key: Option<crate::protocol::AuditKey> = audit_key
+                .as_deref()
+                .map(|p| AuditError::read_json(p, "an audit key"))
+                .transpose()?;
+            let v = super::receipt::verify(&r, key.as_ref()).map_err(AuditError::Failed)?;
+            println!(
+                "receipt OK: action {} {} · {} entries, {} vote signatures verified · audit key {}{}",
+                r.action_id,
+                v.status,
+                v.entries,
+                v.votes,
+                v.key_id,
+                if key.is_some() {
+                    " (pinned)"
+                } else {
+                    " (not pinned: compare it with GET /v1/audit/key)"
                 }
-            };
-            match super::receipt::verify(&r, key.as_ref()) {
-                Ok(v) => {
-                    println!(
-                        "receipt OK: action {} {} · {} entries, {} vote signatures verified · audit key {}{}",
-                        r.action_id,
-                        v.status,
-                        v.entries,
-                        v.votes,
-                        v.key_id,
-                        if key.is_some() {
-                            " (pinned)"
-                        } else {
-                            " (not pinned: compare it with GET /v1/audit/key)"
-                        }
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("signoff audit verify-receipt: FAILED: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            );
+            Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export {
             data,
@@ -741,12 +677,13 @@ pub fn run_audit(cmd: AuditCommand) -> ExitCode {
             since,
             until,
         } => match export(data, &store, since, until) {
-            Ok(()) => ExitCode::SUCCESS,
             // The reader closed the pipe: what it wanted was written.
-            Err(e) if e.is_empty() => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("signoff audit export: {e}");
-                ExitCode::from(2)
+            Err(AuditError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                Ok(ExitCode::SUCCESS)
+            }
+            other => {
+                other?;
+                Ok(ExitCode::SUCCESS)
             }
         },
     }

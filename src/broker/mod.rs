@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::auth::Authenticator;
 
+pub mod audit_error;
 pub mod audit_key;
 pub mod audit_payload;
 pub mod cli;

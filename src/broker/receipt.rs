@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit_error::AuditError;
 use super::store::audit::{AuditEntry, AuditKind, StoredEntry, Verifier};
 use super::store::{SqliteStore, Store};
 use crate::protocol::checkpoint::AuditKey;
@@ -45,21 +46,28 @@ pub struct Verified {
 }
 
 /// Builds the receipt for `id` from a data directory (needs its audit key).
-pub fn build(dir: &Path, id: ActionId) -> Result<Receipt, String> {
-    let key =
-        super::audit_key::load(dir)?.ok_or_else(|| format!("no audit key in {}", dir.display()))?;
-    let store = SqliteStore::open(dir).map_err(|e| e.to_string())?;
+pub fn build(dir: &Path, id: ActionId) -> Result<Receipt, AuditError> {
+    let key = super::audit_key::load(dir)
+        .map_err(|source| AuditError::AuditKey {
+            dir: dir.to_path_buf(),
+            source,
+        })?
+        .ok_or_else(|| AuditError::NoAuditKey(dir.to_path_buf()))?;
+    let store = SqliteStore::open(dir).map_err(|source| AuditError::Open {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     let mut all: Vec<(StoredEntry, AuditEntry)> = Vec::new();
     let mut after = 0;
     loop {
         let page = store
             .audit_entries(after, 10_000)
-            .map_err(|e| e.to_string())?;
+            .map_err(AuditError::Read)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for mut e in page {
             let entry: AuditEntry = serde_json::from_str(&e.canonical)
-                .map_err(|err| format!("audit entry {}: {err}", e.seq))?;
+                .map_err(|source| AuditError::Entry { seq: e.seq, source })?;
             e.columns = None;
             all.push((e, entry));
         }
@@ -70,7 +78,9 @@ pub fn build(dir: &Path, id: ActionId) -> Result<Receipt, String> {
         .filter(|a| a.action_id == Some(id))
         .collect();
     if mine.is_empty() {
-        return Err(format!("no audit entries for action {id}"));
+        return Err(AuditError::Argument(format!(
+            "no audit entries for action {id}"
+        )));
     }
     let key_ids: Vec<String> = mine
         .iter()

@@ -31,6 +31,24 @@ pub enum BrokerError {
     Tls(String),
     #[error("config: {0}")]
     Config(String),
+    #[error("audit key: {0}")]
+    AuditKey(#[from] crate::identity::device_key::KeyError),
+    #[error("config: {0}")]
+    ConfigFile(#[from] super::config::ConfigError),
+    #[error("config: cannot read the policy {}", path.display())]
+    PolicyFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config: {}: {source}", path.display())]
+    Policy {
+        path: std::path::PathBuf,
+        #[source]
+        source: super::policy::PolicyError,
+    },
+    #[error("config: [oidc]: {0}")]
+    Oidc(#[from] crate::auth::jwt::JwtConfigError),
 }
 
 /// An opened broker: store recovered, writer running, not yet serving.
@@ -113,8 +131,7 @@ impl Broker {
         let audit_key =
             tokio::task::spawn_blocking(move || super::audit_key::load_or_create(&key_dir))
                 .await
-                .map_err(|e| BrokerError::Io(std::io::Error::other(e)))?
-                .map_err(|e| BrokerError::Io(std::io::Error::other(format!("audit key: {e}"))))?;
+                .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??;
         let checkpoint = super::audit_key::Latest::new(super::audit_key::initial(
             &audit_key,
             rec.audit_seq,

@@ -27,6 +27,7 @@ pub use args::{HookArgs, McpArgs};
 
 use crate::agent::session::connect;
 use crate::agent::{EXIT_ERROR, say};
+use crate::report::{self, Result, WrapErr as _};
 
 /// `signoff mcp`: the binary's handler.
 pub fn mcp_command(args: McpArgs) -> ExitCode {
@@ -58,35 +59,30 @@ pub fn mcp_command(args: McpArgs) -> ExitCode {
         .retry_submit_for
         .unwrap_or(crate::agent::session::SUBMIT_RETRY_FOR_MCP);
     let server = server::Approvals::new(client, args.requester, retry, callback);
-    let result = runtime().and_then(|rt| {
-        let r = rt.block_on(async move {
-            match args.listen {
-                Some(addr) => serve::http(server, addr).await,
-                None => serve::stdio(server).await,
-            }
-        });
-        // A read of standard input that never returns must not hold the exit.
-        rt.shutdown_timeout(Duration::from_secs(1));
-        r
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            say(&e);
-            ExitCode::from(EXIT_ERROR)
+    report::exit(serve(server, args.listen), |_| EXIT_ERROR)
+}
+
+/// Serves MCP over stdio, or Streamable HTTP at `listen`, until the client or a signal
+/// ends it.
+fn serve(server: server::Approvals, listen: Option<std::net::SocketAddr>) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the async runtime")?;
+    let r = rt.block_on(async move {
+        match listen {
+            Some(addr) => serve::http(server, addr).await,
+            None => serve::stdio(server).await,
         }
-    }
+    });
+    // A read of standard input that never returns must not hold the exit.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    r?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `signoff hook FORMAT`: the binary's handler. Every failure denies the call.
 pub fn hook_command(args: HookArgs) -> ExitCode {
     hook::main(args)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }

@@ -17,18 +17,41 @@ use super::server::Approvals;
 use crate::agent::say;
 use crate::agent::signals::Interrupts;
 
+/// Why serving MCP stopped with an error (the client going away is not one).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot install the signal handlers")]
+    Signals(#[source] std::io::Error),
+    #[error("starting the MCP server")]
+    Start(#[source] Box<rmcp::service::ServerInitializeError>),
+    #[error(
+        "--listen {0}: serve MCP on a loopback address (127.0.0.1 or [::1]) only; anyone \
+         who reaches it acts with this agent's token. Put an authenticating proxy in front \
+         for remote agents."
+    )]
+    NotLoopback(SocketAddr),
+    #[error("--listen {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving MCP")]
+    Serve(#[source] std::io::Error),
+}
+
 /// How long withdrawing the still-waiting actions may take at the end.
 const WITHDRAW_WITHIN: Duration = Duration::from_secs(10);
 
 /// Serves one client over standard input and output until it closes them or a signal
 /// arrives.
-pub async fn stdio(server: Approvals) -> Result<(), String> {
-    let mut interrupts = Interrupts::install().map_err(|e| format!("signals: {e}"))?;
+pub async fn stdio(server: Approvals) -> Result<(), ServeError> {
+    let mut interrupts = Interrupts::install().map_err(ServeError::Signals)?;
     let running = server
         .clone()
         .serve(rmcp::transport::stdio_pipes())
         .await
-        .map_err(|e| format!("starting the MCP server: {e}"))?;
+        .map_err(|e| ServeError::Start(Box::new(e)))?;
     let stop = running.cancellation_token();
     tokio::select! {
         ended = running.waiting() => {
@@ -49,19 +72,14 @@ pub async fn stdio(server: Approvals) -> Result<(), String> {
 }
 
 /// Serves Streamable HTTP at `addr` (loopback only) until SIGINT or SIGTERM.
-pub async fn http(server: Approvals, addr: SocketAddr) -> Result<(), String> {
+pub async fn http(server: Approvals, addr: SocketAddr) -> Result<(), ServeError> {
     if !addr.ip().is_loopback() {
-        return Err(format!(
-            "--listen {addr}: serve MCP on a loopback address (127.0.0.1 or [::1]) only; \
-             anyone who reaches it acts with this agent's token. Put an authenticating \
-             proxy in front for remote agents."
-        ));
+        return Err(ServeError::NotLoopback(addr));
     }
-    let mut interrupts = Interrupts::install().map_err(|e| format!("signals: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("--listen {addr}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut interrupts = Interrupts::install().map_err(ServeError::Signals)?;
+    let listen = |source| ServeError::Listen { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen)?;
+    let bound = listener.local_addr().map_err(listen)?;
     let ct = CancellationToken::new();
     let handler = server.clone();
     let service = StreamableHttpService::new(
@@ -84,7 +102,7 @@ pub async fn http(server: Approvals, addr: SocketAddr) -> Result<(), String> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| format!("serving MCP: {e}"))?;
+        .map_err(ServeError::Serve)?;
     server
         .registry()
         .withdraw_all(server.client(), WITHDRAW_WITHIN)

@@ -245,19 +245,18 @@ pub fn ensure_installed() {
         modules.display()
     );
     let lock = std::env::temp_dir().join("signoff-notify-npm.lock.d");
-    let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    loop {
-        match std::fs::create_dir(&lock) {
-            Ok(()) => break,
-            Err(_) if installed() => return,
-            Err(_) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "npm install lock held too long"
-                );
-                std::thread::sleep(Duration::from_millis(200));
+    // Some(true): this binary holds the lock; Some(false): another finished the install.
+    let locked =
+        signoff::testkit::eventually(Duration::from_secs(300), || {
+            match std::fs::create_dir(&lock) {
+                Ok(()) => Some(true),
+                Err(_) if installed() => Some(false),
+                Err(_) => None,
             }
-        }
+        })
+        .expect("the npm install lock is released within 300 s");
+    if !locked {
+        return;
     }
     if installed() {
         let _ = std::fs::remove_dir(&lock);

@@ -31,19 +31,18 @@ pub fn ensure_installed() {
     // A lock directory (mkdir is atomic): one test binary installs, the others wait for
     // the marker file to appear.
     let lock = std::env::temp_dir().join("signoff-oidc-npm.lock.d");
-    let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    loop {
-        match std::fs::create_dir(&lock) {
-            Ok(()) => break,
-            Err(_) if marker.exists() => return,
-            Err(_) => {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "npm install lock held too long"
-                );
-                std::thread::sleep(Duration::from_millis(200));
+    // Some(true): this binary holds the lock; Some(false): another finished the install.
+    let locked =
+        signoff::testkit::eventually(Duration::from_secs(300), || {
+            match std::fs::create_dir(&lock) {
+                Ok(()) => Some(true),
+                Err(_) if marker.exists() => Some(false),
+                Err(_) => None,
             }
-        }
+        })
+        .expect("the npm install lock is released within 300 s");
+    if !locked {
+        return;
     }
     if marker.exists() {
         let _ = std::fs::remove_dir(&lock);
