@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use support::broker::{APPROVER_TOKEN, Agent, BenchBroker};
-use support::pty::{Pty, key_file, memory_kb};
+use support::pty::{Pty, anon_kb, key_file, memory_kb};
 use support::{Stats, env_count, header, machine};
 
 const SIZE: (u16, u16) = (160, 48);
@@ -42,7 +42,7 @@ fn main() {
     let loaded_text = format!("{actions} pending");
     let mut first = Stats::new();
     let mut loaded = Stats::new();
-    let (mut rss, mut hwm) = (Vec::new(), Vec::new());
+    let (mut rss, mut hwm, mut anon) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let pty = Pty::spawn(dir.path(), SIZE, &args, &[" Queue ", &loaded_text]);
         first.push(pty.wait_seen(0, Duration::from_secs(60)));
@@ -52,6 +52,9 @@ fn main() {
         if let Some((r, h)) = pty.pid().and_then(memory_kb) {
             rss.push(r);
             hwm.push(h);
+        }
+        if let Some(a) = pty.pid().and_then(anon_kb) {
+            anon.push(a);
         }
         pty.quit(Duration::from_secs(10));
     }
@@ -68,13 +71,20 @@ fn main() {
         loaded.row(&format!("spawn → frame with {actions} actions"), "")
     );
     println!();
-    let mb = |kb: u64| kb as f64 / 1024.0;
+    // Decimal megabytes (the goal's unit); MiB in brackets.
+    let mb = |kb: u64| kb as f64 * 1024.0 / 1e6;
+    let mib = |kb: u64| kb as f64 / 1024.0;
     rss.sort_unstable();
     hwm.sort_unstable();
-    if let (Some(r), Some(h)) = (rss.get(rss.len() / 2), hwm.last()) {
+    anon.sort_unstable();
+    if let (Some(r), Some(h), Some(a)) =
+        (rss.get(rss.len() / 2), hwm.last(), anon.get(anon.len() / 2))
+    {
         println!(
-            "| resident memory, {actions} actions loaded | VmRSS p50 {:.1} MB | VmHWM max {:.1} MB | goal < 50 MB |",
+            "| resident memory, {actions} actions loaded | VmRSS p50 {:.1} MB ({:.1} MiB), of which RssAnon {:.1} MB | VmHWM max {:.1} MB | goal < 50 MB |",
             mb(*r),
+            mib(*r),
+            mb(*a),
             mb(*h)
         );
     }

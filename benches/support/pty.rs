@@ -146,6 +146,16 @@ pub fn memory_kb(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// RssAnon (heap and stacks, what the console's own data costs) of `pid`, in KiB.
+pub fn anon_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("RssAnon:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
 /// A 0600 file holding a hex Ed25519 seed.
 pub fn key_file(dir: &Path, seed: u8) -> PathBuf {
     use std::os::unix::fs::PermissionsExt as _;

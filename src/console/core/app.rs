@@ -124,7 +124,7 @@ impl App {
     /// How the action names the signed-in approver as its own requester (see
     /// [`QueueRow::names`](crate::console::model::view_model::QueueRow::names)).
     pub fn names_me(&self, id: &ActionId) -> Option<bool> {
-        self.queue.entries.get(id)?.row.names(&self.me_key()?)
+        self.queue.entries.get(id)?.names(&self.me_key()?)
     }
 
     pub fn new(settings: Settings, now: Timestamp) -> Self {

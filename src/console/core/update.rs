@@ -323,12 +323,12 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
             for a in rows {
                 let id = a.id;
                 if let Some(e) = old.get(&id) {
-                    let kept = e.clone().updated(a);
+                    let kept = Box::new((**e).clone().updated(a));
                     app.queue.entries.insert(id, kept);
                 } else {
                     // Not "new" just because we (re)connected: new means recently created.
                     let seen = a.created_at.min(app.now);
-                    app.queue.entries.insert(id, Entry::new(a, seen));
+                    app.queue.entries.insert(id, Box::new(Entry::new(a, seen)));
                 }
             }
             app.queue.entries.retain(|id, e| {
@@ -379,12 +379,14 @@ fn server(app: &mut App, msg: ServerMsg, fx: &mut Vec<Effect>) {
                 app.queue.voted.insert(id);
             } else if let Some(e) = app.queue.entries.remove(&id) {
                 let changed = e.digest() != &action.digest;
-                app.queue.entries.insert(id, e.updated(action));
+                app.queue.entries.insert(id, Box::new(e.updated(action)));
                 if changed {
                     changed_under_dialog(app, id);
                 }
             } else if !app.queue.voted.contains(&id) {
-                app.queue.entries.insert(id, Entry::new(action, app.now));
+                app.queue
+                    .entries
+                    .insert(id, Box::new(Entry::new(action, app.now)));
             }
             queue::rebuild(&mut app.queue);
         }
@@ -462,7 +464,7 @@ fn arrived(app: &mut App, action: ActionRow, fx: &mut Vec<Effect>) {
     }
     if let Some(e) = app.queue.entries.remove(&id) {
         // Replayed after a resume: refresh it, but do not ring again.
-        app.queue.entries.insert(id, e.updated(action));
+        app.queue.entries.insert(id, Box::new(e.updated(action)));
         queue::rebuild(&mut app.queue);
         return;
     }
@@ -471,7 +473,7 @@ fn arrived(app: &mut App, action: ActionRow, fx: &mut Vec<Effect>) {
     let label = entry.label();
     let env = entry.row.environment.plain();
     let summary = entry.summary_plain();
-    app.queue.entries.insert(id, entry);
+    app.queue.entries.insert(id, Box::new(entry));
     queue::rebuild(&mut app.queue);
     if level >= app.settings.alert_level {
         fx.push(Effect::Alert {

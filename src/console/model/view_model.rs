@@ -210,23 +210,11 @@ pub struct QueueRow {
     pub required: u32,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
-    /// The people the action names as its requester and the person it acts for, for the
-    /// self-approval warning (compared with the same person keys the broker uses).
-    pub requested_by: Box<[PersonKey]>,
     /// `bob is looking` (approvers who claimed it), when any did.
     pub looking: Option<SafeText>,
 }
 
 impl QueueRow {
-    /// How the action names `me` as its own requester: `Some(false)` the same person,
-    /// `Some(true)` a look-alike, `None` not at all.
-    pub fn names(&self, me: &PersonKey) -> Option<bool> {
-        self.requested_by
-            .iter()
-            .filter_map(|k| person::names_me(me, k))
-            .min()
-    }
-
     fn of(a: &ActionRow) -> Self {
         Self {
             id: a.id,
@@ -241,10 +229,6 @@ impl QueueRow {
             required: a.policy.approvals_required,
             created_at: a.created_at,
             expires_at: a.expires_at,
-            requested_by: std::iter::once(a.requester.id.as_str())
-                .chain(a.requester.on_behalf_of.as_deref())
-                .map(PersonKey::claimed)
-                .collect(),
             looking: match a.looking.as_slice() {
                 [] => None,
                 [one] => Some(SafeText::line(&format!("{one} is looking"))),
@@ -293,6 +277,32 @@ pub struct Entry {
     diff: OnceLock<Option<Arc<DiffJob>>>,
     /// When this console first saw it (for "new" marks and age).
     pub seen_at: Timestamp,
+    /// [`Entry::names`] for the last approver asked about.
+    names_me: NamesMe,
+}
+
+/// The answer of [`Entry::names`] for one approver, so the queue does not fold the
+/// requester's identifiers (NFKC, case, skeleton) on every frame, nor keep their person
+/// keys for 10,000 rows: one word, `fingerprint of me | answer`, with answer 0 for "not
+/// asked yet", 1 `None`, 2 `Some(false)`, 3 `Some(true)`. Another approver (another
+/// fingerprint) is answered afresh.
+#[derive(Debug, Default)]
+struct NamesMe(std::sync::atomic::AtomicU64);
+
+impl Clone for NamesMe {
+    fn clone(&self) -> Self {
+        Self(std::sync::atomic::AtomicU64::new(
+            self.0.load(std::sync::atomic::Ordering::Relaxed),
+        ))
+    }
+}
+
+/// A fingerprint of `me` with its two low bits clear.
+fn fingerprint(me: &PersonKey) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    me.hash(&mut h);
+    h.finish() & !3
 }
 
 /// A body that does not match the row it was fetched for.
@@ -312,7 +322,36 @@ impl Entry {
             view: OnceLock::new(),
             diff: OnceLock::new(),
             seen_at,
+            names_me: NamesMe::default(),
         }
+    }
+
+    /// How the action names `me` as its own requester or the person it acts for (compared
+    /// with the same person keys the broker uses): `Some(false)` the same person,
+    /// `Some(true)` a look-alike, `None` not at all. The requester is covered by the
+    /// digest, so the answer holds for the entry's life.
+    pub fn names(&self, me: &PersonKey) -> Option<bool> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let fp = fingerprint(me);
+        let cached = self.names_me.0.load(Relaxed);
+        if cached & !3 == fp && cached & 3 != 0 {
+            return match cached & 3 {
+                1 => None,
+                2 => Some(false),
+                _ => Some(true),
+            };
+        }
+        let answer = std::iter::once(self.raw.requester.id.as_str())
+            .chain(self.raw.requester.on_behalf_of.as_deref())
+            .filter_map(|k| person::names_me(me, &PersonKey::claimed(k)))
+            .min();
+        let code = match answer {
+            None => 1,
+            Some(false) => 2,
+            Some(true) => 3,
+        };
+        self.names_me.0.store(fp | code, Relaxed);
+        answer
     }
 
     /// An entry whose body is already here (tests, and a console that computed the row
@@ -560,6 +599,26 @@ mod tests {
         let mut plain = action(2, "k8s.scale", "api", "dev", RiskLevel::Low);
         plain.change = None;
         assert!(Entry::with_body(plain, now()).diff().is_none());
+    }
+
+    #[test]
+    fn who_the_action_names_is_answered_per_approver_and_kept() {
+        let mut a = action(1, "db.export", "customers", "production", RiskLevel::High);
+        a.requester.on_behalf_of = Some("Alice@Example.test".into());
+        let e = Entry::with_body(a, now());
+        let alice = PersonKey::of_identity("alice", Some("alice@example.test"));
+        let bob = PersonKey::of_identity("bob", Some("bob@example.test"));
+        let alike = PersonKey::of_identity("аlice", Some("аlice@example.test")); // Cyrillic а
+        assert_eq!(e.names(&alice), Some(false));
+        assert_eq!(
+            e.names(&alice),
+            Some(false),
+            "answered again from the cache"
+        );
+        assert_eq!(e.names(&bob), None, "another approver is answered afresh");
+        assert_eq!(e.names(&alike), Some(true));
+        assert_eq!(e.clone().names(&alike), Some(true));
+        assert_eq!(e.names(&alice), Some(false));
     }
 
     fn built(app: &crate::console::core::app::App) -> usize {

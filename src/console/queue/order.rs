@@ -32,7 +32,12 @@ pub fn rebuild(q: &mut QueueState) {
     let old_index = q
         .selected
         .and_then(|id| q.order.iter().position(|x| *x == id));
-    let mut ids: Vec<&Entry> = q.entries.values().filter(|e| visible(q, e)).collect();
+    let mut ids: Vec<&Entry> = q
+        .entries
+        .values()
+        .map(|e| &**e)
+        .filter(|e| visible(q, e))
+        .collect();
     match q.sort {
         SortKey::Risk => ids.sort_by_key(|e| (Reverse(e.row.risk), e.row.expires_at, e.row.id)),
         SortKey::Expiry => ids.sort_by_key(|e| (e.row.expires_at, e.row.id)),

@@ -101,7 +101,7 @@ impl QueueView<'_> {
                 format!("{} ", SPINNER[app.spinner % SPINNER.len()]),
                 theme.key_hint(),
             )
-        } else if me.is_some_and(|me| v.names(me).is_some()) {
+        } else if me.is_some_and(|me| e.names(me).is_some()) {
             // Requested by or for the approver (however spelled): theirs to not approve.
             Span::styled("⚠ ", theme.level(crate::console::core::app::Level::Warn))
         } else if app.now.millis_until(e.seen_at.plus_secs(30)) > 0 {
