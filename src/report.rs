@@ -28,6 +28,23 @@ pub fn lines(err: &Report) -> Vec<String> {
     out
 }
 
+/// An error and each cause its message does not already say, on one line joined by `: `,
+/// for a failure told inside a longer sentence ("gave up waiting for …: reason") or a
+/// message that must stay one line (a hook's answer, a client error's detail).
+pub fn one_line(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cause = c.source();
+    }
+    s
+}
+
 /// [`lines`] as printed on stderr: `signoff: message`, causes indented under it.
 pub fn print(err: &Report) {
     for (i, l) in lines(err).iter().enumerate() {
@@ -96,6 +113,18 @@ mod tests {
             ]
         );
         assert_eq!(lines(&eyre!("plain text")), ["plain text"]);
+    }
+
+    #[test]
+    fn one_line_joins_the_causes_a_message_lacks() {
+        assert_eq!(
+            one_line(&Outer::Hides(Inner::Denied)),
+            "cannot store the session: permission denied"
+        );
+        assert_eq!(
+            one_line(&Outer::Says(Inner::Denied)),
+            "session: permission denied"
+        );
     }
 
     #[test]

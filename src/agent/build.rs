@@ -16,10 +16,17 @@ use crate::protocol::{Target, limits};
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Why flags could not become a request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("{0}")]
     Usage(String),
+    /// A change file (`--diff`, `--before`, `--after`), or standard input for `-`.
+    #[error("cannot read {what}")]
+    Read {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the request is not valid: {}", fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
     Invalid { fields: Vec<FieldError> },
 }
@@ -245,14 +252,20 @@ fn read_bounded(
 ) -> Result<String, BuildError> {
     let shown = path.display();
     let text = if path.as_os_str() == "-" {
-        stdin().map_err(|e| BuildError::Usage(format!("reading standard input: {e}")))?
+        stdin().map_err(|source| BuildError::Read {
+            what: "standard input".into(),
+            source,
+        })?
     } else {
-        let meta =
-            std::fs::metadata(path).map_err(|e| BuildError::Usage(format!("{shown}: {e}")))?;
+        let unreadable = |source| BuildError::Read {
+            what: shown.to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
         if meta.len() > limits::MAX_DIFF_BYTES as u64 {
             return Err(too_big(&shown.to_string(), meta.len()));
         }
-        let bytes = std::fs::read(path).map_err(|e| BuildError::Usage(format!("{shown}: {e}")))?;
+        let bytes = std::fs::read(path).map_err(unreadable)?;
         String::from_utf8(bytes)
             .map_err(|_| BuildError::Usage(format!("{shown}: not UTF-8 text")))?
     };

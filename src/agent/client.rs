@@ -322,7 +322,7 @@ impl AgentClient {
             maybe_recorded: !e.is_connect(),
             error: ClientError::Unreachable {
                 url: url.to_string(),
-                message: error_chain(&e),
+                message: crate::report::one_line(&e),
             },
         };
         let resp = rb.send().await.map_err(unreachable)?;
@@ -353,20 +353,6 @@ fn decode<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T, Cl
             message: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
         }),
     }
-}
-
-/// The error and its causes on one line ("error sending request: connection refused").
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

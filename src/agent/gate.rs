@@ -17,6 +17,7 @@ use super::wait::backoff;
 use super::{AgentError, say};
 use crate::protocol::api::{ActionView, ResultReport};
 use crate::protocol::{ActionRequest, Command, Status, Timestamp};
+use crate::report::one_line;
 
 /// How many times the execution result is offered to the broker before giving up.
 const REPORT_ATTEMPTS: u32 = 5;
@@ -36,8 +37,7 @@ pub async fn run(args: GateArgs) -> Result<u8, AgentError> {
         .connect
         .retry_submit_for
         .unwrap_or(super::session::SUBMIT_RETRY_FOR);
-    let mut interrupts =
-        Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?;
+    let mut interrupts = Interrupts::install().map_err(AgentError::Signals)?;
     let created = submit(&client, &req, &key, callback.as_deref(), retry_for).await?;
     say(&format!("waiting for approval to run: {}", req.summary));
     let view = match wait_or_withdraw(&client, &created, args.timeout, &mut interrupts).await {
@@ -59,15 +59,20 @@ pub async fn run(args: GateArgs) -> Result<u8, AgentError> {
                     "{}; not running the command",
                     describe(&w.action, Timestamp::now())
                 )),
-                Err(e) => say(&format!("could not withdraw {}: {e}", created.id)),
+                Err(e) => say(&format!(
+                    "could not withdraw {}: {}",
+                    created.id,
+                    one_line(&e)
+                )),
             }
             return Ok(EXIT_PENDING);
         }
         Waited::Interrupted(sig, result) => return Ok(after_interrupt(sig, result)),
         Waited::Failed(e) => {
             say(&format!(
-                "gave up waiting for {}: {e}; not running the command",
-                created.id
+                "gave up waiting for {}: {}; not running the command",
+                created.id,
+                one_line(&e)
             ));
             return Ok(EXIT_ERROR);
         }

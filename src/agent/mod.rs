@@ -8,6 +8,8 @@
 
 use std::process::ExitCode;
 
+use crate::report::{self, WrapErr as _};
+
 pub mod args;
 pub mod build;
 pub mod child;
@@ -24,7 +26,9 @@ pub use args::{ActionArgs, ConnectArgs, GateArgs, RequestArgs};
 pub use client::{AgentClient, ClientError};
 pub use outcome::{EXIT_APPROVED, EXIT_CLOSED, EXIT_DENIED, EXIT_ERROR, EXIT_PENDING};
 
-/// Why `request` or `gate` stopped before an outcome; always exit code 1.
+/// Why `request`, `gate` or `hook` stopped before an outcome: exit code 1 (the hook
+/// denies). Leaf reasons a person can fix are `Usage`; what wraps an I/O, JSON or HTTP
+/// error keeps it as its source, and the edge ([`crate::report::exit`]) prints the chain.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error("{0}")]
@@ -33,8 +37,27 @@ pub enum AgentError {
     Build(#[from] build::BuildError),
     #[error(transparent)]
     Client(#[from] ClientError),
-    #[error("{0}")]
-    Io(String),
+    #[error("cannot listen for Ctrl-C and SIGTERM")]
+    Signals(#[source] std::io::Error),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("encoding JSON")]
+    Json(#[source] serde_json::Error),
+    #[error("reading the hook input")]
+    HookInput(#[source] std::io::Error),
+    /// The broker refused the agent token after it accepted the request with it: it
+    /// forgot the token (restarted with new ones), and the action stays pending there.
+    #[error(
+        "the broker stopped accepting this agent token while waiting ({message}); it \
+         accepted the request with it, so the broker was probably restarted with new \
+         tokens. {id} stays pending there until an approver decides or it expires at \
+         {expires_at}"
+    )]
+    TokenForgotten {
+        message: String,
+        id: crate::protocol::ActionId,
+        expires_at: crate::protocol::Timestamp,
+    },
 }
 
 /// One line for people, on standard error.
@@ -42,25 +65,16 @@ pub(crate) fn say(line: &str) {
     eprintln!("signoff: {line}");
 }
 
+/// The edge of `request` and `gate`: runs `fut` on a runtime of its own; a failure is
+/// printed with its causes and exits [`EXIT_ERROR`] (every other code is an outcome).
 fn run(fut: impl std::future::Future<Output = Result<u8, AgentError>>) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let ran = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            say(&format!("cannot start the async runtime: {e}"));
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
-    match rt.block_on(fut) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            say(&e.to_string());
-            ExitCode::from(EXIT_ERROR)
-        }
-    }
+        .wrap_err("cannot start the async runtime")
+        .and_then(|rt| Ok(ExitCode::from(rt.block_on(fut)?)));
+    report::exit(ran, |_| EXIT_ERROR)
 }
 
 /// True when the command line runs `request` or `gate`, whose usage errors must exit 1

@@ -9,6 +9,7 @@ use super::session::{
 use super::signals::Interrupts;
 use super::{AgentError, say};
 use crate::protocol::{Command, Timestamp};
+use crate::report::one_line;
 
 /// Runs `signoff request`; returns the exit code.
 pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
@@ -23,7 +24,7 @@ pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
         .unwrap_or(super::session::SUBMIT_RETRY_FOR);
     // Installed before submitting, so a Ctrl-C during submission still withdraws.
     let mut interrupts = if args.wait {
-        Some(Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?)
+        Some(Interrupts::install().map_err(AgentError::Signals)?)
     } else {
         None
     };
@@ -55,7 +56,11 @@ pub async fn run(args: RequestArgs) -> Result<u8, AgentError> {
             (after_interrupt(sig, result), view)
         }
         Waited::Failed(e) => {
-            say(&format!("gave up waiting for {}: {e}", created.id));
+            say(&format!(
+                "gave up waiting for {}: {}",
+                created.id,
+                one_line(&e)
+            ));
             (EXIT_ERROR, None)
         }
     };
@@ -87,5 +92,5 @@ async fn keep_checkpoint(client: &super::client::AgentClient) {
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, AgentError> {
-    serde_json::to_string_pretty(v).map_err(|e| AgentError::Io(format!("encoding JSON: {e}")))
+    serde_json::to_string_pretty(v).map_err(AgentError::Json)
 }

@@ -239,12 +239,11 @@ pub fn refused_while_waiting(error: ClientError, created: &ActionCreated) -> Age
         ClientError::Api {
             status: 401,
             error: body,
-        } => AgentError::Io(format!(
-            "the broker stopped accepting this agent token while waiting ({}); it accepted \
-             the request with it, so the broker was probably restarted with new tokens. \
-             {} stays pending there until an approver decides or it expires at {}",
-            body.message, created.id, created.expires_at
-        )),
+        } => AgentError::TokenForgotten {
+            message: body.message.clone(),
+            id: created.id,
+            expires_at: created.expires_at,
+        },
         _ => error.into(),
     }
 }
@@ -288,8 +287,9 @@ pub fn after_interrupt(sig: Interrupt, result: Result<ActionView, AgentError>) -
         }
         Err(e) => {
             say(&format!(
-                "interrupted ({}), and withdrawing failed: {e}",
-                sig.name()
+                "interrupted ({}), and withdrawing failed: {}",
+                sig.name(),
+                crate::report::one_line(&e)
             ));
             EXIT_ERROR
         }

@@ -14,23 +14,35 @@ use crate::agent::session::{Waited, connect, submit, wait_or_withdraw, withdraw}
 use crate::agent::signals::Interrupts;
 use crate::agent::{AgentError, say};
 use crate::protocol::{Status, Timestamp, limits};
+use crate::report;
 
 /// The hook's exit code for "blocked" when no verdict JSON could be written.
 const EXIT_BLOCK: u8 = 2;
 
 /// Runs the hook; whatever happens, the answer on standard output denies unless approved.
+/// The reason goes to standard error too: a failure as every command prints one (its
+/// causes under it), and in the answer on one line, for the model.
 pub fn main(args: HookArgs) -> ExitCode {
     let HookFormat::ClaudeCode = args.format;
     let ran = std::panic::catch_unwind(|| run(&args));
     let (allow, reason) = match ran {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(e)) => (false, format!("signoff: not approved: {e}")),
-        Err(_) => (
-            false,
-            "signoff: not approved: the hook failed internally".into(),
-        ),
+        Ok(Ok(answer)) => {
+            eprintln!("{}", answer.1);
+            answer
+        }
+        Ok(Err(e)) => {
+            let reason = format!("signoff: not approved: {}", report::one_line(&e));
+            report::print(&report::Report::new(e).wrap_err("not approved"));
+            (false, reason)
+        }
+        Err(_) => {
+            say("not approved: the hook failed internally");
+            (
+                false,
+                "signoff: not approved: the hook failed internally".into(),
+            )
+        }
     };
-    say(&reason);
     let line = verdict(allow, &reason);
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
@@ -45,7 +57,7 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
     std::io::stdin()
         .take(limits::MAX_ACTION_BYTES as u64 * 2)
         .read_to_string(&mut text)
-        .map_err(|e| AgentError::Io(format!("reading the hook input: {e}")))?;
+        .map_err(AgentError::HookInput)?;
     let input = parse_input(&text).map_err(AgentError::Usage)?;
     let read = |p: &std::path::Path| -> Option<String> {
         let meta = std::fs::metadata(p).ok()?;
@@ -71,10 +83,9 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| AgentError::Io(format!("cannot start the async runtime: {e}")))?;
+        .map_err(AgentError::Runtime)?;
     rt.block_on(async {
-        let mut interrupts =
-            Interrupts::install().map_err(|e| AgentError::Io(format!("signals: {e}")))?;
+        let mut interrupts = Interrupts::install().map_err(AgentError::Signals)?;
         let created = submit(
             &client,
             &req,
@@ -109,7 +120,7 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
                             ));
                         }
                         Ok(_) => "withdrawn".to_string(),
-                        Err(e) => format!("withdrawing failed: {e}"),
+                        Err(e) => format!("withdrawing failed: {}", report::one_line(&e)),
                     };
                     (
                         false,
@@ -128,7 +139,10 @@ fn run(args: &HookArgs) -> Result<(bool, String), AgentError> {
                 ),
                 Waited::Failed(e) => (
                     false,
-                    format!("signoff: not approved: the outcome of {id} is unknown: {e}"),
+                    format!(
+                        "signoff: not approved: the outcome of {id} is unknown: {}",
+                        report::one_line(&e)
+                    ),
                 ),
             };
         Ok(answer)

@@ -25,8 +25,8 @@ pub mod tools;
 
 pub use args::{HookArgs, McpArgs};
 
+use crate::agent::EXIT_ERROR;
 use crate::agent::session::connect;
-use crate::agent::{EXIT_ERROR, say};
 use crate::report::{self, Result, WrapErr as _};
 
 /// `signoff mcp`: the binary's handler.
@@ -40,26 +40,19 @@ pub fn mcp_command(args: McpArgs) -> ExitCode {
         .with_ansi(false)
         .with_env_filter(filter)
         .try_init();
-    let client = match connect(&args.connect) {
-        Ok(c) => c,
-        Err(e) => {
-            say(&e.to_string());
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
-    let callback = match crate::agent::session::callback_url(&args.connect) {
-        Ok(c) => c,
-        Err(e) => {
-            say(&e.to_string());
-            return ExitCode::from(EXIT_ERROR);
-        }
-    };
+    report::exit(start(args), |_| EXIT_ERROR)
+}
+
+/// Connects (the broker URL, token and callback URL are checked first) and serves.
+fn start(args: McpArgs) -> Result<ExitCode> {
+    let client = connect(&args.connect)?;
+    let callback = crate::agent::session::callback_url(&args.connect)?;
     let retry = args
         .connect
         .retry_submit_for
         .unwrap_or(crate::agent::session::SUBMIT_RETRY_FOR_MCP);
     let server = server::Approvals::new(client, args.requester, retry, callback);
-    report::exit(serve(server, args.listen), |_| EXIT_ERROR)
+    serve(server, args.listen)
 }
 
 /// Serves MCP over stdio, or Streamable HTTP at `listen`, until the client or a signal
