@@ -14,33 +14,60 @@ use reqwest::StatusCode;
 use super::args::{HistoryArgs, build_query};
 use super::params::to_pairs;
 use super::table::render_table;
+use crate::identity::session::SessionError;
 use crate::protocol::api::ApiError;
 use crate::protocol::history::MAX_PAGE;
 use crate::protocol::{
     ErrorCode, HistoryCursor, HistoryPage, HistoryQuery, HistoryRecord, Timestamp,
 };
+use crate::report::{self, WrapErr as _};
 
-/// Why `signoff history` failed; each maps to an exit code.
+/// Why `signoff history` failed; each maps to an exit code ([`CliError::exit_code`]).
+/// The `String` variants are leaf reasons (a filter, a missing setting, the broker's
+/// refusal); what wraps an HTTP, JSON, session or I/O error keeps it as its source.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error("bad filter: {0}")]
     BadFilter(String),
     #[error("{0}")]
     Setup(String),
+    #[error("cannot build the HTTP client")]
+    HttpClient(#[source] reqwest::Error),
+    #[error("cannot find the sign-in session")]
+    DataDir(#[source] SessionError),
     #[error("{0}")]
     Auth(String),
+    #[error("your sign-in session")]
+    Session(#[source] SessionError),
     #[error("{0}")]
     Broker(String),
-    #[error("writing output: {0}")]
-    Output(std::io::Error),
+    #[error("cannot reach the broker at {url}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("reading the broker's answer")]
+    Answer(#[source] reqwest::Error),
+    #[error("the broker's answer is not a history page")]
+    NotAPage(#[source] serde_json::Error),
+    #[error("writing output")]
+    Output(#[source] std::io::Error),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::BadFilter(_) | CliError::Setup(_) => 2,
-            CliError::Auth(_) => 3,
-            CliError::Broker(_) | CliError::Output(_) => 1,
+            CliError::BadFilter(_)
+            | CliError::Setup(_)
+            | CliError::HttpClient(_)
+            | CliError::DataDir(_) => 2,
+            CliError::Auth(_) | CliError::Session(_) => 3,
+            CliError::Broker(_)
+            | CliError::Unreachable { .. }
+            | CliError::Answer(_)
+            | CliError::NotAPage(_)
+            | CliError::Output(_) => 1,
         }
     }
 }
@@ -53,18 +80,19 @@ pub struct Printed {
     pub next_cursor: Option<HistoryCursor>,
 }
 
-/// Runs the command: stdout gets the records, stderr any message. Returns the exit code.
+/// Runs the command: stdout gets the records, stderr any message. A failure is printed
+/// with its causes (`report::exit`) and exits with [`CliError::exit_code`] (1 otherwise).
 pub fn run(args: HistoryArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    report::exit(print(&args), |e| {
+        report::find::<CliError>(e).map_or(1, CliError::exit_code)
+    })
+}
+
+fn print(args: &HistoryArgs) -> report::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("signoff history: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
+        .wrap_err("cannot start the runtime")?;
     let stdout = std::io::stdout();
     let width = stdout
         .is_terminal()
@@ -75,23 +103,16 @@ pub fn run(args: HistoryArgs) -> ExitCode {
         })
         .flatten();
     let mut out = stdout.lock();
-    match runtime.block_on(execute(&args, &mut out, Timestamp::now(), width)) {
-        Ok(printed) => {
-            if printed.records == 0 && !args.json {
-                eprintln!("No decisions match these filters.");
-            } else if let Some(next) = &printed.next_cursor {
-                eprintln!(
-                    "(showing the newest {}; for more use --limit N, --all, or --cursor {})",
-                    printed.records, next.0
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("signoff history: {e}");
-            ExitCode::from(e.exit_code())
-        }
+    let printed = runtime.block_on(execute(args, &mut out, Timestamp::now(), width))?;
+    if printed.records == 0 && !args.json {
+        eprintln!("No decisions match these filters.");
+    } else if let Some(next) = &printed.next_cursor {
+        eprintln!(
+            "(showing the newest {}; for more use --limit N, --all, or --cursor {})",
+            printed.records, next.0
+        );
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Fetches and prints. `width` is the terminal's, when stdout is one.
@@ -108,7 +129,7 @@ pub async fn execute(
         .timeout(Duration::from_secs(60))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| CliError::Setup(format!("cannot build the HTTP client: {e}")))?;
+        .map_err(CliError::HttpClient)?;
     let url = format!("{}/v1/history", broker.trim_end_matches('/'));
     let mut table_rows: Vec<HistoryRecord> = Vec::new();
     let mut printed = Printed {
@@ -208,18 +229,14 @@ async fn fetch_page(
         .bearer_auth(token)
         .send()
         .await
-        .map_err(|e| {
-            CliError::Broker(format!("cannot reach the broker at {url}: {}", chain(&e)))
+        .map_err(|source| CliError::Unreachable {
+            url: url.to_string(),
+            source,
         })?;
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| CliError::Broker(format!("reading the broker's answer: {}", chain(&e))))?;
+    let body = response.bytes().await.map_err(CliError::Answer)?;
     if status == StatusCode::OK {
-        return serde_json::from_slice(&body).map_err(|e| {
-            CliError::Broker(format!("the broker's answer is not a history page: {e}"))
-        });
+        return serde_json::from_slice(&body).map_err(CliError::NotAPage);
     }
     let api: Option<ApiError> = serde_json::from_slice(&body).ok();
     let message = api.as_ref().map_or_else(
@@ -278,10 +295,10 @@ async fn credentials(args: &HistoryArgs) -> Result<Credentials, CliError> {
 }
 
 async fn session(args: &HistoryArgs) -> Result<crate::identity::Session, CliError> {
-    use crate::identity::session::{SessionError, SessionStore, default_data_dir};
+    use crate::identity::session::{SessionStore, default_data_dir};
     let dir = match &args.data_dir {
         Some(d) => d.clone(),
-        None => default_data_dir().map_err(|e| CliError::Setup(e.to_string()))?,
+        None => default_data_dir().map_err(CliError::DataDir)?,
     };
     match SessionStore::new(dir).valid_session().await {
         Ok(s) => Ok(s),
@@ -290,18 +307,6 @@ async fn session(args: &HistoryArgs) -> Result<crate::identity::Session, CliErro
              (an approver token)"
                 .into(),
         )),
-        Err(e) => Err(CliError::Auth(format!("your sign-in session: {e}"))),
+        Err(e) => Err(CliError::Session(e)),
     }
-}
-
-/// An error with its sources, `a: b: c`.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
 }
