@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::config::ConfigError;
-use super::store::StoreError;
+use super::store::{PgUrlError, StoreError};
 use crate::identity::device_key::KeyError;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,9 +22,9 @@ pub enum AuditError {
     NoPostgres,
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The `--store` URL or password file is not usable (a one-line reason).
-    #[error("{0}")]
-    StoreOptions(String),
+    /// The `--store` URL or password file is not usable.
+    #[error(transparent)]
+    StoreOptions(#[from] PgUrlError),
     #[error("cannot open the broker database in {}", dir.display())]
     Open {
         dir: PathBuf,

@@ -236,7 +236,7 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
     let postgres = config
         .store
         .options(args.store.as_deref(), args.store_password_file.as_deref())
-        .map_err(BrokerError::Config)?;
+        .map_err(BrokerError::StoreOptions)?;
     if args.dev && postgres.is_some() {
         return Err(BrokerError::Config(
             "--dev keeps its own SQLite store; drop [store] url or --dev".into(),

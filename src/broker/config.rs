@@ -80,7 +80,7 @@ impl StoreConfig {
         &self,
         url: Option<&str>,
         password_file: Option<&Path>,
-    ) -> Result<Option<crate::broker::store::PgOptions>, String> {
+    ) -> Result<Option<crate::broker::store::PgOptions>, crate::broker::store::PgUrlError> {
         let Some(url) = url.or(self.url.as_deref()) else {
             return Ok(None);
         };

@@ -31,6 +31,9 @@ pub enum BrokerError {
     Tls(String),
     #[error("config: {0}")]
     Config(String),
+    /// The store URL, its password file or its CA certificates cannot be used.
+    #[error("config: {0}")]
+    StoreOptions(#[source] crate::broker::store::PgUrlError),
     #[error("audit key: {0}")]
     AuditKey(#[from] crate::identity::device_key::KeyError),
     #[error("config: {0}")]

@@ -29,7 +29,7 @@ mod words;
 
 pub use audit::{AuditEntry, AuditKind, StoredEntry};
 pub use pg::PgStore;
-pub use pg::url::{PgOptions, PgUrl};
+pub use pg::url::{PgOptions, PgUrl, PgUrlError};
 pub use sqlite::{DB_FILE, SqliteStore};
 
 /// Why the store failed. Messages are for logs; API callers only see `internal`.
@@ -49,6 +49,9 @@ pub enum StoreError {
     /// A PostgreSQL error that is not about reaching the server.
     #[error("PostgreSQL: {0}")]
     Pg(String),
+    /// The CA certificates for `sslmode=require` cannot be used.
+    #[error("TLS to PostgreSQL: {0}")]
+    PgTls(#[source] PgUrlError),
     /// The database cannot be reached now (down, restarting, failing over, lock wait
     /// timed out): callers get `503 store_unavailable` and may retry.
     #[error("the database is unavailable: {0}")]

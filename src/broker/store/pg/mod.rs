@@ -164,7 +164,7 @@ fn session_sql(opts: &PgOptions) -> String {
 
 /// The TLS connector (used only with `sslmode=require`).
 fn tls(opts: &PgOptions) -> Result<MakeRustlsConnect, StoreError> {
-    url::tls(opts.ca_file.as_deref()).map_err(|e| StoreError::Pg(format!("TLS to PostgreSQL: {e}")))
+    url::tls(opts.ca_file.as_deref()).map_err(StoreError::PgTls)
 }
 
 async fn connect(opts: &PgOptions) -> Result<Client, StoreError> {
@@ -1108,7 +1108,7 @@ async fn listen(
             }
             Err(e) => {
                 if listening.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(error = %e, "cannot listen for other replicas; retrying");
+                    tracing::warn!(error = %crate::report::one_line(&e), "cannot listen for other replicas; retrying");
                 }
             }
         }

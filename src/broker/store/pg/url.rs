@@ -11,6 +11,43 @@ use tokio_postgres::config::SslMode;
 /// The environment variable a password may come from.
 pub const PASSWORD_ENV: &str = "SIGNOFF_STORE_PASSWORD";
 
+/// Why the store URL, its password file or the TLS roots cannot be used. No message
+/// holds the password: the URL parser's own error may quote it, so it is not kept as a
+/// source; its text, redacted, is the leaf reason of [`PgUrlError::Invalid`].
+#[derive(Debug, thiserror::Error)]
+pub enum PgUrlError {
+    #[error("the store URL must start with postgres:// or postgresql://")]
+    Scheme,
+    #[error("invalid PostgreSQL URL: {0}")]
+    Invalid(String),
+    #[error("cannot read the password file {}", path.display())]
+    PasswordFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("password file {} is empty", .0.display())]
+    EmptyPasswordFile(PathBuf),
+    #[error("password file {} is readable by others; chmod 600 it", .0.display())]
+    PasswordFileOpen(PathBuf),
+    #[error("cannot read the CA certificates in {}", path.display())]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: tokio_rustls::rustls::pki_types::pem::Error,
+    },
+    #[error("{}: no certificate in it", .0.display())]
+    NoCertificate(PathBuf),
+    #[error("{}: a CA certificate that cannot be used", path.display())]
+    BadCertificate {
+        path: PathBuf,
+        #[source]
+        source: tokio_rustls::rustls::Error,
+    },
+    #[error("cannot set up TLS")]
+    Tls(#[source] tokio_rustls::rustls::Error),
+}
+
 /// How to reach the database. `Debug` and `Display` never show the password.
 #[derive(Clone)]
 pub struct PgUrl {
@@ -54,22 +91,25 @@ pub fn is_postgres_url(s: &str) -> bool {
 impl PgUrl {
     /// Parses a `postgres://` URL. The password, when not in the URL, comes from
     /// `password_file` (first line) or else `$SIGNOFF_STORE_PASSWORD`.
-    pub fn parse(url: &str, password_file: Option<&Path>) -> Result<Self, String> {
+    pub fn parse(url: &str, password_file: Option<&Path>) -> Result<Self, PgUrlError> {
         if !is_postgres_url(url) {
-            return Err("the store URL must start with postgres:// or postgresql://".into());
+            return Err(PgUrlError::Scheme);
         }
         // The parser's errors may quote the input: say what is wrong without the URL.
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|e: tokio_postgres::Error| {
-                format!("invalid PostgreSQL URL: {}", redact_in(&e.to_string(), url))
+                PgUrlError::Invalid(redact_in(&e.to_string(), url))
             })?;
         if config.get_password().is_none() {
             if let Some(p) = password_file {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| format!("password file {}: {e}", p.display()))?;
+                let text =
+                    std::fs::read_to_string(p).map_err(|source| PgUrlError::PasswordFile {
+                        path: p.to_path_buf(),
+                        source,
+                    })?;
                 let pw = text.lines().next().unwrap_or("").to_string();
                 if pw.is_empty() {
-                    return Err(format!("password file {} is empty", p.display()));
+                    return Err(PgUrlError::EmptyPasswordFile(p.to_path_buf()));
                 }
                 config.password(pw);
             } else if let Ok(pw) = std::env::var(PASSWORD_ENV)
@@ -133,22 +173,29 @@ fn redact_in(text: &str, url: &str) -> String {
 
 /// The TLS connector for PostgreSQL connections: rustls with the ring provider, trusting
 /// `ca_file` (PEM) or else the public web roots. Only used with `sslmode=require`.
-pub fn tls(ca_file: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+pub fn tls(ca_file: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, PgUrlError> {
     use tokio_rustls::rustls;
     use tokio_rustls::rustls::pki_types::CertificateDer;
     use tokio_rustls::rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(p) => {
+            let unreadable = |source| PgUrlError::CaFile {
+                path: p.to_path_buf(),
+                source,
+            };
             let certs = CertificateDer::pem_file_iter(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
+                .map_err(unreadable)?
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(unreadable)?;
             if certs.is_empty() {
-                return Err(format!("{}: no certificate in it", p.display()));
+                return Err(PgUrlError::NoCertificate(p.to_path_buf()));
             }
             for c in certs {
-                roots.add(c).map_err(|e| format!("{}: {e}", p.display()))?;
+                roots.add(c).map_err(|source| PgUrlError::BadCertificate {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -156,7 +203,7 @@ pub fn tls(ca_file: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRustlsCo
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(PgUrlError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
@@ -175,17 +222,16 @@ impl fmt::Debug for PgUrl {
 }
 
 /// A password file must not be readable by others (like `~/.pgpass`).
-pub fn check_password_file(p: &Path) -> Result<PathBuf, String> {
+pub fn check_password_file(p: &Path) -> Result<PathBuf, PgUrlError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let meta =
-            std::fs::metadata(p).map_err(|e| format!("password file {}: {e}", p.display()))?;
+        let meta = std::fs::metadata(p).map_err(|source| PgUrlError::PasswordFile {
+            path: p.to_path_buf(),
+            source,
+        })?;
         if meta.permissions().mode() & 0o077 != 0 {
-            return Err(format!(
-                "password file {} is readable by others; chmod 600 it",
-                p.display()
-            ));
+            return Err(PgUrlError::PasswordFileOpen(p.to_path_buf()));
         }
     }
     Ok(p.to_path_buf())
@@ -231,6 +277,51 @@ mod tests {
     #[test]
     fn parse_errors_do_not_quote_the_password() {
         let e = PgUrl::parse("postgres://u:hunter2@h:notaport/db", None).unwrap_err();
-        assert!(!e.contains("hunter2"), "{e}");
+        let said = crate::report::one_line(&e);
+        assert!(matches!(e, PgUrlError::Invalid(_)), "{said}");
+        assert!(
+            !said.contains("hunter2") && !format!("{e:?}").contains("hunter2"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn file_errors_keep_their_cause_and_never_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("absent");
+        let e = PgUrl::parse("postgres://u@h/db", Some(&absent)).unwrap_err();
+        assert!(
+            matches!(&e, PgUrlError::PasswordFile { source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound),
+            "{e:?}"
+        );
+        let e = check_password_file(&absent).unwrap_err();
+        assert!(matches!(e, PgUrlError::PasswordFile { .. }), "{e:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let open = dir.path().join("open");
+            std::fs::write(&open, "s3cr3t-pw\n").unwrap();
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = check_password_file(&open).unwrap_err();
+            let said = crate::report::one_line(&e);
+            assert!(
+                said.contains("chmod 600") && !said.contains("s3cr3t"),
+                "{said}"
+            );
+        }
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "").unwrap();
+        let e = PgUrl::parse("postgres://u@h/db", Some(&empty)).unwrap_err();
+        assert!(matches!(e, PgUrlError::EmptyPasswordFile(_)), "{e:?}");
+        let Err(e) = tls(Some(&absent)) else {
+            panic!("a missing CA file is refused")
+        };
+        assert!(matches!(e, PgUrlError::CaFile { .. }), "{e:?}");
+        assert!(std::error::Error::source(&e).is_some(), "{e:?}");
+        let Err(e) = tls(Some(&empty)) else {
+            panic!("a CA file without certificates is refused")
+        };
+        assert!(matches!(e, PgUrlError::NoCertificate(_)), "{e:?}");
     }
 }
