@@ -251,12 +251,10 @@ pub fn settings(args: &BrokerArgs) -> Result<(Settings, String), BrokerError> {
         config.callbacks.as_ref(),
         Path::new("."),
         &|k| std::env::var(k).ok(),
-    )
-    .map_err(BrokerError::Config)?;
+    )?;
     if let Some(c) = &config.slack_interactivity {
         let app =
-            super::notify::config::load_slack_app(c, Path::new("."), &|k| std::env::var(k).ok())
-                .map_err(BrokerError::Config)?;
+            super::notify::config::load_slack_app(c, Path::new("."), &|k| std::env::var(k).ok())?;
         s.notify.slack_app = Some(std::sync::Arc::new(app));
     }
     Ok((s, listen))

@@ -34,6 +34,9 @@ pub enum BrokerError {
     /// The store URL, its password file or its CA certificates cannot be used.
     #[error("config: {0}")]
     StoreOptions(#[source] crate::broker::store::PgUrlError),
+    /// A notification sink, `[callbacks]` or `[slack_interactivity]` cannot be used.
+    #[error("config: {0}")]
+    Notify(#[from] super::notify::config::NotifyConfigError),
     #[error("audit key: {0}")]
     AuditKey(#[from] crate::identity::device_key::KeyError),
     #[error("config: {0}")]

@@ -126,12 +126,37 @@ pub struct SlackApp {
 /// Where Slack's `response_url`s live.
 pub const SLACK_RESPONSE_URLS: &str = "https://hooks.slack.com/";
 
+/// Why the notification settings cannot be used. No message holds a secret's value: a
+/// leaf reason names the setting, a secret file that cannot be read names the file and
+/// keeps the I/O error as its source.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyConfigError {
+    /// What is wrong, prefixed with where (`notify[0] (oncall)`, `[callbacks]`, …).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what}: cannot read {key} {}", path.display())]
+    SecretFile {
+        what: String,
+        /// `secret_file` or `signing_secret_file`.
+        key: String,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<String> for NotifyConfigError {
+    fn from(reason: String) -> Self {
+        Self::Invalid(reason)
+    }
+}
+
 /// Reads `[slack_interactivity]` and its signing secret.
 pub fn load_slack_app(
     c: &SlackAppConfig,
     base: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<SlackApp, String> {
+) -> Result<SlackApp, NotifyConfigError> {
     let what = "[slack_interactivity]";
     let file = c.signing_secret_file.as_ref().map(|p| {
         if p.is_relative() {
@@ -159,7 +184,8 @@ pub fn load_slack_app(
                 "{what} users: {:?} is not a Slack user id (U… or W…, upper-case letters and \
                  digits)",
                 crate::text::visible_string(user)
-            ));
+            )
+            .into());
         }
         crate::identity::person::check_identifier(approver).map_err(|m| {
             format!(
@@ -303,7 +329,7 @@ fn read_secret(
     file: Option<&Path>,
     env: Option<&str>,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Secret, String> {
+) -> Result<Secret, NotifyConfigError> {
     read_secret_named(what, "secret", file, env, lookup)
 }
 
@@ -314,45 +340,52 @@ fn read_secret_named(
     file: Option<&Path>,
     env: Option<&str>,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Secret, String> {
+) -> Result<Secret, NotifyConfigError> {
     let raw = match (file, env) {
         (Some(_), Some(_)) => {
-            return Err(format!("{what}: set {key}_file or {key}_env, not both"));
+            return Err(format!("{what}: set {key}_file or {key}_env, not both").into());
         }
         (Some(p), None) => {
-            private(p).map_err(|e| format!("{what}: {e}"))?;
-            std::fs::read_to_string(p)
-                .map_err(|e| format!("{what}: {key}_file {}: {e}", p.display()))?
+            let unreadable = |source| NotifyConfigError::SecretFile {
+                what: what.to_string(),
+                key: format!("{key}_file"),
+                path: p.to_path_buf(),
+                source,
+            };
+            let meta = std::fs::metadata(p).map_err(unreadable)?;
+            if let Some(why) = readable_by_others(p, &meta) {
+                return Err(format!("{what}: {why}").into());
+            }
+            std::fs::read_to_string(p).map_err(unreadable)?
         }
         (None, Some(v)) => {
             lookup(v).ok_or_else(|| format!("{what}: environment variable {v} is not set"))?
         }
-        (None, None) => return Err(format!("{what}: needs {key}_file or {key}_env")),
+        (None, None) => return Err(format!("{what}: needs {key}_file or {key}_env").into()),
     };
     let s = raw.lines().next().unwrap_or_default().trim().to_string();
     if s.is_empty() {
-        return Err(format!("{what}: the secret is empty"));
+        return Err(format!("{what}: the secret is empty").into());
     }
     Ok(Secret(s))
 }
 
-/// Refuses a secret file that others can read.
-fn private(p: &Path) -> Result<(), String> {
+/// Why a secret file must not be used as it is: others can read it.
+fn readable_by_others(p: &Path, meta: &std::fs::Metadata) -> Option<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let meta = std::fs::metadata(p).map_err(|e| format!("secret_file {}: {e}", p.display()))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(format!(
+            return Some(format!(
                 "secret_file {} is readable by others (mode {mode:o}); run: chmod 600 {}",
                 p.display(),
                 p.display()
             ));
         }
     }
-    let _ = p;
-    Ok(())
+    let _ = (p, meta);
+    None
 }
 
 fn check_url(what: &str, url: &str) -> Result<(), String> {
@@ -370,7 +403,7 @@ pub fn load(
     callbacks: Option<&CallbacksConfig>,
     base: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<NotifySettings, String> {
+) -> Result<NotifySettings, NotifyConfigError> {
     let mut out = NotifySettings::default();
     for (i, c) in sinks.iter().enumerate() {
         let what = format!("notify[{i}] ({})", c.name);
@@ -384,10 +417,11 @@ pub fn load(
             return Err(format!(
                 "notify[{i}].name {:?} must be [a-z0-9_-] (and not \"callback\")",
                 c.name
-            ));
+            )
+            .into());
         }
         if out.sinks.iter().any(|s: &Sink| s.name == c.name) {
-            return Err(format!("notify[{i}].name {:?} is used twice", c.name));
+            return Err(format!("notify[{i}].name {:?} is used twice", c.name).into());
         }
         let route = c
             .route
@@ -406,22 +440,22 @@ pub fn load(
             (SinkKind::Slack, None) => SLACK_API.to_string(),
             (SinkKind::Pagerduty, None) => PAGERDUTY_EVENTS.to_string(),
             (SinkKind::SlackWebhook | SinkKind::Teams, None) => secret.expose().to_string(),
-            (SinkKind::Webhook, None) => return Err(format!("{what}: a webhook needs url")),
+            (SinkKind::Webhook, None) => return Err(format!("{what}: a webhook needs url").into()),
         };
         check_url(&what, &url)?;
         if c.kind == SinkKind::Slack && c.channel.as_deref().is_none_or(str::is_empty) {
-            return Err(format!("{what}: a slack sink needs channel"));
+            return Err(format!("{what}: a slack sink needs channel").into());
         }
         if c.kind == SinkKind::Webhook {
             super::sign::WebhookKey::parse(secret.expose()).map_err(|e| format!("{what}: {e}"))?;
         }
         let delay = match (c.escalate_at, c.after_secs) {
             (Some(_), Some(_)) => {
-                return Err(format!("{what}: set escalate_at or after_secs, not both"));
+                return Err(format!("{what}: set escalate_at or after_secs, not both").into());
             }
             (Some(f), None) if f > 0.0 && f < 1.0 => Delay::FractionOfTtl(f),
             (Some(f), None) => {
-                return Err(format!("{what}: escalate_at {f} must be between 0 and 1"));
+                return Err(format!("{what}: escalate_at {f} must be between 0 and 1").into());
             }
             (None, Some(s)) => Delay::After(Duration::from_secs(s)),
             (None, None) => Delay::None,
@@ -530,7 +564,11 @@ escalate_at = 0.5
 
     #[test]
     fn bad_sinks_are_refused_with_their_index() {
-        let e = |t: &str| load(&parse(t), None, Path::new("."), &env).unwrap_err();
+        let e = |t: &str| {
+            load(&parse(t), None, Path::new("."), &env)
+                .unwrap_err()
+                .to_string()
+        };
         let msg = e("[[notify]]\nname = \"a\"\nkind = \"slack\"\nsecret_env = \"SLACK_TOKEN\"\n");
         assert!(
             msg.contains("notify[0]") && msg.contains("channel"),
@@ -561,11 +599,25 @@ escalate_at = 0.5
         let c = parse(&format!(
             "[[notify]]\nname = \"a\"\nkind = \"slack\"\nchannel = \"C\"\nsecret_file = {f:?}\n"
         ));
-        let e = load(&c, None, Path::new("."), &env).unwrap_err();
-        assert!(e.contains("chmod 600"), "{e}");
+        let e = load(&c, None, Path::new("."), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chmod 600") && !e.contains("xoxb-1"), "{e}");
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         let s = load(&c, None, Path::new("."), &env).unwrap();
         assert_eq!(s.sinks[0].secret.expose(), "xoxb-1");
+        // A file that is not there: named, with the I/O error kept as the source.
+        let absent = dir.path().join("absent");
+        let c = parse(&format!(
+            "[[notify]]\nname = \"a\"\nkind = \"slack\"\nchannel = \"C\"\nsecret_file = {absent:?}\n"
+        ));
+        let e = load(&c, None, Path::new("."), &env).unwrap_err();
+        assert!(
+            matches!(&e, NotifyConfigError::SecretFile { what, source, .. }
+                if what == "notify[0] (a)" && source.kind() == std::io::ErrorKind::NotFound),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("absent"), "{e}");
     }
 
     #[test]
@@ -587,9 +639,12 @@ escalate_at = 0.5
             Path::new("."),
             &lookup,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("not a Slack user id"), "{e}");
-        let e = load_slack_app(&parse_app(""), Path::new("."), &lookup).unwrap_err();
+        let e = load_slack_app(&parse_app(""), Path::new("."), &lookup)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("signing_secret_file or signing_secret_env"),
             "{e}"
