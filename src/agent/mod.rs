@@ -37,6 +37,12 @@ pub enum AgentError {
     Build(#[from] build::BuildError),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error("--callback-url {url}: is not a URL")]
+    CallbackUrl {
+        url: String,
+        #[source]
+        source: <reqwest::Url as std::str::FromStr>::Err,
+    },
     #[error("cannot listen for Ctrl-C and SIGTERM")]
     Signals(#[source] std::io::Error),
     #[error("cannot start the async runtime")]

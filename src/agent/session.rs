@@ -88,7 +88,10 @@ pub fn callback_url(args: &ConnectArgs) -> Result<Option<String>, AgentError> {
     if raw.is_empty() {
         return Ok(None);
     }
-    let url = reqwest::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    let url = reqwest::Url::parse(raw).map_err(|source| AgentError::CallbackUrl {
+        url: visible(raw),
+        source,
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("must be an http(s) URL"));
     }
