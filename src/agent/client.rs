@@ -21,12 +21,21 @@ const LONG_POLL_MARGIN: Duration = Duration::from_secs(20);
 pub const MAX_WAIT_SECS: u64 = 300;
 
 /// Why a call to the broker failed. Messages never contain the token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("broker URL {url:?} is not usable: {message}")]
     BadUrl { url: String, message: String },
-    #[error("cannot reach the broker at {url}: {message}")]
-    Unreachable { url: String, message: String },
+    /// Says its cause in its message (it is told inside longer lines: "retrying in 2s:
+    /// …") and keeps it as the source.
+    #[error(
+        "cannot reach the broker at {url}: {}",
+        crate::report::one_line(source)
+    )]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("broker refused the request ({status}, {}): {}", .error.code, .error.message)]
     Api { status: u16, error: ApiErrorBody },
     #[error("broker answered {status} with an unexpected body: {message}")]
@@ -322,7 +331,7 @@ impl AgentClient {
             maybe_recorded: !e.is_connect(),
             error: ClientError::Unreachable {
                 url: url.to_string(),
-                message: crate::report::one_line(&e),
+                source: e,
             },
         };
         let resp = rb.send().await.map_err(unreachable)?;
@@ -456,7 +465,10 @@ mod tests {
         }
         let gone = ClientError::Unreachable {
             url: "http://x".into(),
-            message: "connection reset".into(),
+            source: reqwest::Client::new()
+                .get("not a url")
+                .build()
+                .expect_err("a reqwest error"),
         };
         assert!(gone.should_resubmit());
     }

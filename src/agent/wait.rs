@@ -18,7 +18,7 @@ const EXPIRY_GRACE: Duration = Duration::from_secs(60);
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How waiting ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum WaitEnd {
     /// The action is no longer pending.
     Final(ActionView),
