@@ -152,6 +152,50 @@ fn critical_approve_dialog() {
 }
 
 #[test]
+fn approve_dialog_wraps_many_risk_tags_under_the_value_column() {
+    let make = |size| {
+        let mut a = action(
+            4,
+            "db.export",
+            "customers",
+            "production",
+            RiskLevel::Critical,
+        );
+        for (id, label) in [
+            ("pii", "PII"),
+            ("export", "export"),
+            ("first-time", "first time"),
+            ("off-hours", "off-hours"),
+            ("bulk", "bulk change"),
+            ("network-exposure", "network exposure"),
+        ] {
+            a.risk.tags.push(signoff::protocol::RiskTag {
+                id: id.into(),
+                label: label.into(),
+                reason: format!("{label} fired"),
+            });
+        }
+        let mut app = live_app(vec![a], size);
+        chars(&mut app, "a");
+        app
+    };
+    snap_both("many_tags_dialog", make);
+    // The row after `Risk` continues under the value column, not the label column.
+    let screen = render(&make((160, 48)), 160, 48);
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = rows
+        .iter()
+        .position(|r| r.contains("║Risk "))
+        .expect("the dialog's risk row");
+    let next = rows[at + 1];
+    let inside = &next[next.find('║').expect("dialog border") + '║'.len_utf8()..];
+    assert!(
+        inside.starts_with(&" ".repeat(13)) && !inside.trim().is_empty(),
+        "{next}"
+    );
+}
+
+#[test]
 fn deny_dialog_refuses_an_empty_reason() {
     snap_both("deny_dialog", |size| {
         let mut app = live_app(

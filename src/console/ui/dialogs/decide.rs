@@ -14,6 +14,9 @@ use crate::console::model::sanitize::SafeText;
 use crate::console::ui::safe_spans;
 use crate::protocol::{RiskLevel, Verdict};
 
+/// The dialog's width, borders included.
+const POPUP_WIDTH: u16 = 76;
+
 pub(super) fn render(view: &DialogView, d: &DecideDialog, area: Rect, buf: &mut Buffer) {
     let (app, theme) = (view.app, view.theme);
     let Some(e) = app.queue.entries.get(&d.action_id) else {
@@ -44,32 +47,37 @@ pub(super) fn render(view: &DialogView, d: &DecideDialog, area: Rect, buf: &mut 
             "Environment",
             safe_spans(&v.environment, theme.risk(v.risk), theme),
         ),
-        field(
-            "Risk",
-            vec![
-                Span::styled(
-                    format!(" {} ", v.risk.as_str().to_uppercase()),
-                    theme.risk_badge(v.risk),
-                ),
-                Span::styled(
-                    if v.tags.is_empty() {
-                        format!(" score {} · no tags", v.score)
-                    } else {
-                        format!(
-                            " score {} · {}",
-                            v.score,
-                            v.tags
-                                .iter()
-                                .map(|t| t.label.plain())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    },
-                    text,
-                ),
-            ],
+    ];
+    // The tags wrap under the value column, never back to the label column.
+    let risk = vec![
+        Span::styled(
+            format!(" {} ", v.risk.as_str().to_uppercase()),
+            theme.risk_badge(v.risk),
+        ),
+        Span::styled(
+            if v.tags.is_empty() {
+                format!(" score {} · no tags", v.score)
+            } else {
+                format!(
+                    " score {} · {}",
+                    v.score,
+                    v.tags
+                        .iter()
+                        .map(|t| t.label.plain())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            text,
         ),
     ];
+    let cols = usize::from(POPUP_WIDTH.saturating_sub(2)).saturating_sub(LABEL);
+    for (i, row) in super::super::wrap_spans(&risk, cols, theme.hidden())
+        .into_iter()
+        .enumerate()
+    {
+        lines.push(field(if i == 0 { "Risk" } else { "" }, row));
+    }
     let quorum = match after_vote(v.approvals, v.required, d.verdict) {
         AfterVote::Completes => format!(
             "{}/{} · your approval completes the quorum",
@@ -156,7 +164,7 @@ pub(super) fn render(view: &DialogView, d: &DecideDialog, area: Rect, buf: &mut 
         area,
         buf,
         Popup {
-            width: 76,
+            width: POPUP_WIDTH,
             title: title_text.plain(),
             lines,
             danger,
