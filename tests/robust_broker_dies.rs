@@ -86,6 +86,9 @@ async fn a_gate_waiting_through_a_broker_crash_runs_once_after_approval() {
         .await
         .expect("the gate's action arrives");
     drop(bob);
+    // The gate has its `201` and waits (the action reaching the feed is not enough: a
+    // kill before the answer leaves the gate retrying its submission instead).
+    stderr_until(&mut lines, &mut seen, "waiting for approval to run").await;
 
     // The broker dies with no chance to say anything.
     first.start_kill().expect("kill the broker");

@@ -6,8 +6,16 @@ use crate::protocol::{ActionRequest, RiskLevel, Timestamp};
 
 fn facts() -> Facts {
     Facts {
-        // Monday 10:00 UTC: inside the default working hours.
-        now: Timestamp::parse("2026-11-23T10:00:00Z").unwrap_or_else(|e| panic!("{e}")),
+        // Monday 10:00 in the machine's zone, the zone the built-in off-hours detector
+        // uses: inside the default working hours wherever the tests run.
+        now: Timestamp::from_unix_millis(
+            jiff::tz::TimeZone::try_system()
+                .unwrap_or(jiff::tz::TimeZone::UTC)
+                .to_ambiguous_timestamp(jiff::civil::date(2026, 11, 23).at(10, 0, 0, 0))
+                .compatible()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .as_millisecond(),
+        ),
         first_time_for_kind: false,
     }
 }
