@@ -103,17 +103,7 @@ fn an_empty_data_dir_signs_in_through_the_dialog_then_shows_the_queue() {
 
     // The sign-in registered this device's key with the broker.
     let http = broker_common::Http::at(&url);
-    let keys: KeyList = rt.block_on(async {
-        http.client
-            .get(format!("{url}/v1/keys"))
-            .bearer_auth(&session.access_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let keys: KeyList = console_support::get_json(&rt, &url, "/v1/keys", &session.access_token);
     let key = signoff::identity::DeviceKey::load(&store.device_key_path())
         .unwrap()
         .unwrap();
