@@ -70,25 +70,9 @@ pub fn submit(
     })
 }
 
-/// `GET {url}{path}` with `token`, as JSON (panics on anything else).
-pub fn get_json<T: serde::de::DeserializeOwned>(
-    rt: &tokio::runtime::Runtime,
-    url: &str,
-    path: &str,
-    token: &str,
-) -> T {
-    rt.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{url}{path}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    })
-}
+/// `GET {url}{path}` with `token`, as JSON (in `pty`, which `mcp_clients` includes alone).
+#[allow(unused_imports)] // not every test binary that includes this module calls it
+pub use pty::get_json;
 
 /// The request an agent sends for a fixture action: its content, with the id, times
 /// and risk left to the broker.

@@ -270,24 +270,34 @@ pub fn broker_auth() -> Arc<dyn signoff::auth::Authenticator> {
     ]))
 }
 
+/// `GET {url}{path}` with `token`, as JSON (panics on anything else).
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    path: &str,
+    token: &str,
+) -> T {
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{url}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
 /// Waits until the console registered the key made from `seed` (it does so at start),
 /// so a decision is not refused as `unknown_key` by a race.
 pub fn wait_key_registered(rt: &tokio::runtime::Runtime, url: &str, token: &str, seed: u8) {
     let key_id = signoff::protocol::KeyId::of(
         &ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key(),
     );
-    let http = reqwest::Client::new();
     let registered = eventually(Duration::from_secs(20), || {
-        let listed: signoff::protocol::api::KeyList = rt.block_on(async {
-            http.get(format!("{url}/v1/keys"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
+        let listed: signoff::protocol::api::KeyList = get_json(rt, url, "/v1/keys", token);
         listed.keys.iter().any(|k| k.key_id == key_id).then_some(())
     });
     assert!(registered.is_some(), "device key never registered");
