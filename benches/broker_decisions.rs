@@ -252,6 +252,8 @@ async fn main() {
         })
         .collect();
 
+    let metrics_url = format!("{base}/metrics");
+    let before = Counters::read(&http, &metrics_url).await;
     let t = Instant::now();
     let mut senders = Vec::new();
     let mut readers = Vec::new();
@@ -274,6 +276,7 @@ async fn main() {
         let _ = tokio::time::timeout(Duration::from_secs(1), acks.notified()).await;
     }
     let secs = t.elapsed().as_secs_f64();
+    let during = Counters::read(&http, &metrics_url).await.minus(&before);
     for mut s in sinks {
         let _ = s.close().await;
     }
@@ -281,17 +284,6 @@ async fn main() {
     for r in readers {
         acked += r.await.expect("reader");
     }
-    let metrics_url = format!("{base}/metrics");
-    let text = http
-        .get(&metrics_url)
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
-    let commits = metric(&text, "signoff_store_commits_total");
-    let ops = metric(&text, "signoff_store_committed_ops_total");
     broker.shutdown().await.expect("shutdown");
     assert_eq!(acked, n, "every decision is acked");
 
@@ -323,9 +315,49 @@ async fn main() {
         n as f64 / submit_secs
     );
     println!(
-        "group commits during the run: {commits:.0} ({:.0} operations per commit on average)",
-        ops / commits.max(1.0)
+        "while deciding: {:.0} group commits ({:.1} decisions per commit, {:.0} per second); \
+         broker-side latency from frame to ack {:.1} ms on average",
+        during.commits,
+        during.ops / during.commits.max(1.0),
+        during.commits / secs,
+        during.latency_sum / during.latency_count.max(1.0) * 1e3,
     );
+}
+
+/// The broker's counters that explain the figure: commits, operations, decision latency.
+struct Counters {
+    commits: f64,
+    ops: f64,
+    latency_sum: f64,
+    latency_count: f64,
+}
+
+impl Counters {
+    async fn read(http: &reqwest::Client, url: &str) -> Self {
+        let text = http
+            .get(url)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        Self {
+            commits: metric(&text, "signoff_store_commits_total"),
+            ops: metric(&text, "signoff_store_committed_ops_total"),
+            latency_sum: metric(&text, "signoff_decision_latency_seconds_sum"),
+            latency_count: metric(&text, "signoff_decision_latency_seconds_count"),
+        }
+    }
+
+    fn minus(&self, o: &Self) -> Self {
+        Self {
+            commits: self.commits - o.commits,
+            ops: self.ops - o.ops,
+            latency_sum: self.latency_sum - o.latency_sum,
+            latency_count: self.latency_count - o.latency_count,
+        }
+    }
 }
 
 /// The value of one metric line in Prometheus text.

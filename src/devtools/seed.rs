@@ -143,7 +143,7 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
         let at = d.issued_at;
         let approver = d.approver.clone();
         let payload = audit_payload::vote(&signed, status_after, &person);
-        muts.push(Mutation::Vote { signed, at });
+        muts.push(Mutation::vote(signed, at));
         chain.push(muts, AuditKind::Vote, id, &approver, at, payload);
     }
     let (kind, actor) = match done.status {
@@ -171,7 +171,7 @@ fn record_mutations(g: &Generator, r: &HistoryRecord, chain: &mut Chain, muts: &
         );
     }
     let action = Arc::new(done.clone());
-    muts.push(Mutation::PutAction(action.clone(), r.digest.clone()));
+    muts.push(Mutation::put_action(action.clone(), r.digest.clone()));
     muts.push(Mutation::History(HistoryRow {
         action,
         decided_at: r.decided_at,

@@ -48,15 +48,12 @@ pub fn seed_edited(
         })
         .collect();
     for r in &records {
-        batch.push(Mutation::PutAction(
+        batch.push(Mutation::put_action(
             Arc::new(r.action.clone()),
             r.digest.clone(),
         ));
         for (signed, vote) in g.signed_votes(r).into_iter().zip(&r.action.votes) {
-            batch.push(Mutation::Vote {
-                signed,
-                at: vote.at,
-            });
+            batch.push(Mutation::vote(signed, vote.at));
         }
         batch.push(Mutation::History(HistoryRow {
             action: Arc::new(r.action.clone()),

@@ -25,6 +25,7 @@ pub mod pg;
 mod schema;
 mod sqlite;
 mod verified;
+mod wal;
 mod words;
 
 pub use audit::{AuditEntry, AuditKind, StoredEntry};
@@ -61,6 +62,12 @@ pub enum StoreError {
          upgrade this broker before starting it on this database"
     )]
     SchemaTooNew { found: u32, known: u32 },
+    /// A thread the store needs (the WAL checkpointer) could not start.
+    #[error("cannot start the {what} thread: {source}")]
+    Thread {
+        what: &'static str,
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -90,12 +97,19 @@ pub struct Change {
 /// One write, applied with the others of its batch in a single transaction.
 #[derive(Debug, Clone)]
 pub enum Mutation {
-    /// Insert or replace an action (its full current state) with its digest.
-    PutAction(Arc<Action>, Digest),
-    /// An accepted vote, with the signed decision as received.
+    /// Insert or replace an action (its full current state) with its digest; `body` is
+    /// its JSON, encoded when the batch is staged (see [`Mutation::put_action`]).
+    PutAction {
+        action: Arc<Action>,
+        digest: Digest,
+        body: String,
+    },
+    /// An accepted vote, with the signed decision as received and its JSON (see
+    /// [`Mutation::vote`]).
     Vote {
         signed: SignedDecision,
         at: Timestamp,
+        json: String,
     },
     /// An audit entry, already sealed onto the chain.
     Audit {
@@ -126,6 +140,26 @@ pub enum Mutation {
     Idempotency(idempotency::Record),
     /// Forget idempotency records created before this time (outside the window).
     PruneIdempotency(Timestamp),
+}
+
+impl Mutation {
+    /// Stores `action` as it stands now. The JSON is encoded here, by whoever stages the
+    /// batch, so that the thread which commits (and holds the one write connection) only
+    /// binds text.
+    pub fn put_action(action: Arc<Action>, digest: Digest) -> Self {
+        let body = crate::protocol::encode(action.as_ref());
+        Mutation::PutAction {
+            action,
+            digest,
+            body,
+        }
+    }
+
+    /// Records an accepted vote, encoded here like [`Mutation::put_action`].
+    pub fn vote(signed: SignedDecision, at: Timestamp) -> Self {
+        let json = crate::protocol::encode(&signed);
+        Mutation::Vote { signed, at, json }
+    }
 }
 
 /// What history shows for one decided action.

@@ -24,7 +24,17 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     verified: super::verified::VerifiedCache,
+    /// Copies the WAL back into the database, so the write connection never does.
+    checkpointer: super::wal::Checkpointer,
 }
+
+/// Settings of the one write connection only: a larger page cache (the indexes it
+/// updates on every commit stay in memory instead of being read back from the file), and
+/// a WAL file trimmed back after a burst made it long.
+const WRITER_PRAGMAS: &str = "
+PRAGMA cache_size = -32768;
+PRAGMA journal_size_limit = 67108864;
+";
 
 impl SqliteStore {
     /// Opens (creating if needed) `DIR/signoff.db`.
@@ -38,11 +48,20 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(super::notify::SCHEMA)?;
         migrate(&mut conn)?;
+        conn.execute_batch(WRITER_PRAGMAS)?;
+        let checkpointer = super::wal::Checkpointer::start(&path, open_conn).map_err(|source| {
+            StoreError::Thread {
+                what: "WAL checkpoint",
+                source,
+            }
+        })?;
+        super::wal::hand_over(&conn)?;
         Ok(Self {
             path,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             verified: Default::default(),
+            checkpointer,
         })
     }
 
@@ -106,11 +125,20 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError> {
     match m {
-        Mutation::PutAction(a, digest) => {
+        Mutation::PutAction {
+            action: a,
+            digest,
+            body,
+        } => {
+            // An upsert, not `INSERT OR REPLACE`: a vote or an outcome then rewrites the
+            // row in place instead of deleting it and every index entry and adding them
+            // back. The other columns never change after creation.
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO actions
+                "INSERT INTO actions
                  (id, status, requester_id, kind, created_at, expires_at, digest, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                 digest = excluded.digest, body = excluded.body",
             )?
             .execute(params![
                 a.id.to_string(),
@@ -120,10 +148,10 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
                 a.created_at.unix_millis(),
                 a.expires_at.unix_millis(),
                 digest.as_str(),
-                to_json(a.as_ref()),
+                body,
             ])?;
         }
-        Mutation::Vote { signed, at } => {
+        Mutation::Vote { signed, at, json } => {
             let d = &signed.decision;
             tx.prepare_cached(
                 "INSERT INTO votes (decision_id, action_id, approver, at, signed)
@@ -134,7 +162,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, m: &Mutation) -> Result<(), StoreError>
                 d.action_id.to_string(),
                 d.approver,
                 at.unix_millis(),
-                to_json(signed),
+                json,
             ])?;
         }
         Mutation::Audit { entry, stored } => {
@@ -269,7 +297,10 @@ impl Store for SqliteStore {
         for m in batch {
             apply(&tx, m)?;
         }
+        super::wal::frames_after_commit();
         tx.commit()?;
+        self.checkpointer
+            .committed(super::wal::frames_after_commit());
         Ok(())
     }
 

@@ -31,7 +31,24 @@ pub(super) struct Commit {
     /// Signed over the audit head after this batch; published once it is durable.
     pub checkpoint: Option<crate::protocol::Checkpoint>,
     /// Whether it committed, for the writer (which may have staged on top of it).
-    pub result: SyncSender<bool>,
+    pub result: SyncSender<Settled>,
+}
+
+/// How a batch ended, for the writer, with what is left of it.
+pub(super) struct Settled {
+    pub committed: bool,
+    /// The batch's mutations, freed by the writer: they were allocated there, and
+    /// freeing them here would put that work (and glibc's cross-thread frees) on the one
+    /// thread every ack waits for.
+    pub leftovers: Vec<Mutation>,
+}
+
+impl Settled {
+    /// Frees what is left of the batch (on the calling thread); says whether it committed.
+    pub fn finish(self) -> bool {
+        drop(self.leftovers);
+        self.committed
+    }
 }
 
 /// What the committer publishes to after a commit.
@@ -88,7 +105,10 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
         // The writer hears first, so a caller who reacts to its answer with a new
         // operation finds the writer already knowing how this batch ended. (It may be
         // gone after a stop; nothing is waiting then.)
-        let _ = c.result.send(committed);
+        let _ = c.result.send(Settled {
+            committed,
+            leftovers: c.muts,
+        });
         for d in c.done {
             d.send(&outcome);
         }

@@ -289,7 +289,7 @@ impl Default for Budgets {
 
 /// What the batch being committed changed, for staging the next one on top of it.
 struct Committing {
-    result: std::sync::mpsc::Receiver<bool>,
+    result: std::sync::mpsc::Receiver<commit::Settled>,
     /// Chain heads (event seq, audit seq, audit hash) from before it.
     saved: (u64, u64, String),
     touched: HashMap<ActionId, Arc<Action>>,
@@ -492,7 +492,7 @@ impl Writer {
         let Some(f) = self.committing.take() else {
             return true;
         };
-        let committed = f.result.recv().unwrap_or(false);
+        let committed = f.result.recv().is_ok_and(commit::Settled::finish);
         if !committed {
             (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
         }
@@ -505,7 +505,7 @@ impl Writer {
         use std::sync::mpsc::TryRecvError;
         let committed = match self.committing.as_ref().map(|f| f.result.try_recv()) {
             None | Some(Err(TryRecvError::Empty)) => return,
-            Some(Ok(committed)) => committed,
+            Some(Ok(settled)) => settled.finish(),
             Some(Err(TryRecvError::Disconnected)) => false,
         };
         if let Some(f) = self.committing.take()

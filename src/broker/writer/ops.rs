@@ -119,7 +119,7 @@ impl Writer {
             a.created_at,
             payload,
         );
-        b.muts.push(Mutation::PutAction(a.clone(), digest.clone()));
+        b.muts.push(Mutation::put_action(a.clone(), digest.clone()));
         if let Some(p) = &self.notify {
             b.muts.extend(p.created(&a, &digest, callback));
         }
@@ -197,10 +197,7 @@ impl Writer {
         a.votes.push(outcome.vote.clone());
         a.status = outcome.status;
         b.decisions.insert(d.decision_id);
-        b.muts.push(Mutation::Vote {
-            signed: signed.clone(),
-            at: now,
-        });
+        b.muts.push(Mutation::vote(signed.clone(), now));
         let payload = audit_payload::vote(&signed, a.status, &outcome.vote.person_key());
         let hash = self.audit(b, AuditKind::Vote, Some(a.id), &d.approver, now, payload);
         let status = a.status;
@@ -209,7 +206,7 @@ impl Writer {
             if let Some(p) = &self.notify {
                 b.muts.extend(p.voted(&a, &digest, now));
             }
-            b.muts.push(Mutation::PutAction(a.clone(), digest));
+            b.muts.push(Mutation::put_action(a.clone(), digest));
             let row = self.row(&a);
             self.event(
                 b,
@@ -268,7 +265,7 @@ impl Writer {
             b.muts
                 .extend(p.resolved(&a, &digest, &decided_by, &reason, now));
         }
-        b.muts.push(Mutation::PutAction(a.clone(), digest));
+        b.muts.push(Mutation::put_action(a.clone(), digest));
         b.muts.push(Mutation::History(HistoryRow {
             action: a.clone(),
             decided_at: now,
@@ -361,7 +358,7 @@ impl Writer {
             &a.policy.approver_groups,
         );
         let a = Arc::new(a);
-        b.muts.push(Mutation::PutAction(a.clone(), digest));
+        b.muts.push(Mutation::put_action(a.clone(), digest));
         b.muts.push(Mutation::MarkExecuted(a.id));
         b.touched.insert(a.id, a.clone());
         Ok(a)
@@ -395,7 +392,7 @@ impl Writer {
         if let Some(p) = &self.notify {
             b.muts.extend(p.claimed(&a, &digest, now));
         }
-        b.muts.push(Mutation::PutAction(a.clone(), digest));
+        b.muts.push(Mutation::put_action(a.clone(), digest));
         let row = self.row(&a);
         self.event(
             b,

@@ -343,7 +343,10 @@ fn staging_reads_the_time_from_the_writers_clock() {
             let c: commit::Commit = c;
             store.commit(&c.muts).unwrap();
             seen.push(c.checkpoint.clone());
-            let _ = c.result.send(true);
+            let _ = c.result.send(commit::Settled {
+                committed: true,
+                leftovers: c.muts,
+            });
         }
         seen
     });

@@ -407,7 +407,11 @@ fn writes(
     let mut events = false;
     for m in batch {
         match m {
-            Mutation::PutAction(a, digest) => out.push(Write {
+            Mutation::PutAction {
+                action: a,
+                digest,
+                body,
+            } => out.push(Write {
                 sql: "INSERT INTO actions
                       (id, status, requester_id, kind, created_at, expires_at, digest, body)
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -421,10 +425,10 @@ fn writes(
                     p(a.created_at.unix_millis()),
                     p(a.expires_at.unix_millis()),
                     p(digest.as_str().to_string()),
-                    p(crate::protocol::encode(a.as_ref())),
+                    p(body.clone()),
                 ],
             }),
-            Mutation::Vote { signed, at } => {
+            Mutation::Vote { signed, at, json } => {
                 let d = &signed.decision;
                 out.push(Write {
                     sql: "INSERT INTO votes (decision_id, action_id, approver, key_id, at, signed)
@@ -435,7 +439,7 @@ fn writes(
                         p(d.approver.clone()),
                         p(d.key_id.0.clone()),
                         p(at.unix_millis()),
-                        p(crate::protocol::encode(signed)),
+                        p(json.clone()),
                     ],
                 });
             }
