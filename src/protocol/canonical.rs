@@ -37,11 +37,11 @@ fn full_jcs<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// Integers up to this magnitude print the same in JCS (ECMAScript doubles) as in decimal.
-const EXACT_INTEGER: u64 = 1 << 53;
+pub(crate) const EXACT_INTEGER: u64 = 1 << 53;
 
 /// Writes `v` canonically when it holds no float and no integer past 2^53; false (with
 /// `out` to be discarded) otherwise.
-fn write_simple(v: &serde_json::Value, out: &mut Vec<u8>) -> bool {
+pub(crate) fn write_simple(v: &serde_json::Value, out: &mut Vec<u8>) -> bool {
     use serde_json::Value;
     match v {
         Value::Null => out.extend_from_slice(b"null"),
@@ -89,7 +89,7 @@ fn write_simple(v: &serde_json::Value, out: &mut Vec<u8>) -> bool {
 }
 
 /// A JSON string as JCS writes it (which is how `serde_json` writes it).
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     // Writing a `str` into a `Vec` cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }

@@ -87,14 +87,47 @@ pub fn chain_hash(prev_hash: &str, canonical: &[u8]) -> String {
     hex::encode(h.finalize())
 }
 
+/// The canonical form of `entry`: [`canonical_json`], written field by field. The
+/// writer seals every entry on its one thread, and going through a `serde_json::Value`
+/// of the whole entry would copy the payload (a whole signed decision) first.
+pub fn canonical_entry(entry: &AuditEntry) -> Vec<u8> {
+    use crate::protocol::canonical::{EXACT_INTEGER, write_simple, write_string};
+    let mut out = Vec::with_capacity(768);
+    // Keys in JCS order (UTF-16 code units; all ASCII here).
+    out.push(b'{');
+    if let Some(id) = &entry.action_id {
+        out.extend_from_slice(b"\"action_id\":");
+        write_string(&id.to_string(), &mut out);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"actor\":");
+    write_string(&entry.actor, &mut out);
+    out.extend_from_slice(b",\"at\":");
+    write_string(&entry.at.to_string(), &mut out);
+    out.extend_from_slice(b",\"payload\":");
+    if entry.seq > EXACT_INTEGER || !write_simple(&entry.payload, &mut out) {
+        return canonical_json(entry);
+    }
+    out.extend_from_slice(b",\"seq\":");
+    out.extend_from_slice(entry.seq.to_string().as_bytes());
+    out.extend_from_slice(b",\"type\":");
+    write_string(entry.kind.as_str(), &mut out);
+    out.push(b'}');
+    out
+}
+
 /// Seals `entry` onto a chain whose last hash is `prev_hash`.
 pub fn seal(entry: &AuditEntry, prev_hash: &str) -> StoredEntry {
-    let canonical = canonical_json(entry);
+    let canonical = canonical_entry(entry);
+    let hash = chain_hash(prev_hash, &canonical);
+    // JSON written from Rust strings is UTF-8; the lossy path is never taken.
+    let canonical = String::from_utf8(canonical)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     StoredEntry {
         seq: entry.seq,
         prev_hash: prev_hash.to_string(),
-        hash: chain_hash(prev_hash, &canonical),
-        canonical: String::from_utf8_lossy(&canonical).into_owned(),
+        hash,
+        canonical,
         columns: None,
     }
 }

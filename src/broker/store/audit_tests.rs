@@ -260,3 +260,45 @@ fn gaps_and_broken_links_are_named() {
     c[1].prev_hash = GENESIS.into();
     assert!(verify(&c).unwrap_err().what.contains("prev_hash"));
 }
+
+#[test]
+fn entries_are_written_canonically_field_by_field_as_the_generic_path_writes_them() {
+    let mut all = entries();
+    let at = Timestamp::from_unix_millis(1_795_000_000_123);
+    all.push(AuditEntry {
+        seq: 9,
+        at,
+        kind: AuditKind::Execution,
+        action_id: Some(ActionId::new()),
+        actor: "ağent \u{202e}ŝ \"quoted\" \\ \u{1F600}".into(),
+        payload: json!({
+            "é": 1, "z": [true, null, {"b": "x", "a": -3}], "\u{1F600}": "astral",
+            "\u{FFFD}": "bmp above astral surrogates", "": {}
+        }),
+    });
+    // Past what the direct path writes: a float, and a huge sequence number.
+    all.push(AuditEntry {
+        seq: 10,
+        at,
+        kind: AuditKind::Outcome,
+        action_id: None,
+        actor: "system".into(),
+        payload: json!({"ratio": 0.5}),
+    });
+    all.push(AuditEntry {
+        seq: (1 << 53) + 1,
+        at,
+        kind: AuditKind::Vote,
+        action_id: None,
+        actor: "system".into(),
+        payload: json!({}),
+    });
+    for e in &all {
+        assert_eq!(
+            String::from_utf8(canonical_entry(e)).expect("utf-8"),
+            String::from_utf8(canonical_json(e)).expect("utf-8"),
+            "entry {}",
+            e.seq
+        );
+    }
+}
