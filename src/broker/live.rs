@@ -45,6 +45,14 @@ pub enum Start {
     Snapshot { seq: u64, rows: Vec<Arc<str>> },
 }
 
+/// Pending actions that left the live view, handed back to be freed elsewhere (see
+/// [`Live::publish`]).
+#[derive(Default)]
+pub struct Removed {
+    /// Only held, to be dropped where the holder chooses.
+    _slots: Vec<Slot>,
+}
+
 /// A pending action with its row, encoded once for every snapshot.
 struct Slot {
     action: Arc<Action>,
@@ -64,9 +72,9 @@ struct Inner {
 }
 
 impl Inner {
-    fn insert(&mut self, action: Arc<Action>, row: &ActionRow) {
+    fn insert(&mut self, action: Arc<Action>, row: &ActionRow) -> Option<Slot> {
         let bytes = row.sizes.action;
-        self.remove(&action.id);
+        let old = self.remove(&action.id);
         *self
             .bytes_by
             .entry(action.requester.id.clone())
@@ -78,19 +86,20 @@ impl Inner {
             bytes,
         };
         self.pending.insert(slot.action.id, slot);
+        old
     }
 
-    fn remove(&mut self, id: &ActionId) {
-        if let Some(old) = self.pending.remove(id) {
-            self.bytes_total = self.bytes_total.saturating_sub(old.bytes);
-            let who = &old.action.requester.id;
-            if let Some(b) = self.bytes_by.get_mut(who) {
-                *b = b.saturating_sub(old.bytes);
-                if *b == 0 {
-                    self.bytes_by.remove(who);
-                }
+    fn remove(&mut self, id: &ActionId) -> Option<Slot> {
+        let old = self.pending.remove(id)?;
+        self.bytes_total = self.bytes_total.saturating_sub(old.bytes);
+        let who = &old.action.requester.id;
+        if let Some(b) = self.bytes_by.get_mut(who) {
+            *b = b.saturating_sub(old.bytes);
+            if *b == 0 {
+                self.bytes_by.remove(who);
             }
         }
+        Some(old)
     }
 }
 
@@ -139,7 +148,7 @@ impl Live {
         for a in pending {
             let (digest, sizes) = digest_and_sizes(&a);
             let row = ActionRow::of(&a, digest, sizes);
-            inner.insert(Arc::new(a), &row);
+            let _ = inner.insert(Arc::new(a), &row);
         }
         Self {
             inner: Mutex::new(inner),
@@ -207,14 +216,17 @@ impl Live {
         )
     }
 
-    /// Applies a committed batch: state first, then events, then wake-ups.
-    pub fn publish(&self, p: Publish) {
+    /// Applies a committed batch: state first, then events, then wake-ups. Returns the
+    /// entries it replaced or removed, for the caller to free later: on the commit
+    /// thread, freeing them would delay the next commit.
+    pub fn publish(&self, p: Publish) -> Removed {
         let mut g = self.lock();
+        let mut removed = Vec::with_capacity(p.remove.len());
         for (a, row) in p.upsert {
-            g.insert(a, &row);
+            removed.extend(g.insert(a, &row));
         }
         for (id, status) in p.remove {
-            g.remove(&id);
+            removed.extend(g.remove(&id));
             if let Some(w) = g.waiters.remove(&id) {
                 let _ = w.send(status);
             }
@@ -228,6 +240,7 @@ impl Live {
             let _ = self.tx.send(e);
         }
         g.head_seq = g.head_seq.max(p.head_seq);
+        Removed { _slots: removed }
     }
 
     /// Subscribes: a replay of the events after `resume_after` when they are all still

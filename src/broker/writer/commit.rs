@@ -41,14 +41,8 @@ pub(super) struct Settled {
     /// freeing them here would put that work (and glibc's cross-thread frees) on the one
     /// thread every ack waits for.
     pub leftovers: Vec<Mutation>,
-}
-
-impl Settled {
-    /// Frees what is left of the batch (on the calling thread); says whether it committed.
-    pub fn finish(self) -> bool {
-        drop(self.leftovers);
-        self.committed
-    }
+    /// The pending actions the batch decided, as the live view held them.
+    pub removed: crate::broker::live::Removed,
 }
 
 /// What the committer publishes to after a commit.
@@ -85,6 +79,7 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
             }
         };
         let committed = outcome == Outcome::Committed;
+        let mut removed = crate::broker::live::Removed::default();
         if committed {
             super::fault::after_commit(c.created);
             s.metrics.commits.fetch_add(1, Relaxed);
@@ -97,7 +92,7 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
             if let Some(cp) = c.checkpoint {
                 s.checkpoint.publish(cp);
             }
-            s.live.publish(c.publish);
+            removed = s.live.publish(c.publish);
             if c.created > 0 {
                 s.new_action.notify_one();
             }
@@ -108,6 +103,7 @@ pub(super) fn run(s: Sinks, rx: Receiver<Commit>) {
         let _ = c.result.send(Settled {
             committed,
             leftovers: c.muts,
+            removed,
         });
         for d in c.done {
             d.send(&outcome);

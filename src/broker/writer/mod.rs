@@ -339,6 +339,9 @@ pub struct Writer {
     /// How many recent feed events the store keeps for `resume_after`.
     events_kept: u64,
     clock: Clock,
+    /// What is left of committed batches, freed once the next batch is on its way to the
+    /// committer (freeing it first would leave the committer idle meanwhile).
+    leftovers: Vec<(Vec<Mutation>, super::live::Removed)>,
 }
 
 /// Marks the writer down (see [`Metrics::writer_down`]) when the thread holding it ends,
@@ -406,6 +409,7 @@ impl Writer {
             notify: None,
             events_kept: p.events_kept as u64,
             clock: p.clock,
+            leftovers: Vec::new(),
         }
     }
 
@@ -451,8 +455,18 @@ impl Writer {
         };
         let mut stop = false;
         while !stop {
-            let Some(first) = rx.blocking_recv() else {
-                break;
+            let first = match rx.try_recv() {
+                Ok(op) => op,
+                Err(_) => {
+                    // Idle: free what committed batches left rather than hold it until
+                    // the next one.
+                    self.settle_if_done();
+                    self.leftovers.clear();
+                    let Some(op) = rx.blocking_recv() else {
+                        break;
+                    };
+                    op
+                }
             };
             let mut ops = vec![first];
             while ops.len() < self.max_batch {
@@ -492,7 +506,13 @@ impl Writer {
         let Some(f) = self.committing.take() else {
             return true;
         };
-        let committed = f.result.recv().is_ok_and(commit::Settled::finish);
+        let committed = match f.result.recv() {
+            Ok(settled) => {
+                self.leftovers.push((settled.leftovers, settled.removed));
+                settled.committed
+            }
+            Err(_) => false,
+        };
         if !committed {
             (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;
         }
@@ -505,7 +525,10 @@ impl Writer {
         use std::sync::mpsc::TryRecvError;
         let committed = match self.committing.as_ref().map(|f| f.result.try_recv()) {
             None | Some(Err(TryRecvError::Empty)) => return,
-            Some(Ok(settled)) => settled.finish(),
+            Some(Ok(settled)) => {
+                self.leftovers.push((settled.leftovers, settled.removed));
+                settled.committed
+            }
             Some(Err(TryRecvError::Disconnected)) => false,
         };
         if let Some(f) = self.committing.take()
@@ -617,7 +640,10 @@ impl Writer {
             checkpoint,
             result,
         };
-        if let Err(std::sync::mpsc::SendError(c)) = committer.send(c) {
+        let sent = committer.send(c);
+        // The committer has its next batch: now free the last one's remains.
+        self.leftovers.clear();
+        if let Err(std::sync::mpsc::SendError(c)) = sent {
             tracing::error!("the commit thread is gone; batch refused");
             if let Some(f) = self.committing.take() {
                 (self.head_seq, self.audit_seq, self.audit_hash) = f.saved;

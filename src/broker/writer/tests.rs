@@ -346,6 +346,7 @@ fn staging_reads_the_time_from_the_writers_clock() {
             let _ = c.result.send(commit::Settled {
                 committed: true,
                 leftovers: c.muts,
+                removed: Default::default(),
             });
         }
         seen
