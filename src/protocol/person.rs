@@ -193,6 +193,15 @@ pub fn distinct_approvers(votes: &[crate::protocol::Vote]) -> u32 {
 
 /// NFKC, then Unicode default case folding, then NFKC again (case folding can denormalise).
 pub fn fold(s: &str) -> String {
+    // ASCII is NFKC-stable and folds to its lowercase: the same answer without the
+    // Unicode tables, for the identifiers nearly every vote compares.
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    fold_unicode(s)
+}
+
+fn fold_unicode(s: &str) -> String {
     let nfkc: String = s.nfkc().collect();
     caseless::default_case_fold_str(&nfkc).nfkc().collect()
 }

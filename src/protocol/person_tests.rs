@@ -244,3 +244,29 @@ fn malformed_identifiers_say_what_is_wrong() {
     let long = "a".repeat(MAX_IDENTIFIER + 1);
     assert!(check_identifier(&long).unwrap_err().contains("limit"));
 }
+
+#[test]
+fn the_ascii_fast_path_folds_exactly_as_the_unicode_tables_do() {
+    // Every ASCII character alone, and runs of all of them: the fast path must give the
+    // full NFKC + case fold + NFKC answer, byte for byte.
+    let all: String = (0u8..=127).map(char::from).collect();
+    for c in all.chars() {
+        let s = c.to_string();
+        assert_eq!(fold(&s), fold_unicode(&s), "{c:?}");
+    }
+    assert_eq!(fold(&all), fold_unicode(&all));
+    for s in [
+        "Alice@Example.TEST",
+        "mailto:BOB+ops@corp.io",
+        "Deploy Bot <X@Y.Z>",
+    ] {
+        assert_eq!(fold(s), fold_unicode(s), "{s:?}");
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_ascii_fast_path_agrees_on_any_ascii_string(s in "[\\x00-\\x7f]{0,64}") {
+        proptest::prop_assert_eq!(fold(&s), fold_unicode(&s));
+    }
+}

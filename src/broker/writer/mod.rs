@@ -468,7 +468,9 @@ impl Writer {
                     op
                 }
             };
-            let mut ops = vec![first];
+            // Sized once: ops are large, and a batch can hold thousands.
+            let mut ops = Vec::with_capacity(rx.len().min(self.max_batch) + 1);
+            ops.push(first);
             while ops.len() < self.max_batch {
                 match rx.try_recv() {
                     Ok(op) => ops.push(op),
