@@ -92,26 +92,36 @@ pub fn chain_hash(prev_hash: &str, canonical: &[u8]) -> String {
 /// of the whole entry would copy the payload (a whole signed decision) first.
 pub fn canonical_entry(entry: &AuditEntry) -> Vec<u8> {
     use crate::protocol::canonical::{EXACT_INTEGER, write_simple, write_string};
+    // Every field named: one added to `AuditEntry` must be written here too, or the
+    // hash would stop covering it (this fails to compile instead).
+    let AuditEntry {
+        seq,
+        at,
+        kind,
+        action_id,
+        actor,
+        payload,
+    } = entry;
     let mut out = Vec::with_capacity(768);
     // Keys in JCS order (UTF-16 code units; all ASCII here).
     out.push(b'{');
-    if let Some(id) = &entry.action_id {
+    if let Some(id) = action_id {
         out.extend_from_slice(b"\"action_id\":");
         write_string(&id.to_string(), &mut out);
         out.push(b',');
     }
     out.extend_from_slice(b"\"actor\":");
-    write_string(&entry.actor, &mut out);
+    write_string(actor, &mut out);
     out.extend_from_slice(b",\"at\":");
-    write_string(&entry.at.to_string(), &mut out);
+    write_string(&at.to_string(), &mut out);
     out.extend_from_slice(b",\"payload\":");
-    if entry.seq > EXACT_INTEGER || !write_simple(&entry.payload, &mut out) {
+    if *seq > EXACT_INTEGER || !write_simple(payload, &mut out) {
         return canonical_json(entry);
     }
     out.extend_from_slice(b",\"seq\":");
-    out.extend_from_slice(entry.seq.to_string().as_bytes());
+    out.extend_from_slice(seq.to_string().as_bytes());
     out.extend_from_slice(b",\"type\":");
-    write_string(entry.kind.as_str(), &mut out);
+    write_string(kind.as_str(), &mut out);
     out.push(b'}');
     out
 }

@@ -297,6 +297,8 @@ impl Store for SqliteStore {
         for m in batch {
             apply(&tx, m)?;
         }
+        // Clear a figure an earlier commit on this thread left unread (one that failed
+        // after the hook ran): what is read below is this commit's alone.
         super::wal::frames_after_commit();
         tx.commit()?;
         self.checkpointer
